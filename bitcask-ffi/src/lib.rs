@@ -1,0 +1,1 @@
+//! C ABI for bitcask (filled by the FFI issue).
