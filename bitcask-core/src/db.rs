@@ -1,0 +1,828 @@
+//! The store: open, writes, reads, sync, iteration, close.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bitcask_format::{
+    encode_batch, FileHeader, FileKind, Record, FILE_HEADER_LEN, MAX_BATCH_BODY_LEN,
+};
+
+use crate::batch::{BatchOp, WriteBatch};
+use crate::error::{Error, Result};
+use crate::files::{data_name, join, DataFile, FileId, FileStats, LOCK_NAME};
+use crate::keydir::{Keydir, Loc};
+use crate::merge::{MergePlan, MergeProgress, MergeReport};
+use crate::options::{Options, SyncPolicy};
+use crate::recovery::{self, RecoveryReport};
+use crate::storage::{LockGuard, OpenMode, OsStorage, Storage};
+use crate::util::now_ms;
+
+pub(crate) type FileTable = BTreeMap<FileId, Arc<DataFile>>;
+type Entries = Vec<(Box<[u8]>, Loc)>;
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) struct Writer {
+    pub active: Arc<DataFile>,
+    buf: Vec<u8>,
+    pub next_gen: u64,
+}
+
+#[derive(Default)]
+struct SyncState {
+    synced: u64,
+    in_progress: bool,
+}
+
+pub(crate) struct Inner {
+    pub dir: PathBuf,
+    pub storage: Arc<dyn Storage>,
+    pub opts: Options,
+    pub read_only: bool,
+    pub keydir: Keydir,
+    pub files: RwLock<Arc<FileTable>>,
+    pub writer: Mutex<Option<Writer>>,
+    written: AtomicU64,
+    sync_state: Mutex<SyncState>,
+    sync_cv: Condvar,
+    poisoned: AtomicBool,
+    poison_cause: Mutex<Option<String>>,
+    closed: AtomicBool,
+    pub ttl_keys: AtomicU64,
+    pub merge_lock: Mutex<()>,
+    pub last_merge: Mutex<Option<Instant>>,
+    lock_guard: Mutex<Option<LockGuard>>,
+    report: RecoveryReport,
+    stop: Mutex<bool>,
+    stop_cv: Condvar,
+}
+
+/// A Bitcask store.
+///
+/// `Bitcask` is `Send + Sync` and every method takes `&self`: share it with `Arc`. Readers run
+/// in parallel with the writer; a `get` never waits for a disk write or an fsync.
+pub struct Bitcask {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Bitcask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bitcask")
+            .field("dir", &self.inner.dir)
+            .field("read_only", &self.inner.read_only)
+            .finish()
+    }
+}
+
+/// Store-wide statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Live (unexpired) keys.
+    pub keys: u64,
+    /// Per-datafile statistics, oldest first.
+    pub files: Vec<FileStats>,
+    /// Sum of the files' live bytes.
+    pub live_bytes: u64,
+    /// Sum of the files' dead bytes.
+    pub dead_bytes: u64,
+    /// Sum of the files' sizes.
+    pub disk_bytes: u64,
+}
+
+impl Stats {
+    /// Dead bytes as a fraction of all record bytes.
+    pub fn fragmentation(&self) -> f64 {
+        let total = self.live_bytes + self.dead_bytes;
+        if total == 0 {
+            0.0
+        } else {
+            self.dead_bytes as f64 / total as f64
+        }
+    }
+}
+
+/// A snapshot of the key set, sorted by key.
+#[derive(Debug)]
+pub struct Keys {
+    inner: std::vec::IntoIter<(Box<[u8]>, Loc)>,
+}
+
+impl Iterator for Keys {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        self.inner.next().map(|(k, _)| k.into_vec())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Keys {}
+
+/// A snapshot of the key/value pairs, sorted by key; values are read when the iterator reaches
+/// them, from the files as they were when the snapshot was taken (a merge does not disturb it).
+pub struct Iter {
+    items: std::vec::IntoIter<(Box<[u8]>, Loc)>,
+    files: Arc<FileTable>,
+}
+
+impl std::fmt::Debug for Iter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iter").field("remaining", &self.items.len()).finish()
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, loc) = self.items.next()?;
+        let Some(file) = self.files.get(&loc.file) else {
+            return Some(Err(Error::corruption(
+                PathBuf::from(data_name(loc.file)),
+                loc.offset,
+                "datafile missing",
+            )));
+        };
+        Some(file.read_value(&key, &loc).map(|v| (key.into_vec(), v)))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl Bitcask {
+    /// Opens (creating if missing) the store in directory `path` for reading and writing.
+    ///
+    /// Fails with [`Error::Locked`] if another writer holds it.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Bitcask> {
+        Bitcask::open_with_storage(Arc::new(OsStorage), path, options, false)
+    }
+
+    /// Opens an existing store read-only. It works beside a writer (no lock is taken) and
+    /// sees the state at open.
+    pub fn open_read_only(path: impl AsRef<Path>, options: Options) -> Result<Bitcask> {
+        Bitcask::open_with_storage(Arc::new(OsStorage), path, options, true)
+    }
+
+    /// Opens a store through another [`Storage`] (for example
+    /// [`SimStorage`](crate::SimStorage) in tests).
+    pub fn open_with_storage(
+        storage: Arc<dyn Storage>,
+        path: impl AsRef<Path>,
+        options: Options,
+        read_only: bool,
+    ) -> Result<Bitcask> {
+        options.validate()?;
+        let dir = path.as_ref().to_path_buf();
+        match storage.is_dir(&dir) {
+            Ok(true) => {}
+            Ok(false) => return Err(Error::NotADirectory { path: dir }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if read_only {
+                    return Err(Error::NotFound { path: dir });
+                }
+                storage
+                    .create_dir_all(&dir)
+                    .map_err(|e| Error::io("creating directory", &dir, e))?;
+                if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    let _ = storage.sync_dir(parent);
+                }
+            }
+            Err(e) => return Err(Error::io("inspecting", &dir, e)),
+        }
+        let lock_guard = if read_only {
+            None
+        } else {
+            let lock_path = join(&dir, LOCK_NAME);
+            match storage.try_lock(&lock_path).map_err(|e| Error::io("locking", &lock_path, e))? {
+                Some(g) => Some(g),
+                None => return Err(Error::Locked { path: dir }),
+            }
+        };
+
+        // A read-only open may race a merge that removes files: start again if a file vanished.
+        let mut attempt = 0;
+        let rec = loop {
+            match recovery::recover(storage.as_ref(), &dir, &options, read_only) {
+                Err(Error::Io { source, .. })
+                    if read_only
+                        && source.kind() == std::io::ErrorKind::NotFound
+                        && attempt < 5 =>
+                {
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
+        let mut files = rec.files;
+        let writer = if read_only {
+            None
+        } else {
+            let (active, next_gen) = match rec.reusable {
+                Some(df) => (df, rec.next_gen),
+                None => {
+                    let df = create_datafile(storage.as_ref(), &dir, FileId::new(rec.next_gen, 0))?;
+                    files.insert(df.id, df.clone());
+                    (df, rec.next_gen + 1)
+                }
+            };
+            Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
+        };
+        let inner = Arc::new(Inner {
+            dir,
+            storage,
+            read_only,
+            keydir: rec.keydir,
+            files: RwLock::new(Arc::new(files)),
+            writer: Mutex::new(writer),
+            written: AtomicU64::new(0),
+            sync_state: Mutex::new(SyncState::default()),
+            sync_cv: Condvar::new(),
+            poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            ttl_keys: AtomicU64::new(rec.ttl_keys),
+            merge_lock: Mutex::new(()),
+            last_merge: Mutex::new(None),
+            lock_guard: Mutex::new(lock_guard),
+            report: rec.report,
+            stop: Mutex::new(false),
+            stop_cv: Condvar::new(),
+            opts: options,
+        });
+        let db = Bitcask { inner, threads: Mutex::new(Vec::new()) };
+        if !read_only {
+            db.start_threads();
+        }
+        Ok(db)
+    }
+
+    fn start_threads(&self) {
+        let mut threads = lock(&self.threads);
+        if let SyncPolicy::EveryMillis(ms) = self.inner.opts.sync {
+            let inner = self.inner.clone();
+            threads.push(std::thread::spawn(move || {
+                let every = Duration::from_millis(ms);
+                while inner.sleep(every) {
+                    if inner.written.load(Acquire) > lock(&inner.sync_state).synced {
+                        let _ = inner.sync_to(inner.written.load(Acquire));
+                    }
+                }
+            }));
+        }
+        if self.inner.opts.merge.background {
+            let inner = self.inner.clone();
+            threads.push(std::thread::spawn(move || {
+                let every = inner.opts.merge.check_interval;
+                while inner.sleep(every) {
+                    let due = lock(&inner.last_merge)
+                        .is_none_or(|t| t.elapsed() >= inner.opts.merge.min_interval);
+                    if due && !inner.poisoned.load(Acquire) {
+                        let _ = crate::merge::merge_needed(&inner, &mut |_| {});
+                    }
+                }
+            }));
+        }
+    }
+
+    /// The directory of the store.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// What open found and repaired.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// Stores `value` under `key`.
+    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.inner.write_one(key, Some(value), 0).map(|_| ())
+    }
+
+    /// Stores `value` under `key`; the key disappears `ttl` from now.
+    pub fn put_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
+        let expiry =
+            now_ms().saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX)).max(1);
+        self.inner.write_one(key, Some(value), expiry).map(|_| ())
+    }
+
+    /// Deletes `key`; returns whether it was present. Nothing is written when it was not.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        self.inner.check_key(key)?;
+        if !self.contains(key)? {
+            self.inner.check_writable()?;
+            return Ok(false);
+        }
+        let old = self.inner.write_one(key, None, 0)?;
+        Ok(old.is_some_and(|l| !l.expired(now_ms())))
+    }
+
+    /// Applies `batch` atomically: all of it or (also after a crash) none of it.
+    pub fn write(&self, batch: WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return self.inner.check_writable();
+        }
+        self.inner.write_batch(&batch)
+    }
+
+    /// The value of `key`, or `None`. The record's checksum is verified; a mismatch is
+    /// [`Error::Corruption`], never wrong bytes.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key)
+    }
+
+    /// Whether `key` is present (keydir only, no disk read).
+    pub fn contains(&self, key: &[u8]) -> Result<bool> {
+        self.inner.check_open()?;
+        Ok(self.inner.keydir.get(key).is_some_and(|l| !l.expired(now_ms())))
+    }
+
+    /// Makes every acknowledged write durable (`fdatasync` of the active file).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.check_writable()?;
+        self.inner.sync_to(self.inner.written.load(Acquire))
+    }
+
+    /// A snapshot of the keys present now, sorted.
+    pub fn keys(&self) -> Result<Keys> {
+        self.inner.check_open()?;
+        let (items, _) = self.inner.snapshot();
+        Ok(Keys { inner: items.into_iter() })
+    }
+
+    /// A snapshot of the key/value pairs present now, sorted by key; values are read lazily.
+    pub fn iter(&self) -> Result<Iter> {
+        self.inner.check_open()?;
+        let (items, files) = self.inner.snapshot();
+        Ok(Iter { items: items.into_iter(), files })
+    }
+
+    /// Number of live keys.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// True when no key is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Statistics: keys, and live/dead bytes and counts of every datafile.
+    pub fn stats(&self) -> Stats {
+        let files = self.inner.file_table();
+        let active = lock(&self.inner.writer).as_ref().map(|w| w.active.id);
+        let files: Vec<FileStats> = files.values().map(|f| f.stats(Some(f.id) == active)).collect();
+        Stats {
+            keys: self.len() as u64,
+            live_bytes: files.iter().map(|f| f.live_bytes).sum(),
+            dead_bytes: files.iter().map(|f| f.dead_bytes).sum(),
+            disk_bytes: files.iter().map(|f| f.size).sum(),
+            files,
+        }
+    }
+
+    /// Merges every sealed datafile (the active one is sealed first if it holds records)
+    /// into new files holding only live data, then deletes the inputs.
+    pub fn merge(&self) -> Result<MergeReport> {
+        crate::merge::merge_all(&self.inner, &mut |_| {})
+    }
+
+    /// [`merge`](Self::merge), calling `progress` as input bytes are processed.
+    pub fn merge_with_progress(
+        &self,
+        mut progress: impl FnMut(MergeProgress),
+    ) -> Result<MergeReport> {
+        crate::merge::merge_all(&self.inner, &mut progress)
+    }
+
+    /// Merges only the sealed files among `files` (each extended to its whole generation).
+    pub fn merge_files(&self, files: &[FileId]) -> Result<MergeReport> {
+        crate::merge::merge_files(&self.inner, files, &mut |_| {})
+    }
+
+    /// Which files the merge triggers in [`MergeOptions`](crate::MergeOptions) select now.
+    pub fn needs_merge(&self) -> MergePlan {
+        crate::merge::plan(&self.inner)
+    }
+
+    /// Merges the files the triggers select, if any.
+    pub fn merge_if_needed(&self) -> Result<Option<MergeReport>> {
+        crate::merge::merge_needed(&self.inner, &mut |_| {})
+    }
+
+    /// Flushes, writes the active file's hint, releases the lock. Dropping the store does
+    /// the same, ignoring errors.
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&self) -> Result<()> {
+        if self.inner.closed.swap(true, AcqRel) {
+            return Ok(());
+        }
+        *lock(&self.inner.stop) = true;
+        self.inner.stop_cv.notify_all();
+        for t in lock(&self.threads).drain(..) {
+            let _ = t.join();
+        }
+        let _merge = lock(&self.inner.merge_lock);
+        let writer = lock(&self.inner.writer).take();
+        let mut result = Ok(());
+        if let Some(w) = writer {
+            if !self.inner.poisoned.load(Acquire) {
+                result = w
+                    .active
+                    .file
+                    .sync_data()
+                    .map_err(|e| Error::io("syncing", &w.active.path, e))
+                    .and_then(|()| self.inner.write_hint(&w.active));
+            }
+        }
+        lock(&self.inner.lock_guard).take();
+        result
+    }
+}
+
+impl Drop for Bitcask {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+pub(crate) fn create_datafile(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+) -> Result<Arc<DataFile>> {
+    create_datafile_at(storage, dir, id, &data_name(id), true)
+}
+
+/// Creates datafile `id` under `name` with its header synced; with `durable_entry` the
+/// directory is synced too, so the file survives a power loss before any record is acked.
+pub(crate) fn create_datafile_at(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    name: &str,
+    durable_entry: bool,
+) -> Result<Arc<DataFile>> {
+    let path = join(dir, name);
+    let file =
+        storage.open(&path, OpenMode::CreateNew).map_err(|e| Error::io("creating", &path, e))?;
+    let mut head = Vec::with_capacity(FILE_HEADER_LEN);
+    FileHeader::new(FileKind::Data, id.0).encode(&mut head);
+    file.write_at(&head, 0).map_err(|e| Error::io("writing", &path, e))?;
+    file.sync_data().map_err(|e| Error::io("syncing", &path, e))?;
+    if durable_entry {
+        storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))?;
+    }
+    Ok(Arc::new(DataFile::new(id, path, file, FILE_HEADER_LEN as u64)))
+}
+
+impl Inner {
+    /// Sleeps up to `d`; false once the store is closing.
+    fn sleep(&self, d: Duration) -> bool {
+        let stop = lock(&self.stop);
+        if *stop {
+            return false;
+        }
+        let (stop, _) = self.stop_cv.wait_timeout(stop, d).unwrap_or_else(|e| e.into_inner());
+        !*stop
+    }
+
+    pub fn file_table(&self) -> Arc<FileTable> {
+        self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn set_file_table(&self, f: impl FnOnce(&mut FileTable)) {
+        let mut g = self.files.write().unwrap_or_else(|e| e.into_inner());
+        let mut table = (**g).clone();
+        f(&mut table);
+        *g = Arc::new(table);
+    }
+
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed.load(Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn check_writable(&self) -> Result<()> {
+        self.check_open()?;
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
+        if self.poisoned.load(Acquire) {
+            let cause = lock(&self.poison_cause).clone().unwrap_or_default();
+            return Err(Error::Poisoned { cause });
+        }
+        Ok(())
+    }
+
+    /// Records a failed write or sync: from now on writes are refused until reopen.
+    pub fn poison(&self, e: &Error) {
+        let mut cause = lock(&self.poison_cause);
+        if cause.is_none() {
+            *cause = Some(e.to_string());
+        }
+        self.poisoned.store(true, Release);
+        drop(cause);
+        self.sync_cv.notify_all();
+    }
+
+    fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::EmptyKey);
+        }
+        if key.len() > self.opts.max_key_size {
+            return Err(Error::KeyTooLarge { len: key.len(), max: self.opts.max_key_size });
+        }
+        Ok(())
+    }
+
+    fn check_value(&self, value: &[u8]) -> Result<()> {
+        if value.len() > self.opts.max_value_size {
+            return Err(Error::ValueTooLarge { len: value.len(), max: self.opts.max_value_size });
+        }
+        Ok(())
+    }
+
+    fn write_one(&self, key: &[u8], value: Option<&[u8]>, expiry: u64) -> Result<Option<Loc>> {
+        self.check_key(key)?;
+        if let Some(v) = value {
+            self.check_value(v)?;
+        }
+        let rec = match value {
+            Some(v) if expiry != 0 => Record::put_expiring(key, v, expiry),
+            Some(v) => Record::put(key, v),
+            None => Record::tombstone(key),
+        };
+        let olds = self.append(
+            |buf| {
+                let len = rec.encode(buf).map_err(|e| Error::InvalidOptions(e.to_string()))?;
+                Ok(vec![(0, len)])
+            },
+            &[(key, value.is_some(), expiry)],
+        )?;
+        Ok(olds.into_iter().next().flatten())
+    }
+
+    fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
+        let now = now_ms();
+        let mut ops = Vec::with_capacity(batch.ops.len());
+        let mut size: u64 = 0;
+        for op in &batch.ops {
+            self.check_key(op.key())?;
+            let (value, expiry) = match op {
+                BatchOp::Put { value, expiry, .. } => {
+                    self.check_value(value)?;
+                    (
+                        Some(value.as_slice()),
+                        if *expiry == 0 { 0 } else { now.saturating_add(*expiry) },
+                    )
+                }
+                BatchOp::Delete { .. } => (None, 0),
+            };
+            ops.push((op.key(), value, expiry));
+            size += op.key().len() as u64 + value.map_or(0, |v| v.len() as u64) + 24;
+        }
+        if size > MAX_BATCH_BODY_LEN {
+            return Err(Error::BatchTooLarge { len: size, max: MAX_BATCH_BODY_LEN });
+        }
+        let records: Vec<Record<'_>> = ops
+            .iter()
+            .map(|&(k, v, e)| match v {
+                Some(v) if e != 0 => Record::put_expiring(k, v, e),
+                Some(v) => Record::put(k, v),
+                None => Record::tombstone(k),
+            })
+            .collect();
+        let meta: Vec<(&[u8], bool, u64)> =
+            ops.iter().map(|&(k, v, e)| (k, v.is_some(), e)).collect();
+        self.append(
+            |buf| {
+                let (_, positions) = encode_batch(&records, buf).map_err(|e| match e.kind {
+                    bitcask_format::ErrorKind::BatchTooLarge { len } => {
+                        Error::BatchTooLarge { len, max: MAX_BATCH_BODY_LEN }
+                    }
+                    _ => Error::InvalidOptions(e.to_string()),
+                })?;
+                Ok(positions)
+            },
+            &meta,
+        )?;
+        Ok(())
+    }
+
+    /// The write path: encode under the writer lock, rotate if the active file is full,
+    /// append with one positioned write, point the keydir at the new records, account, and
+    /// (for `SyncPolicy::Always`) wait for a shared fsync.
+    ///
+    /// `ops` holds (key, is_put, expiry) for each record the encoder writes, in order.
+    fn append(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<Vec<(usize, usize)>>,
+        ops: &[(&[u8], bool, u64)],
+    ) -> Result<Vec<Option<Loc>>> {
+        self.check_writable()?;
+        let mut guard = lock(&self.writer);
+        self.check_writable()?;
+        let w = guard.as_mut().ok_or(Error::Closed)?;
+        w.buf.clear();
+        let positions = encode(&mut w.buf)?;
+        let total = w.buf.len() as u64;
+        let mut rotated = None;
+        if w.active.end() + total > self.opts.max_file_size
+            && w.active.end() > FILE_HEADER_LEN as u64
+        {
+            rotated = Some(self.rotate(w)?);
+        }
+        let active = w.active.clone();
+        let offset = active.end();
+        if let Err(e) = active.file.write_at(&w.buf, offset) {
+            let e = Error::io("appending to", &active.path, e);
+            self.poison(&e);
+            return Err(e);
+        }
+        active.set_end(offset + total);
+        let changes: Vec<(&[u8], Option<Loc>)> = ops
+            .iter()
+            .zip(&positions)
+            .map(|(&(key, is_put, expiry), &(at, len))| {
+                let loc =
+                    Loc { file: active.id, offset: offset + at as u64, len: len as u32, expiry };
+                (key, is_put.then_some(loc))
+            })
+            .collect();
+        let olds = if changes.len() == 1 {
+            vec![self.keydir.set(changes[0].0, changes[0].1)]
+        } else {
+            self.keydir.set_all(&changes)
+        };
+        let table = self.file_table();
+        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
+            self.account(&table, *old, *new);
+            if new.is_none() {
+                active.add_dead(len as u32);
+            }
+        }
+        let seq = self.written.fetch_add(1, AcqRel) + 1;
+        drop(guard);
+        if let Some(old) = rotated {
+            // Off the lock: other writers go on while the sealed file's hint is written.
+            let _ = self.write_hint(&old);
+        }
+        if self.opts.sync == SyncPolicy::Always {
+            self.sync_to(seq)?;
+        }
+        Ok(olds)
+    }
+
+    /// Moves live/dead accounting from `old` to `new`, and keeps the count of keys with a TTL.
+    pub fn account(&self, table: &FileTable, old: Option<Loc>, new: Option<Loc>) {
+        if let Some(old) = old {
+            if let Some(f) = table.get(&old.file) {
+                f.kill(old.len);
+            }
+            if old.expiry != 0 {
+                self.ttl_keys.fetch_sub(1, AcqRel);
+            }
+        }
+        if let Some(new) = new {
+            if let Some(f) = table.get(&new.file) {
+                f.add_live(new.len);
+            }
+            if new.expiry != 0 {
+                self.ttl_keys.fetch_add(1, AcqRel);
+            }
+        }
+    }
+
+    /// Seals the active file (synced) and starts the next one (created, header synced,
+    /// directory synced). Returns the sealed file.
+    pub fn rotate(&self, w: &mut Writer) -> Result<Arc<DataFile>> {
+        let old = w.active.clone();
+        let result =
+            old.file.sync_data().map_err(|e| Error::io("syncing", &old.path, e)).and_then(|()| {
+                create_datafile(self.storage.as_ref(), &self.dir, FileId::new(w.next_gen, 0))
+            });
+        let new = match result {
+            Ok(f) => f,
+            Err(e) => {
+                self.poison(&e);
+                return Err(e);
+            }
+        };
+        w.next_gen += 1;
+        self.set_file_table(|t| {
+            t.insert(new.id, new.clone());
+        });
+        w.active = new;
+        // Everything written so far is in the sealed file, which is synced.
+        let written = self.written.load(Acquire);
+        let mut st = lock(&self.sync_state);
+        st.synced = st.synced.max(written);
+        Ok(old)
+    }
+
+    pub fn write_hint(&self, df: &DataFile) -> Result<()> {
+        let bytes = recovery::build_hint(df)?;
+        recovery::write_hint_file(self.storage.as_ref(), &self.dir, df.id, &bytes)
+    }
+
+    /// Waits until write number `seq` is durable, syncing if no other thread is (group
+    /// commit: one fdatasync covers every write made before it started).
+    fn sync_to(&self, seq: u64) -> Result<()> {
+        let mut st = lock(&self.sync_state);
+        loop {
+            if self.poisoned.load(Acquire) {
+                let cause = lock(&self.poison_cause).clone().unwrap_or_default();
+                return Err(Error::Poisoned { cause });
+            }
+            if st.synced >= seq {
+                return Ok(());
+            }
+            if st.in_progress {
+                st = self.sync_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.in_progress = true;
+            drop(st);
+            let target = {
+                let w = lock(&self.writer);
+                w.as_ref().map(|w| (w.active.clone(), self.written.load(Acquire)))
+            };
+            let result = match &target {
+                Some((file, _)) => {
+                    file.file.sync_data().map_err(|e| Error::io("syncing", &file.path, e))
+                }
+                None => Err(Error::Closed),
+            };
+            st = lock(&self.sync_state);
+            st.in_progress = false;
+            match result {
+                Ok(()) => {
+                    if let Some((_, upto)) = target {
+                        st.synced = st.synced.max(upto);
+                    }
+                    self.sync_cv.notify_all();
+                }
+                Err(e) => {
+                    drop(st);
+                    self.poison(&e);
+                    self.sync_cv.notify_all();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_open()?;
+        // A merge may retire the file between the keydir lookup and the file lookup; the
+        // keydir then already points elsewhere, so look again.
+        for _ in 0..16 {
+            let Some(loc) = self.keydir.get(key) else { return Ok(None) };
+            if loc.expired(now_ms()) {
+                return Ok(None);
+            }
+            let file = self.files.read().unwrap_or_else(|e| e.into_inner()).get(&loc.file).cloned();
+            if let Some(file) = file {
+                return file.read_value(key, &loc).map(Some);
+            }
+        }
+        Err(Error::corruption(&self.dir, 0, "keydir points at a datafile that is gone"))
+    }
+
+    /// A consistent snapshot of the live entries (sorted by key) and the files they are in.
+    fn snapshot(&self) -> (Entries, Arc<FileTable>) {
+        let now = now_ms();
+        // Holding the file table's read lock keeps a merge from retiring a file the snapshot
+        // points into (outputs are added to the table before the keydir points at them).
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+        let mut items = self.keydir.snapshot(|_, l| !l.expired(now));
+        let table = files.clone();
+        drop(files);
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        (items, table)
+    }
+
+    fn len(&self) -> usize {
+        if self.ttl_keys.load(Acquire) == 0 {
+            self.keydir.len()
+        } else {
+            let now = now_ms();
+            self.keydir.count(|l| !l.expired(now))
+        }
+    }
+}

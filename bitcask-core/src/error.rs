@@ -1,0 +1,131 @@
+//! The engine's error type.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the engine.
+///
+/// New variants may be added in minor releases; match with a wildcard arm.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error, with what the engine was doing and on which path.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What the engine was doing.
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Stored bytes failed their checks.
+    #[error("corruption in {path} at offset {offset}: {detail}")]
+    Corruption {
+        /// The damaged file.
+        path: PathBuf,
+        /// Where the damaged structure starts.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The file was written by a newer version of the format.
+    #[error(
+        "{path} uses format version {found}; this build reads up to {}",
+        bitcask_format::FORMAT_VERSION
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version in its header.
+        found: u16,
+    },
+    /// Another writer (in this or another process) holds the store's lock.
+    #[error("store {path} is locked by another writer")]
+    Locked {
+        /// The store directory.
+        path: PathBuf,
+    },
+    /// A write on a store opened read-only.
+    #[error("store is open read-only")]
+    ReadOnly,
+    /// An earlier write or sync failed; the store refuses writes until it is reopened.
+    #[error("writes refused after an earlier I/O failure ({cause}); reopen the store")]
+    Poisoned {
+        /// The failure that poisoned the store.
+        cause: String,
+    },
+    /// A key of length zero.
+    #[error("empty key")]
+    EmptyKey,
+    /// A key over the configured limit.
+    #[error("key of {len} bytes exceeds the limit of {max}")]
+    KeyTooLarge {
+        /// The key's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value over the configured limit.
+    #[error("value of {len} bytes exceeds the limit of {max}")]
+    ValueTooLarge {
+        /// The value's length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A batch larger than one batch frame can hold.
+    #[error("batch of {len} bytes exceeds the limit of {max}")]
+    BatchTooLarge {
+        /// The encoded size of the batch.
+        len: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// The store path exists but is not a directory.
+    #[error("{path} is not a directory")]
+    NotADirectory {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The store directory does not exist (read-only opens do not create it).
+    #[error("{path} does not exist")]
+    NotFound {
+        /// The path.
+        path: PathBuf,
+    },
+    /// Inconsistent or out-of-range options.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// The store was closed.
+    #[error("store is closed")]
+    Closed,
+}
+
+/// Shorthand for the engine's results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io { op, path: path.into(), source }
+    }
+
+    pub(crate) fn corruption(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        detail: impl ToString,
+    ) -> Error {
+        Error::Corruption { path: path.into(), offset, detail: detail.to_string() }
+    }
+
+    /// Converts a format error found in `path` (whose offsets are absolute in that file).
+    pub(crate) fn format(path: impl Into<PathBuf>, e: bitcask_format::Error) -> Error {
+        match e.kind {
+            bitcask_format::ErrorKind::UnsupportedVersion { found } => {
+                Error::UnsupportedVersion { path: path.into(), found }
+            }
+            kind => Error::corruption(path, e.offset, kind),
+        }
+    }
+}

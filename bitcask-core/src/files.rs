@@ -1,0 +1,262 @@
+//! Datafile ids, names, open datafiles and their live/dead accounting.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use bitcask_format::decode_record;
+
+use crate::error::{Error, Result};
+use crate::keydir::Loc;
+use crate::storage::StorageFile;
+
+/// A datafile id. The high 40 bits are the generation (each new active file takes the next
+/// one), the low 24 bits a merge sequence (merge outputs take the generation of their newest
+/// input and a higher sequence, so they sort exactly where their inputs were). Records are
+/// ordered by (file id, offset).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u64);
+
+const SEQ_BITS: u32 = 24;
+pub(crate) const MAX_SEQ: u64 = (1 << SEQ_BITS) - 1;
+
+impl FileId {
+    pub(crate) fn new(generation: u64, seq: u64) -> FileId {
+        FileId((generation << SEQ_BITS) | (seq & MAX_SEQ))
+    }
+    /// The generation.
+    pub fn generation(self) -> u64 {
+        self.0 >> SEQ_BITS
+    }
+    /// The merge sequence within the generation (0 for a file written by puts).
+    pub fn seq(self) -> u64 {
+        self.0 & MAX_SEQ
+    }
+}
+
+impl fmt::Debug for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl fmt::Display for FileId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Name {
+    Data(FileId),
+    Hint(FileId),
+    Tmp,
+    Manifest,
+    Lock,
+    Other,
+}
+
+pub(crate) const LOCK_NAME: &str = "LOCK";
+pub(crate) const MANIFEST_NAME: &str = "MERGE";
+
+pub(crate) fn data_name(id: FileId) -> String {
+    format!("{id}.data")
+}
+
+pub(crate) fn hint_name(id: FileId) -> String {
+    format!("{id}.hint")
+}
+
+pub(crate) fn tmp_name(name: &str) -> String {
+    format!("{name}.tmp")
+}
+
+pub(crate) fn parse_name(name: &str) -> Name {
+    if name.ends_with(".tmp") {
+        return Name::Tmp;
+    }
+    if name == MANIFEST_NAME {
+        return Name::Manifest;
+    }
+    if name == LOCK_NAME {
+        return Name::Lock;
+    }
+    let id = |stem: &str| {
+        (stem.len() == 16 && stem.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+            .then(|| u64::from_str_radix(stem, 16).ok())
+            .flatten()
+            .map(FileId)
+    };
+    if let Some(stem) = name.strip_suffix(".data") {
+        if let Some(id) = id(stem) {
+            return Name::Data(id);
+        }
+    }
+    if let Some(stem) = name.strip_suffix(".hint") {
+        if let Some(id) = id(stem) {
+            return Name::Hint(id);
+        }
+    }
+    Name::Other
+}
+
+/// An open datafile and its accounting.
+pub(crate) struct DataFile {
+    pub id: FileId,
+    pub path: PathBuf,
+    pub file: Arc<dyn StorageFile>,
+    live_keys: AtomicU64,
+    live_bytes: AtomicU64,
+    dead_keys: AtomicU64,
+    dead_bytes: AtomicU64,
+    /// End of the valid records (the file's logical length).
+    end: AtomicU64,
+}
+
+impl fmt::Debug for DataFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataFile").field("id", &self.id).field("end", &self.end()).finish()
+    }
+}
+
+/// Statistics of one datafile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStats {
+    /// The file's id.
+    pub file_id: FileId,
+    /// True for the file that receives writes.
+    pub active: bool,
+    /// Bytes in the file (header included).
+    pub size: u64,
+    /// Records that hold the current value of their key.
+    pub live_keys: u64,
+    /// Bytes of those records.
+    pub live_bytes: u64,
+    /// Records superseded, deleted, expired, or tombstones.
+    pub dead_keys: u64,
+    /// Bytes of those records.
+    pub dead_bytes: u64,
+}
+
+impl FileStats {
+    /// Dead bytes as a fraction of record bytes (0 for an empty file).
+    pub fn fragmentation(&self) -> f64 {
+        let total = self.live_bytes + self.dead_bytes;
+        if total == 0 {
+            0.0
+        } else {
+            self.dead_bytes as f64 / total as f64
+        }
+    }
+}
+
+impl DataFile {
+    pub fn new(id: FileId, path: PathBuf, file: Arc<dyn StorageFile>, end: u64) -> DataFile {
+        DataFile {
+            id,
+            path,
+            file,
+            live_keys: AtomicU64::new(0),
+            live_bytes: AtomicU64::new(0),
+            dead_keys: AtomicU64::new(0),
+            dead_bytes: AtomicU64::new(0),
+            end: AtomicU64::new(end),
+        }
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end.load(Relaxed)
+    }
+
+    pub fn set_end(&self, end: u64) {
+        self.end.store(end, Relaxed);
+    }
+
+    /// A record of `len` bytes became the current value of its key.
+    pub fn add_live(&self, len: u32) {
+        self.live_keys.fetch_add(1, Relaxed);
+        self.live_bytes.fetch_add(u64::from(len), Relaxed);
+    }
+
+    /// A live record of `len` bytes was superseded.
+    pub fn kill(&self, len: u32) {
+        self.live_keys.fetch_sub(1, Relaxed);
+        self.live_bytes.fetch_sub(u64::from(len), Relaxed);
+        self.add_dead(len);
+    }
+
+    /// A record of `len` bytes that never was live (a tombstone, an expired or superseded
+    /// record found on open).
+    pub fn add_dead(&self, len: u32) {
+        self.dead_keys.fetch_add(1, Relaxed);
+        self.dead_bytes.fetch_add(u64::from(len), Relaxed);
+    }
+
+    /// `n` never-live records of `bytes` bytes in all.
+    pub fn add_dead_n(&self, n: u64, bytes: u64) {
+        self.dead_keys.fetch_add(n, Relaxed);
+        self.dead_bytes.fetch_add(bytes, Relaxed);
+    }
+
+    pub fn stats(&self, active: bool) -> FileStats {
+        FileStats {
+            file_id: self.id,
+            active,
+            size: self.end(),
+            live_keys: self.live_keys.load(Relaxed),
+            live_bytes: self.live_bytes.load(Relaxed),
+            dead_keys: self.dead_keys.load(Relaxed),
+            dead_bytes: self.dead_bytes.load(Relaxed),
+        }
+    }
+
+    /// Reads the record at `loc`, checks its checksum and key, and returns its value.
+    pub fn read_value(&self, key: &[u8], loc: &Loc) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; loc.len as usize];
+        self.file
+            .read_at(&mut buf, loc.offset)
+            .map_err(|e| Error::io("reading a record from", &self.path, e))?;
+        let (value_at, value_len) = {
+            let (rec, used) = decode_record(&buf)
+                .map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
+            if used != buf.len() || rec.key != key || rec.tombstone {
+                return Err(Error::corruption(
+                    &self.path,
+                    loc.offset,
+                    "record does not match its keydir entry",
+                ));
+            }
+            (used - rec.value.len(), rec.value.len())
+        };
+        buf.copy_within(value_at.., 0);
+        buf.truncate(value_len);
+        Ok(buf)
+    }
+}
+
+pub(crate) fn join(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_order() {
+        let a = FileId::new(5, 0);
+        let b = FileId::new(5, 3);
+        let c = FileId::new(6, 0);
+        assert!(a < b && b < c);
+        assert_eq!((b.generation(), b.seq()), (5, 3));
+        assert_eq!(parse_name(&data_name(b)), Name::Data(b));
+        assert_eq!(parse_name(&hint_name(c)), Name::Hint(c));
+        assert_eq!(parse_name(&tmp_name(&data_name(c))), Name::Tmp);
+        assert_eq!(parse_name("MERGE"), Name::Manifest);
+        assert_eq!(parse_name("0000000000000001.DATA"), Name::Other);
+        assert_eq!(parse_name("000000000000001.data"), Name::Other);
+        assert_eq!(parse_name("notes.txt"), Name::Other);
+    }
+}

@@ -1,0 +1,115 @@
+//! Options of a store.
+
+use std::time::Duration;
+
+/// When writes are made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Never sync explicitly: an acknowledged write is in the kernel (it survives the process
+    /// dying) and reaches the disk when the kernel writes it back, or on [`sync`]
+    /// (crate::Bitcask::sync), rotation or close.
+    Never,
+    /// Every write is `fdatasync`ed before it is acknowledged. Concurrent writers share
+    /// syncs (group commit).
+    Always,
+    /// A background thread syncs at least every this many milliseconds.
+    EveryMillis(u64),
+}
+
+/// What open does with a corrupt record inside an immutable datafile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Fail the open with [`Error::Corruption`](crate::Error::Corruption) naming file and
+    /// offset. The newest datafile's torn or garbage tail is always truncated (and reported).
+    Strict,
+    /// Skip corrupt regions (and unreadable files), report them in the
+    /// [`RecoveryReport`](crate::RecoveryReport), and open with every valid record.
+    SkipCorrupt,
+}
+
+/// When merges run and what they take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeOptions {
+    /// A file whose dead bytes are at least this fraction of its bytes is a merge candidate.
+    pub fragmentation: f64,
+    /// A file with at least this many dead bytes is a candidate.
+    pub dead_bytes: u64,
+    /// Files smaller than this are candidates when there are at least two of them.
+    pub small_file: u64,
+    /// Merge when the dead bytes of all files together reach this many.
+    pub total_dead_bytes: u64,
+    /// A background merge runs no more often than this.
+    pub min_interval: Duration,
+    /// Run merges in a background thread when the triggers fire.
+    pub background: bool,
+    /// How often the background thread checks the triggers.
+    pub check_interval: Duration,
+}
+
+impl Default for MergeOptions {
+    fn default() -> Self {
+        MergeOptions {
+            fragmentation: 0.5,
+            dead_bytes: 64 << 20,
+            small_file: 1 << 20,
+            total_dead_bytes: 512 << 20,
+            min_interval: Duration::from_secs(60),
+            background: false,
+            check_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Options of [`Bitcask::open`](crate::Bitcask::open).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The active datafile is closed and a new one started once it would grow past this many
+    /// bytes. Default 256 MiB.
+    pub max_file_size: u64,
+    /// When writes are synced. Default [`SyncPolicy::Never`].
+    pub sync: SyncPolicy,
+    /// Longest key accepted, at most [`MAX_KEY_LEN`](bitcask_format::MAX_KEY_LEN). Default 64 KiB.
+    pub max_key_size: usize,
+    /// Longest value accepted, at most [`MAX_VALUE_LEN`](bitcask_format::MAX_VALUE_LEN).
+    /// Default 256 MiB.
+    pub max_value_size: usize,
+    /// What open does with corrupt records in immutable files. Default [`RecoveryMode::Strict`].
+    pub recovery: RecoveryMode,
+    /// Merge triggers.
+    pub merge: MergeOptions,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_file_size: 256 << 20,
+            sync: SyncPolicy::Never,
+            max_key_size: bitcask_format::MAX_KEY_LEN,
+            max_value_size: bitcask_format::MAX_VALUE_LEN,
+            recovery: RecoveryMode::Strict,
+            merge: MergeOptions::default(),
+        }
+    }
+}
+
+impl Options {
+    pub(crate) fn validate(&self) -> Result<(), crate::Error> {
+        let bad = |m: &str| Err(crate::Error::InvalidOptions(m.to_owned()));
+        if self.max_key_size == 0 || self.max_key_size > bitcask_format::MAX_KEY_LEN {
+            return bad("max_key_size must be between 1 and 65536");
+        }
+        if self.max_value_size > bitcask_format::MAX_VALUE_LEN {
+            return bad("max_value_size must be at most 256 MiB");
+        }
+        if self.max_file_size < 64 {
+            return bad("max_file_size must be at least 64 bytes");
+        }
+        if let SyncPolicy::EveryMillis(0) = self.sync {
+            return bad("SyncPolicy::EveryMillis needs a positive interval");
+        }
+        if !(0.0..=1.0).contains(&self.merge.fragmentation) {
+            return bad("merge.fragmentation must be between 0 and 1");
+        }
+        Ok(())
+    }
+}

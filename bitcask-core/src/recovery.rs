@@ -1,0 +1,543 @@
+//! Opening a store: completing or discarding an unfinished merge, then rebuilding the keydir
+//! from hint files and datafiles, truncating a torn tail of the newest datafile.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bitcask_format::{
+    FileHeader, FileKind, HintEntry, HintReader, HintWriter, ScanOutcome, ScannedRecord, Scanner,
+    FILE_HEADER_LEN,
+};
+
+use crate::error::{Error, Result};
+use crate::files::{data_name, hint_name, join, parse_name, tmp_name, DataFile, FileId, Name};
+use crate::keydir::{Keydir, Loc};
+use crate::merge::Manifest;
+use crate::options::{Options, RecoveryMode};
+use crate::storage::{OpenMode, Storage, StorageFile};
+use crate::util::now_ms;
+
+/// Datafiles are scanned through a buffer of this many bytes (grown for a larger record).
+#[doc(hidden)]
+pub const SCAN_BUFFER_SIZE: usize = 1 << 20;
+
+/// A region of a datafile that open skipped or cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRegion {
+    /// The datafile.
+    pub file: FileId,
+    /// Where the region starts.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// What was wrong there.
+    pub detail: String,
+}
+
+/// What open found and did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Datafiles read record by record (no usable hint, or past the hint's prefix).
+    pub files_scanned: usize,
+    /// Datafiles whose keydir entries came from a hint file.
+    pub hints_used: usize,
+    /// Hint files found unusable (damaged, stale) and ignored.
+    pub hints_rejected: usize,
+    /// Records (and hint entries) applied to the keydir.
+    pub records: u64,
+    /// Bytes cut from the tail of the newest datafile (a torn or garbage tail).
+    pub bytes_truncated: u64,
+    /// The torn tail that was cut, if any.
+    pub truncated: Option<DamagedRegion>,
+    /// Corrupt regions skipped in [`RecoveryMode::SkipCorrupt`].
+    pub skipped: Vec<DamagedRegion>,
+    /// An unfinished merge that open completed from its manifest.
+    pub merge_completed: bool,
+    /// Leftover temporary files (an unfinished merge or hint) removed.
+    pub temp_files_removed: usize,
+    /// Hint files written for datafiles that had none.
+    pub hints_written: usize,
+}
+
+pub(crate) struct Recovered {
+    pub files: BTreeMap<FileId, Arc<DataFile>>,
+    pub keydir: Keydir,
+    pub ttl_keys: u64,
+    pub report: RecoveryReport,
+    pub next_gen: u64,
+    /// The newest datafile, when the writer may keep appending to it.
+    pub reusable: Option<Arc<DataFile>>,
+}
+
+struct Builder {
+    files: BTreeMap<FileId, Arc<DataFile>>,
+    keydir: Keydir,
+    ttl_keys: u64,
+    now: u64,
+    records: u64,
+}
+
+impl Builder {
+    fn apply(
+        &mut self,
+        file: &DataFile,
+        key: &[u8],
+        offset: u64,
+        len: u32,
+        tombstone: bool,
+        expiry: Option<u64>,
+    ) {
+        self.records += 1;
+        let loc = Loc { file: file.id, offset, len, expiry: expiry.unwrap_or(0) };
+        // An expired record still hides older versions of its key: it acts as a delete.
+        let live = !tombstone && !loc.expired(self.now);
+        let old = self.keydir.set(key, live.then_some(loc));
+        if let Some(old) = old {
+            if old.expiry != 0 {
+                self.ttl_keys -= 1;
+            }
+            if old.file == file.id {
+                file.kill(old.len);
+            } else if let Some(f) = self.files.get(&old.file) {
+                f.kill(old.len);
+            }
+        }
+        if live {
+            file.add_live(len);
+            if loc.expiry != 0 {
+                self.ttl_keys += 1;
+            }
+        } else {
+            file.add_dead(len);
+        }
+    }
+}
+
+fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
+    move |e| Error::io(op, path, e)
+}
+
+pub(crate) fn recover(
+    storage: &dyn Storage,
+    dir: &Path,
+    opts: &Options,
+    read_only: bool,
+) -> Result<Recovered> {
+    let mut report = RecoveryReport::default();
+    let mut names = storage.list(dir).map_err(io_err("listing", dir))?;
+
+    // 1. An unfinished merge: complete it if its manifest was committed, else discard it.
+    let mut excluded = BTreeSet::new();
+    let mut tmp_outputs = BTreeSet::new();
+    if names.iter().any(|n| n == crate::files::MANIFEST_NAME) {
+        let manifest = Manifest::read(storage, dir)?;
+        if read_only {
+            excluded.extend(manifest.inputs.iter().copied());
+            tmp_outputs.extend(manifest.outputs.iter().copied());
+        } else {
+            manifest.complete(storage, dir)?;
+            report.merge_completed = true;
+            names = storage.list(dir).map_err(io_err("listing", dir))?;
+        }
+    }
+    if !read_only {
+        let mut removed = 0;
+        for n in &names {
+            let stale_hint =
+                matches!(parse_name(n), Name::Hint(id) if !names.contains(&data_name(id)));
+            if parse_name(n) == Name::Tmp || stale_hint {
+                let p = join(dir, n);
+                storage.remove(&p).map_err(io_err("removing leftover", &p))?;
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            storage.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
+            report.temp_files_removed = removed;
+            names = storage.list(dir).map_err(io_err("listing", dir))?;
+        }
+    }
+
+    let mut data: BTreeMap<FileId, PathBuf> = BTreeMap::new();
+    let mut hints = BTreeSet::new();
+    for n in &names {
+        match parse_name(n) {
+            Name::Data(id) if !excluded.contains(&id) => {
+                data.insert(id, join(dir, n));
+            }
+            Name::Hint(id) => {
+                hints.insert(id);
+            }
+            _ => {}
+        }
+    }
+    for id in tmp_outputs {
+        // Read-only view of a merge between its commit and its renames.
+        if !data.contains_key(&id) && names.contains(&tmp_name(&data_name(id))) {
+            data.insert(id, join(dir, &tmp_name(&data_name(id))));
+        }
+    }
+
+    let newest = data.keys().next_back().copied();
+    let next_gen = newest.map_or(1, |id| id.generation() + 1);
+    let mut b = Builder {
+        files: BTreeMap::new(),
+        keydir: Keydir::new(),
+        ttl_keys: 0,
+        now: now_ms(),
+        records: 0,
+    };
+    let mut reusable = None;
+    let mut missing_hints = Vec::new();
+
+    for (&id, path) in &data {
+        let is_newest = Some(id) == newest;
+        let writable = is_newest && !read_only && id.seq() == 0;
+        let mode = if writable { OpenMode::ReadWrite } else { OpenMode::Read };
+        let file = storage.open(path, mode).map_err(io_err("opening", path))?;
+        let len = file.len().map_err(io_err("reading the length of", path))?;
+
+        // The header. A newest file whose header never fully reached the disk holds no
+        // record: the writer starts it again.
+        let mut head = [0u8; FILE_HEADER_LEN];
+        let head_ok = if len >= FILE_HEADER_LEN as u64 {
+            file.read_at(&mut head, 0).map_err(io_err("reading", path))?;
+            FileHeader::decode_expect(&head, FileKind::Data, id.0)
+        } else {
+            Err(bitcask_format::Error::new(
+                bitcask_format::ErrorKind::Truncated { needed: FILE_HEADER_LEN as u64 },
+                0,
+            ))
+        };
+        if let Err(e) = head_ok {
+            let torn = e.is_truncated() || head.iter().all(|&b| b == 0);
+            if is_newest && torn {
+                if writable {
+                    rewrite_header(file.as_ref(), id, path)?;
+                    if len > 0 {
+                        report.bytes_truncated += len;
+                        report.truncated = Some(DamagedRegion {
+                            file: id,
+                            offset: 0,
+                            len,
+                            detail: e.kind.to_string(),
+                        });
+                    }
+                    let df =
+                        Arc::new(DataFile::new(id, path.clone(), file, FILE_HEADER_LEN as u64));
+                    b.files.insert(id, df.clone());
+                    reusable = Some(df);
+                }
+                continue;
+            }
+            if let bitcask_format::ErrorKind::UnsupportedVersion { .. } = e.kind {
+                return Err(Error::format(path, e));
+            }
+            if opts.recovery == RecoveryMode::SkipCorrupt {
+                report.skipped.push(DamagedRegion {
+                    file: id,
+                    offset: 0,
+                    len,
+                    detail: e.kind.to_string(),
+                });
+                continue;
+            }
+            return Err(Error::format(path, e));
+        }
+
+        let df = Arc::new(DataFile::new(id, path.clone(), file.clone(), len));
+        b.files.insert(id, df.clone());
+
+        // Hint first, for the prefix it covers.
+        let mut start = FILE_HEADER_LEN as u64;
+        if hints.contains(&id) {
+            match load_hint(storage, dir, id, len, &df, &mut b) {
+                Ok(Some(covered)) => {
+                    start = covered;
+                    report.hints_used += 1;
+                }
+                Ok(None) | Err(_) => report.hints_rejected += 1,
+            }
+        }
+        if start < len || start == FILE_HEADER_LEN as u64 {
+            report.files_scanned += 1;
+            let mut hint = (!read_only && !is_newest && start == FILE_HEADER_LEN as u64)
+                .then(|| HintWriter::new(id.0));
+            let end = scan_into(
+                file.as_ref(),
+                path,
+                &df,
+                start,
+                len,
+                is_newest,
+                opts,
+                &mut b,
+                &mut report,
+                hint.as_mut(),
+            )?;
+            if end < len {
+                // Only the newest file gets here (older files fail or skip above).
+                if writable {
+                    file.set_len(end).map_err(io_err("truncating", path))?;
+                    file.sync_data().map_err(io_err("syncing", path))?;
+                }
+            }
+            df.set_end(end);
+            if let Some(h) = hint {
+                missing_hints.push((id, h.finish(end)));
+            }
+        }
+        if writable {
+            reusable = Some(df);
+        }
+    }
+
+    if !read_only {
+        for (id, bytes) in missing_hints {
+            if write_hint_file(storage, dir, id, &bytes).is_ok() {
+                report.hints_written += 1;
+            }
+        }
+    }
+    report.records = b.records;
+    if let Some(df) = &reusable {
+        if df.end() >= opts.max_file_size {
+            reusable = None;
+        }
+    }
+    Ok(Recovered {
+        files: b.files,
+        keydir: b.keydir,
+        ttl_keys: b.ttl_keys,
+        report,
+        next_gen,
+        reusable,
+    })
+}
+
+fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()> {
+    let mut head = Vec::with_capacity(FILE_HEADER_LEN);
+    FileHeader::new(FileKind::Data, id.0).encode(&mut head);
+    file.set_len(0).map_err(io_err("truncating", path))?;
+    file.write_at(&head, 0).map_err(io_err("writing", path))?;
+    file.sync_data().map_err(io_err("syncing", path))
+}
+
+/// Applies a usable hint file; returns the datafile prefix it covered, or `None` when the
+/// hint is unusable (its entries are then not applied: the file is validated whole first).
+fn load_hint(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    data_len: u64,
+    df: &DataFile,
+    b: &mut Builder,
+) -> Result<Option<u64>> {
+    let path = join(dir, &hint_name(id));
+    let file = storage.open(&path, OpenMode::Read).map_err(io_err("opening", &path))?;
+    let len = file.len().map_err(io_err("reading the length of", &path))?;
+    let mut buf = vec![0u8; len as usize];
+    file.read_at(&mut buf, 0).map_err(io_err("reading", &path))?;
+    let reader = match HintReader::new(&buf, id.0, data_len) {
+        Ok(r) => r,
+        Err(_) => return Ok(None),
+    };
+    let covered = reader.trailer().data_len;
+    // Validate every entry before applying any, so a bad hint leaves no trace.
+    let entries: Vec<HintEntry<'_>> = match reader.collect() {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    for e in entries {
+        b.apply(df, e.key, e.offset, e.len, e.tombstone, e.expiry);
+    }
+    Ok(Some(covered))
+}
+
+/// Scans `[start, len)` of a datafile into the keydir. Returns the end of the valid prefix.
+#[allow(clippy::too_many_arguments)]
+fn scan_into(
+    file: &dyn StorageFile,
+    path: &Path,
+    df: &DataFile,
+    start: u64,
+    len: u64,
+    is_newest: bool,
+    opts: &Options,
+    b: &mut Builder,
+    report: &mut RecoveryReport,
+    mut hint: Option<&mut HintWriter>,
+) -> Result<u64> {
+    let mut pos = start;
+    let mut buf = Vec::new();
+    let mut want = SCAN_BUFFER_SIZE;
+    loop {
+        let n = want.min((len - pos) as usize);
+        buf.resize(n, 0);
+        file.read_at(&mut buf, pos).map_err(io_err("reading", path))?;
+        let at_eof = pos + n as u64 == len;
+        let mut scan = Scanner::new(&buf, pos, at_eof);
+        for r in scan.by_ref() {
+            apply_scanned(df, &r, b, hint.as_deref_mut());
+        }
+        match scan.outcome() {
+            ScanOutcome::Clean { end } => return Ok(end),
+            ScanOutcome::NeedMore { offset, needed } => {
+                want = SCAN_BUFFER_SIZE
+                    .max(needed as usize)
+                    .max((pos + n as u64 - offset) as usize + 1);
+                pos = offset;
+            }
+            ScanOutcome::Running => unreachable!("scanner stopped while running"),
+            outcome @ (ScanOutcome::TornTail { .. } | ScanOutcome::Corrupt(_)) => {
+                let (at, detail) = match outcome {
+                    ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
+                    _ => (
+                        outcome.valid_end().unwrap_or(pos),
+                        "torn record at the end of the file".to_owned(),
+                    ),
+                };
+                if is_newest {
+                    // Point-in-time recovery: unsynced writes may land out of order, so
+                    // everything from the first bad entry on is an incomplete tail.
+                    report.bytes_truncated += len - at;
+                    report.truncated =
+                        Some(DamagedRegion { file: df.id, offset: at, len: len - at, detail });
+                    return Ok(at);
+                }
+                if opts.recovery == RecoveryMode::Strict {
+                    return Err(Error::corruption(path, at, detail));
+                }
+                // Skip to the next offset where a valid entry starts.
+                let next = resync(file, path, at + 1, len)?;
+                report.skipped.push(DamagedRegion {
+                    file: df.id,
+                    offset: at,
+                    len: next - at,
+                    detail,
+                });
+                if next >= len {
+                    return Ok(len);
+                }
+                pos = next;
+                want = SCAN_BUFFER_SIZE;
+            }
+        }
+    }
+}
+
+fn apply_scanned(
+    df: &DataFile,
+    r: &ScannedRecord<'_>,
+    b: &mut Builder,
+    hint: Option<&mut HintWriter>,
+) {
+    let rec = &r.record;
+    b.apply(df, rec.key, r.offset, r.len, rec.tombstone, rec.expiry);
+    if let Some(h) = hint {
+        let _ = h.push(&HintEntry {
+            key: rec.key,
+            offset: r.offset,
+            len: r.len,
+            expiry: rec.expiry,
+            tombstone: rec.tombstone,
+        });
+    }
+}
+
+/// The first offset at or after `from` where a valid entry starts, or `len`.
+fn resync(file: &dyn StorageFile, path: &Path, from: u64, len: u64) -> Result<u64> {
+    if from >= len {
+        return Ok(len);
+    }
+    let mut buf = vec![0u8; (len - from) as usize];
+    file.read_at(&mut buf, from).map_err(io_err("reading", path))?;
+    for i in 0..buf.len() {
+        if bitcask_format::decode_entry(&buf[i..]).is_ok() {
+            return Ok(from + i as u64);
+        }
+    }
+    Ok(len)
+}
+
+/// Writes a hint file atomically: a temporary file, synced, renamed into place.
+pub(crate) fn write_hint_file(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    bytes: &[u8],
+) -> Result<()> {
+    let path = join(dir, &hint_name(id));
+    let tmp = join(dir, &tmp_name(&hint_name(id)));
+    let result = (|| {
+        let f = storage.open(&tmp, OpenMode::CreateTruncate).map_err(io_err("creating", &tmp))?;
+        f.write_at(bytes, 0).map_err(io_err("writing", &tmp))?;
+        f.sync_data().map_err(io_err("syncing", &tmp))?;
+        storage.rename(&tmp, &path).map_err(io_err("renaming", &tmp))
+    })();
+    if result.is_err() {
+        let _ = storage.remove(&tmp);
+    }
+    result
+}
+
+/// Calls `f` with every record of `[FILE_HEADER_LEN, df.end())` and its raw bytes, in file
+/// order. The range was validated when the file was opened or written, so any damage is
+/// corruption.
+pub(crate) fn for_each_record(
+    df: &DataFile,
+    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let end = df.end();
+    let mut pos = FILE_HEADER_LEN as u64;
+    let mut buf = Vec::new();
+    let mut want = SCAN_BUFFER_SIZE;
+    while pos < end {
+        let n = want.min((end - pos) as usize);
+        buf.resize(n, 0);
+        df.file.read_at(&mut buf, pos).map_err(io_err("reading", &df.path))?;
+        let at_eof = pos + n as u64 == end;
+        let mut scan = Scanner::new(&buf, pos, at_eof);
+        for r in scan.by_ref() {
+            let at = (r.offset - pos) as usize;
+            f(&r, &buf[at..at + r.len as usize])?;
+        }
+        match scan.outcome() {
+            ScanOutcome::Clean { .. } => break,
+            ScanOutcome::NeedMore { offset, needed } => {
+                want = SCAN_BUFFER_SIZE
+                    .max(needed as usize)
+                    .max((pos + n as u64 - offset) as usize + 1);
+                pos = offset;
+            }
+            other => {
+                let at = other.valid_end().unwrap_or(pos);
+                return Err(Error::corruption(
+                    &df.path,
+                    at,
+                    "unreadable record in a sealed datafile",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Builds the hint file of a whole datafile by scanning it.
+pub(crate) fn build_hint(df: &DataFile) -> Result<Vec<u8>> {
+    let mut w = HintWriter::new(df.id.0);
+    for_each_record(df, |r, _| {
+        let rec = r.record;
+        w.push(&HintEntry {
+            key: rec.key,
+            offset: r.offset,
+            len: r.len,
+            expiry: rec.expiry,
+            tombstone: rec.tombstone,
+        })
+        .map_err(|e| Error::format(&df.path, e))
+    })?;
+    Ok(w.finish(df.end()))
+}

@@ -1,0 +1,140 @@
+//! The narrow I/O layer: every file operation of the engine goes through [`Storage`] and
+//! [`StorageFile`], so tests can swap in [`SimStorage`](crate::SimStorage), which injects
+//! errors and simulates power loss.
+
+use std::any::Any;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How [`Storage::open`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// An existing file, read only.
+    Read,
+    /// An existing file, read and write.
+    ReadWrite,
+    /// A new file, read and write; fails if the name exists.
+    CreateNew,
+    /// Create or truncate, read and write (used for temporary files only).
+    CreateTruncate,
+}
+
+/// A file opened through a [`Storage`]. Every method takes `&self`: positioned reads and
+/// writes, no shared cursor, so one handle serves many threads.
+#[allow(clippy::len_without_is_empty)]
+pub trait StorageFile: Send + Sync + fmt::Debug {
+    /// Reads exactly `buf.len()` bytes at `offset` (an `UnexpectedEof` error if the file is
+    /// shorter).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `buf` at `offset`.
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// The file's current length.
+    fn len(&self) -> io::Result<u64>;
+    /// Truncates or extends the file.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// Makes the file's data (and the metadata needed to read it) durable: `fdatasync`.
+    fn sync_data(&self) -> io::Result<()>;
+}
+
+/// A held lock; dropping it releases the lock.
+pub type LockGuard = Box<dyn Any + Send + Sync>;
+
+/// Directory and file operations used by the engine.
+pub trait Storage: Send + Sync + fmt::Debug {
+    /// Creates `dir` and its parents if missing.
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// True if `path` exists and is a directory; `NotFound` if it does not exist.
+    fn is_dir(&self, path: &Path) -> io::Result<bool>;
+    /// The names of the entries of `dir`.
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
+    /// Opens `path`.
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn StorageFile>>;
+    /// Removes the name `path` (open handles keep working).
+    fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Atomically renames `from` to `to`, replacing `to`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes the entries of `dir` (creates, renames, removes) durable: `fsync` of the directory.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Takes an exclusive advisory lock on `path` (creating it), without waiting. `Ok(None)`
+    /// when another holder has it. The lock dies with the process.
+    fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>>;
+}
+
+/// The real file system, through `std::fs` and positioned I/O (`pread`/`pwrite`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsStorage;
+
+#[derive(Debug)]
+struct OsFile(fs::File);
+
+impl StorageFile for OsFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+}
+
+impl Storage for OsStorage {
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+    fn is_dir(&self, path: &Path) -> io::Result<bool> {
+        Ok(fs::metadata(path)?.is_dir())
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir)? {
+            if let Ok(name) = e?.file_name().into_string() {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Arc<dyn StorageFile>> {
+        let mut o = fs::OpenOptions::new();
+        match mode {
+            OpenMode::Read => o.read(true),
+            OpenMode::ReadWrite => o.read(true).write(true),
+            OpenMode::CreateNew => o.read(true).write(true).create_new(true),
+            OpenMode::CreateTruncate => o.read(true).write(true).create(true).truncate(true),
+        };
+        Ok(Arc::new(OsFile(o.open(path)?)))
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        fs::File::open(dir)?.sync_all()
+    }
+    fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        match f.try_lock() {
+            Ok(()) => Ok(Some(Box::new(f))),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
