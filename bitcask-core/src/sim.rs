@@ -106,6 +106,7 @@ struct State {
     log: Vec<Op>,
     locks: BTreeSet<PathBuf>,
     rng: u64,
+    sync_delay: std::time::Duration,
 }
 
 impl State {
@@ -178,6 +179,12 @@ impl SimStorage {
         s.plan = plan;
         s.ops = 0;
         s.plan_fired = false;
+    }
+
+    /// Makes every `sync_data` take at least `d` (like a real disk's flush), so tests can
+    /// observe syncs being shared.
+    pub fn set_sync_delay(&self, d: std::time::Duration) {
+        self.lock().sync_delay = d;
     }
 
     /// True once the installed plan has failed an operation.
@@ -396,6 +403,10 @@ impl StorageFile for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        let delay = self.sim.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         let mut guard = self.state()?;
         let s = &mut *guard;
         s.fault(false)?;

@@ -1,0 +1,307 @@
+//! The durability contract of docs/durability.md, line by line, on the simulated disk.
+
+mod common;
+use common::*;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitcask_core::{Bitcask, Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch};
+
+fn with_sync(sync: SyncPolicy, max_file_size: u64) -> Options {
+    Options { sync, max_file_size, ..Options::default() }
+}
+
+#[test]
+fn contract_1_acknowledged_writes_survive_a_process_kill() {
+    let sim = SimStorage::new(1);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 300));
+    for i in 0..50 {
+        db.put(&key(i), b"value").unwrap();
+    }
+    db.delete(&key(7)).unwrap();
+    sim.kill_process();
+    drop(db); // its close fails: the process is dead
+    let db = open(&sim, Options::default());
+    assert_eq!(db.len(), 49);
+    assert_eq!(db.get(&key(7)).unwrap(), None);
+    assert_eq!(db.get(&key(49)).unwrap(), Some(b"value".to_vec()));
+}
+
+#[test]
+fn contract_2_always_means_synced_before_ok() {
+    // Bug class 16 too: files made by rotation survive because their directory entry is
+    // synced before a record in them is acknowledged.
+    let sim = SimStorage::new(2);
+    let db = open(&sim, with_sync(SyncPolicy::Always, 200));
+    for i in 0..40 {
+        db.put(&key(i), b"0123456789").unwrap();
+    }
+    let mut b = WriteBatch::new();
+    b.put(b"batch-a", b"1").delete(&key(0));
+    db.write(b).unwrap();
+    assert!(data_files(&sim).len() > 3, "rotation happened");
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    let db = open(&sim, Options::default());
+    assert_eq!(db.len(), 40);
+    assert_eq!(db.get(&key(0)).unwrap(), None);
+    assert_eq!(db.get(b"batch-a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(db.get(&key(39)).unwrap(), Some(b"0123456789".to_vec()));
+}
+
+#[test]
+fn contract_2_concurrent_synced_writers_share_fsyncs() {
+    let sim = SimStorage::new(3);
+    sim.set_sync_delay(Duration::from_millis(2));
+    let db = Arc::new(open(&sim, with_sync(SyncPolicy::Always, 1 << 30)));
+    sim.clear_log();
+    let threads = 8;
+    let per = 40;
+    let hs: Vec<_> = (0..threads)
+        .map(|t| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    db.put(format!("{t}-{i}").as_bytes(), b"v").unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let syncs = sim.log().iter().filter(|op| matches!(op, Op::Sync(_))).count();
+    let puts = threads * per;
+    assert!(syncs * 3 <= puts, "{syncs} syncs for {puts} synced puts: not shared");
+    assert!(syncs > 0);
+}
+
+#[test]
+fn contract_3_every_millis_syncs_in_the_background() {
+    let sim = SimStorage::new(4);
+    let db = open(&sim, with_sync(SyncPolicy::EveryMillis(10), 1 << 20));
+    db.put(b"k", b"v").unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    assert_eq!(open(&sim, Options::default()).get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+#[test]
+fn control_never_loses_unsynced_writes_on_power_loss() {
+    // Shows the power-loss tests above can fail: without a sync the write is gone.
+    let sim = SimStorage::new(5);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.put(b"k", b"v").unwrap();
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    assert_eq!(open(&sim, Options::default()).get(b"k").unwrap(), None);
+}
+
+#[test]
+fn sync_is_not_a_no_op() {
+    // Bug class 18.
+    let sim = SimStorage::new(6);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.put(b"k", b"v").unwrap();
+    sim.clear_log();
+    db.sync().unwrap();
+    assert!(sim.log().iter().any(|op| matches!(op, Op::Sync(p) if p.extension().is_some_and(|e| e == "data"))));
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    assert_eq!(open(&sim, Options::default()).get(b"k").unwrap(), Some(b"v".to_vec()));
+}
+
+#[test]
+fn close_makes_everything_durable() {
+    let sim = SimStorage::new(7);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    for i in 0..10 {
+        db.put(&key(i), b"v").unwrap();
+    }
+    db.close().unwrap();
+    sim.power_loss(PowerLoss::DropUnsynced);
+    assert_eq!(open(&sim, Options::default()).len(), 10);
+}
+
+#[test]
+fn contract_4_directory_synced_before_a_record_in_a_new_file_is_acked() {
+    let sim = SimStorage::new(8);
+    let db = open(&sim, with_sync(SyncPolicy::Always, 150));
+    for i in 0..30 {
+        db.put(&key(i), b"0123456789").unwrap();
+    }
+    drop(db);
+    let log = sim.log();
+    let mut checked = 0;
+    for (i, op) in log.iter().enumerate() {
+        let Op::Create(p) = op else { continue };
+        if p.extension().is_none_or(|e| e != "data") {
+            continue;
+        }
+        let first_record = log[i..].iter().position(|o| matches!(o, Op::Write(q, off, _) if q == p && *off > 0));
+        let dir_sync = log[i..].iter().position(|o| matches!(o, Op::SyncDir(_)));
+        if let Some(w) = first_record {
+            assert!(dir_sync.is_some_and(|d| d < w), "{p:?}: record written before its directory entry was synced");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} new files checked");
+}
+
+#[test]
+fn contract_5_a_failed_write_poisons_until_reopen() {
+    for fault in [Fault::Eio, Fault::Enospc] {
+        let sim = SimStorage::new(9);
+        let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+        db.put(b"before", b"1").unwrap();
+        sim.set_faults(Some(FaultPlan { at_op: 0, fault, persistent: false, reads: false }));
+        let err = db.put(b"failed", &[7u8; 100]).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err}");
+        // The fault was one-off, but the store does not retry or go on.
+        assert!(matches!(db.put(b"after", b"2"), Err(Error::Poisoned { .. })));
+        assert!(matches!(db.delete(b"before"), Err(Error::Poisoned { .. })));
+        assert!(matches!(db.write(WriteBatch::new()), Err(Error::Poisoned { .. })));
+        // Reads go on.
+        assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+        drop(db);
+        // Reopen: acknowledged data is there, the half-written record is cut off, and
+        // writes resume (the space came back).
+        let db = open(&sim, Options::default());
+        assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(db.get(b"failed").unwrap(), None);
+        assert!(db.recovery_report().bytes_truncated > 0, "{fault:?}: the torn record was cut");
+        db.put(b"after", b"2").unwrap();
+        assert_eq!(db.get(b"after").unwrap(), Some(b"2".to_vec()));
+    }
+}
+
+#[test]
+fn contract_5_a_failed_fsync_is_never_retried_and_acknowledged() {
+    // Bug class 19.
+    let sim = SimStorage::new(10);
+    let db = open(&sim, with_sync(SyncPolicy::Always, 1 << 20));
+    db.put(b"a", b"1").unwrap();
+    // A synced put is a write (op 0) and a sync (op 1): fail the sync.
+    sim.set_faults(Some(FaultPlan { at_op: 1, fault: Fault::Eio, persistent: false, reads: false }));
+    sim.clear_log();
+    let err = db.put(b"b", b"2").unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(sim.fault_fired());
+    assert!(matches!(db.put(b"c", b"3"), Err(Error::Poisoned { .. })));
+    assert!(matches!(db.sync(), Err(Error::Poisoned { .. })));
+    assert!(!sim.log().iter().any(|op| matches!(op, Op::Sync(_))), "the failed sync was retried");
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    let db = open(&sim, Options::default());
+    assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(db.get(b"c").unwrap(), None);
+}
+
+/// One operation of a random workload, with its effect on the model.
+#[derive(Debug, Clone)]
+enum W {
+    Put(usize, u8),
+    Del(usize),
+    Batch(Vec<(usize, Option<u8>)>),
+    Sync,
+}
+
+fn workload(seed: u64, n: usize) -> Vec<W> {
+    let mut x = seed | 1;
+    let mut r = move |m: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % m
+    };
+    (0..n)
+        .map(|_| match r(10) {
+            0..=4 => W::Put(r(12) as usize, r(255) as u8),
+            5 | 6 => W::Del(r(12) as usize),
+            7 | 8 => W::Batch((0..1 + r(4)).map(|_| (r(12) as usize, (r(3) > 0).then(|| r(255) as u8))).collect()),
+            _ => W::Sync,
+        })
+        .collect()
+}
+
+type Model = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn apply(m: &mut Model, w: &W) {
+    let val = |k: usize, v: u8| vec![v; 1 + k % 5];
+    match w {
+        W::Put(k, v) => {
+            m.insert(key(*k), val(*k, *v));
+        }
+        W::Del(k) => {
+            m.remove(&key(*k));
+        }
+        W::Batch(ops) => {
+            for (k, v) in ops {
+                match v {
+                    Some(v) => m.insert(key(*k), val(*k, *v)),
+                    None => m.remove(&key(*k)),
+                };
+            }
+        }
+        W::Sync => {}
+    }
+}
+
+fn run(db: &Bitcask, w: &W) {
+    let val = |k: usize, v: u8| vec![v; 1 + k % 5];
+    match w {
+        W::Put(k, v) => db.put(&key(*k), &val(*k, *v)).unwrap(),
+        W::Del(k) => {
+            db.delete(&key(*k)).unwrap();
+        }
+        W::Batch(ops) => {
+            let mut b = WriteBatch::new();
+            for (k, v) in ops {
+                match v {
+                    Some(v) => b.put(&key(*k), &val(*k, *v)),
+                    None => b.delete(&key(*k)),
+                };
+            }
+            db.write(b).unwrap();
+        }
+        W::Sync => db.sync().unwrap(),
+    }
+}
+
+#[test]
+fn contract_6_a_crash_leaves_a_prefix_of_the_acknowledged_history() {
+    let mut cases = 0;
+    for seed in 1..=40u64 {
+        for mode in [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite] {
+            for sync in [SyncPolicy::Never, SyncPolicy::Always] {
+                let sim = SimStorage::new(seed * 7 + mode as u64);
+                let db = open(&sim, with_sync(sync, 256));
+                let ops = workload(seed, 60);
+                let mut states = vec![Model::new()];
+                let mut durable = 0; // every state from here on is acceptable
+                for (i, w) in ops.iter().enumerate() {
+                    run(&db, w);
+                    let mut m = states.last().unwrap().clone();
+                    apply(&mut m, w);
+                    states.push(m);
+                    if matches!(w, W::Sync) || sync == SyncPolicy::Always {
+                        durable = i + 1;
+                    }
+                }
+                sim.power_loss(mode);
+                drop(db);
+                let db = open(&sim, with_sync(sync, 256));
+                let got: Model = contents(&db).into_iter().collect();
+                let matched = states.iter().enumerate().rev().find(|(_, s)| **s == got).map(|(i, _)| i);
+                match matched {
+                    Some(i) => assert!(i >= durable, "seed {seed} {mode:?} {sync:?}: state {i} but {durable} were synced"),
+                    None => panic!("seed {seed} {mode:?} {sync:?}: recovered state is no prefix of the history: {got:?}"),
+                }
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 240);
+}
