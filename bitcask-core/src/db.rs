@@ -348,7 +348,7 @@ impl Bitcask {
     /// Makes every acknowledged write durable (`fdatasync` of the active file).
     pub fn sync(&self) -> Result<()> {
         self.inner.check_writable()?;
-        self.inner.sync_to(self.inner.written.load(Acquire))
+        self.inner.sync_now()
     }
 
     /// A snapshot of the keys present now, sorted.
@@ -379,7 +379,20 @@ impl Bitcask {
     pub fn stats(&self) -> Stats {
         let files = self.inner.file_table();
         let active = lock(&self.inner.writer).as_ref().map(|w| w.active.id);
-        let files: Vec<FileStats> = files.values().map(|f| f.stats(Some(f.id) == active)).collect();
+        let mut files: Vec<FileStats> =
+            files.values().map(|f| f.stats(Some(f.id) == active)).collect();
+        if self.inner.ttl_keys.load(Acquire) > 0 {
+            // Expired records are dead even before a merge drops them.
+            let now = now_ms();
+            for (_, loc) in self.inner.keydir.snapshot(|_, l| l.expired(now)) {
+                if let Some(f) = files.iter_mut().find(|f| f.file_id == loc.file) {
+                    f.live_keys -= 1;
+                    f.live_bytes -= u64::from(loc.len);
+                    f.dead_keys += 1;
+                    f.dead_bytes += u64::from(loc.len);
+                }
+            }
+        }
         Stats {
             keys: self.len() as u64,
             live_bytes: files.iter().map(|f| f.live_bytes).sum(),
@@ -738,6 +751,24 @@ impl Inner {
     pub fn write_hint(&self, df: &DataFile) -> Result<()> {
         let bytes = recovery::build_hint(df)?;
         recovery::write_hint_file(self.storage.as_ref(), &self.dir, df.id, &bytes)
+    }
+
+    /// Syncs the active file now, whether or not this process wrote to it (it may hold
+    /// writes of a process that died), and counts every write made so far as durable.
+    fn sync_now(&self) -> Result<()> {
+        let (file, upto) = {
+            let w = lock(&self.writer);
+            let w = w.as_ref().ok_or(Error::Closed)?;
+            (w.active.clone(), self.written.load(Acquire))
+        };
+        if let Err(e) = file.file.sync_data() {
+            let e = Error::io("syncing", &file.path, e);
+            self.poison(&e);
+            return Err(e);
+        }
+        let mut st = lock(&self.sync_state);
+        st.synced = st.synced.max(upto);
+        Ok(())
     }
 
     /// Waits until write number `seq` is durable, syncing if no other thread is (group

@@ -324,14 +324,26 @@ pub(crate) fn merge_files(
                     .keydir
                     .get(rec.key)
                     .filter(|l| l.file == input.id && l.offset == r.offset);
-                let (bytes, new_expiry, is_tomb, old) = if rec.tombstone {
+                // A record that deletes its key: a tombstone, or a value that expired (on open
+                // an expired value acts as a delete and is not in the keydir).
+                let deleter = rec.tombstone
+                    || (here.is_none() && rec.expiry.is_some_and(|e| e != 0 && e <= now));
+                let (bytes, new_expiry, is_tomb, old) = if deleter {
                     if inner.keydir.get(rec.key).is_some() || droppable {
                         // A newer value exists, or no older value can remain: drop it.
                         report.tombstones_dropped += 1;
                         return Ok(());
                     }
                     report.tombstones_kept += 1;
-                    (raw, None, true, None)
+                    if rec.tombstone {
+                        (raw, None, true, None)
+                    } else {
+                        tomb_buf.clear();
+                        Record::tombstone(rec.key)
+                            .encode(&mut tomb_buf)
+                            .map_err(|e| Error::format(&input.path, e))?;
+                        (&tomb_buf[..], None, true, None)
+                    }
                 } else if let Some(old) = here {
                     if old.expired(now) {
                         pending.push(Pending { key: rec.key.into(), old, new: None });

@@ -289,6 +289,11 @@ pub(crate) fn recover(
                 missing_hints.push((id, h.finish(end)));
             }
         }
+        if is_newest && !read_only {
+            // It may hold writes of a process that died before syncing them; make them
+            // durable before anything newer is acknowledged as synced.
+            file.sync_data().map_err(io_err("syncing", path))?;
+        }
         if writable {
             reusable = Some(df);
         }

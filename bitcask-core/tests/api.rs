@@ -118,7 +118,10 @@ fn read_only_open_sees_state_at_open_and_refuses_writes() {
     assert!(matches!(ro.merge(), Err(Error::ReadOnly)));
     // A read-only open never creates a store.
     let missing = t.path().join("missing");
-    assert!(matches!(Bitcask::open_read_only(&missing, Options::default()), Err(Error::NotFound { .. })));
+    assert!(matches!(
+        Bitcask::open_read_only(&missing, Options::default()),
+        Err(Error::NotFound { .. })
+    ));
     assert!(!missing.exists());
 }
 

@@ -6,7 +6,9 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcask_core::{Bitcask, Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch};
+use bitcask_core::{
+    Bitcask, Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch,
+};
 
 fn with_sync(sync: SyncPolicy, max_file_size: u64) -> Options {
     Options { sync, max_file_size, ..Options::default() }
@@ -107,7 +109,10 @@ fn sync_is_not_a_no_op() {
     db.put(b"k", b"v").unwrap();
     sim.clear_log();
     db.sync().unwrap();
-    assert!(sim.log().iter().any(|op| matches!(op, Op::Sync(p) if p.extension().is_some_and(|e| e == "data"))));
+    assert!(sim
+        .log()
+        .iter()
+        .any(|op| matches!(op, Op::Sync(p) if p.extension().is_some_and(|e| e == "data"))));
     sim.power_loss(PowerLoss::DropUnsynced);
     drop(db);
     assert_eq!(open(&sim, Options::default()).get(b"k").unwrap(), Some(b"v".to_vec()));
@@ -140,10 +145,14 @@ fn contract_4_directory_synced_before_a_record_in_a_new_file_is_acked() {
         if p.extension().is_none_or(|e| e != "data") {
             continue;
         }
-        let first_record = log[i..].iter().position(|o| matches!(o, Op::Write(q, off, _) if q == p && *off > 0));
+        let first_record =
+            log[i..].iter().position(|o| matches!(o, Op::Write(q, off, _) if q == p && *off > 0));
         let dir_sync = log[i..].iter().position(|o| matches!(o, Op::SyncDir(_)));
         if let Some(w) = first_record {
-            assert!(dir_sync.is_some_and(|d| d < w), "{p:?}: record written before its directory entry was synced");
+            assert!(
+                dir_sync.is_some_and(|d| d < w),
+                "{p:?}: record written before its directory entry was synced"
+            );
             checked += 1;
         }
     }
@@ -184,7 +193,12 @@ fn contract_5_a_failed_fsync_is_never_retried_and_acknowledged() {
     let db = open(&sim, with_sync(SyncPolicy::Always, 1 << 20));
     db.put(b"a", b"1").unwrap();
     // A synced put is a write (op 0) and a sync (op 1): fail the sync.
-    sim.set_faults(Some(FaultPlan { at_op: 1, fault: Fault::Eio, persistent: false, reads: false }));
+    sim.set_faults(Some(FaultPlan {
+        at_op: 1,
+        fault: Fault::Eio,
+        persistent: false,
+        reads: false,
+    }));
     sim.clear_log();
     let err = db.put(b"b", b"2").unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
@@ -220,7 +234,9 @@ fn workload(seed: u64, n: usize) -> Vec<W> {
         .map(|_| match r(10) {
             0..=4 => W::Put(r(12) as usize, r(255) as u8),
             5 | 6 => W::Del(r(12) as usize),
-            7 | 8 => W::Batch((0..1 + r(4)).map(|_| (r(12) as usize, (r(3) > 0).then(|| r(255) as u8))).collect()),
+            7 | 8 => W::Batch(
+                (0..1 + r(4)).map(|_| (r(12) as usize, (r(3) > 0).then(|| r(255) as u8))).collect(),
+            ),
             _ => W::Sync,
         })
         .collect()
@@ -294,7 +310,8 @@ fn contract_6_a_crash_leaves_a_prefix_of_the_acknowledged_history() {
                 drop(db);
                 let db = open(&sim, with_sync(sync, 256));
                 let got: Model = contents(&db).into_iter().collect();
-                let matched = states.iter().enumerate().rev().find(|(_, s)| **s == got).map(|(i, _)| i);
+                let matched =
+                    states.iter().enumerate().rev().find(|(_, s)| **s == got).map(|(i, _)| i);
                 match matched {
                     Some(i) => assert!(i >= durable, "seed {seed} {mode:?} {sync:?}: state {i} but {durable} were synced"),
                     None => panic!("seed {seed} {mode:?} {sync:?}: recovered state is no prefix of the history: {got:?}"),
@@ -304,4 +321,20 @@ fn contract_6_a_crash_leaves_a_prefix_of_the_acknowledged_history() {
         }
     }
     assert_eq!(cases, 240);
+}
+
+#[test]
+fn sync_after_a_crash_covers_the_dead_process_writes() {
+    // Found by the model test: the new process had written nothing, so sync() skipped the
+    // fsync and the dead process's writes stayed volatile.
+    let sim = SimStorage::new(11);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.put(b"k", b"v").unwrap();
+    sim.kill_process();
+    drop(db);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.sync().unwrap();
+    sim.power_loss(PowerLoss::DropUnsynced);
+    drop(db);
+    assert_eq!(open(&sim, Options::default()).get(b"k").unwrap(), Some(b"v".to_vec()));
 }

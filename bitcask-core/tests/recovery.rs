@@ -85,7 +85,17 @@ fn garbage_tail_leaves_no_phantom_records() {
     let mut x: u64 = 0x1234_5678;
     for (name, tail) in [
         ("zeros", vec![0u8; 4096]),
-        ("random", (0..4096).map(|_| { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x as u8 }).collect()),
+        (
+            "random",
+            (0..4096)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect(),
+        ),
         ("ones", vec![0xffu8; 100]),
     ] {
         let mut b = bytes.clone();
@@ -201,7 +211,13 @@ fn damaged_hint_files_fall_back_to_a_scan() {
     let data_len = file_len(&sim, FIRST) as u64;
     let mut past_end = HintWriter::new(1 << 24);
     past_end
-        .push(&HintEntry { key: b"ghost", offset: data_len - 5, len: 40, expiry: None, tombstone: false })
+        .push(&HintEntry {
+            key: b"ghost",
+            offset: data_len - 5,
+            len: 40,
+            expiry: None,
+            tombstone: false,
+        })
         .unwrap();
     let variants: Vec<(&str, Vec<u8>)> = vec![
         ("truncated", hint[..hint.len() / 2].to_vec()),
@@ -214,8 +230,14 @@ fn damaged_hint_files_fall_back_to_a_scan() {
         ("past the end", past_end.finish(data_len)),
         ("claims more data", {
             let mut w = HintWriter::new(1 << 24);
-            w.push(&HintEntry { key: b"ghost", offset: 20, len: 13, expiry: None, tombstone: false })
-                .unwrap();
+            w.push(&HintEntry {
+                key: b"ghost",
+                offset: 20,
+                len: 13,
+                expiry: None,
+                tombstone: false,
+            })
+            .unwrap();
             w.finish(data_len + 100)
         }),
         ("empty", Vec::new()),
@@ -232,7 +254,8 @@ fn damaged_hint_files_fall_back_to_a_scan() {
 #[test]
 fn a_file_whose_size_is_a_multiple_of_the_read_buffer() {
     // Bug class 13: the scan reads SCAN_BUFFER_SIZE bytes at a time from the header's end.
-    for target_body in [SCAN_BUFFER_SIZE, 2 * SCAN_BUFFER_SIZE, SCAN_BUFFER_SIZE - FILE_HEADER_LEN] {
+    for target_body in [SCAN_BUFFER_SIZE, 2 * SCAN_BUFFER_SIZE, SCAN_BUFFER_SIZE - FILE_HEADER_LEN]
+    {
         let sim = SimStorage::new(11);
         let db = open(&sim, Options::default());
         let mut left = target_body;
