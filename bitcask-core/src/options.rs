@@ -6,8 +6,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPolicy {
     /// Never sync explicitly: an acknowledged write is in the kernel (it survives the process
-    /// dying) and reaches the disk when the kernel writes it back, or on [`sync`]
-    /// (crate::Bitcask::sync), rotation or close.
+    /// dying) and reaches the disk when the kernel writes it back, or on
+    /// [`sync`](crate::Bitcask::sync), rotation or close.
     Never,
     /// Every write is `fdatasync`ed before it is acknowledged. Concurrent writers share
     /// syncs (group commit).
