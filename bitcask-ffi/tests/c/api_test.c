@@ -1,0 +1,331 @@
+/* C11 test of every bitcask C API function, its error paths, and a NULL in every pointer
+ * slot. Built with -Wall -Wextra -Werror -pedantic and ASan/UBSan by tests/c_programs.rs.
+ * Usage: api_test <empty scratch directory> */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bitcask.h"
+
+static int failures = 0;
+
+#define EXPECT(cond)                                                                  \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "%s:%d: expected %s (last error: %s)\n", __FILE__, __LINE__, \
+                    #cond, bc_last_error());                                          \
+            failures++;                                                               \
+        }                                                                             \
+    } while (0)
+
+#define EXPECT_STATUS(call, want)                                                     \
+    do {                                                                              \
+        bc_status got_ = (call);                                                      \
+        if (got_ != (want)) {                                                         \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %s (last error: %s)\n", \
+                    __FILE__, __LINE__, #call, (int)got_, bc_status_str((int)got_), #want, \
+                    bc_last_error());                                                 \
+            failures++;                                                               \
+        }                                                                             \
+    } while (0)
+
+#define K(s) (const uint8_t *)(s), strlen(s)
+
+static char *join(const char *dir, const char *name) {
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static uint32_t crc32(const uint8_t *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void test_statics(void) {
+    EXPECT(bc_version() != NULL && strlen(bc_version()) > 0);
+    for (int s = 0; s <= 15; s++) EXPECT(strcmp(bc_status_str(s), "unknown status") != 0);
+    EXPECT(strcmp(bc_status_str(999), "unknown status") == 0);
+    EXPECT(strcmp(bc_status_str(-1), "unknown status") == 0);
+    EXPECT(bc_last_error() != NULL);
+    EXPECT_STATUS(bc_options_default(NULL), BC_NULL_POINTER);
+    bc_options o;
+    EXPECT_STATUS(bc_options_default(&o), BC_OK);
+    EXPECT(o.sync_policy == BC_SYNC_NEVER && o.max_key_size == 65536);
+}
+
+static void test_open_errors(const char *dir) {
+    bc_db *db = (bc_db *)0x1;
+    EXPECT_STATUS(bc_open(NULL, NULL, &db), BC_NULL_POINTER);
+    EXPECT(db == (bc_db *)0x1); /* untouched on failure */
+    EXPECT_STATUS(bc_open(dir, NULL, NULL), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_open_read_only(NULL, NULL, &db), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_open_read_only(dir, NULL, NULL), BC_NULL_POINTER);
+    bc_options o;
+    bc_options_default(&o);
+    o.sync_policy = 77;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_INVALID_ARGUMENT);
+    EXPECT(strstr(bc_last_error(), "sync_policy") != NULL);
+    char *missing = join(dir, "missing");
+    EXPECT_STATUS(bc_open_read_only(missing, NULL, &db), BC_IO);
+    EXPECT(strstr(bc_last_error(), "missing") != NULL);
+    free(missing);
+    EXPECT(db == (bc_db *)0x1);
+    EXPECT_STATUS(bc_close(NULL), BC_OK);
+}
+
+static void test_reads_and_writes(const char *dir) {
+    bc_options o;
+    bc_options_default(&o);
+    o.max_key_size = 16;
+    o.max_value_size = 64;
+    o.sync_policy = BC_SYNC_ALWAYS;
+    bc_db *db = NULL;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+    EXPECT(db != NULL);
+    bc_db *second = NULL;
+    EXPECT_STATUS(bc_open(dir, &o, &second), BC_LOCKED);
+    EXPECT(second == NULL);
+    EXPECT(strstr(bc_last_error(), "locked") != NULL);
+
+    /* put */
+    EXPECT_STATUS(bc_put(db, K("alpha"), K("one")), BC_OK);
+    EXPECT_STATUS(bc_put(NULL, K("alpha"), K("one")), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_put(db, NULL, 5, K("one")), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_put(db, K("alpha"), NULL, 3), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_put(db, K("empty"), NULL, 0), BC_OK);
+    EXPECT_STATUS(bc_put(db, K(""), K("v")), BC_INVALID_ARGUMENT);
+    EXPECT_STATUS(bc_put(db, K("a key longer than sixteen"), K("v")), BC_KEY_TOO_LARGE);
+    EXPECT(strstr(bc_last_error(), "16") != NULL);
+    char big[65];
+    memset(big, 'x', sizeof big);
+    EXPECT_STATUS(bc_put(db, K("big"), (const uint8_t *)big, sizeof big), BC_VALUE_TOO_LARGE);
+    EXPECT_STATUS(bc_put(db, K("big"), (const uint8_t *)big, 64), BC_OK);
+
+    /* put_ttl */
+    EXPECT_STATUS(bc_put_ttl(db, K("brief"), K("v"), 0), BC_OK);
+    EXPECT_STATUS(bc_put_ttl(db, K("lasting"), K("v"), 3600 * 1000), BC_OK);
+    EXPECT_STATUS(bc_put_ttl(NULL, K("x"), K("v"), 1), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_put_ttl(db, NULL, 1, K("v"), 1), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_put_ttl(db, K("x"), NULL, 1, 1), BC_NULL_POINTER);
+
+    /* get */
+    uint8_t *val = NULL;
+    size_t len = 0;
+    EXPECT_STATUS(bc_get(db, K("alpha"), &val, &len), BC_OK);
+    EXPECT(len == 3 && memcmp(val, "one", 3) == 0);
+    bc_free_value(val);
+    val = (uint8_t *)0x1;
+    len = 42;
+    EXPECT_STATUS(bc_get(db, K("nothing"), &val, &len), BC_NOT_FOUND);
+    EXPECT(val == (uint8_t *)0x1 && len == 42);
+    EXPECT_STATUS(bc_get(db, K("brief"), &val, &len), BC_NOT_FOUND);
+    EXPECT_STATUS(bc_get(db, K("empty"), &val, &len), BC_OK);
+    EXPECT(len == 0 && val != NULL);
+    bc_free_value(val);
+    bc_free_value(NULL);
+    EXPECT_STATUS(bc_get(NULL, K("alpha"), &val, &len), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get(db, NULL, 5, &val, &len), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get(db, K("alpha"), NULL, &len), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get(db, K("alpha"), &val, NULL), BC_NULL_POINTER);
+
+    /* get_into */
+    uint8_t buf[8];
+    size_t need = 0;
+    EXPECT_STATUS(bc_get_into(db, K("alpha"), buf, sizeof buf, &need), BC_OK);
+    EXPECT(need == 3 && memcmp(buf, "one", 3) == 0);
+    EXPECT_STATUS(bc_get_into(db, K("big"), buf, sizeof buf, &need), BC_BUFFER_TOO_SMALL);
+    EXPECT(need == 64);
+    EXPECT_STATUS(bc_get_into(db, K("big"), NULL, 0, &need), BC_BUFFER_TOO_SMALL);
+    EXPECT_STATUS(bc_get_into(db, K("empty"), NULL, 0, &need), BC_OK);
+    EXPECT(need == 0);
+    EXPECT_STATUS(bc_get_into(db, K("nothing"), buf, sizeof buf, &need), BC_NOT_FOUND);
+    EXPECT_STATUS(bc_get_into(NULL, K("alpha"), buf, sizeof buf, &need), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get_into(db, NULL, 5, buf, sizeof buf, &need), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get_into(db, K("alpha"), NULL, 8, &need), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_get_into(db, K("alpha"), buf, sizeof buf, NULL), BC_NULL_POINTER);
+
+    /* contains */
+    bool present = false;
+    EXPECT_STATUS(bc_contains(db, K("alpha"), &present), BC_OK);
+    EXPECT(present);
+    EXPECT_STATUS(bc_contains(db, K("brief"), &present), BC_OK);
+    EXPECT(!present);
+    EXPECT_STATUS(bc_contains(NULL, K("alpha"), &present), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_contains(db, NULL, 1, &present), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_contains(db, K("alpha"), NULL), BC_NULL_POINTER);
+
+    /* delete */
+    bool existed = false;
+    EXPECT_STATUS(bc_delete(db, K("empty"), &existed), BC_OK);
+    EXPECT(existed);
+    EXPECT_STATUS(bc_delete(db, K("empty"), &existed), BC_OK);
+    EXPECT(!existed);
+    EXPECT_STATUS(bc_delete(db, K("nothing"), NULL), BC_OK);
+    EXPECT_STATUS(bc_delete(NULL, K("alpha"), &existed), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_delete(db, NULL, 1, &existed), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_delete(db, K(""), &existed), BC_INVALID_ARGUMENT);
+
+    /* sync and stats */
+    EXPECT_STATUS(bc_sync(db), BC_OK);
+    EXPECT_STATUS(bc_sync(NULL), BC_NULL_POINTER);
+    bc_store_stats st;
+    EXPECT_STATUS(bc_stats(db, &st), BC_OK);
+    EXPECT(st.keys == 3 && st.files == 1 && st.live_bytes > 0 && st.dead_bytes > 0);
+    EXPECT_STATUS(bc_stats(NULL, &st), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_stats(db, NULL), BC_NULL_POINTER);
+
+    /* batches */
+    bc_batch *b = NULL;
+    EXPECT_STATUS(bc_batch_new(NULL), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_batch_new(&b), BC_OK);
+    EXPECT_STATUS(bc_batch_put(b, K("b1"), K("x")), BC_OK);
+    EXPECT_STATUS(bc_batch_put(b, K("b2"), NULL, 0), BC_OK);
+    EXPECT_STATUS(bc_batch_delete(b, K("alpha")), BC_OK);
+    EXPECT_STATUS(bc_batch_put(NULL, K("b1"), K("x")), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_batch_put(b, NULL, 2, K("x")), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_batch_put(b, K("b1"), NULL, 1), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_batch_delete(NULL, K("b1")), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_batch_delete(b, NULL, 1), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_write(NULL, b), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_write(db, NULL), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_write(db, b), BC_OK);
+    EXPECT_STATUS(bc_contains(db, K("alpha"), &present), BC_OK);
+    EXPECT(!present);
+    EXPECT_STATUS(bc_write(db, b), BC_OK); /* emptied: a no-op */
+    bc_batch *bad = NULL;
+    EXPECT_STATUS(bc_batch_new(&bad), BC_OK);
+    EXPECT_STATUS(bc_batch_put(bad, K("ok"), K("v")), BC_OK);
+    EXPECT_STATUS(bc_batch_put(bad, K(""), K("v")), BC_OK); /* checked when written */
+    EXPECT_STATUS(bc_write(db, bad), BC_INVALID_ARGUMENT);
+    EXPECT_STATUS(bc_contains(db, K("ok"), &present), BC_OK);
+    EXPECT(!present); /* all or nothing */
+    bc_batch_free(bad);
+    bc_batch_free(b);
+    bc_batch_free(NULL);
+
+    /* iteration: keys in order */
+    bc_iter *it = NULL;
+    EXPECT_STATUS(bc_iter_new(NULL, &it), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_new(db, NULL), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_new(db, &it), BC_OK);
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    EXPECT_STATUS(bc_iter_next(NULL, &k, &kl, &v, &vl), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_next(it, NULL, &kl, &v, &vl), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_next(it, &k, NULL, &v, &vl), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_next(it, &k, &kl, NULL, &vl), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_iter_next(it, &k, &kl, &v, NULL), BC_NULL_POINTER);
+    const char *expect[] = {"b1", "b2", "big", "lasting"};
+    for (int i = 0; i < 4; i++) {
+        EXPECT_STATUS(bc_iter_next(it, &k, &kl, &v, &vl), BC_OK);
+        EXPECT(kl == strlen(expect[i]) && memcmp(k, expect[i], kl) == 0);
+    }
+    EXPECT_STATUS(bc_iter_next(it, &k, &kl, &v, &vl), BC_ITER_END);
+    EXPECT_STATUS(bc_iter_next(it, &k, &kl, &v, &vl), BC_ITER_END);
+    bc_iter_free(it);
+    bc_iter_free(NULL);
+
+    /* merge */
+    bc_merge_report r;
+    EXPECT_STATUS(bc_merge(NULL, &r), BC_NULL_POINTER);
+    EXPECT_STATUS(bc_merge(db, &r), BC_OK);
+    EXPECT(r.files_in >= 1 && r.keys_moved == 4);
+    EXPECT_STATUS(bc_merge(db, NULL), BC_OK);
+
+    /* a read-only handle beside the writer */
+    bc_db *ro = NULL;
+    EXPECT_STATUS(bc_open_read_only(dir, NULL, &ro), BC_OK);
+    EXPECT_STATUS(bc_get(ro, K("lasting"), &val, &len), BC_OK);
+    bc_free_value(val);
+    EXPECT_STATUS(bc_put(ro, K("x"), K("y")), BC_READ_ONLY);
+    EXPECT_STATUS(bc_delete(ro, K("lasting"), NULL), BC_READ_ONLY);
+    EXPECT_STATUS(bc_merge(ro, NULL), BC_READ_ONLY);
+    EXPECT_STATUS(bc_close(ro), BC_OK);
+
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    /* the lock is released */
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+    EXPECT_STATUS(bc_contains(db, K("lasting"), &present), BC_OK);
+    EXPECT(present);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+}
+
+static void test_corruption(const char *base) {
+    char *dir = join(base, "corrupt");
+    bc_options o;
+    bc_options_default(&o);
+    o.max_file_size = 256;
+    bc_db *db = NULL;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "key%02d", i);
+        EXPECT_STATUS(bc_put(db, K(key), K("0123456789abcdef0123456789")), BC_OK);
+    }
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    char *data = join(dir, "0000000001000000.data");
+    char *hint = join(dir, "0000000001000000.hint");
+    FILE *f = fopen(data, "r+b");
+    EXPECT(f != NULL);
+    if (f) {
+        fseek(f, 30, SEEK_SET);
+        fputc(0x5a, f);
+        fclose(f);
+    }
+    unlink(hint);
+    db = NULL;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_CORRUPTION);
+    EXPECT(strstr(bc_last_error(), "0000000001000000.data") != NULL);
+    EXPECT(db == NULL);
+    o.skip_corrupt = true;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+
+    /* a file from a newer format version */
+    char *newer = join(base, "newer");
+    db = NULL;
+    EXPECT_STATUS(bc_open(newer, NULL, &db), BC_OK);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    char *nd = join(newer, "0000000001000000.data");
+    uint8_t head[20] = {'B', 'C', 'S', 'K', 2, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0};
+    uint32_t c = crc32(head, 16);
+    for (int i = 0; i < 4; i++) head[16 + i] = (uint8_t)(c >> (8 * i));
+    f = fopen(nd, "wb");
+    EXPECT(f != NULL);
+    if (f) {
+        fwrite(head, 1, sizeof head, f);
+        fclose(f);
+    }
+    EXPECT_STATUS(bc_open(newer, NULL, &db), BC_UNSUPPORTED_VERSION);
+    free(nd);
+    free(newer);
+    free(data);
+    free(hint);
+    free(dir);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <scratch dir>\n", argv[0]);
+        return 2;
+    }
+    char *store = join(argv[1], "store");
+    test_statics();
+    test_open_errors(store);
+    test_reads_and_writes(store);
+    test_corruption(argv[1]);
+    free(store);
+    if (failures) {
+        fprintf(stderr, "%d failures\n", failures);
+        return 1;
+    }
+    printf("c api test: ok\n");
+    return 0;
+}
