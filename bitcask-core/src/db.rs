@@ -22,7 +22,7 @@ use crate::storage::{LockGuard, OpenMode, OsStorage, Storage};
 use crate::util::now_ms;
 
 pub(crate) type FileTable = BTreeMap<FileId, Arc<DataFile>>;
-type Entries = Vec<(Box<[u8]>, Loc)>;
+type Snapshot = Vec<(Box<[u8]>, Loc)>;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -136,6 +136,40 @@ pub struct Iter {
 impl std::fmt::Debug for Iter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Iter").field("remaining", &self.items.len()).finish()
+    }
+}
+
+/// One key/value pair with its expiry, from [`Iter::entries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+    /// When the key expires, if it has a TTL.
+    pub expires_at: Option<std::time::SystemTime>,
+}
+
+/// The snapshot of an [`Iter`], yielding [`Entry`]s (with expiry).
+#[derive(Debug)]
+pub struct Entries {
+    iter: Iter,
+}
+
+impl Iter {
+    /// Yields each pair with its expiry.
+    pub fn entries(self) -> Entries {
+        Entries { iter: self }
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<Entry>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let expiry = self.iter.items.as_slice().first().map(|(_, l)| l.expiry)?;
+        let expires_at =
+            (expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(expiry));
+        Some(self.iter.next()?.map(|(key, value)| Entry { key, value, expires_at }))
     }
 }
 
@@ -836,7 +870,7 @@ impl Inner {
     }
 
     /// A consistent snapshot of the live entries (sorted by key) and the files they are in.
-    fn snapshot(&self) -> (Entries, Arc<FileTable>) {
+    fn snapshot(&self) -> (Snapshot, Arc<FileTable>) {
         let now = now_ms();
         // Holding the file table's read lock keeps a merge from retiring a file the snapshot
         // points into (outputs are added to the table before the keydir points at them).

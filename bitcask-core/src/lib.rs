@@ -52,13 +52,18 @@ mod options;
 mod recovery;
 mod sim;
 pub mod storage;
+mod tools;
 mod util;
 
 pub use batch::WriteBatch;
-pub use db::{Bitcask, Iter, Keys, Stats};
+pub use db::{Bitcask, Entries, Entry, Iter, Keys, Stats};
 pub use error::{Error, Result};
 pub use files::{FileId, FileStats};
 pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
 pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy};
 pub use recovery::{DamagedRegion, RecoveryReport, SCAN_BUFFER_SIZE};
 pub use sim::{Fault, FaultPlan, Op, PowerLoss, SimStorage};
+pub use tools::{
+    check, check_with_storage, repair, repair_with_storage, CheckReport, CheckedKind, FileCheck,
+    Problem, RepairReport, RepairedFile,
+};

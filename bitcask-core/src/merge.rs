@@ -316,10 +316,20 @@ pub(crate) fn merge_files(
 
     let written = (|| -> Result<()> {
         let mut tomb_buf = Vec::new();
+        let mut copy_buf = Vec::new();
         for input in &inputs {
             let droppable = input.id < first_gap;
             for_each_record(input, |r, raw| {
                 let rec = &r.record;
+                // A batch member is copied as a standalone record (its batch was applied
+                // whole long ago), without the in-batch flag.
+                let raw = if r.in_batch {
+                    copy_buf.clear();
+                    rec.encode(&mut copy_buf).map_err(|e| Error::format(&input.path, e))?;
+                    &copy_buf[..]
+                } else {
+                    raw
+                };
                 let here = inner
                     .keydir
                     .get(rec.key)

@@ -531,3 +531,28 @@ fn an_expired_value_found_on_open_still_deletes_in_a_partial_merge() {
     drop(db);
     assert_eq!(open(&sim, small(150)).get(b"k").unwrap(), None);
 }
+
+#[test]
+fn batch_members_are_copied_as_standalone_records() {
+    // A batch's records (puts and deletes) carry an in-batch flag; merge copies them out of
+    // their frame, so the outputs must hold them as ordinary records.
+    let sim = SimStorage::new(16);
+    let db = open(&sim, small(150));
+    db.put(b"gone", b"old").unwrap();
+    for i in 0..6 {
+        db.put(&key(i), b"0123456789").unwrap();
+    }
+    let mut b = WriteBatch::new();
+    b.put(b"kept", b"1").delete(b"gone");
+    db.write(b).unwrap();
+    for i in 6..12 {
+        db.put(&key(i), b"0123456789").unwrap();
+    }
+    let files = ids(&db);
+    db.merge_files(&files[1..]).unwrap(); // not the oldest: the delete is carried forward
+    drop(db);
+    let db = open(&sim, small(150));
+    assert!(bitcask_core::check_with_storage(&sim, &dir(), |_, _| {}).unwrap().is_clean());
+    assert_eq!(db.get(b"kept").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(db.get(b"gone").unwrap(), None);
+}

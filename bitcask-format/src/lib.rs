@@ -40,7 +40,7 @@ pub use hint::{
 };
 pub use record::{
     decode_entry, decode_record, encode_batch, record_len, Batch, BatchRecords, Entry, Record,
-    FLAG_BATCH, FLAG_EXPIRY, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
-    MIN_RECORD_LEN,
+    FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN, MAX_KEY_LEN,
+    MAX_VALUE_LEN, MIN_RECORD_LEN,
 };
 pub use scan::{ScanOutcome, ScannedRecord, Scanner};

@@ -18,6 +18,10 @@ pub const FLAG_TOMBSTONE: u8 = 0x01;
 pub const FLAG_EXPIRY: u8 = 0x02;
 /// Flag value of a batch frame (no other bit may be set with it).
 pub const FLAG_BATCH: u8 = 0x04;
+/// Flag bit of a record inside a batch frame. Such a record is valid only inside its frame:
+/// found on its own (for example by a scan resynchronizing after damage) it is refused, so a
+/// damaged batch can never be applied in part.
+pub const FLAG_IN_BATCH: u8 = 0x08;
 
 /// Length of the fixed part of a record: checksum and flags.
 const FIXED_LEN: usize = 5;
@@ -95,10 +99,14 @@ impl<'a> Record<'a> {
     /// Validates the record, then appends its encoding to `out` and returns its length.
     /// On error nothing is appended.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<usize> {
+        self.encode_flagged(out, 0)
+    }
+
+    fn encode_flagged(&self, out: &mut Vec<u8>, extra_flags: u8) -> Result<usize> {
         self.validate()?;
         let start = out.len();
         out.extend_from_slice(&[0; 4]);
-        out.push(self.flags());
+        out.push(self.flags() | extra_flags);
         if let Some(e) = self.expiry {
             out.extend_from_slice(&e.to_le_bytes());
         }
@@ -211,20 +219,29 @@ pub fn decode_entry(buf: &[u8]) -> Result<(Entry<'_>, usize)> {
     if flags == FLAG_BATCH {
         let (b, len) = decode_batch(buf)?;
         Ok((Entry::Batch(b), len))
+    } else if flags & FLAG_IN_BATCH != 0 {
+        // A batch member outside its frame.
+        err(ErrorKind::BadFlags { flags })
     } else {
         let (r, len) = decode_record(buf)?;
         Ok((Entry::Record(r), len))
     }
 }
 
-/// Decodes one record from the start of `buf`, verifying its checksum.
+/// Decodes one record from the start of `buf`, verifying its checksum. It accepts a record
+/// of a batch (read by its position, as a get does).
 ///
 /// A batch frame is refused with [`ErrorKind::BadFlags`]; use [`decode_entry`] to accept both.
 pub fn decode_record(buf: &[u8]) -> Result<(Record<'_>, usize)> {
+    decode_record_flags(buf).map(|(r, len, _)| (r, len))
+}
+
+/// Like [`decode_record`], also returning whether the record carries [`FLAG_IN_BATCH`].
+fn decode_record_flags(buf: &[u8]) -> Result<(Record<'_>, usize, bool)> {
     let mut c = Cursor::new(buf);
     let stored = c.u32()?;
     let flags = c.u8()?;
-    if flags & !(FLAG_TOMBSTONE | FLAG_EXPIRY) != 0 {
+    if flags & !(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_IN_BATCH) != 0 {
         return err(ErrorKind::BadFlags { flags });
     }
     let tombstone = flags & FLAG_TOMBSTONE != 0;
@@ -249,7 +266,7 @@ pub fn decode_record(buf: &[u8]) -> Result<(Record<'_>, usize)> {
     let key = c.take(key_len as usize)?;
     let value = c.take(value_len as usize)?;
     check_crc(stored, buf.get(4..total).unwrap_or_default())?;
-    Ok((Record { key, value, expiry, tombstone }, total))
+    Ok((Record { key, value, expiry, tombstone }, total, flags & FLAG_IN_BATCH != 0))
 }
 
 fn decode_batch(buf: &[u8]) -> Result<(Batch<'_>, usize)> {
@@ -275,9 +292,9 @@ fn decode_batch(buf: &[u8]) -> Result<(Batch<'_>, usize)> {
     let mut pos = 0usize;
     for _ in 0..count {
         let rest = body.get(pos..).unwrap_or_default();
-        match decode_record(rest) {
-            Ok((_, len)) => pos += len,
-            Err(_) => return Err(Error::new(ErrorKind::BadBatch, (body_offset + pos) as u64)),
+        match decode_record_flags(rest) {
+            Ok((_, len, true)) => pos += len,
+            _ => return Err(Error::new(ErrorKind::BadBatch, (body_offset + pos) as u64)),
         }
     }
     if pos != body.len() {
@@ -314,7 +331,7 @@ pub fn encode_batch(
     let mut positions = Vec::with_capacity(records.len());
     for r in records {
         let at = out.len() - start;
-        let len = r.encode(out)?;
+        let len = r.encode_flagged(out, FLAG_IN_BATCH)?;
         positions.push((at, len));
     }
     seal(out, start);

@@ -231,3 +231,25 @@ proptest! {
         prop_assert!(s.outcome() != ScanOutcome::Running);
     }
 }
+
+#[test]
+fn a_batch_member_is_not_an_entry_on_its_own() {
+    // Otherwise a scan resynchronizing after a damaged frame would apply part of the batch.
+    let mut buf = Vec::new();
+    let (_, positions) =
+        encode_batch(&[Record::put(b"a", b"1"), Record::put(b"b", b"2")], &mut buf).unwrap();
+    for (at, len) in positions {
+        let member = &buf[at..at + len];
+        assert!(matches!(decode_entry(member).unwrap_err().kind, ErrorKind::BadFlags { .. }));
+        // A get reads it by position: that works.
+        assert!(decode_record(member).is_ok());
+    }
+    // Damage the frame (its last byte): a resynchronizing scan finds no record in it.
+    let last = buf.len() - 1;
+    buf[last] ^= 1;
+    let mut found = 0;
+    for i in 0..buf.len() {
+        found += usize::from(decode_entry(&buf[i..]).is_ok());
+    }
+    assert_eq!(found, 0);
+}

@@ -1,0 +1,397 @@
+//! Drives the real `bitcask` binary in temporary directories.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bitcask"))
+}
+
+/// Runs `bitcask --dir DIR ARGS...` with `stdin`.
+fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut c = bin();
+    c.arg("--dir")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c.env_remove("BITCASK_DIR");
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = run(dir, args, b"");
+    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn put_get_delete_and_exit_codes() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "greeting", "hello"]);
+    assert_eq!(ok(&d, &["get", "greeting"]), "hello");
+    let missing = run(&d, &["get", "nope"], b"");
+    assert_eq!(code(&missing), 1);
+    assert!(stderr(&missing).contains("nope"), "{}", stderr(&missing));
+    ok(&d, &["delete", "greeting"]);
+    assert_eq!(code(&run(&d, &["delete", "greeting"], b"")), 1);
+    assert_eq!(code(&run(&d, &["get", "greeting"], b"")), 1);
+}
+
+#[test]
+fn values_from_stdin() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    let binary: Vec<u8> = (0..=255u8).collect();
+    assert_eq!(code(&run(&d, &["put", "bin"], &binary)), 0);
+    assert_eq!(run(&d, &["get", "bin"], b"").stdout, binary);
+    assert_eq!(code(&run(&d, &["put", "dash", "-"], b"from a pipe")), 0);
+    assert_eq!(ok(&d, &["get", "dash"]), "from a pipe");
+}
+
+#[test]
+fn ttl_expires() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "brief", "v", "--ttl", "100ms"]);
+    ok(&d, &["put", "long", "v", "--ttl", "1h"]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(code(&run(&d, &["get", "brief"], b"")), 1);
+    assert_eq!(ok(&d, &["get", "long"]), "v");
+    assert_eq!(code(&run(&d, &["put", "x", "v", "--ttl", "soon"], b"")), 2);
+}
+
+#[test]
+fn keys_and_scan_with_prefix_limit_and_json() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    for k in ["user:2", "user:1", "item:1", "user:3"] {
+        ok(&d, &["put", k, &format!("v-{k}")]);
+    }
+    assert_eq!(ok(&d, &["keys"]), "item:1\nuser:1\nuser:2\nuser:3\n");
+    assert_eq!(ok(&d, &["keys", "--prefix", "user:", "--limit", "2"]), "user:1\nuser:2\n");
+    assert_eq!(ok(&d, &["scan", "--prefix", "item"]), "item:1\tv-item:1\n");
+    let json = ok(&d, &["scan", "--json", "--limit", "1"]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["key"], "item:1");
+    assert_eq!(v["value"], "v-item:1");
+}
+
+#[test]
+fn binary_keys_in_hex_and_base64() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["--hex", "put", "00ff10", "deadbeef"]);
+    assert_eq!(ok(&d, &["--hex", "get", "00ff10"]), "deadbeef\n");
+    assert_eq!(ok(&d, &["--base64", "get", "AP8Q"]), "3q2+7w==\n");
+    assert_eq!(ok(&d, &["--hex", "keys"]), "00ff10\n");
+    let bad = run(&d, &["--hex", "get", "zz"], b"");
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("hex"));
+    let json = ok(&d, &["scan", "--json"]);
+    assert!(json.contains("\"key_base64\":\"AP8Q\""), "{json}");
+}
+
+#[test]
+fn stats_text_and_json() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "a", "1"]);
+    ok(&d, &["put", "a", "2"]);
+    let text = ok(&d, &["stats"]);
+    assert!(text.contains("keys          1"), "{text}");
+    let v: serde_json::Value = serde_json::from_str(ok(&d, &["stats", "--json"]).trim()).unwrap();
+    assert_eq!(v["keys"], 1);
+    assert_eq!(v["files"][0]["live_keys"], 1);
+    assert_eq!(v["files"][0]["dead_keys"], 1);
+    assert!(v["fragmentation"].as_f64().unwrap() > 0.4);
+}
+
+#[test]
+fn merge_reports_what_it_reclaimed() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    for i in 0..20 {
+        ok(&d, &["put", "k", &format!("value {i}")]);
+    }
+    let o = run(&d, &["merge"], b"");
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("reclaimed"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(ok(&d, &["stats", "--json"]).trim()).unwrap();
+    assert_eq!(v["dead_bytes"], 0);
+    assert_eq!(ok(&d, &["get", "k"]), "value 19");
+}
+
+#[test]
+fn export_import_round_trips_binary_data_and_ttls() {
+    let t = tempfile::tempdir().unwrap();
+    let a = t.path().join("a");
+    let b = t.path().join("b");
+    let binary: Vec<u8> = (0..=255u8).rev().collect();
+    assert_eq!(code(&run(&a, &["--hex", "put", "0001fe", "-"], b"0aff00")), 0);
+    assert_eq!(code(&run(&a, &["put", "bin"], &binary)), 0);
+    ok(&a, &["put", "session", "tok", "--ttl", "1h"]);
+    ok(&a, &["put", "empty", ""]);
+    let dump = t.path().join("dump.jsonl");
+    ok(&a, &["export", dump.to_str().unwrap()]);
+    let text = std::fs::read_to_string(&dump).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    assert!(text.lines().any(|l| l.contains("expires_at_ms")));
+    let o = run(&b, &["import"], text.as_bytes());
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(ok(&a, &["scan", "--base64"]), ok(&b, &["scan", "--base64"]));
+    assert_eq!(run(&b, &["get", "bin"], b"").stdout, binary);
+    // The TTL came along: the export of the copy has the same expiry.
+    let expiry = |dir: &Path| {
+        let e = ok(dir, &["export"]);
+        e.lines().find(|l| l.contains("expires_at_ms")).unwrap().to_string()
+    };
+    let (ea, eb) = (expiry(&a), expiry(&b));
+    let ms = |l: &str| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["expires_at_ms"].as_u64().unwrap()
+    };
+    assert!(ms(&ea).abs_diff(ms(&eb)) < 2000, "{ea} vs {eb}");
+    let bad = run(&b, &["import"], b"{\"key\": 5}\n");
+    assert_eq!(code(&bad), 2);
+    assert!(stderr(&bad).contains("line 1"), "{}", stderr(&bad));
+}
+
+#[test]
+fn missing_or_absent_directory_is_a_clear_error() {
+    let t = tempfile::tempdir().unwrap();
+    let missing = t.path().join("nowhere");
+    let o = run(&missing, &["--read-only", "get", "k"], b"");
+    assert_eq!(code(&o), 5);
+    assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
+    let o = bin().args(["get", "k"]).env_remove("BITCASK_DIR").output().unwrap();
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("--dir"));
+    // BITCASK_DIR works as --dir.
+    let d = t.path().join("env");
+    let o = bin().args(["put", "k", "v"]).env("BITCASK_DIR", &d).output().unwrap();
+    assert_eq!(code(&o), 0);
+    assert_eq!(ok(&d, &["get", "k"]), "v");
+}
+
+#[test]
+fn a_store_locked_by_another_process() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "k", "v"]);
+    // `import` holds the store open while it waits for stdin.
+    let mut holder = bin()
+        .arg("--dir")
+        .arg(&d)
+        .arg("import")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut locked = None;
+    for _ in 0..200 {
+        let o = run(&d, &["put", "k", "w"], b"");
+        if code(&o) == 4 {
+            locked = Some(stderr(&o));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let msg = locked.expect("the second writer was never refused");
+    assert!(msg.contains("locked"), "{msg}");
+    // Readers still work.
+    assert_eq!(ok(&d, &["--read-only", "get", "k"]), "v");
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+    ok(&d, &["put", "k", "w"]);
+}
+
+fn damage_a_sealed_file(d: &Path) -> (std::path::PathBuf, usize) {
+    let opts_keys = 60;
+    for i in 0..opts_keys {
+        ok(d, &["put", &format!("key{i:03}"), &"x".repeat(2000)]);
+    }
+    // Seal the active file so the damage is in an immutable file.
+    ok(d, &["merge"]);
+    let data: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "data"))
+        .collect();
+    let victim = data.iter().min().unwrap().clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(&victim, &bytes).unwrap();
+    (victim, opts_keys)
+}
+
+#[test]
+fn check_finds_corruption_and_repair_salvages_every_valid_record() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    let (victim, n) = damage_a_sealed_file(&d);
+    let o = run(&d, &["check"], b"");
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let listing = String::from_utf8(o.stdout).unwrap();
+    assert!(listing.contains(victim.file_name().unwrap().to_str().unwrap()), "{listing}");
+    assert!(listing.contains("offset 20"), "{listing}");
+    // Open uses the intact hint file; reading the damaged record reports file and offset.
+    assert_eq!(ok(&d, &["get", "key001"]), "x".repeat(2000));
+    let o = run(&d, &["get", "key000"], b"");
+    assert_eq!(code(&o), 3);
+    assert!(stderr(&o).contains("offset 20"), "{}", stderr(&o));
+    // Repair asks first; without a terminal it refuses.
+    assert_eq!(code(&run(&d, &["repair"], b"y\n")), 2);
+    let backup = t.path().join("backup");
+    let o = run(&d, &["repair", "--yes", "--backup", backup.to_str().unwrap()], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let report = String::from_utf8(o.stdout).unwrap();
+    assert!(report.contains("lost offset 20"), "{report}");
+    assert!(backup.join(victim.file_name().unwrap()).exists());
+    assert_eq!(code(&run(&d, &["check"], b"")), 0);
+    // Only the damaged record is gone.
+    let keys = ok(&d, &["keys"]);
+    assert_eq!(keys.lines().count(), n - 1, "{keys}");
+    assert_eq!(code(&run(&d, &["get", "key000"], b"")), 1);
+    assert_eq!(ok(&d, &["get", "key059"]), "x".repeat(2000));
+}
+
+#[test]
+fn keys_into_a_closed_pipe_exits_quietly() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    let mut dump = String::new();
+    for i in 0..50_000 {
+        dump.push_str(&format!(
+            "{{\"key\":\"{}\",\"value\":\"\"}}\n",
+            base64_of(&format!("key{i:06}"))
+        ));
+    }
+    assert_eq!(code(&run(&d, &["import"], dump.as_bytes())), 0);
+    let mut child = bin()
+        .arg("--dir")
+        .arg(&d)
+        .arg("keys")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 10];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take()); // like `head` exiting
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&first, b"key000000\n");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn base64_of(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn inspect_decodes_datafiles_and_hint_files() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "alpha", "one"]);
+    ok(&d, &["delete", "alpha"]);
+    let data = d.join("0000000001000000.data");
+    let o = run(&d, &["inspect", data.to_str().unwrap()], b"");
+    assert_eq!(code(&o), 0);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("datafile"), "{text}");
+    assert!(text.contains("put    key=\"alpha\" value_len=3"), "{text}");
+    assert!(text.contains("delete key=\"alpha\""), "{text}");
+    assert!(text.contains("clean end"), "{text}");
+    let hint = d.join("0000000001000000.hint");
+    let text = ok(&d, &["inspect", hint.to_str().unwrap()]);
+    assert!(text.contains("hint file") && text.contains("2 entries"), "{text}");
+    // A torn file is shown up to the damage, with exit code 3.
+    let bytes = std::fs::read(&data).unwrap();
+    let torn = t.path().join("torn.data");
+    std::fs::write(&torn, &bytes[..bytes.len() - 3]).unwrap();
+    let o = run(&d, &["inspect", torn.to_str().unwrap()], b"");
+    assert_eq!(code(&o), 3);
+    assert!(String::from_utf8(o.stdout).unwrap().contains("torn record"));
+}
+
+#[test]
+fn bench_runs_every_workload_on_a_temporary_store() {
+    let o = bin()
+        .args(["bench", "--keys", "3000", "--threads", "2"])
+        .env_remove("BITCASK_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&o.stderr));
+    for w in ["put ", "batch ", "get ", "mixed "] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(w))
+            .unwrap_or_else(|| panic!("no {w} line in {text}"));
+        assert!(line.contains("ops/s") && line.contains("p999"), "{line}");
+    }
+    assert!(text.contains("store: 3000 keys"), "{text}");
+}
+
+#[test]
+fn demo_shows_the_engine_working() {
+    let o = bin().arg("demo").env_remove("BITCASK_DIR").output().unwrap();
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{text}");
+    assert!(text.contains("every check passed"), "{text}");
+    assert!(text.contains("merged"), "{text}");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in [
+        "put", "get", "delete", "keys", "scan", "stats", "merge", "check", "repair", "export",
+        "import", "inspect", "bench", "demo",
+    ] {
+        let o = bin().args([cmd, "--help"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{cmd}");
+        let text = String::from_utf8(o.stdout).unwrap();
+        assert!(text.contains("Example"), "{cmd} --help has no example:\n{text}");
+    }
+    let o = bin().arg("frobnicate").output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn sync_policies_parse() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["--sync", "always", "put", "a", "1"]);
+    ok(&d, &["--sync", "every=5", "put", "b", "2"]);
+    assert_eq!(code(&run(&d, &["--sync", "every=0", "put", "c", "3"], b"")), 2);
+    assert_eq!(code(&run(&d, &["--sync", "sometimes", "put", "c", "3"], b"")), 2);
+}
