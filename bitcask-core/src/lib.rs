@@ -46,6 +46,8 @@ mod batch;
 mod db;
 mod error;
 mod files;
+#[doc(hidden)]
+pub mod fuzz;
 mod keydir;
 mod merge;
 mod options;

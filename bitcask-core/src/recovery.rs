@@ -300,6 +300,10 @@ pub(crate) fn recover(
     }
 
     if !read_only {
+        // A crashed process may have created files (the newest datafile above all) whose
+        // directory entries never became durable; make them durable before anything in them
+        // is acknowledged as synced.
+        storage.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
         for (id, bytes) in missing_hints {
             if write_hint_file(storage, dir, id, &bytes).is_ok() {
                 report.hints_written += 1;

@@ -27,6 +27,8 @@
 
 mod bytes;
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod header;
 mod hint;
 mod record;
