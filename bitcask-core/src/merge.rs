@@ -190,8 +190,36 @@ impl Manifest {
         storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))
     }
 
-    /// Finishes a committed merge found on open.
+    /// Finishes a committed merge found on open. If an output is missing (the merge was
+    /// being retracted), the merge is rolled back instead, as long as every input is still
+    /// there; otherwise the directory is inconsistent and open fails.
     pub fn complete(&self, storage: &dyn Storage, dir: &Path) -> Result<()> {
+        let names = storage.list(dir).map_err(|e| Error::io("listing", dir, e))?;
+        let has = |n: &str| names.iter().any(|x| x == n);
+        let outputs_there =
+            self.outputs.iter().all(|id| has(&data_name(*id)) || has(&tmp_name(&data_name(*id))));
+        if !outputs_there {
+            if !self.inputs.iter().all(|id| has(&data_name(*id))) {
+                return Err(Error::corruption(
+                    join(dir, MANIFEST_NAME),
+                    0,
+                    "merge manifest names missing outputs and missing inputs",
+                ));
+            }
+            for id in &self.outputs {
+                for n in [data_name(*id), hint_name(*id)] {
+                    for n in [tmp_name(&n), n] {
+                        if has(&n) {
+                            let p = join(dir, &n);
+                            storage.remove(&p).map_err(|e| Error::io("removing", &p, e))?;
+                        }
+                    }
+                }
+            }
+            let m = join(dir, MANIFEST_NAME);
+            storage.remove(&m).map_err(|e| Error::io("removing", &m, e))?;
+            return storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e));
+        }
         self.rename_outputs(storage, dir)?;
         self.delete_inputs(storage, dir)
     }
@@ -444,6 +472,19 @@ pub(crate) fn merge_files(
         manifest.write(storage, dir)
     })();
     if let Err(e) = written {
+        // The manifest's rename is the commit point. If it happened, retract it durably
+        // before touching the outputs; if that fails, leave everything for open to finish.
+        let manifest_path = join(dir, MANIFEST_NAME);
+        if storage.is_dir(&manifest_path).is_ok() {
+            let retracted = storage.remove(&manifest_path).and_then(|()| storage.sync_dir(dir));
+            if let Err(e2) = retracted {
+                let e = Error::Poisoned {
+                    cause: format!("merge failed ({e}) and its manifest could not be retracted ({e2}); reopen the store"),
+                };
+                inner.poison(&e);
+                return Err(e);
+            }
+        }
         // Not committed: remove what was written; the store goes on as before.
         for out in &outputs {
             let _ = storage.remove(&out.df.path);

@@ -85,14 +85,14 @@ enum Pending {
     SetLen(u64),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Inode {
     data: Vec<u8>,
     durable: Vec<u8>,
     pending: Vec<Pending>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     inodes: HashMap<u64, Inode>,
     names: HashMap<PathBuf, u64>,
@@ -107,6 +107,7 @@ struct State {
     locks: BTreeSet<PathBuf>,
     rng: u64,
     sync_delay: std::time::Duration,
+    capacity: Option<u64>,
 }
 
 impl State {
@@ -179,6 +180,23 @@ impl SimStorage {
         s.plan = plan;
         s.ops = 0;
         s.plan_fired = false;
+    }
+
+    /// An independent copy of this disk as it is now (a new process would see it): open
+    /// handles and locks of the original are not carried over.
+    pub fn fork(&self) -> SimStorage {
+        let mut st = self.lock().clone();
+        st.epoch += 1;
+        st.locks.clear();
+        st.plan = None;
+        st.log.clear();
+        SimStorage { state: Arc::new(Mutex::new(st)) }
+    }
+
+    /// Limits the bytes all files together may hold (`None`: unlimited). A write past the
+    /// limit stores what fits and fails with `ENOSPC`, as a full disk does.
+    pub fn set_capacity(&self, bytes: Option<u64>) {
+        self.lock().capacity = bytes;
     }
 
     /// Makes every `sync_data` take at least `d` (like a real disk's flush), so tests can
@@ -371,9 +389,20 @@ impl StorageFile for SimFile {
         if !self.writable {
             return Err(io::Error::from_raw_os_error(libc::EBADF));
         }
-        let failed = s.fault(false).err();
+        let mut failed = s.fault(false).err();
         // A failing write may still land partly, as a real short write before ENOSPC would.
-        let bytes = if failed.is_some() { &buf[..buf.len() / 2] } else { buf };
+        let mut bytes = if failed.is_some() { &buf[..buf.len() / 2] } else { buf };
+        if let Some(cap) = s.capacity {
+            let used: u64 = s.inodes.values().map(|i| i.data.len() as u64).sum();
+            let cur = s.inodes.get(&self.inode).map_or(0, |i| i.data.len() as u64);
+            let end = offset + bytes.len() as u64;
+            let growth = end.saturating_sub(cur);
+            if used + growth > cap {
+                let room = cap.saturating_sub(used) + cur.saturating_sub(offset.min(cur));
+                bytes = &bytes[..(room as usize).min(bytes.len())];
+                failed = Some(Fault::Enospc.error());
+            }
+        }
         s.log.push(Op::Write(self.path.clone(), offset, bytes.len()));
         let inode = s.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
         let p = Pending::Write(offset, bytes.to_vec());

@@ -213,108 +213,22 @@ fn contract_5_a_failed_fsync_is_never_retried_and_acknowledged() {
     assert_eq!(db.get(b"c").unwrap(), None);
 }
 
-/// One operation of a random workload, with its effect on the model.
-#[derive(Debug, Clone)]
-enum W {
-    Put(usize, u8),
-    Del(usize),
-    Batch(Vec<(usize, Option<u8>)>),
-    Sync,
-}
-
-fn workload(seed: u64, n: usize) -> Vec<W> {
-    let mut x = seed | 1;
-    let mut r = move |m: u64| {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x % m
-    };
-    (0..n)
-        .map(|_| match r(10) {
-            0..=4 => W::Put(r(12) as usize, r(255) as u8),
-            5 | 6 => W::Del(r(12) as usize),
-            7 | 8 => W::Batch(
-                (0..1 + r(4)).map(|_| (r(12) as usize, (r(3) > 0).then(|| r(255) as u8))).collect(),
-            ),
-            _ => W::Sync,
-        })
-        .collect()
-}
-
-type Model = std::collections::BTreeMap<Vec<u8>, Vec<u8>>;
-
-fn apply(m: &mut Model, w: &W) {
-    let val = |k: usize, v: u8| vec![v; 1 + k % 5];
-    match w {
-        W::Put(k, v) => {
-            m.insert(key(*k), val(*k, *v));
-        }
-        W::Del(k) => {
-            m.remove(&key(*k));
-        }
-        W::Batch(ops) => {
-            for (k, v) in ops {
-                match v {
-                    Some(v) => m.insert(key(*k), val(*k, *v)),
-                    None => m.remove(&key(*k)),
-                };
-            }
-        }
-        W::Sync => {}
-    }
-}
-
-fn run(db: &Bitcask, w: &W) {
-    let val = |k: usize, v: u8| vec![v; 1 + k % 5];
-    match w {
-        W::Put(k, v) => db.put(&key(*k), &val(*k, *v)).unwrap(),
-        W::Del(k) => {
-            db.delete(&key(*k)).unwrap();
-        }
-        W::Batch(ops) => {
-            let mut b = WriteBatch::new();
-            for (k, v) in ops {
-                match v {
-                    Some(v) => b.put(&key(*k), &val(*k, *v)),
-                    None => b.delete(&key(*k)),
-                };
-            }
-            db.write(b).unwrap();
-        }
-        W::Sync => db.sync().unwrap(),
-    }
-}
-
 #[test]
 fn contract_6_a_crash_leaves_a_prefix_of_the_acknowledged_history() {
+    use common::workload::{check_prefix, model_of, run, workload};
     let mut cases = 0;
     for seed in 1..=40u64 {
         for mode in [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite] {
             for sync in [SyncPolicy::Never, SyncPolicy::Always] {
                 let sim = SimStorage::new(seed * 7 + mode as u64);
                 let db = open(&sim, with_sync(sync, 256));
-                let ops = workload(seed, 60);
-                let mut states = vec![Model::new()];
-                let mut durable = 0; // every state from here on is acceptable
-                for (i, w) in ops.iter().enumerate() {
-                    run(&db, w);
-                    let mut m = states.last().unwrap().clone();
-                    apply(&mut m, w);
-                    states.push(m);
-                    if matches!(w, W::Sync) || sync == SyncPolicy::Always {
-                        durable = i + 1;
-                    }
-                }
+                let r = run(&db, &workload(seed, 60, false), sync == SyncPolicy::Always, true);
+                assert_eq!(r.errors, 0);
                 sim.power_loss(mode);
                 drop(db);
                 let db = open(&sim, with_sync(sync, 256));
-                let got: Model = contents(&db).into_iter().collect();
-                let matched =
-                    states.iter().enumerate().rev().find(|(_, s)| **s == got).map(|(i, _)| i);
-                match matched {
-                    Some(i) => assert!(i >= durable, "seed {seed} {mode:?} {sync:?}: state {i} but {durable} were synced"),
-                    None => panic!("seed {seed} {mode:?} {sync:?}: recovered state is no prefix of the history: {got:?}"),
+                if let Err(e) = check_prefix(&model_of(&db), &r) {
+                    panic!("seed {seed} {mode:?} {sync:?}: {e}");
                 }
                 cases += 1;
             }
