@@ -3,7 +3,7 @@
 //! `BITCASK_CRASH_SCALE=n` runs n times as many seeds.
 
 mod common;
-use common::workload::{check_prefix, model_of, run, scale, workload, Step};
+use common::workload::{check_prefix, model_of, run, scale, workload};
 use common::*;
 
 use bitcask_core::{Error, Fault, FaultPlan, Options, SimStorage, SyncPolicy};

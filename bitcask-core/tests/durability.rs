@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcask_core::{
-    Bitcask, Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch,
+    Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch,
 };
 
 fn with_sync(sync: SyncPolicy, max_file_size: u64) -> Options {
