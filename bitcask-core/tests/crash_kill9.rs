@@ -1,0 +1,149 @@
+//! Crash-safety suite, test 8: a child process writes from several threads while merges run,
+//! reporting every acknowledged put and delete over a pipe; the parent kills it with
+//! SIGKILL at random moments and checks, after every kill, that every acknowledged write is
+//! there. `BITCASK_KILLS=n` sets the number of kills (default 200).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bitcask_core::{Bitcask, Options};
+
+const THREADS: u64 = 3;
+const KEYS: u64 = 20;
+
+fn opts() -> Options {
+    Options { max_file_size: 32 << 10, ..Options::default() }
+}
+
+/// Operation `i` of thread `t`: its key, and its value (`None` for a delete).
+fn op(t: u64, i: u64) -> (Vec<u8>, Option<Vec<u8>>) {
+    let key = format!("t{t}-k{}", i % KEYS).into_bytes();
+    if i % 7 == 6 {
+        (key, None)
+    } else {
+        (key, Some(format!("t{t}-i{i}-{}", "v".repeat((i % 50) as usize)).into_bytes()))
+    }
+}
+
+/// Child side: writes until killed. Does nothing unless run by the parent.
+#[test]
+fn kill9_child() {
+    let Ok(dir) = std::env::var("BITCASK_KILL9_DIR") else { return };
+    let start: u64 = std::env::var("BITCASK_KILL9_START").unwrap().parse().unwrap();
+    let db = Arc::new(Bitcask::open(&dir, opts()).unwrap());
+    let out = Arc::new(Mutex::new(std::io::stdout()));
+    let mut handles = Vec::new();
+    for t in 0..THREADS {
+        let (db, out) = (db.clone(), out.clone());
+        handles.push(std::thread::spawn(move || {
+            for i in start.. {
+                let (k, v) = op(t, i);
+                match v {
+                    Some(v) => db.put(&k, &v).unwrap(),
+                    None => {
+                        db.delete(&k).unwrap();
+                    }
+                }
+                let mut o = out.lock().unwrap();
+                writeln!(o, "A {t} {i}").unwrap();
+                o.flush().unwrap();
+            }
+        }));
+    }
+    loop {
+        db.merge().unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn t8_kill_9_at_random_moments() {
+    let kills: u64 =
+        std::env::var("BITCASK_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    // The state each key must have: the result of its last acknowledged operation.
+    let mut expected: HashMap<Vec<u8>, Option<Vec<u8>>> = HashMap::new();
+    let mut x: u64 = 0x9e37_79b9;
+    let mut acks_total = 0u64;
+    for kill in 0..kills {
+        let start = kill * 10_000_000;
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "kill9_child", "--nocapture", "--test-threads", "1"])
+            .env("BITCASK_KILL9_DIR", &dir)
+            .env("BITCASK_KILL9_START", start.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (first_tx, first_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut last: HashMap<u64, u64> = HashMap::new();
+            let mut n = 0u64;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let mut p = line.split_whitespace();
+                if p.next() != Some("A") {
+                    continue;
+                }
+                let t: u64 = p.next().unwrap().parse().unwrap();
+                let i: u64 = p.next().unwrap().parse().unwrap();
+                assert!(last.get(&t).is_none_or(|&j| i == j + 1), "acks out of order");
+                last.insert(t, i);
+                n += 1;
+                if n == 1 {
+                    let _ = first_tx.send(());
+                }
+            }
+            (last, n)
+        });
+        // Let it run a random while once it is writing, then kill -9.
+        let _ = first_rx.recv_timeout(Duration::from_secs(10));
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::thread::sleep(Duration::from_micros(500 + x % 20_000));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let (last, n) = reader.join().unwrap();
+        acks_total += n;
+        // What may have happened: every acknowledged op, and possibly the one after the
+        // last acknowledged op of each thread (done or in flight when the kill came).
+        for (&t, &a) in &last {
+            for i in start..=a {
+                let (k, v) = op(t, i);
+                expected.insert(k, v);
+            }
+        }
+        let db = Bitcask::open(&dir, opts())
+            .unwrap_or_else(|e| panic!("kill {kill}: reopen failed: {e}"));
+        for t in 0..THREADS {
+            let next = last.get(&t).map_or(start, |a| a + 1);
+            let (maybe_key, maybe_val) = op(t, next);
+            for k in 0..KEYS {
+                let key = format!("t{t}-k{k}").into_bytes();
+                let got = db.get(&key).unwrap();
+                let want = expected.get(&key).cloned().flatten();
+                if got == want {
+                    continue;
+                }
+                assert!(
+                    key == maybe_key && got == maybe_val,
+                    "kill {kill}: key {} is {:?}, acknowledged {:?}",
+                    String::from_utf8_lossy(&key),
+                    got.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                    want.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                );
+                // The unacknowledged op did land: it is the state from now on.
+                expected.insert(key, got);
+            }
+        }
+        drop(db);
+    }
+    eprintln!("t8: {kills} kills, {acks_total} acknowledged writes checked after each");
+    assert!(acks_total > kills, "the child barely wrote");
+}
