@@ -33,16 +33,20 @@ pub fn record_decode(data: &[u8]) {
 /// Hint decoders: the first 8 bytes are the datafile length, the rest the hint bytes.
 pub fn hint_decode(data: &[u8]) {
     let (data_len, rest) = u64_prefix(data);
-    if let Ok((e, used)) = decode_hint_entry(rest, data_len) {
+    let prev_end = data_len / 3;
+    if let Ok((e, used)) = decode_hint_entry(rest, prev_end, data_len) {
         assert!(used <= rest.len());
-        assert!(e.offset.saturating_add(u64::from(e.len)) <= data_len);
+        assert!(e.offset >= prev_end && e.offset.saturating_add(u64::from(e.len)) <= data_len);
     }
     let file_id = FileHeader::decode(rest).map_or(0, |h| h.file_id);
     if let Ok(reader) = HintReader::new(rest, file_id, data_len) {
         let covered = reader.trailer().data_len;
         assert!(covered <= data_len);
+        let mut prev_end = 0;
         for e in reader.flatten() {
-            assert!(e.offset.saturating_add(u64::from(e.len)) <= covered);
+            assert!(e.offset >= prev_end, "hint entries overlap");
+            prev_end = e.offset.saturating_add(u64::from(e.len));
+            assert!(prev_end <= covered);
         }
     }
 }

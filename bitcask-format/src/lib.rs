@@ -37,8 +37,8 @@ mod scan;
 pub use error::{Error, ErrorKind, Result};
 pub use header::{FileHeader, FileKind, FILE_HEADER_LEN, FORMAT_VERSION, MAGIC};
 pub use hint::{
-    decode_hint_entry, encode_hint_trailer, HintEntry, HintReader, HintTrailer, HintWriter,
-    FLAG_TRAILER, HINT_TRAILER_LEN,
+    decode_hint_entry, HintEntry, HintReader, HintTrailer, HintWriter, FLAG_TRAILER,
+    HINT_TRAILER_LEN,
 };
 pub use record::{
     decode_entry, decode_record, encode_batch, record_len, Batch, BatchRecords, Entry, Record,

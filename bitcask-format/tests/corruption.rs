@@ -128,13 +128,24 @@ fn a_hint_pointing_past_its_datafile_is_refused() {
     let err = HintReader::new(&bytes, 42, 60).unwrap().next().unwrap().unwrap_err();
     assert_eq!(err.kind, ErrorKind::HintOutOfRange);
     assert_eq!(err.offset, FILE_HEADER_LEN as u64);
-    // An entry that points into the file header, or is too short for its key.
-    for (offset, len) in [(0u64, 10u32), (20, 3)] {
-        let mut w = HintWriter::new(42);
-        w.push(&HintEntry { key: b"key", offset, len, expiry: None, tombstone: false }).unwrap();
-        let bytes = w.finish(1000);
-        assert!(HintReader::new(&bytes, 42, 1000).unwrap().next().unwrap().is_err());
-    }
+    // An entry that points into the file header (or before the previous record) cannot
+    // even be written.
+    let mut w = HintWriter::new(42);
+    let e = HintEntry { key: b"key", offset: 0, len: 10, expiry: None, tombstone: false };
+    assert_eq!(w.push(&e).unwrap_err().kind, ErrorKind::HintOutOfRange);
+    // An entry too short for its key.
+    let mut w = HintWriter::new(42);
+    w.push(&HintEntry { key: b"key", offset: 20, len: 3, expiry: None, tombstone: false }).unwrap();
+    let bytes = w.finish(1000);
+    assert_eq!(
+        HintReader::new(&bytes, 42, 1000).unwrap().next().unwrap().unwrap_err().kind,
+        ErrorKind::HintOutOfRange
+    );
+    // Entries out of file order are refused by the writer.
+    let mut w = HintWriter::new(42);
+    w.push(&HintEntry { key: b"a", offset: 40, len: 9, expiry: None, tombstone: false }).unwrap();
+    let back = HintEntry { key: b"b", offset: 30, len: 9, expiry: None, tombstone: false };
+    assert_eq!(w.push(&back).unwrap_err().kind, ErrorKind::HintOutOfRange);
     // The wrong datafile.
     let (bytes, len) = sample_hint();
     assert_eq!(
@@ -222,7 +233,7 @@ proptest! {
         let _ = decode_entry(&bytes);
         let _ = decode_record(&bytes);
         let _ = FileHeader::decode(&bytes);
-        let _ = decode_hint_entry(&bytes, len);
+        let _ = decode_hint_entry(&bytes, len / 2, len);
         if let Ok(r) = HintReader::new(&bytes, 0, len) {
             for e in r { let _ = e; }
         }
