@@ -19,7 +19,8 @@ fn run(dir: &Path, args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped());
     c.env_remove("BITCASK_DIR");
     let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // The command may exit without reading its input (a closed pipe is fine here).
+    let _ = child.stdin.take().unwrap().write_all(stdin);
     child.wait_with_output().unwrap()
 }
 
@@ -201,15 +202,25 @@ fn a_store_locked_by_another_process() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut locked = None;
-    for _ in 0..200 {
-        let o = run(&d, &["put", "k", "w"], b"");
-        if code(&o) == 4 {
-            locked = Some(stderr(&o));
-            break;
-        }
+    // Wait until the holder has taken its lock (an attempt of ours could otherwise take
+    // the lock first and make the holder fail).
+    let pid = holder.id().to_string();
+    let held = |_: ()| {
+        std::fs::read_to_string("/proc/locks")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == pid))
+    };
+    let mut waited = 0;
+    while !held(()) {
+        assert!(waited < 6000, "the holder never took the lock");
+        assert!(holder.try_wait().unwrap().is_none(), "the holder exited");
         std::thread::sleep(std::time::Duration::from_millis(10));
+        waited += 1;
     }
+    let o = run(&d, &["put", "k", "w"], b"");
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    let locked = Some(stderr(&o));
     let msg = locked.expect("the second writer was never refused");
     assert!(msg.contains("locked"), "{msg}");
     // Readers still work.

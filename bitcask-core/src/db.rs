@@ -1,6 +1,5 @@
 //! The store: open, writes, reads, sync, iteration, close.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -13,7 +12,7 @@ use bitcask_format::{
 
 use crate::batch::{BatchOp, WriteBatch};
 use crate::error::{Error, Result};
-use crate::files::{data_name, join, DataFile, FileId, FileStats, LOCK_NAME};
+use crate::files::{data_name, join, DataFile, FileId, FileStats, FileTable, LOCK_NAME};
 use crate::keydir::{Keydir, Loc};
 use crate::merge::{MergePlan, MergeProgress, MergeReport};
 use crate::options::{Options, SyncPolicy};
@@ -21,7 +20,6 @@ use crate::recovery::{self, RecoveryReport};
 use crate::storage::{LockGuard, OpenMode, OsStorage, Storage};
 use crate::util::now_ms;
 
-pub(crate) type FileTable = BTreeMap<FileId, Arc<DataFile>>;
 type Snapshot = Vec<(Box<[u8]>, Loc)>;
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -49,6 +47,7 @@ pub(crate) struct Inner {
     pub files: RwLock<Arc<FileTable>>,
     pub writer: Mutex<Option<Writer>>,
     written: AtomicU64,
+    next_num: std::sync::atomic::AtomicU32,
     sync_state: Mutex<SyncState>,
     sync_cv: Condvar,
     poisoned: AtomicBool,
@@ -94,6 +93,8 @@ pub struct Stats {
     pub dead_bytes: u64,
     /// Sum of the files' sizes.
     pub disk_bytes: u64,
+    /// Heap memory held by the keydir (allocated capacity, keys included).
+    pub keydir_bytes: u64,
 }
 
 impl Stats {
@@ -179,7 +180,7 @@ impl Iterator for Iter {
         let (key, loc) = self.items.next()?;
         let Some(file) = self.files.get(&loc.file) else {
             return Some(Err(Error::corruption(
-                PathBuf::from(data_name(loc.file)),
+                PathBuf::from(format!("datafile number {}", loc.file)),
                 loc.offset,
                 "datafile missing",
             )));
@@ -262,13 +263,16 @@ impl Bitcask {
             let (active, next_gen) = match rec.reusable {
                 Some(df) => (df, rec.next_gen),
                 None => {
-                    let df = create_datafile(storage.as_ref(), &dir, FileId::new(rec.next_gen, 0))?;
-                    files.insert(df.id, df.clone());
+                    let num = files.next_num();
+                    let df =
+                        create_datafile(storage.as_ref(), &dir, FileId::new(rec.next_gen, 0), num)?;
+                    files.insert(df.clone());
                     (df, rec.next_gen + 1)
                 }
             };
             Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
         };
+        let next_num = files.next_num();
         let inner = Arc::new(Inner {
             dir,
             storage,
@@ -277,6 +281,7 @@ impl Bitcask {
             files: RwLock::new(Arc::new(files)),
             writer: Mutex::new(writer),
             written: AtomicU64::new(0),
+            next_num: std::sync::atomic::AtomicU32::new(next_num),
             sync_state: Mutex::new(SyncState::default()),
             sync_cv: Condvar::new(),
             poisoned: AtomicBool::new(false),
@@ -414,12 +419,14 @@ impl Bitcask {
         let files = self.inner.file_table();
         let active = lock(&self.inner.writer).as_ref().map(|w| w.active.id);
         let mut files: Vec<FileStats> =
-            files.values().map(|f| f.stats(Some(f.id) == active)).collect();
+            files.values().into_iter().map(|f| f.stats(Some(f.id) == active)).collect();
         if self.inner.ttl_keys.load(Acquire) > 0 {
             // Expired records are dead even before a merge drops them.
             let now = now_ms();
+            let table = self.inner.file_table();
             for (_, loc) in self.inner.keydir.snapshot(|_, l| l.expired(now)) {
-                if let Some(f) = files.iter_mut().find(|f| f.file_id == loc.file) {
+                let id = table.get(&loc.file).map(|f| f.id);
+                if let Some(f) = files.iter_mut().find(|f| Some(f.file_id) == id) {
                     f.live_keys -= 1;
                     f.live_bytes -= u64::from(loc.len);
                     f.dead_keys += 1;
@@ -432,6 +439,7 @@ impl Bitcask {
             live_bytes: files.iter().map(|f| f.live_bytes).sum(),
             dead_bytes: files.iter().map(|f| f.dead_bytes).sum(),
             disk_bytes: files.iter().map(|f| f.size).sum(),
+            keydir_bytes: self.inner.keydir.heap_bytes() as u64,
             files,
         }
     }
@@ -508,8 +516,9 @@ pub(crate) fn create_datafile(
     storage: &dyn Storage,
     dir: &Path,
     id: FileId,
+    num: u32,
 ) -> Result<Arc<DataFile>> {
-    create_datafile_at(storage, dir, id, &data_name(id), true)
+    create_datafile_at(storage, dir, id, num, &data_name(id), true)
 }
 
 /// Creates datafile `id` under `name` with its header synced; with `durable_entry` the
@@ -518,6 +527,7 @@ pub(crate) fn create_datafile_at(
     storage: &dyn Storage,
     dir: &Path,
     id: FileId,
+    num: u32,
     name: &str,
     durable_entry: bool,
 ) -> Result<Arc<DataFile>> {
@@ -531,7 +541,7 @@ pub(crate) fn create_datafile_at(
     if durable_entry {
         storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))?;
     }
-    Ok(Arc::new(DataFile::new(id, path, file, FILE_HEADER_LEN as u64)))
+    Ok(Arc::new(DataFile::new(id, num, path, file, FILE_HEADER_LEN as u64)))
 }
 
 impl Inner {
@@ -543,6 +553,11 @@ impl Inner {
         }
         let (stop, _) = self.stop_cv.wait_timeout(stop, d).unwrap_or_else(|e| e.into_inner());
         !*stop
+    }
+
+    /// A fresh file number.
+    pub fn alloc_num(&self) -> u32 {
+        self.next_num.fetch_add(1, AcqRel)
     }
 
     pub fn file_table(&self) -> Arc<FileTable> {
@@ -707,7 +722,7 @@ impl Inner {
             .zip(&positions)
             .map(|(&(key, is_put, expiry), &(at, len))| {
                 let loc =
-                    Loc { file: active.id, offset: offset + at as u64, len: len as u32, expiry };
+                    Loc { file: active.num, offset: offset + at as u64, len: len as u32, expiry };
                 (key, is_put.then_some(loc))
             })
             .collect();
@@ -761,7 +776,12 @@ impl Inner {
         let old = w.active.clone();
         let result =
             old.file.sync_data().map_err(|e| Error::io("syncing", &old.path, e)).and_then(|()| {
-                create_datafile(self.storage.as_ref(), &self.dir, FileId::new(w.next_gen, 0))
+                create_datafile(
+                    self.storage.as_ref(),
+                    &self.dir,
+                    FileId::new(w.next_gen, 0),
+                    self.alloc_num(),
+                )
             });
         let new = match result {
             Ok(f) => f,
@@ -772,7 +792,7 @@ impl Inner {
         };
         w.next_gen += 1;
         self.set_file_table(|t| {
-            t.insert(new.id, new.clone());
+            t.insert(new.clone());
         });
         w.active = new;
         // Everything written so far is in the sealed file, which is synced.

@@ -102,9 +102,55 @@ pub(crate) fn parse_name(name: &str) -> Name {
     Name::Other
 }
 
+/// The open datafiles, indexed by their number (the keydir stores numbers, 4 bytes, not
+/// ids). Numbers are never reused within a process.
+#[derive(Clone, Default)]
+pub(crate) struct FileTable {
+    by_num: Vec<Option<Arc<DataFile>>>,
+}
+
+impl FileTable {
+    pub fn get(&self, num: &u32) -> Option<&Arc<DataFile>> {
+        self.by_num.get(*num as usize)?.as_ref()
+    }
+
+    pub fn insert(&mut self, df: Arc<DataFile>) {
+        let n = df.num as usize;
+        if self.by_num.len() <= n {
+            self.by_num.resize(n + 1, None);
+        }
+        self.by_num[n] = Some(df);
+    }
+
+    pub fn remove(&mut self, num: &u32) {
+        if let Some(slot) = self.by_num.get_mut(*num as usize) {
+            *slot = None;
+        }
+    }
+
+    /// The files, oldest (lowest id) first.
+    pub fn values(&self) -> Vec<&Arc<DataFile>> {
+        let mut v: Vec<&Arc<DataFile>> = self.by_num.iter().flatten().collect();
+        v.sort_by_key(|f| f.id);
+        v
+    }
+
+    /// The ids, sorted.
+    pub fn keys(&self) -> Vec<FileId> {
+        self.values().iter().map(|f| f.id).collect()
+    }
+
+    /// One more than the highest number in use.
+    pub fn next_num(&self) -> u32 {
+        self.by_num.len() as u32
+    }
+}
+
 /// An open datafile and its accounting.
 pub(crate) struct DataFile {
     pub id: FileId,
+    /// Its number in the file table (what the keydir stores).
+    pub num: u32,
     pub path: PathBuf,
     pub file: Arc<dyn StorageFile>,
     live_keys: AtomicU64,
@@ -153,9 +199,16 @@ impl FileStats {
 }
 
 impl DataFile {
-    pub fn new(id: FileId, path: PathBuf, file: Arc<dyn StorageFile>, end: u64) -> DataFile {
+    pub fn new(
+        id: FileId,
+        num: u32,
+        path: PathBuf,
+        file: Arc<dyn StorageFile>,
+        end: u64,
+    ) -> DataFile {
         DataFile {
             id,
+            num,
             path,
             file,
             live_keys: AtomicU64::new(0),

@@ -1,17 +1,29 @@
 //! The keydir: an in-memory hash table from every live key to the position of its newest
-//! record, split into shards so readers and the writer rarely meet on a lock.
+//! record.
+//!
+//! Layout, per shard (64 shards, each behind its own `RwLock`):
+//! - a `hashbrown::HashTable<u32>` of slot numbers (4 bytes per bucket plus a control byte);
+//! - the slots, 20 bytes each (key position and length, file number, offset, length, flags),
+//!   in fixed-size chunks so growth never copies or over-allocates;
+//! - the key bytes, back to back in fixed-size arena chunks, compacted when more than half
+//!   are garbage;
+//! - expiry times in a side table, only for keys that have one.
+//!
+//! A 16-byte key costs about 45 bytes in all (20 slot + 16 key + ~8 table), against ~100 for
+//! a `HashMap<Vec<u8>, _>`. One hash (foldhash, randomly seeded) picks the shard and the
+//! bucket.
 
-use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::files::FileId;
+use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 /// Where the newest record of a key lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Loc {
-    pub file: FileId,
+    /// The datafile's number in the file table.
+    pub file: u32,
     pub offset: u64,
     pub len: u32,
     /// Expiry in ms since the Unix epoch; 0 when the record has none.
@@ -25,8 +37,183 @@ impl Loc {
 }
 
 const SHARDS: usize = 64;
+const SLOT_CHUNK: usize = 1024;
+/// Arena chunks grow from 1 KiB to 256 KiB; a key's position is (chunk << 18) | offset.
+const ARENA_MIN: usize = 1 << 10;
+const ARENA_MAX: usize = 256 << 10;
+const ARENA_SHIFT: u32 = 18;
+const LIVE: u16 = 1;
+const HAS_EXPIRY: u16 = 2;
 
-type Shard = HashMap<Box<[u8]>, Loc>;
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    key_off: u32,
+    /// Key length minus one (keys are 1 to 65536 bytes).
+    key_len_m1: u16,
+    flags: u16,
+    file: u32,
+    offset: u32,
+    len: u32,
+}
+
+#[derive(Default)]
+struct Shard {
+    table: HashTable<u32>,
+    slots: Vec<Vec<Slot>>,
+    free: Vec<u32>,
+    arena: Vec<Vec<u8>>,
+    live_key_bytes: usize,
+    expiry: hashbrown::HashMap<u32, u64, RandomState>,
+}
+
+fn slot_at(slots: &[Vec<Slot>], i: u32) -> &Slot {
+    &slots[i as usize / SLOT_CHUNK][i as usize % SLOT_CHUNK]
+}
+
+fn key_at<'a>(arena: &'a [Vec<u8>], s: &Slot) -> &'a [u8] {
+    let chunk = &arena[(s.key_off >> ARENA_SHIFT) as usize];
+    let at = (s.key_off & ((1 << ARENA_SHIFT) - 1)) as usize;
+    &chunk[at..at + s.key_len_m1 as usize + 1]
+}
+
+impl Shard {
+    fn slot(&self, i: u32) -> &Slot {
+        slot_at(&self.slots, i)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> &mut Slot {
+        &mut self.slots[i as usize / SLOT_CHUNK][i as usize % SLOT_CHUNK]
+    }
+
+    fn key(&self, i: u32) -> &[u8] {
+        key_at(&self.arena, self.slot(i))
+    }
+
+    fn find(&self, h: u64, key: &[u8]) -> Option<u32> {
+        self.table.find(h, |&i| self.key(i) == key).copied()
+    }
+
+    fn loc(&self, i: u32) -> Loc {
+        let s = self.slot(i);
+        let expiry =
+            if s.flags & HAS_EXPIRY != 0 { self.expiry.get(&i).copied().unwrap_or(0) } else { 0 };
+        Loc { file: s.file, offset: u64::from(s.offset), len: s.len, expiry }
+    }
+
+    fn store(&mut self, i: u32, loc: Loc) {
+        let s = self.slot_mut(i);
+        s.file = loc.file;
+        debug_assert!(loc.offset <= u64::from(u32::MAX), "datafiles are smaller than 4 GiB");
+        s.offset = loc.offset as u32;
+        s.len = loc.len;
+        if loc.expiry != 0 {
+            s.flags |= HAS_EXPIRY;
+            self.expiry.insert(i, loc.expiry);
+        } else if s.flags & HAS_EXPIRY != 0 {
+            s.flags &= !HAS_EXPIRY;
+            self.expiry.remove(&i);
+        }
+    }
+
+    fn alloc_key(&mut self, key: &[u8]) -> u32 {
+        let fits = self.arena.last().is_some_and(|c| c.capacity() - c.len() >= key.len());
+        if !fits {
+            let size = (ARENA_MIN << self.arena.len().min(8)).min(ARENA_MAX).max(key.len());
+            self.arena.push(Vec::with_capacity(size));
+        }
+        let n = self.arena.len() - 1;
+        let chunk = &mut self.arena[n];
+        let off = ((n as u32) << ARENA_SHIFT) | chunk.len() as u32;
+        chunk.extend_from_slice(key);
+        self.live_key_bytes += key.len();
+        off
+    }
+
+    fn alloc_slot(&mut self, s: Slot) -> u32 {
+        if let Some(i) = self.free.pop() {
+            *self.slot_mut(i) = s;
+            return i;
+        }
+        if self.slots.last().is_none_or(|c| c.len() == SLOT_CHUNK) {
+            self.slots.push(Vec::with_capacity(SLOT_CHUNK));
+        }
+        let n = self.slots.len() - 1;
+        let i = n * SLOT_CHUNK + self.slots[n].len();
+        self.slots[n].push(s);
+        i as u32
+    }
+
+    fn insert(&mut self, hasher: &RandomState, h: u64, key: &[u8], loc: Loc) {
+        let key_off = self.alloc_key(key);
+        let slot =
+            Slot { key_off, key_len_m1: (key.len() - 1) as u16, flags: LIVE, ..Slot::default() };
+        let i = self.alloc_slot(slot);
+        self.store(i, loc);
+        let (slots, arena) = (&self.slots, &self.arena);
+        self.table.insert_unique(h, i, |&j| hasher.hash_one(key_at(arena, slot_at(slots, j))));
+    }
+
+    fn remove(&mut self, h: u64, key: &[u8]) -> Option<Loc> {
+        let i = self.find(h, key)?;
+        let old = self.loc(i);
+        if let Ok(entry) = self.table.find_entry(h, |&j| j == i) {
+            entry.remove();
+        }
+        if self.slot(i).flags & HAS_EXPIRY != 0 {
+            self.expiry.remove(&i);
+        }
+        self.slot_mut(i).flags = 0;
+        self.free.push(i);
+        self.live_key_bytes -= key.len();
+        self.maybe_compact();
+        Some(old)
+    }
+
+    /// Rewrites the key arena when more than half of it is garbage.
+    fn maybe_compact(&mut self) {
+        let used: usize = self.arena.iter().map(Vec::len).sum();
+        if used < (1 << 20) || self.live_key_bytes * 2 > used {
+            return;
+        }
+        let old = std::mem::take(&mut self.arena);
+        self.live_key_bytes = 0;
+        let n = self.slots.iter().map(Vec::len).sum::<usize>() as u32;
+        for i in 0..n {
+            let s = *self.slot(i);
+            if s.flags & LIVE != 0 {
+                let key = key_at(&old, &s).to_vec();
+                let off = self.alloc_key(&key);
+                self.slot_mut(i).key_off = off;
+            }
+        }
+    }
+
+    fn set(&mut self, hasher: &RandomState, h: u64, key: &[u8], loc: Option<Loc>) -> Option<Loc> {
+        match (self.find(h, key), loc) {
+            (Some(i), Some(loc)) => {
+                let old = self.loc(i);
+                self.store(i, loc);
+                Some(old)
+            }
+            (Some(_), None) => self.remove(h, key),
+            (None, Some(loc)) => {
+                self.insert(hasher, h, key, loc);
+                None
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.table.allocation_size()
+            + self.slots.iter().map(|c| c.capacity() * std::mem::size_of::<Slot>()).sum::<usize>()
+            + self.slots.capacity() * std::mem::size_of::<Vec<Slot>>()
+            + self.free.capacity() * 4
+            + self.arena.iter().map(Vec::capacity).sum::<usize>()
+            + self.arena.capacity() * std::mem::size_of::<Vec<u8>>()
+            + self.expiry.allocation_size()
+    }
+}
 
 pub(crate) struct Keydir {
     shards: Box<[RwLock<Shard>]>,
@@ -44,47 +231,38 @@ fn write(s: &RwLock<Shard>) -> RwLockWriteGuard<'_, Shard> {
 impl Keydir {
     pub fn new() -> Keydir {
         Keydir {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            hasher: RandomState::default(),
         }
     }
 
-    fn shard_of(&self, key: &[u8]) -> usize {
-        (self.hasher.hash_one(key) >> 32) as usize % SHARDS
-    }
-
-    fn shard(&self, key: &[u8]) -> &RwLock<Shard> {
-        &self.shards[self.shard_of(key)]
+    /// The hash of `key` and its shard. The shard comes from bits 32..38, which hashbrown
+    /// uses neither for the bucket (low bits) nor for the tag (top 7 bits).
+    fn locate(&self, key: &[u8]) -> (u64, usize) {
+        let h = self.hasher.hash_one(key);
+        (h, (h >> 32) as usize % SHARDS)
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Loc> {
-        read(self.shard(key)).get(key).copied()
+        let (h, s) = self.locate(key);
+        let shard = read(&self.shards[s]);
+        shard.find(h, key).map(|i| shard.loc(i))
     }
 
     /// Sets `key` to `loc` (or removes it for `None`); returns the previous location.
     pub fn set(&self, key: &[u8], loc: Option<Loc>) -> Option<Loc> {
-        let mut shard = write(self.shard(key));
-        match loc {
-            Some(loc) => match shard.get_mut(key) {
-                Some(slot) => Some(std::mem::replace(slot, loc)),
-                None => shard.insert(key.into(), loc),
-            },
-            None => shard.remove(key),
-        }
+        let (h, s) = self.locate(key);
+        write(&self.shards[s]).set(&self.hasher, h, key, loc)
     }
 
     /// Sets `key` to `new` only if it still points at `expected`. Used by merge, so that a
     /// write that raced the merge always wins.
     pub fn replace_if(&self, key: &[u8], expected: Loc, new: Option<Loc>) -> bool {
-        let mut shard = write(self.shard(key));
-        match shard.get_mut(key) {
-            Some(slot) if *slot == expected => {
-                match new {
-                    Some(n) => *slot = n,
-                    None => {
-                        shard.remove(key);
-                    }
-                }
+        let (h, s) = self.locate(key);
+        let mut shard = write(&self.shards[s]);
+        match shard.find(h, key) {
+            Some(i) if shard.loc(i) == expected => {
+                shard.set(&self.hasher, h, key, new);
                 true
             }
             _ => false,
@@ -94,33 +272,34 @@ impl Keydir {
     /// Applies every change at once: the shards involved are all locked before the first
     /// change, so no reader sees part of the batch. Returns the previous locations.
     pub fn set_all(&self, changes: &[(&[u8], Option<Loc>)]) -> Vec<Option<Loc>> {
-        let mut idx: Vec<usize> = changes.iter().map(|(k, _)| self.shard_of(k)).collect();
-        let mut order = idx.clone();
+        let located: Vec<(u64, usize)> = changes.iter().map(|(k, _)| self.locate(k)).collect();
+        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
         order.sort_unstable();
         order.dedup();
-        let mut guards: Vec<(usize, RwLockWriteGuard<'_, Shard>)> =
-            order.iter().map(|&i| (i, write(&self.shards[i]))).collect();
-        let mut out = Vec::with_capacity(changes.len());
-        for ((key, loc), i) in changes.iter().zip(idx.iter_mut()) {
-            let pos = guards.binary_search_by_key(i, |(j, _)| *j).unwrap_or(0);
-            let shard = &mut guards[pos].1;
-            out.push(match loc {
-                Some(loc) => shard.insert((*key).into(), *loc),
-                None => shard.remove(*key),
-            });
+        let mut guards: Vec<Option<RwLockWriteGuard<'_, Shard>>> =
+            (0..SHARDS).map(|_| None).collect();
+        for &s in &order {
+            guards[s] = Some(write(&self.shards[s]));
         }
-        out
+        changes
+            .iter()
+            .zip(&located)
+            .map(|((key, loc), &(h, s))| {
+                guards[s].as_mut().and_then(|g| g.set(&self.hasher, h, key, *loc))
+            })
+            .collect()
     }
 
-    /// A consistent copy of the entries that pass `keep`: every shard is read-locked before the
-    /// first is copied, so the copy is one point in time.
+    /// A consistent copy of the entries that pass `keep`: every shard is read-locked before
+    /// the first is copied, so the copy is one point in time.
     pub fn snapshot(&self, mut keep: impl FnMut(&[u8], &Loc) -> bool) -> Vec<(Box<[u8]>, Loc)> {
         let guards: Vec<_> = self.shards.iter().map(read).collect();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(guards.iter().map(|g| g.table.len()).sum());
         for g in &guards {
-            for (k, l) in g.iter() {
-                if keep(k, l) {
-                    out.push((k.clone(), *l));
+            for &i in g.table.iter() {
+                let (k, l) = (g.key(i), g.loc(i));
+                if keep(k, &l) {
+                    out.push((k.into(), l));
                 }
             }
         }
@@ -129,10 +308,108 @@ impl Keydir {
 
     /// Counts the entries that pass `keep`.
     pub fn count(&self, mut keep: impl FnMut(&Loc) -> bool) -> usize {
-        self.shards.iter().map(|s| read(s).values().filter(|l| keep(l)).count()).sum()
+        self.shards
+            .iter()
+            .map(|s| {
+                let g = read(s);
+                g.table.iter().filter(|&&i| keep(&g.loc(i))).count()
+            })
+            .sum()
     }
 
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| read(s).len()).sum()
+        self.shards.iter().map(|s| read(s).table.len()).sum()
+    }
+
+    /// Bytes of heap memory held (capacity, not just use).
+    pub fn heap_bytes(&self) -> usize {
+        self.shards.iter().map(|s| read(s).heap_bytes()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(file: u32, offset: u64) -> Loc {
+        Loc { file, offset, len: 10, expiry: 0 }
+    }
+
+    #[test]
+    fn behaves_like_a_map() {
+        let kd = Keydir::new();
+        let mut model = std::collections::HashMap::new();
+        let mut x: u64 = 1;
+        for step in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = format!("key-{}", x % 5000).into_bytes();
+            let l = Loc {
+                file: (step % 7) as u32,
+                offset: step,
+                len: 9,
+                expiry: if step % 5 == 0 { step + 1 } else { 0 },
+            };
+            if x.is_multiple_of(3) {
+                assert_eq!(kd.set(&key, None), model.remove(&key));
+            } else {
+                assert_eq!(kd.set(&key, Some(l)), model.insert(key.clone(), l));
+            }
+            if step % 997 == 0 {
+                assert_eq!(kd.len(), model.len());
+            }
+        }
+        for (k, l) in &model {
+            assert_eq!(kd.get(k), Some(*l));
+        }
+        let snap = kd.snapshot(|_, _| true);
+        assert_eq!(snap.len(), model.len());
+        for (k, l) in snap {
+            assert_eq!(model.get(&*k), Some(&l));
+        }
+        assert_eq!(kd.count(|l| l.expiry != 0), model.values().filter(|l| l.expiry != 0).count());
+    }
+
+    #[test]
+    fn keys_of_every_length_and_compaction() {
+        let kd = Keydir::new();
+        let long = vec![7u8; 65536];
+        kd.set(&long, Some(loc(1, 1)));
+        kd.set(b"x", Some(loc(1, 2)));
+        assert_eq!(kd.get(&long), Some(loc(1, 1)));
+        // Churn enough to force arena compaction, then check every survivor.
+        for round in 0..40u64 {
+            for i in 0..2000u64 {
+                let k = format!("{round}-{i}-{}", "p".repeat(20)).into_bytes();
+                kd.set(&k, Some(loc(2, i)));
+                if round > 0 {
+                    let old = format!("{}-{i}-{}", round - 1, "p".repeat(20)).into_bytes();
+                    assert_eq!(kd.set(&old, None), Some(loc(2, i)));
+                }
+            }
+        }
+        assert_eq!(kd.len(), 2002);
+        assert_eq!(kd.get(&long), Some(loc(1, 1)));
+        assert_eq!(kd.get(b"x"), Some(loc(1, 2)));
+        for i in 0..2000u64 {
+            assert_eq!(kd.get(format!("39-{i}-{}", "p".repeat(20)).as_bytes()), Some(loc(2, i)));
+        }
+        assert!(kd.heap_bytes() < 8 << 20, "{}", kd.heap_bytes());
+    }
+
+    #[test]
+    fn conditional_and_batched_updates() {
+        let kd = Keydir::new();
+        kd.set(b"a", Some(loc(1, 1)));
+        assert!(!kd.replace_if(b"a", loc(1, 2), Some(loc(3, 3))));
+        assert!(kd.replace_if(b"a", loc(1, 1), Some(loc(3, 3))));
+        assert!(kd.replace_if(b"a", loc(3, 3), None));
+        assert_eq!(kd.get(b"a"), None);
+        let keys: Vec<Vec<u8>> = (0..100).map(|i| format!("k{i}").into_bytes()).collect();
+        let changes: Vec<(&[u8], Option<Loc>)> =
+            keys.iter().map(|k| (k.as_slice(), Some(loc(5, 5)))).collect();
+        assert!(kd.set_all(&changes).iter().all(Option::is_none));
+        assert_eq!(kd.len(), 100);
     }
 }

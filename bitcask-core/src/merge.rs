@@ -244,8 +244,12 @@ pub(crate) fn plan(inner: &Inner) -> MergePlan {
     let o = &inner.opts.merge;
     let active = lock(&inner.writer).as_ref().map(|w| w.active.id);
     let table = inner.file_table();
-    let stats: Vec<_> =
-        table.values().filter(|f| Some(f.id) != active).map(|f| f.stats(false)).collect();
+    let stats: Vec<_> = table
+        .values()
+        .into_iter()
+        .filter(|f| Some(f.id) != active)
+        .map(|f| f.stats(false))
+        .collect();
     let total_dead: u64 = stats.iter().map(|s| s.dead_bytes).sum();
     let small = stats.iter().filter(|s| s.size < o.small_file).count();
     let mut files = Vec::new();
@@ -297,7 +301,7 @@ pub(crate) fn merge_all(
             inner.rotate(w)?;
         }
     }
-    let ids: Vec<FileId> = inner.file_table().keys().copied().collect();
+    let ids: Vec<FileId> = inner.file_table().keys();
     merge_files(inner, &ids, progress)
 }
 
@@ -318,6 +322,7 @@ pub(crate) fn merge_files(
         selection.iter().filter(|id| **id != active).map(|id| id.generation()).collect();
     let inputs: Vec<Arc<DataFile>> = table
         .values()
+        .into_iter()
         .filter(|f| f.id != active && gens.contains(&f.id.generation()))
         .cloned()
         .collect();
@@ -329,7 +334,7 @@ pub(crate) fn merge_files(
     // A tombstone (or expired value) in file F may be dropped only if every file older than
     // F is an input: otherwise an older value of its key may survive outside the merge.
     let first_gap =
-        table.keys().find(|id| !input_ids.contains(id)).copied().unwrap_or(FileId(u64::MAX));
+        table.keys().into_iter().find(|id| !input_ids.contains(id)).unwrap_or(FileId(u64::MAX));
     let out_gen = last.generation();
     let mut next_seq = last.seq() + 1;
     report.bytes_read = inputs.iter().map(|f| f.end()).sum();
@@ -361,7 +366,7 @@ pub(crate) fn merge_files(
                 let here = inner
                     .keydir
                     .get(rec.key)
-                    .filter(|l| l.file == input.id && l.offset == r.offset);
+                    .filter(|l| l.file == input.num && l.offset == r.offset);
                 // A record that deletes its key: a tombstone, or a value that expired (on open
                 // an expired value acts as a delete and is not in the keydir).
                 let deleter = rec.tombstone
@@ -420,8 +425,14 @@ pub(crate) fn merge_files(
                     }
                     let id = FileId::new(out_gen, next_seq);
                     next_seq += 1;
-                    let df =
-                        create_datafile_at(storage, dir, id, &tmp_name(&data_name(id)), false)?;
+                    let df = create_datafile_at(
+                        storage,
+                        dir,
+                        id,
+                        inner.alloc_num(),
+                        &tmp_name(&data_name(id)),
+                        false,
+                    )?;
                     outputs.push(Output { df, hint: HintWriter::new(id.0) });
                 }
                 let Some(out) = outputs.last_mut() else {
@@ -443,7 +454,7 @@ pub(crate) fn merge_files(
                     })
                     .map_err(|e| Error::format(&out.df.path, e))?;
                 if let Some(old) = old {
-                    let new = Loc { file: out.df.id, offset, len: len as u32, expiry: old.expiry };
+                    let new = Loc { file: out.df.num, offset, len: len as u32, expiry: old.expiry };
                     pending.push(Pending { key: rec.key.into(), old, new: Some(new) });
                 } else {
                     out.df.add_dead(len as u32);
@@ -508,6 +519,7 @@ pub(crate) fn merge_files(
             .map(|o| {
                 let df = Arc::new(DataFile::new(
                     o.df.id,
+                    o.df.num,
                     join(dir, &data_name(o.df.id)),
                     o.df.file.clone(),
                     o.df.end(),
@@ -522,7 +534,7 @@ pub(crate) fn merge_files(
             .collect();
         inner.set_file_table(|t| {
             for df in &outs {
-                t.insert(df.id, df.clone());
+                t.insert(df.clone());
             }
         });
         let table = inner.file_table();
@@ -540,8 +552,8 @@ pub(crate) fn merge_files(
             }
         }
         inner.set_file_table(|t| {
-            for id in &input_ids {
-                t.remove(id);
+            for f in &inputs {
+                t.remove(&f.num);
             }
         });
         manifest.delete_inputs(storage, dir)?;

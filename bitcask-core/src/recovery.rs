@@ -12,7 +12,9 @@ use bitcask_format::{
 };
 
 use crate::error::{Error, Result};
-use crate::files::{data_name, hint_name, join, parse_name, tmp_name, DataFile, FileId, Name};
+use crate::files::{
+    data_name, hint_name, join, parse_name, tmp_name, DataFile, FileId, FileTable, Name,
+};
 use crate::keydir::{Keydir, Loc};
 use crate::merge::Manifest;
 use crate::options::{Options, RecoveryMode};
@@ -62,7 +64,7 @@ pub struct RecoveryReport {
 }
 
 pub(crate) struct Recovered {
-    pub files: BTreeMap<FileId, Arc<DataFile>>,
+    pub files: FileTable,
     pub keydir: Keydir,
     pub ttl_keys: u64,
     pub report: RecoveryReport,
@@ -72,7 +74,7 @@ pub(crate) struct Recovered {
 }
 
 struct Builder {
-    files: BTreeMap<FileId, Arc<DataFile>>,
+    files: FileTable,
     keydir: Keydir,
     ttl_keys: u64,
     now: u64,
@@ -90,7 +92,7 @@ impl Builder {
         expiry: Option<u64>,
     ) {
         self.records += 1;
-        let loc = Loc { file: file.id, offset, len, expiry: expiry.unwrap_or(0) };
+        let loc = Loc { file: file.num, offset, len, expiry: expiry.unwrap_or(0) };
         // An expired record still hides older versions of its key: it acts as a delete.
         let live = !tombstone && !loc.expired(self.now);
         let old = self.keydir.set(key, live.then_some(loc));
@@ -98,7 +100,7 @@ impl Builder {
             if old.expiry != 0 {
                 self.ttl_keys -= 1;
             }
-            if old.file == file.id {
+            if old.file == file.num {
                 file.kill(old.len);
             } else if let Some(f) = self.files.get(&old.file) {
                 f.kill(old.len);
@@ -183,7 +185,7 @@ pub(crate) fn recover(
     let newest = data.keys().next_back().copied();
     let next_gen = newest.map_or(1, |id| id.generation() + 1);
     let mut b = Builder {
-        files: BTreeMap::new(),
+        files: FileTable::default(),
         keydir: Keydir::new(),
         ttl_keys: 0,
         now: now_ms(),
@@ -225,9 +227,14 @@ pub(crate) fn recover(
                             detail: e.kind.to_string(),
                         });
                     }
-                    let df =
-                        Arc::new(DataFile::new(id, path.clone(), file, FILE_HEADER_LEN as u64));
-                    b.files.insert(id, df.clone());
+                    let df = Arc::new(DataFile::new(
+                        id,
+                        b.files.next_num(),
+                        path.clone(),
+                        file,
+                        FILE_HEADER_LEN as u64,
+                    ));
+                    b.files.insert(df.clone());
                     reusable = Some(df);
                 }
                 continue;
@@ -247,8 +254,11 @@ pub(crate) fn recover(
             return Err(Error::format(path, e));
         }
 
-        let df = Arc::new(DataFile::new(id, path.clone(), file.clone(), len));
-        b.files.insert(id, df.clone());
+        if len > u64::from(u32::MAX) {
+            return Err(Error::corruption(path, 0, "datafiles of 4 GiB or more are not supported"));
+        }
+        let df = Arc::new(DataFile::new(id, b.files.next_num(), path.clone(), file.clone(), len));
+        b.files.insert(df.clone());
 
         // Hint first, for the prefix it covers.
         let mut start = FILE_HEADER_LEN as u64;

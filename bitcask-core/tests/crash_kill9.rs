@@ -34,7 +34,9 @@ fn kill9_child() {
     let Ok(dir) = std::env::var("BITCASK_KILL9_DIR") else { return };
     let start: u64 = std::env::var("BITCASK_KILL9_START").unwrap().parse().unwrap();
     let db = Arc::new(Bitcask::open(&dir, opts()).unwrap());
-    let out = Arc::new(Mutex::new(std::io::stdout()));
+    // Acks go over stderr: the test harness writes to stdout (a "test ... " line without a
+    // newline would swallow the first ack).
+    let out = Arc::new(Mutex::new(std::io::stderr()));
     let mut handles = Vec::new();
     for t in 0..THREADS {
         let (db, out) = (db.clone(), out.clone());
@@ -47,9 +49,9 @@ fn kill9_child() {
                         db.delete(&k).unwrap();
                     }
                 }
-                let mut o = out.lock().unwrap();
-                writeln!(o, "A {t} {i}").unwrap();
-                o.flush().unwrap();
+                // One write per line (stderr is unbuffered), so a kill never splits an ack.
+                let line = format!("A {t} {i}\n");
+                out.lock().unwrap().write_all(line.as_bytes()).unwrap();
             }
         }));
     }
@@ -75,11 +77,11 @@ fn t8_kill_9_at_random_moments() {
             .args(["--exact", "kill9_child", "--nocapture", "--test-threads", "1"])
             .env("BITCASK_KILL9_DIR", &dir)
             .env("BITCASK_KILL9_START", start.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.stderr.take().unwrap();
         let (first_tx, first_rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut last: HashMap<u64, u64> = HashMap::new();
@@ -87,11 +89,11 @@ fn t8_kill_9_at_random_moments() {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 let mut p = line.split_whitespace();
-                if p.next() != Some("A") {
-                    continue;
-                }
-                let t: u64 = p.next().unwrap().parse().unwrap();
-                let i: u64 = p.next().unwrap().parse().unwrap();
+                let (Some("A"), Some(t), Some(i), None) = (p.next(), p.next(), p.next(), p.next())
+                else {
+                    continue; // not an ack (e.g. a panic message)
+                };
+                let (t, i): (u64, u64) = (t.parse().unwrap(), i.parse().unwrap());
                 assert!(last.get(&t).is_none_or(|&j| i == j + 1), "acks out of order");
                 last.insert(t, i);
                 n += 1;
@@ -133,7 +135,7 @@ fn t8_kill_9_at_random_moments() {
                 }
                 assert!(
                     key == maybe_key && got == maybe_val,
-                    "kill {kill}: key {} is {:?}, acknowledged {:?}",
+                    "kill {kill}: key {} is {:?}, acknowledged {:?} (acks this round: {n}, last per thread {last:?}, start {start})",
                     String::from_utf8_lossy(&key),
                     got.map(|v| String::from_utf8_lossy(&v).into_owned()),
                     want.map(|v| String::from_utf8_lossy(&v).into_owned()),

@@ -42,7 +42,11 @@ pub struct HintEntry<'a> {
 ///
 /// Returns the entry and its encoded length. The trailer is refused here
 /// ([`ErrorKind::BadFlags`]); [`HintReader`] handles it.
-pub fn decode_hint_entry(buf: &[u8], prev_end: u64, data_len: u64) -> Result<(HintEntry<'_>, usize)> {
+pub fn decode_hint_entry(
+    buf: &[u8],
+    prev_end: u64,
+    data_len: u64,
+) -> Result<(HintEntry<'_>, usize)> {
     let mut c = Cursor::new(buf);
     let flags = c.u8()?;
     if flags & !(FLAG_TOMBSTONE | FLAG_EXPIRY) != 0 || flags == FLAG_TOMBSTONE | FLAG_EXPIRY {
@@ -134,7 +138,15 @@ impl<'a> HintReader<'a> {
             return Err(Error::new(ErrorKind::HintOutOfRange, end as u64));
         }
         let trailer = HintTrailer { count, data_len };
-        Ok(HintReader { buf, pos: FILE_HEADER_LEN, end, prev_end: FILE_HEADER_LEN as u64, seen: 0, trailer, failed: false })
+        Ok(HintReader {
+            buf,
+            pos: FILE_HEADER_LEN,
+            end,
+            prev_end: FILE_HEADER_LEN as u64,
+            seen: 0,
+            trailer,
+            failed: false,
+        })
     }
 
     /// The trailer: entry count and the length of the datafile prefix the entries describe.
