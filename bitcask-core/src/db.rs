@@ -270,6 +270,9 @@ impl Bitcask {
                     (df, rec.next_gen + 1)
                 }
             };
+            // Reads of the active file go through a mapping as long as the file (appended
+            // to, never truncated while open) is within it.
+            active.map(options.max_file_size);
             Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
         };
         let next_num = files.next_num();
@@ -381,7 +384,7 @@ impl Bitcask {
     /// Whether `key` is present (keydir only, no disk read).
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
         self.inner.check_open()?;
-        Ok(self.inner.keydir.get(key).is_some_and(|l| !l.expired(now_ms())))
+        Ok(self.inner.keydir.get(key).is_some_and(|l| l.expiry == 0 || !l.expired(now_ms())))
     }
 
     /// Makes every acknowledged write durable (`fdatasync` of the active file).
@@ -741,7 +744,8 @@ impl Inner {
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
         if let Some(old) = rotated {
-            // Off the lock: other writers go on while the sealed file's hint is written.
+            // Off the lock: other writers go on while the sealed file is mapped for reads
+            // and its hint written.
             let _ = self.write_hint(&old);
         }
         if self.opts.sync == SyncPolicy::Always {
@@ -791,6 +795,7 @@ impl Inner {
             }
         };
         w.next_gen += 1;
+        new.map(self.opts.max_file_size);
         self.set_file_table(|t| {
             t.insert(new.clone());
         });
@@ -878,11 +883,13 @@ impl Inner {
         // keydir then already points elsewhere, so look again.
         for _ in 0..16 {
             let Some(loc) = self.keydir.get(key) else { return Ok(None) };
-            if loc.expired(now_ms()) {
+            if loc.expiry != 0 && loc.expired(now_ms()) {
                 return Ok(None);
             }
-            let file = self.files.read().unwrap_or_else(|e| e.into_inner()).get(&loc.file).cloned();
-            if let Some(file) = file {
+            // The table's read lock is held only while reading (rotation and merge take the
+            // write lock just to swap the table, never across I/O).
+            let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(file) = files.get(&loc.file) {
                 return file.read_value(key, &loc).map(Some);
             }
         }

@@ -159,6 +159,8 @@ pub(crate) struct DataFile {
     dead_bytes: AtomicU64,
     /// End of the valid records (the file's logical length).
     end: AtomicU64,
+    /// The file's bytes, mapped once it is sealed.
+    map: std::sync::OnceLock<crate::storage::Mapping>,
 }
 
 impl fmt::Debug for DataFile {
@@ -216,7 +218,23 @@ impl DataFile {
             dead_keys: AtomicU64::new(0),
             dead_bytes: AtomicU64::new(0),
             end: AtomicU64::new(end),
+            map: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Maps the first `len` bytes for reads, if the storage can; failures leave reads on
+    /// `pread` (so do reads past the mapping).
+    pub fn map(&self, len: u64) {
+        if self.map.get().is_none() {
+            if let Ok(Some(m)) = self.file.map(len) {
+                let _ = self.map.set(m);
+            }
+        }
+    }
+
+    /// Maps a sealed file whole.
+    pub fn seal(&self) {
+        self.map(self.end());
     }
 
     pub fn end(&self) -> u64 {
@@ -247,6 +265,14 @@ impl DataFile {
         self.dead_bytes.fetch_add(u64::from(len), Relaxed);
     }
 
+    /// Adds counts gathered elsewhere (by open, which counts without atomics).
+    pub fn add_counts(&self, live_keys: u64, live_bytes: u64, dead_keys: u64, dead_bytes: u64) {
+        self.live_keys.fetch_add(live_keys, Relaxed);
+        self.live_bytes.fetch_add(live_bytes, Relaxed);
+        self.dead_keys.fetch_add(dead_keys, Relaxed);
+        self.dead_bytes.fetch_add(dead_bytes, Relaxed);
+    }
+
     /// `n` never-live records of `bytes` bytes in all.
     pub fn add_dead_n(&self, n: u64, bytes: u64) {
         self.dead_keys.fetch_add(n, Relaxed);
@@ -267,6 +293,22 @@ impl DataFile {
 
     /// Reads the record at `loc`, checks its checksum and key, and returns its value.
     pub fn read_value(&self, key: &[u8], loc: &Loc) -> Result<Vec<u8>> {
+        if let Some(m) = self.map.get() {
+            let bytes: &[u8] = (**m).as_ref();
+            let range = loc.offset as usize..(loc.offset + u64::from(loc.len)) as usize;
+            if let Some(rec) = bytes.get(range) {
+                let (r, used) = decode_record(rec)
+                    .map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
+                if used != rec.len() || r.key != key || r.tombstone {
+                    return Err(Error::corruption(
+                        &self.path,
+                        loc.offset,
+                        "record does not match its keydir entry",
+                    ));
+                }
+                return Ok(r.value.to_vec());
+            }
+        }
         let mut buf = vec![0u8; loc.len as usize];
         self.file
             .read_at(&mut buf, loc.offset)

@@ -129,30 +129,6 @@ impl Shard {
         off
     }
 
-    fn alloc_slot(&mut self, s: Slot) -> u32 {
-        if let Some(i) = self.free.pop() {
-            *self.slot_mut(i) = s;
-            return i;
-        }
-        if self.slots.last().is_none_or(|c| c.len() == SLOT_CHUNK) {
-            self.slots.push(Vec::with_capacity(SLOT_CHUNK));
-        }
-        let n = self.slots.len() - 1;
-        let i = n * SLOT_CHUNK + self.slots[n].len();
-        self.slots[n].push(s);
-        i as u32
-    }
-
-    fn insert(&mut self, hasher: &RandomState, h: u64, key: &[u8], loc: Loc) {
-        let key_off = self.alloc_key(key);
-        let slot =
-            Slot { key_off, key_len_m1: (key.len() - 1) as u16, flags: LIVE, ..Slot::default() };
-        let i = self.alloc_slot(slot);
-        self.store(i, loc);
-        let (slots, arena) = (&self.slots, &self.arena);
-        self.table.insert_unique(h, i, |&j| hasher.hash_one(key_at(arena, slot_at(slots, j))));
-    }
-
     fn remove(&mut self, h: u64, key: &[u8]) -> Option<Loc> {
         let i = self.find(h, key)?;
         let old = self.loc(i);
@@ -189,18 +165,37 @@ impl Shard {
     }
 
     fn set(&mut self, hasher: &RandomState, h: u64, key: &[u8], loc: Option<Loc>) -> Option<Loc> {
-        match (self.find(h, key), loc) {
-            (Some(i), Some(loc)) => {
+        let Some(loc) = loc else { return self.remove(h, key) };
+        // One probe: find the key, or the place a new key goes.
+        let (slots, arena) = (&self.slots, &self.arena);
+        let entry = self.table.entry(
+            h,
+            |&j| key_at(arena, slot_at(slots, j)) == key,
+            |&j| hasher.hash_one(key_at(arena, slot_at(slots, j))),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => {
+                let i = *e.get();
                 let old = self.loc(i);
                 self.store(i, loc);
                 Some(old)
             }
-            (Some(_), None) => self.remove(h, key),
-            (None, Some(loc)) => {
-                self.insert(hasher, h, key, loc);
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                // The vacant entry borrows the table; note the bucket by inserting a
+                // placeholder number, then fill the slot and patch the number.
+                let mut occupied = v.insert(u32::MAX);
+                let key_off = self_alloc_key(&mut self.arena, &mut self.live_key_bytes, key);
+                let slot = Slot {
+                    key_off,
+                    key_len_m1: (key.len() - 1) as u16,
+                    flags: LIVE,
+                    ..Slot::default()
+                };
+                let i = self_alloc_slot(&mut self.slots, &mut self.free, slot);
+                *occupied.get_mut() = i;
+                self.store(i, loc);
                 None
             }
-            (None, None) => None,
         }
     }
 
@@ -213,6 +208,34 @@ impl Shard {
             + self.arena.capacity() * std::mem::size_of::<Vec<u8>>()
             + self.expiry.allocation_size()
     }
+}
+
+fn self_alloc_key(arena: &mut Vec<Vec<u8>>, live_key_bytes: &mut usize, key: &[u8]) -> u32 {
+    let fits = arena.last().is_some_and(|c| c.capacity() - c.len() >= key.len());
+    if !fits {
+        let size = (ARENA_MIN << arena.len().min(8)).min(ARENA_MAX).max(key.len());
+        arena.push(Vec::with_capacity(size));
+    }
+    let n = arena.len() - 1;
+    let chunk = &mut arena[n];
+    let off = ((n as u32) << ARENA_SHIFT) | chunk.len() as u32;
+    chunk.extend_from_slice(key);
+    *live_key_bytes += key.len();
+    off
+}
+
+fn self_alloc_slot(slots: &mut Vec<Vec<Slot>>, free: &mut Vec<u32>, s: Slot) -> u32 {
+    if let Some(i) = free.pop() {
+        slots[i as usize / SLOT_CHUNK][i as usize % SLOT_CHUNK] = s;
+        return i;
+    }
+    if slots.last().is_none_or(|c| c.len() == SLOT_CHUNK) {
+        slots.push(Vec::with_capacity(SLOT_CHUNK));
+    }
+    let n = slots.len() - 1;
+    let i = n * SLOT_CHUNK + slots[n].len();
+    slots[n].push(s);
+    i as u32
 }
 
 pub(crate) struct Keydir {
@@ -247,6 +270,36 @@ impl Keydir {
         let (h, s) = self.locate(key);
         let shard = read(&self.shards[s]);
         shard.find(h, key).map(|i| shard.loc(i))
+    }
+
+    /// [`set`](Self::set) without locking, for the owner building the keydir on open.
+    pub fn set_mut(&mut self, key: &[u8], loc: Option<Loc>) -> Option<Loc> {
+        let (h, s) = self.locate(key);
+        let shard = self.shards[s].get_mut().unwrap_or_else(|e| e.into_inner());
+        shard.set(&self.hasher, h, key, loc)
+    }
+
+    /// Makes room for about `keys` keys in all, so that building does not rehash.
+    pub fn reserve(&mut self, keys: usize) {
+        let per = keys / SHARDS + keys / SHARDS / 8 + 16;
+        for s in self.shards.iter_mut() {
+            let shard = s.get_mut().unwrap_or_else(|e| e.into_inner());
+            let (slots, arena) = (&shard.slots, &shard.arena);
+            let hasher = &self.hasher;
+            shard.table.reserve(per, |&j| hasher.hash_one(key_at(arena, slot_at(slots, j))));
+        }
+    }
+
+    /// Gives back table memory reserved for keys that turned out superseded.
+    pub fn shrink(&mut self) {
+        for s in self.shards.iter_mut() {
+            let shard = s.get_mut().unwrap_or_else(|e| e.into_inner());
+            if shard.table.len() * 4 < shard.table.capacity() {
+                let (slots, arena) = (&shard.slots, &shard.arena);
+                let hasher = &self.hasher;
+                shard.table.shrink_to_fit(|&j| hasher.hash_one(key_at(arena, slot_at(slots, j))));
+            }
+        }
     }
 
     /// Sets `key` to `loc` (or removes it for `None`); returns the previous location.

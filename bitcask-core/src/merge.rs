@@ -529,6 +529,7 @@ pub(crate) fn merge_files(
                 if s.dead_keys > 0 {
                     df.add_dead_n(s.dead_keys, s.dead_bytes);
                 }
+                df.seal();
                 df
             })
             .collect();

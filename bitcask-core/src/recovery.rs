@@ -73,15 +73,33 @@ pub(crate) struct Recovered {
     pub reusable: Option<Arc<DataFile>>,
 }
 
+/// Live and dead record counts of one file, gathered while building.
+#[derive(Default, Clone, Copy)]
+struct Counts {
+    live_keys: i64,
+    live_bytes: i64,
+    dead_keys: u64,
+    dead_bytes: u64,
+}
+
 struct Builder {
     files: FileTable,
     keydir: Keydir,
+    counts: Vec<Counts>,
     ttl_keys: u64,
     now: u64,
     records: u64,
 }
 
 impl Builder {
+    fn count(&mut self, num: u32) -> &mut Counts {
+        let n = num as usize;
+        if self.counts.len() <= n {
+            self.counts.resize(n + 1, Counts::default());
+        }
+        &mut self.counts[n]
+    }
+
     fn apply(
         &mut self,
         file: &DataFile,
@@ -94,25 +112,42 @@ impl Builder {
         self.records += 1;
         let loc = Loc { file: file.num, offset, len, expiry: expiry.unwrap_or(0) };
         // An expired record still hides older versions of its key: it acts as a delete.
-        let live = !tombstone && !loc.expired(self.now);
-        let old = self.keydir.set(key, live.then_some(loc));
+        let live = !tombstone && (loc.expiry == 0 || !loc.expired(self.now));
+        let old = self.keydir.set_mut(key, live.then_some(loc));
         if let Some(old) = old {
             if old.expiry != 0 {
                 self.ttl_keys -= 1;
             }
-            if old.file == file.num {
-                file.kill(old.len);
-            } else if let Some(f) = self.files.get(&old.file) {
-                f.kill(old.len);
-            }
+            let c = self.count(old.file);
+            c.live_keys -= 1;
+            c.live_bytes -= i64::from(old.len);
+            c.dead_keys += 1;
+            c.dead_bytes += u64::from(old.len);
         }
+        let c = self.count(file.num);
         if live {
-            file.add_live(len);
+            c.live_keys += 1;
+            c.live_bytes += i64::from(len);
             if loc.expiry != 0 {
                 self.ttl_keys += 1;
             }
         } else {
-            file.add_dead(len);
+            c.dead_keys += 1;
+            c.dead_bytes += u64::from(len);
+        }
+    }
+
+    /// Moves the gathered counts into the files.
+    fn finish_counts(&mut self) {
+        for f in self.files.values() {
+            if let Some(c) = self.counts.get(f.num as usize) {
+                f.add_counts(
+                    c.live_keys.max(0) as u64,
+                    c.live_bytes.max(0) as u64,
+                    c.dead_keys,
+                    c.dead_bytes,
+                );
+            }
         }
     }
 }
@@ -186,6 +221,7 @@ pub(crate) fn recover(
     let next_gen = newest.map_or(1, |id| id.generation() + 1);
     let mut b = Builder {
         files: FileTable::default(),
+        counts: Vec::new(),
         keydir: Keydir::new(),
         ttl_keys: 0,
         now: now_ms(),
@@ -193,6 +229,13 @@ pub(crate) fn recover(
     };
     let mut reusable = None;
     let mut missing_hints = Vec::new();
+
+    // Size the keydir once from the hint files' entry counts, so building never rehashes.
+    let mut expected = 0u64;
+    for id in data.keys().filter(|id| hints.contains(id)) {
+        expected += hint_count(storage, dir, *id).unwrap_or(0);
+    }
+    b.keydir.reserve(expected.min(1 << 32) as usize);
 
     for (&id, path) in &data {
         let is_newest = Some(id) == newest;
@@ -306,6 +349,10 @@ pub(crate) fn recover(
         }
         if writable {
             reusable = Some(df);
+        } else if !(is_newest && read_only) {
+            // Sealed: no one appends to it any more (a read-only open leaves the newest file
+            // alone: a writer may be appending to it).
+            df.seal();
         }
     }
 
@@ -321,6 +368,8 @@ pub(crate) fn recover(
         }
     }
     report.records = b.records;
+    b.finish_counts();
+    b.keydir.shrink();
     if let Some(df) = &reusable {
         if df.end() >= opts.max_file_size {
             reusable = None;
@@ -334,6 +383,16 @@ pub(crate) fn recover(
         next_gen,
         reusable,
     })
+}
+
+/// The entry count in a hint file's trailer (unverified: only a sizing hint).
+fn hint_count(storage: &dyn Storage, dir: &Path, id: FileId) -> Option<u64> {
+    let f = storage.open(&join(dir, &hint_name(id)), OpenMode::Read).ok()?;
+    let len = f.len().ok()?;
+    let mut t = [0u8; bitcask_format::HINT_TRAILER_LEN];
+    let at = len.checked_sub(t.len() as u64)?;
+    f.read_at(&mut t, at).ok()?;
+    Some(u64::from_le_bytes(t.get(1..9)?.try_into().ok()?))
 }
 
 fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()> {
@@ -365,11 +424,10 @@ fn load_hint(
     };
     let covered = reader.trailer().data_len;
     // Validate every entry before applying any, so a bad hint leaves no trace.
-    let entries: Vec<HintEntry<'_>> = match reader.collect() {
-        Ok(v) => v,
-        Err(_) => return Ok(None),
-    };
-    for e in entries {
+    if reader.clone().any(|e| e.is_err()) {
+        return Ok(None);
+    }
+    for e in reader.flatten() {
         b.apply(df, e.key, e.offset, e.len, e.tombstone, e.expiry);
     }
     Ok(Some(covered))

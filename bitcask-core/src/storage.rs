@@ -38,7 +38,18 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes the file's data (and the metadata needed to read it) durable: `fdatasync`.
     fn sync_data(&self) -> io::Result<()>;
+    /// Maps the first `len` bytes of the file read-only (they may lie beyond its current
+    /// end, for a file being appended to), if the storage supports it (`Ok(None)`
+    /// otherwise). The engine reads through a mapping only bytes already written, of files
+    /// no process truncates.
+    fn map(&self, len: u64) -> io::Result<Option<Mapping>> {
+        let _ = len;
+        Ok(None)
+    }
 }
+
+/// A read-only view of a whole file's bytes (a memory map).
+pub type Mapping = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
 /// A held lock; dropping it releases the lock.
 pub type LockGuard = Box<dyn Any + Send + Sync>;
@@ -86,6 +97,23 @@ impl StorageFile for OsFile {
     }
     fn sync_data(&self) -> io::Result<()> {
         self.0.sync_data()
+    }
+    #[allow(unsafe_code)]
+    fn map(&self, len: u64) -> io::Result<Option<Mapping>> {
+        let Ok(len) = usize::try_from(len) else { return Ok(None) };
+        if len == 0 {
+            return Ok(None);
+        }
+        // SAFETY: reading a mapping is undefined behaviour (SIGBUS) only where the file does
+        // not extend, or if its bytes change under a reader. The engine reads through a
+        // mapping only records it has already written or validated (so below the file's end),
+        // and maps only datafiles that no process following the store's protocol overwrites
+        // or truncates: sealed files are immutable, the active file is only appended to, and
+        // recovery truncates a torn tail before mapping. Merge and repair replace files by
+        // rename and unlink, which leave existing mappings intact. Changing a store's files
+        // by other means while it is open is outside the contract (docs/durability.md).
+        let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.0)? };
+        Ok(Some(Arc::new(map)))
     }
 }
 
