@@ -632,14 +632,22 @@ impl Inner {
             Some(v) => Record::put(key, v),
             None => Record::tombstone(key),
         };
-        let olds = self.append(
-            |buf| {
-                let len = rec.encode(buf).map_err(|e| Error::InvalidOptions(e.to_string()))?;
-                Ok(vec![(0, len)])
-            },
-            &[(key, value.is_some(), expiry)],
-        )?;
-        Ok(olds.into_iter().next().flatten())
+        // The common case without the batch path's vectors.
+        self.check_writable()?;
+        let mut guard = lock(&self.writer);
+        self.check_writable()?;
+        let w = guard.as_mut().ok_or(Error::Closed)?;
+        w.buf.clear();
+        let len = rec.encode(&mut w.buf).map_err(|e| Error::InvalidOptions(e.to_string()))? as u32;
+        let (offset, rotated) = self.append_locked(w)?;
+        let active = &w.active;
+        let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
+        let old = self.keydir.set(key, new);
+        self.account(active, old, new, len);
+        let seq = self.written.fetch_add(1, AcqRel) + 1;
+        drop(guard);
+        self.after_append(rotated, seq)?;
+        Ok(old)
     }
 
     fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
@@ -705,21 +713,8 @@ impl Inner {
         let w = guard.as_mut().ok_or(Error::Closed)?;
         w.buf.clear();
         let positions = encode(&mut w.buf)?;
-        let total = w.buf.len() as u64;
-        let mut rotated = None;
-        if w.active.end() + total > self.opts.max_file_size
-            && w.active.end() > FILE_HEADER_LEN as u64
-        {
-            rotated = Some(self.rotate(w)?);
-        }
-        let active = w.active.clone();
-        let offset = active.end();
-        if let Err(e) = active.file.write_at(&w.buf, offset) {
-            let e = Error::io("appending to", &active.path, e);
-            self.poison(&e);
-            return Err(e);
-        }
-        active.set_end(offset + total);
+        let (offset, rotated) = self.append_locked(w)?;
+        let active = &w.active;
         let changes: Vec<(&[u8], Option<Loc>)> = ops
             .iter()
             .zip(&positions)
@@ -729,45 +724,84 @@ impl Inner {
                 (key, is_put.then_some(loc))
             })
             .collect();
-        let olds = if changes.len() == 1 {
-            vec![self.keydir.set(changes[0].0, changes[0].1)]
-        } else {
-            self.keydir.set_all(&changes)
-        };
-        let table = self.file_table();
+        let olds = self.keydir.set_all(&changes);
         for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
-            self.account(&table, *old, *new);
-            if new.is_none() {
-                active.add_dead(len as u32);
-            }
+            self.account(active, *old, *new, len as u32);
         }
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
+        self.after_append(rotated, seq)?;
+        Ok(olds)
+    }
+
+    /// Writes the encoded bytes in `w.buf` at the end of the active file (rotating first if
+    /// it is full) with one positioned write. Returns their offset and the file sealed by a
+    /// rotation. A failed write poisons the store.
+    fn append_locked(&self, w: &mut Writer) -> Result<(u64, Option<Arc<DataFile>>)> {
+        let total = w.buf.len() as u64;
+        let mut rotated = None;
+        if w.active.end() + total > self.opts.max_file_size
+            && w.active.end() > FILE_HEADER_LEN as u64
+        {
+            rotated = Some(self.rotate(w)?);
+        }
+        let offset = w.active.end();
+        if let Err(e) = w.active.file.write_at(&w.buf, offset) {
+            let e = Error::io("appending to", &w.active.path, e);
+            self.poison(&e);
+            return Err(e);
+        }
+        w.active.set_end(offset + total);
+        Ok((offset, rotated))
+    }
+
+    /// Work after the writer lock is released: the sealed file's hint, and the shared sync
+    /// under `SyncPolicy::Always`.
+    fn after_append(&self, rotated: Option<Arc<DataFile>>, seq: u64) -> Result<()> {
         if let Some(old) = rotated {
-            // Off the lock: other writers go on while the sealed file is mapped for reads
-            // and its hint written.
+            // Off the lock: other writers go on while the sealed file's hint is written.
             let _ = self.write_hint(&old);
         }
         if self.opts.sync == SyncPolicy::Always {
             self.sync_to(seq)?;
         }
-        Ok(olds)
+        Ok(())
     }
 
-    /// Moves live/dead accounting from `old` to `new`, and keeps the count of keys with a TTL.
-    pub fn account(&self, table: &FileTable, old: Option<Loc>, new: Option<Loc>) {
-        if let Some(old) = old {
-            if let Some(f) = table.get(&old.file) {
-                f.kill(old.len);
+    /// Accounts a record of `len` bytes just written to `active` (live at `new`, or a
+    /// tombstone) that supersedes `old`.
+    fn account(&self, active: &DataFile, old: Option<Loc>, new: Option<Loc>, len: u32) {
+        self.account_moved(old, new, |n| (n == active.num).then_some(active));
+        if new.is_none() {
+            active.add_dead(len);
+        }
+    }
+
+    /// Moves live/dead accounting from `old` to `new` and keeps the count of keys with a
+    /// TTL. `near` resolves file numbers without the file table when it can.
+    pub fn account_moved<'a>(
+        &self,
+        old: Option<Loc>,
+        new: Option<Loc>,
+        near: impl Fn(u32) -> Option<&'a DataFile>,
+    ) {
+        let with_file = |num: u32, f: &dyn Fn(&DataFile)| match near(num) {
+            Some(df) => f(df),
+            None => {
+                let table = self.files.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(df) = table.get(&num) {
+                    f(df);
+                }
             }
+        };
+        if let Some(old) = old {
+            with_file(old.file, &|f| f.kill(old.len));
             if old.expiry != 0 {
                 self.ttl_keys.fetch_sub(1, AcqRel);
             }
         }
         if let Some(new) = new {
-            if let Some(f) = table.get(&new.file) {
-                f.add_live(new.len);
-            }
+            with_file(new.file, &|f| f.add_live(new.len));
             if new.expiry != 0 {
                 self.ttl_keys.fetch_add(1, AcqRel);
             }

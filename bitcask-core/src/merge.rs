@@ -229,6 +229,26 @@ impl Manifest {
 struct Output {
     df: Arc<DataFile>,
     hint: HintWriter,
+    /// Records not yet written, starting at file offset `flushed`.
+    buf: Vec<u8>,
+    flushed: u64,
+}
+
+const MERGE_WRITE_BUFFER: usize = 1 << 20;
+
+impl Output {
+    /// Writes the buffered records.
+    fn flush(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.df
+                .file
+                .write_at(&self.buf, self.flushed)
+                .map_err(|e| Error::io("writing", &self.df.path, e))?;
+            self.flushed += self.buf.len() as u64;
+            self.buf.clear();
+        }
+        Ok(())
+    }
 }
 
 struct Pending {
@@ -418,6 +438,10 @@ pub(crate) fn merge_files(
                     }
                 };
                 if need_new {
+                    if let Some(prev) = outputs.last_mut() {
+                        prev.flush()?;
+                        prev.buf = Vec::new();
+                    }
                     if next_seq > MAX_SEQ {
                         return Err(Error::InvalidOptions(
                             "merge sequence space of a generation exhausted".into(),
@@ -433,16 +457,22 @@ pub(crate) fn merge_files(
                         &tmp_name(&data_name(id)),
                         false,
                     )?;
-                    outputs.push(Output { df, hint: HintWriter::new(id.0) });
+                    outputs.push(Output {
+                        df,
+                        hint: HintWriter::new(id.0),
+                        buf: Vec::with_capacity(MERGE_WRITE_BUFFER),
+                        flushed: FILE_HEADER_LEN as u64,
+                    });
                 }
                 let Some(out) = outputs.last_mut() else {
                     unreachable!("an output was just created")
                 };
+                // Records are buffered and written a megabyte at a time.
                 let offset = out.df.end();
-                out.df
-                    .file
-                    .write_at(bytes, offset)
-                    .map_err(|e| Error::io("writing", &out.df.path, e))?;
+                out.buf.extend_from_slice(bytes);
+                if out.buf.len() >= MERGE_WRITE_BUFFER {
+                    out.flush()?;
+                }
                 out.df.set_end(offset + len);
                 out.hint
                     .push(&HintEntry {
@@ -466,6 +496,7 @@ pub(crate) fn merge_files(
         }
         // Make the outputs and their hints durable under their temporary names.
         for out in &mut outputs {
+            out.flush()?;
             let hint_tmp = join(dir, &tmp_name(&hint_name(out.df.id)));
             let hint = std::mem::replace(&mut out.hint, HintWriter::new(0)).finish(out.df.end());
             let h = storage
@@ -541,7 +572,7 @@ pub(crate) fn merge_files(
         let table = inner.file_table();
         for p in &pending {
             if inner.keydir.replace_if(&p.key, p.old, p.new) {
-                inner.account(&table, Some(p.old), p.new);
+                inner.account_moved(Some(p.old), p.new, |n| table.get(&n).map(|f| &**f));
                 if p.new.is_some() {
                     report.keys_moved += 1;
                 }
