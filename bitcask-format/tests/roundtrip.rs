@@ -143,6 +143,15 @@ fn header_for_a_16_byte_key_and_100_byte_value_is_small() {
 }
 
 #[test]
+fn a_hint_entry_for_a_16_byte_key_is_20_bytes() {
+    let key = [7u8; 16];
+    let mut w = HintWriter::new(1);
+    let empty = w.clone().finish(20).len();
+    w.push(&HintEntry { key: &key, offset: 20, len: 123, expiry: None, tombstone: false }).unwrap();
+    assert_eq!(w.finish(143).len() - empty, 20);
+}
+
+#[test]
 fn limits_are_enforced_by_the_encoder_and_nothing_is_appended() {
     let big_key = vec![1u8; MAX_KEY_LEN + 1];
     let ok_key = vec![1u8; MAX_KEY_LEN];
