@@ -100,12 +100,7 @@ pub struct Stats {
 impl Stats {
     /// Dead bytes as a fraction of all record bytes.
     pub fn fragmentation(&self) -> f64 {
-        let total = self.live_bytes + self.dead_bytes;
-        if total == 0 {
-            0.0
-        } else {
-            self.dead_bytes as f64 / total as f64
-        }
+        crate::files::dead_fraction(self.live_bytes, self.dead_bytes)
     }
 }
 

@@ -188,15 +188,19 @@ pub struct FileStats {
     pub dead_bytes: u64,
 }
 
+/// `dead / (live + dead)`, or 0 when both are 0.
+pub(crate) fn dead_fraction(live: u64, dead: u64) -> f64 {
+    if live + dead == 0 {
+        0.0
+    } else {
+        dead as f64 / (live + dead) as f64
+    }
+}
+
 impl FileStats {
     /// Dead bytes as a fraction of record bytes (0 for an empty file).
     pub fn fragmentation(&self) -> f64 {
-        let total = self.live_bytes + self.dead_bytes;
-        if total == 0 {
-            0.0
-        } else {
-            self.dead_bytes as f64 / total as f64
-        }
+        dead_fraction(self.live_bytes, self.dead_bytes)
     }
 }
 

@@ -385,14 +385,17 @@ pub(crate) fn recover(
     })
 }
 
-/// The entry count in a hint file's trailer (unverified: only a sizing hint).
+/// The entry count in a hint file's trailer, as a sizing hint only. It is not verified yet,
+/// so it is capped by what the file could hold (an entry takes at least 5 bytes): a damaged
+/// count cannot drive a large allocation.
 fn hint_count(storage: &dyn Storage, dir: &Path, id: FileId) -> Option<u64> {
     let f = storage.open(&join(dir, &hint_name(id)), OpenMode::Read).ok()?;
     let len = f.len().ok()?;
     let mut t = [0u8; bitcask_format::HINT_TRAILER_LEN];
     let at = len.checked_sub(t.len() as u64)?;
     f.read_at(&mut t, at).ok()?;
-    Some(u64::from_le_bytes(t.get(1..9)?.try_into().ok()?))
+    let count = u64::from_le_bytes(t.get(1..9)?.try_into().ok()?);
+    Some(count.min(len / 5))
 }
 
 fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()> {

@@ -414,3 +414,19 @@ fn leftover_temporary_files_are_removed_on_open() {
     assert_eq!(db.recovery_report().temp_files_removed, 2);
     assert!(sim.files(&dir()).iter().all(|n| !n.ends_with(".tmp")));
 }
+
+#[test]
+fn a_hint_trailer_claiming_billions_of_entries_does_not_drive_an_allocation() {
+    // Open sizes the keydir from hint trailers before verifying them; the count is capped by
+    // what the file could hold.
+    let (sim, _, _) = two_files();
+    let reference = contents(&open(&sim, small(600)));
+    let mut hint = sim.read_file(&path(FIRST_HINT)).unwrap();
+    let at = hint.len() - 20; // the trailer's count field
+    hint[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+    sim.write_file(&path(FIRST_HINT), &hint);
+    let db = open(&sim, small(600));
+    assert_eq!(contents(&db), reference);
+    assert_eq!(db.recovery_report().hints_rejected, 1);
+    assert!(db.stats().keydir_bytes < 16 << 20, "{}", db.stats().keydir_bytes);
+}

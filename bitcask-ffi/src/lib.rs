@@ -721,10 +721,19 @@ pub unsafe extern "C" fn bc_batch_delete(
 /// `batch` from `bc_batch_new`, not freed twice.
 #[no_mangle]
 pub unsafe extern "C" fn bc_batch_free(batch: *mut bc_batch) {
+    // SAFETY: forwarded contract.
+    unsafe { free_box(batch) }
+}
+
+/// Frees a handle made by `Box::into_raw` (NULL is a no-op), inside the panic boundary.
+///
+/// # Safety
+/// `ptr` is NULL or came from `Box::into_raw` and is not used again.
+unsafe fn free_box<T>(ptr: *mut T) {
     let _ = guard(|| {
-        if !batch.is_null() {
+        if !ptr.is_null() {
             // SAFETY: ownership handed back by the caller.
-            drop(unsafe { Box::from_raw(batch) });
+            drop(unsafe { Box::from_raw(ptr) });
         }
         BC_OK
     });
@@ -817,13 +826,8 @@ pub unsafe extern "C" fn bc_iter_next(
 /// `iter` from `bc_iter_new`, not freed twice.
 #[no_mangle]
 pub unsafe extern "C" fn bc_iter_free(iter: *mut bc_iter) {
-    let _ = guard(|| {
-        if !iter.is_null() {
-            // SAFETY: ownership handed back by the caller.
-            drop(unsafe { Box::from_raw(iter) });
-        }
-        BC_OK
-    });
+    // SAFETY: forwarded contract.
+    unsafe { free_box(iter) }
 }
 
 /// A static, NUL-terminated description of a status number (unknown numbers included).
