@@ -10,12 +10,26 @@ fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Where cargo put libbitcask.a and libbitcask.so: the profile directory above `deps/`.
+/// Builds libbitcask.a and libbitcask.so (`cargo test` itself builds only the rlib), once,
+/// in a target directory of their own beside this test's (so no build lock is shared), and
+/// returns the directory holding them.
 fn lib_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    assert!(dir.join("libbitcask.a").exists(), "libbitcask.a not found in {}", dir.display());
-    dir
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let exe = std::env::current_exe().unwrap();
+        // target/<profile>/deps/<test binary>
+        let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+        let target_dir = target.join("c-api");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        run(Command::new(cargo)
+            .args(["build", "--quiet", "-p", "bitcask-ffi", "--lib", "--target-dir"])
+            .arg(&target_dir)
+            .current_dir(crate_dir()));
+        let dir = target_dir.join("debug");
+        assert!(dir.join("libbitcask.a").exists(), "libbitcask.a not found in {}", dir.display());
+        dir
+    })
+    .clone()
 }
 
 fn run(cmd: &mut Command) -> String {
