@@ -444,27 +444,36 @@ pub unsafe extern "C" fn bc_get(
     guard(|| {
         check_null!(value_out, value_len_out);
         // SAFETY: forwarded contract.
-        let (db, key) = unsafe { (tri!(db_ref(db)), tri!(key_bytes(key, key_len))) };
-        match db.get(key) {
-            Ok(Some(v)) => {
-                let Some(p) = malloc_copy(&v) else {
-                    set_error("out of memory");
-                    return BC_IO;
-                };
-                // SAFETY: checked non-NULL.
-                unsafe {
-                    value_out.write(p);
-                    value_len_out.write(v.len());
-                }
-                BC_OK
-            }
-            Ok(None) => {
-                set_error("key not found");
-                BC_NOT_FOUND
-            }
-            Err(e) => fail(e),
+        let v = tri!(unsafe { lookup(db, key, key_len) });
+        let Some(p) = malloc_copy(&v) else {
+            set_error("out of memory");
+            return BC_IO;
+        };
+        // SAFETY: checked non-NULL.
+        unsafe {
+            value_out.write(p);
+            value_len_out.write(v.len());
         }
+        BC_OK
     })
+}
+
+/// The value of `key`, or the status to return (`BC_NOT_FOUND` with its message, or the
+/// error's status).
+///
+/// # Safety
+/// `db` NULL or a live handle; `key` NULL or valid for `key_len` bytes.
+unsafe fn lookup(db: *const bc_db, key: *const u8, key_len: usize) -> Result<Vec<u8>, bc_status> {
+    // SAFETY: forwarded contract.
+    let (db, key) = unsafe { (db_ref(db)?, key_bytes(key, key_len)?) };
+    match db.get(key) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => {
+            set_error("key not found");
+            Err(BC_NOT_FOUND)
+        }
+        Err(e) => Err(fail(e)),
+    }
 }
 
 /// Looks up `key` and copies its value into the caller's buffer `buf` of `buf_len` bytes.
@@ -490,30 +499,18 @@ pub unsafe extern "C" fn bc_get_into(
             return null("buf");
         }
         // SAFETY: forwarded contract.
-        let (db, key) = unsafe { (tri!(db_ref(db)), tri!(key_bytes(key, key_len))) };
-        match db.get(key) {
-            Ok(Some(v)) => {
-                // SAFETY: checked non-NULL.
-                unsafe { value_len_out.write(v.len()) };
-                if v.len() > buf_len {
-                    set_error(format!(
-                        "value of {} bytes does not fit a buffer of {buf_len}",
-                        v.len()
-                    ));
-                    return BC_BUFFER_TOO_SMALL;
-                }
-                if !v.is_empty() {
-                    // SAFETY: `buf` is non-NULL here (buf_len >= v.len() > 0) and writable.
-                    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len()) };
-                }
-                BC_OK
-            }
-            Ok(None) => {
-                set_error("key not found");
-                BC_NOT_FOUND
-            }
-            Err(e) => fail(e),
+        let v = tri!(unsafe { lookup(db, key, key_len) });
+        // SAFETY: checked non-NULL.
+        unsafe { value_len_out.write(v.len()) };
+        if v.len() > buf_len {
+            set_error(format!("value of {} bytes does not fit a buffer of {buf_len}", v.len()));
+            return BC_BUFFER_TOO_SMALL;
         }
+        if !v.is_empty() {
+            // SAFETY: `buf` is non-NULL here (buf_len >= v.len() > 0) and writable.
+            unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), buf, v.len()) };
+        }
+        BC_OK
     })
 }
 
