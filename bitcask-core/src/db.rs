@@ -510,6 +510,15 @@ impl Drop for Bitcask {
     }
 }
 
+/// The record of a put (`value` with an expiry, 0 for none) or of a delete (`None`).
+fn record<'a>(key: &'a [u8], value: Option<&'a [u8]>, expiry: u64) -> Record<'a> {
+    match value {
+        Some(v) if expiry != 0 => Record::put_expiring(key, v, expiry),
+        Some(v) => Record::put(key, v),
+        None => Record::tombstone(key),
+    }
+}
+
 pub(crate) fn create_datafile(
     storage: &dyn Storage,
     dir: &Path,
@@ -622,11 +631,7 @@ impl Inner {
         if let Some(v) = value {
             self.check_value(v)?;
         }
-        let rec = match value {
-            Some(v) if expiry != 0 => Record::put_expiring(key, v, expiry),
-            Some(v) => Record::put(key, v),
-            None => Record::tombstone(key),
-        };
+        let rec = record(key, value, expiry);
         // The common case without the batch path's vectors.
         self.check_writable()?;
         let mut guard = lock(&self.writer);
@@ -648,7 +653,6 @@ impl Inner {
     fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
         let now = now_ms();
         let mut ops = Vec::with_capacity(batch.ops.len());
-        let mut size: u64 = 0;
         for op in &batch.ops {
             self.check_key(op.key())?;
             let (value, expiry) = match op {
@@ -662,19 +666,9 @@ impl Inner {
                 BatchOp::Delete { .. } => (None, 0),
             };
             ops.push((op.key(), value, expiry));
-            size += op.key().len() as u64 + value.map_or(0, |v| v.len() as u64) + 24;
         }
-        if size > MAX_BATCH_BODY_LEN {
-            return Err(Error::BatchTooLarge { len: size, max: MAX_BATCH_BODY_LEN });
-        }
-        let records: Vec<Record<'_>> = ops
-            .iter()
-            .map(|&(k, v, e)| match v {
-                Some(v) if e != 0 => Record::put_expiring(k, v, e),
-                Some(v) => Record::put(k, v),
-                None => Record::tombstone(k),
-            })
-            .collect();
+        // encode_batch refuses a body over MAX_BATCH_BODY_LEN before writing anything.
+        let records: Vec<Record<'_>> = ops.iter().map(|&(k, v, e)| record(k, v, e)).collect();
         let meta: Vec<(&[u8], bool, u64)> =
             ops.iter().map(|&(k, v, e)| (k, v.is_some(), e)).collect();
         self.append(

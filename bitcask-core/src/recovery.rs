@@ -451,19 +451,62 @@ fn scan_into(
     mut hint: Option<&mut HintWriter>,
 ) -> Result<u64> {
     let mut pos = start;
+    loop {
+        let outcome = scan_range(file, path, pos, len, |r, _| {
+            apply_scanned(df, r, b, hint.as_deref_mut());
+            Ok(())
+        })?;
+        let (at, detail) = match outcome {
+            ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
+            ScanOutcome::TornTail { offset } => {
+                (offset, "torn record at the end of the file".to_owned())
+            }
+            other => return Ok(other.valid_end().unwrap_or(len)),
+        };
+        if is_newest {
+            // Point-in-time recovery: unsynced writes may land out of order, so everything
+            // from the first bad entry on is an incomplete tail.
+            report.bytes_truncated += len - at;
+            report.truncated =
+                Some(DamagedRegion { file: df.id, offset: at, len: len - at, detail });
+            return Ok(at);
+        }
+        if opts.recovery == RecoveryMode::Strict {
+            return Err(Error::corruption(path, at, detail));
+        }
+        // Skip to the next offset where a valid entry starts.
+        let next = resync(file, path, at + 1, len)?;
+        report.skipped.push(DamagedRegion { file: df.id, offset: at, len: next - at, detail });
+        if next >= len {
+            return Ok(len);
+        }
+        pos = next;
+    }
+}
+
+/// Calls `f` with every record of `[start, end)` of a datafile and its raw bytes, reading
+/// `SCAN_BUFFER_SIZE` bytes at a time (more for a larger entry), and returns how the scan
+/// ended: `Clean`, `TornTail` or `Corrupt`.
+fn scan_range(
+    file: &dyn StorageFile,
+    path: &Path,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+) -> Result<ScanOutcome> {
+    let mut pos = start;
     let mut buf = Vec::new();
     let mut want = SCAN_BUFFER_SIZE;
-    loop {
-        let n = want.min((len - pos) as usize);
+    while pos < end {
+        let n = want.min((end - pos) as usize);
         buf.resize(n, 0);
         file.read_at(&mut buf, pos).map_err(io_err("reading", path))?;
-        let at_eof = pos + n as u64 == len;
-        let mut scan = Scanner::new(&buf, pos, at_eof);
+        let mut scan = Scanner::new(&buf, pos, pos + n as u64 == end);
         for r in scan.by_ref() {
-            apply_scanned(df, &r, b, hint.as_deref_mut());
+            let at = (r.offset - pos) as usize;
+            f(&r, &buf[at..at + r.len as usize])?;
         }
         match scan.outcome() {
-            ScanOutcome::Clean { end } => return Ok(end),
             ScanOutcome::NeedMore { offset, needed } => {
                 want = SCAN_BUFFER_SIZE
                     .max(needed as usize)
@@ -471,41 +514,10 @@ fn scan_into(
                 pos = offset;
             }
             ScanOutcome::Running => unreachable!("scanner stopped while running"),
-            outcome @ (ScanOutcome::TornTail { .. } | ScanOutcome::Corrupt(_)) => {
-                let (at, detail) = match outcome {
-                    ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
-                    _ => (
-                        outcome.valid_end().unwrap_or(pos),
-                        "torn record at the end of the file".to_owned(),
-                    ),
-                };
-                if is_newest {
-                    // Point-in-time recovery: unsynced writes may land out of order, so
-                    // everything from the first bad entry on is an incomplete tail.
-                    report.bytes_truncated += len - at;
-                    report.truncated =
-                        Some(DamagedRegion { file: df.id, offset: at, len: len - at, detail });
-                    return Ok(at);
-                }
-                if opts.recovery == RecoveryMode::Strict {
-                    return Err(Error::corruption(path, at, detail));
-                }
-                // Skip to the next offset where a valid entry starts.
-                let next = resync(file, path, at + 1, len)?;
-                report.skipped.push(DamagedRegion {
-                    file: df.id,
-                    offset: at,
-                    len: next - at,
-                    detail,
-                });
-                if next >= len {
-                    return Ok(len);
-                }
-                pos = next;
-                want = SCAN_BUFFER_SIZE;
-            }
+            done => return Ok(done),
         }
     }
+    Ok(ScanOutcome::Clean { end: pos })
 }
 
 fn apply_scanned(
@@ -534,12 +546,7 @@ fn resync(file: &dyn StorageFile, path: &Path, from: u64, len: u64) -> Result<u6
     }
     let mut buf = vec![0u8; (len - from) as usize];
     file.read_at(&mut buf, from).map_err(io_err("reading", path))?;
-    for i in 0..buf.len() {
-        if bitcask_format::decode_entry(&buf[i..]).is_ok() {
-            return Ok(from + i as u64);
-        }
-    }
-    Ok(len)
+    Ok(from + bitcask_format::next_entry_start(&buf, 0) as u64)
 }
 
 /// Writes a hint file atomically: a temporary file, synced, renamed into place.
@@ -568,41 +575,16 @@ pub(crate) fn write_hint_file(
 /// corruption.
 pub(crate) fn for_each_record(
     df: &DataFile,
-    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+    f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    let end = df.end();
-    let mut pos = FILE_HEADER_LEN as u64;
-    let mut buf = Vec::new();
-    let mut want = SCAN_BUFFER_SIZE;
-    while pos < end {
-        let n = want.min((end - pos) as usize);
-        buf.resize(n, 0);
-        df.file.read_at(&mut buf, pos).map_err(io_err("reading", &df.path))?;
-        let at_eof = pos + n as u64 == end;
-        let mut scan = Scanner::new(&buf, pos, at_eof);
-        for r in scan.by_ref() {
-            let at = (r.offset - pos) as usize;
-            f(&r, &buf[at..at + r.len as usize])?;
-        }
-        match scan.outcome() {
-            ScanOutcome::Clean { .. } => break,
-            ScanOutcome::NeedMore { offset, needed } => {
-                want = SCAN_BUFFER_SIZE
-                    .max(needed as usize)
-                    .max((pos + n as u64 - offset) as usize + 1);
-                pos = offset;
-            }
-            other => {
-                let at = other.valid_end().unwrap_or(pos);
-                return Err(Error::corruption(
-                    &df.path,
-                    at,
-                    "unreadable record in a sealed datafile",
-                ));
-            }
-        }
+    match scan_range(df.file.as_ref(), &df.path, FILE_HEADER_LEN as u64, df.end(), f)? {
+        ScanOutcome::Clean { .. } => Ok(()),
+        other => Err(Error::corruption(
+            &df.path,
+            other.valid_end().unwrap_or(FILE_HEADER_LEN as u64),
+            "unreadable record in a sealed datafile",
+        )),
     }
-    Ok(())
 }
 
 /// Builds the hint file of a whole datafile by scanning it.

@@ -113,9 +113,7 @@ fn walk(buf: &[u8]) -> (Vec<ValidEntry>, Vec<Problem>) {
                 pos += len;
             }
             Err(e) => {
-                let next = (pos + 1..buf.len())
-                    .find(|&i| decode_entry(&buf[i..]).is_ok())
-                    .unwrap_or(buf.len());
+                let next = bitcask_format::next_entry_start(buf, pos + 1);
                 let detail = if e.is_truncated() && next == buf.len() {
                     "torn record at the end of the file".to_owned()
                 } else {

@@ -30,11 +30,10 @@ fn a_leftover_lock_file_does_not_block() {
     Bitcask::open(t.path(), Options::default()).unwrap();
 }
 
-/// Child side of the cross-process test: holds the store open until stdin closes.
-#[test]
-fn lock_holder_child() {
-    let Ok(dir) = std::env::var("BITCASK_LOCK_CHILD_DIR") else { return };
-    let db = Bitcask::open(&dir, Options::default()).unwrap();
+/// Child side of the cross-process test (the same test, run with the env var set): holds
+/// the store open until stdin closes.
+fn lock_holder(dir: &str) {
+    let db = Bitcask::open(dir, Options::default()).unwrap();
     db.put(b"child", b"was here").unwrap();
     println!("LOCKED");
     std::io::stdout().flush().unwrap();
@@ -44,9 +43,18 @@ fn lock_holder_child() {
 
 #[test]
 fn the_lock_is_held_across_processes_and_dies_with_its_holder() {
+    if let Ok(dir) = std::env::var("BITCASK_LOCK_CHILD_DIR") {
+        return lock_holder(&dir);
+    }
     let t = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "lock_holder_child", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            "the_lock_is_held_across_processes_and_dies_with_its_holder",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env("BITCASK_LOCK_CHILD_DIR", t.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

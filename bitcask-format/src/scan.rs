@@ -150,3 +150,13 @@ impl<'a> Iterator for Scanner<'a> {
         }
     }
 }
+
+/// The first offset at or after `from` where a valid entry (a record outside a batch, or a
+/// whole batch frame) starts, or `buf.len()` if there is none: where a scan resumes after a
+/// damaged region. Records inside a batch frame are not entries on their own, so a damaged
+/// batch is never applied in part.
+pub fn next_entry_start(buf: &[u8], from: usize) -> usize {
+    (from..buf.len())
+        .find(|&i| buf.get(i..).is_some_and(|b| decode_entry(b).is_ok()))
+        .unwrap_or(buf.len())
+}
