@@ -93,6 +93,11 @@ typedef struct {
   bool skip_corrupt;
   // Run merges in a background thread when the default triggers fire.
   bool background_merge;
+  // Read records through memory maps (`true` in `bc_options_default`): faster gets, but
+  // if another program truncates a datafile of the open store, or the disk fails a read,
+  // the process gets `SIGBUS`. With `false` every read is a `pread` and such failures
+  // are `BC_IO` results.
+  bool mmap_reads;
 } bc_options;
 
 // What `bc_merge` did.
@@ -152,7 +157,9 @@ bc_status bc_open(const char *path, const bc_options *options, bc_db **out);
 bc_status bc_open_read_only(const char *path, const bc_options *options, bc_db **out);
 
 // Closes the store: syncs, writes the hint file, releases the lock, frees the handle.
-// NULL is a no-op. The handle is freed even when an error is returned.
+// NULL is a no-op. The handle is freed even when an error is returned. `BC_OK` means
+// everything acknowledged is durable; after an earlier failed write or sync it returns
+// `BC_POISONED` (what was acknowledged since the last successful sync may be lost).
 //
 // # Safety
 // `db` must come from `bc_open`/`bc_open_read_only`, not be closed twice, and not be in use

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bitcask_format::{
-    encode_batch, FileHeader, FileKind, Record, FILE_HEADER_LEN, MAX_BATCH_BODY_LEN,
+    batch_frame_len, encode_batch, FileHeader, FileKind, Record, FILE_HEADER_LEN,
 };
 
 use crate::batch::{BatchOp, WriteBatch};
@@ -15,7 +15,10 @@ use crate::error::{Error, Result};
 use crate::files::{data_name, join, DataFile, FileId, FileStats, FileTable, LOCK_NAME};
 use crate::keydir::{Keydir, Loc};
 use crate::merge::{MergePlan, MergeProgress, MergeReport};
-use crate::options::{Options, SyncPolicy};
+use crate::options::{Options, SyncPolicy, MAX_FILE_SIZE};
+
+/// The longest single write (a batch frame): one that fits in a fresh datafile.
+const MAX_WRITE_LEN: u64 = MAX_FILE_SIZE - FILE_HEADER_LEN as u64;
 use crate::recovery::{self, RecoveryReport};
 use crate::storage::{LockGuard, OpenMode, OsStorage, Storage};
 use crate::util::now_ms;
@@ -267,7 +270,9 @@ impl Bitcask {
             };
             // Reads of the active file go through a mapping as long as the file (appended
             // to, never truncated while open) is within it.
-            active.map(options.max_file_size);
+            if options.mmap_reads {
+                active.map(options.max_file_size);
+            }
             Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
         };
         let next_num = files.next_num();
@@ -471,9 +476,17 @@ impl Bitcask {
         crate::merge::merge_needed(&self.inner, &mut |_| {})
     }
 
-    /// Flushes, writes the active file's hint, releases the lock. Dropping the store does
-    /// the same, ignoring errors.
-    pub fn close(self) -> Result<()> {
+    /// Syncs the active file, writes its hint, stops the background threads and releases
+    /// the lock. Afterwards every call on this handle (and its clones behind an `Arc`)
+    /// returns [`Error::Closed`]; closing again returns `Ok`.
+    ///
+    /// `Ok` means everything acknowledged is durable. After a failed write or sync the
+    /// store is poisoned and close returns [`Error::Poisoned`]: what was acknowledged since
+    /// the last successful sync may not be durable, and reopening recovers a prefix of it.
+    ///
+    /// Dropping the last handle closes the store too, but a drop cannot report an error:
+    /// call `close` to learn whether it succeeded.
+    pub fn close(&self) -> Result<()> {
         self.shutdown()
     }
 
@@ -490,14 +503,15 @@ impl Bitcask {
         let writer = lock(&self.inner.writer).take();
         let mut result = Ok(());
         if let Some(w) = writer {
-            if !self.inner.poisoned.load(Acquire) {
-                result = w
-                    .active
+            // A poisoned store cannot promise that what it acknowledged is durable (a write
+            // or an fsync failed), so close says so instead of Ok.
+            result = self.inner.check_not_poisoned().and_then(|()| {
+                w.active
                     .file
                     .sync_data()
                     .map_err(|e| Error::io("syncing", &w.active.path, e))
-                    .and_then(|()| self.inner.write_hint(&w.active));
-            }
+                    .and_then(|()| self.inner.write_hint(&w.active))
+            });
         }
         lock(&self.inner.lock_guard).take();
         result
@@ -591,6 +605,11 @@ impl Inner {
         if self.read_only {
             return Err(Error::ReadOnly);
         }
+        self.check_not_poisoned()
+    }
+
+    /// `Error::Poisoned` once a write or sync has failed.
+    pub fn check_not_poisoned(&self) -> Result<()> {
         if self.poisoned.load(Acquire) {
             let cause = lock(&self.poison_cause).clone().unwrap_or_default();
             return Err(Error::Poisoned { cause });
@@ -667,15 +686,19 @@ impl Inner {
             };
             ops.push((op.key(), value, expiry));
         }
-        // encode_batch refuses a body over MAX_BATCH_BODY_LEN before writing anything.
         let records: Vec<Record<'_>> = ops.iter().map(|&(k, v, e)| record(k, v, e)).collect();
+        // A frame must fit in a fresh datafile, so that every offset stays addressable.
+        let frame_len = batch_frame_len(&records);
+        if frame_len > MAX_WRITE_LEN {
+            return Err(Error::BatchTooLarge { len: frame_len, max: MAX_WRITE_LEN });
+        }
         let meta: Vec<(&[u8], bool, u64)> =
             ops.iter().map(|&(k, v, e)| (k, v.is_some(), e)).collect();
         self.append(
             |buf| {
                 let (_, positions) = encode_batch(&records, buf).map_err(|e| match e.kind {
                     bitcask_format::ErrorKind::BatchTooLarge { len } => {
-                        Error::BatchTooLarge { len, max: MAX_BATCH_BODY_LEN }
+                        Error::BatchTooLarge { len, max: MAX_WRITE_LEN }
                     }
                     _ => Error::InvalidOptions(e.to_string()),
                 })?;
@@ -735,6 +758,11 @@ impl Inner {
             rotated = Some(self.rotate(w)?);
         }
         let offset = w.active.end();
+        if offset + total > MAX_FILE_SIZE {
+            // Unreachable while max_file_size <= MAX_FILE_SIZE and batches are checked
+            // against MAX_WRITE_LEN: refuse rather than write what the keydir cannot address.
+            return Err(Error::BatchTooLarge { len: total, max: MAX_WRITE_LEN });
+        }
         if let Err(e) = w.active.file.write_at(&w.buf, offset) {
             let e = Error::io("appending to", &w.active.path, e);
             self.poison(&e);
@@ -818,7 +846,9 @@ impl Inner {
             }
         };
         w.next_gen += 1;
-        new.map(self.opts.max_file_size);
+        if self.opts.mmap_reads {
+            new.map(self.opts.max_file_size);
+        }
         self.set_file_table(|t| {
             t.insert(new.clone());
         });
@@ -837,7 +867,7 @@ impl Inner {
 
     /// Syncs the active file now, whether or not this process wrote to it (it may hold
     /// writes of a process that died), and counts every write made so far as durable.
-    fn sync_now(&self) -> Result<()> {
+    pub fn sync_now(&self) -> Result<()> {
         let (file, upto) = {
             let w = lock(&self.writer);
             let w = w.as_ref().ok_or(Error::Closed)?;
@@ -858,10 +888,7 @@ impl Inner {
     fn sync_to(&self, seq: u64) -> Result<()> {
         let mut st = lock(&self.sync_state);
         loop {
-            if self.poisoned.load(Acquire) {
-                let cause = lock(&self.poison_cause).clone().unwrap_or_default();
-                return Err(Error::Poisoned { cause });
-            }
+            self.check_not_poisoned()?;
             if st.synced >= seq {
                 return Ok(());
             }

@@ -227,7 +227,8 @@ impl DataFile {
     }
 
     /// Maps the first `len` bytes for reads, if the storage can; failures leave reads on
-    /// `pread` (so do reads past the mapping).
+    /// `pread` (so do reads past the mapping). Callers check
+    /// [`Options::mmap_reads`](crate::Options::mmap_reads).
     pub fn map(&self, len: u64) {
         if self.map.get().is_none() {
             if let Ok(Some(m)) = self.file.map(len) {
@@ -236,9 +237,11 @@ impl DataFile {
         }
     }
 
-    /// Maps a sealed file whole.
-    pub fn seal(&self) {
-        self.map(self.end());
+    /// Maps a sealed file whole (with `mmap`, else nothing).
+    pub fn seal(&self, mmap: bool) {
+        if mmap {
+            self.map(self.end());
+        }
     }
 
     pub fn end(&self) -> u64 {
@@ -297,41 +300,40 @@ impl DataFile {
 
     /// Reads the record at `loc`, checks its checksum and key, and returns its value.
     pub fn read_value(&self, key: &[u8], loc: &Loc) -> Result<Vec<u8>> {
+        let len = loc.len as usize;
         if let Some(m) = self.map.get() {
-            let bytes: &[u8] = (**m).as_ref();
-            let range = loc.offset as usize..(loc.offset + u64::from(loc.len)) as usize;
-            if let Some(rec) = bytes.get(range) {
-                let (r, used) = decode_record(rec)
-                    .map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
-                if used != rec.len() || r.key != key || r.tombstone {
-                    return Err(Error::corruption(
-                        &self.path,
-                        loc.offset,
-                        "record does not match its keydir entry",
-                    ));
-                }
-                return Ok(r.value.to_vec());
+            let mapped =
+                m.read(loc.offset, len, |rec| self.value_in(rec, key, loc).map(<[u8]>::to_vec));
+            if let Some(value) = mapped {
+                return value;
             }
         }
-        let mut buf = vec![0u8; loc.len as usize];
+        let mut buf = vec![0u8; len];
         self.file
             .read_at(&mut buf, loc.offset)
             .map_err(|e| Error::io("reading a record from", &self.path, e))?;
         let (value_at, value_len) = {
-            let (rec, used) = decode_record(&buf)
-                .map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
-            if used != buf.len() || rec.key != key || rec.tombstone {
-                return Err(Error::corruption(
-                    &self.path,
-                    loc.offset,
-                    "record does not match its keydir entry",
-                ));
-            }
-            (used - rec.value.len(), rec.value.len())
+            let value = self.value_in(&buf, key, loc)?;
+            (len - value.len(), value.len())
         };
         buf.copy_within(value_at.., 0);
         buf.truncate(value_len);
         Ok(buf)
+    }
+
+    /// The value of the encoded record `rec` read at `loc`, after checking its checksum,
+    /// its length and its key.
+    fn value_in<'b>(&self, rec: &'b [u8], key: &[u8], loc: &Loc) -> Result<&'b [u8]> {
+        let (r, used) =
+            decode_record(rec).map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
+        if used != rec.len() || r.key != key || r.tombstone {
+            return Err(Error::corruption(
+                &self.path,
+                loc.offset,
+                "record does not match its keydir entry",
+            ));
+        }
+        Ok(r.value)
     }
 }
 

@@ -63,7 +63,7 @@ pub use db::{Bitcask, Entries, Entry, Iter, Keys, Stats};
 pub use error::{Error, Result};
 pub use files::{FileId, FileStats};
 pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
-pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy};
+pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy, MAX_FILE_SIZE};
 pub use recovery::{DamagedRegion, RecoveryReport, SCAN_BUFFER_SIZE};
 pub use sim::{Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{

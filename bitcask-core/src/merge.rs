@@ -299,6 +299,7 @@ pub(crate) fn merge_needed(
     inner: &Inner,
     progress: &mut dyn FnMut(MergeProgress),
 ) -> Result<Option<MergeReport>> {
+    inner.check_writable()?;
     let p = plan(inner);
     if p.is_empty() {
         return Ok(None);
@@ -494,6 +495,11 @@ pub(crate) fn merge_files(
             })?;
             progress(MergeProgress { bytes_done: done, bytes_total: total });
         }
+        // A record was dropped because a newer write superseded it: that write must be
+        // durable before the inputs can go. Every such write precedes this point and lies in
+        // the active file or in a file sealed (synced) by a rotation, so one fsync of the
+        // active file covers them all.
+        inner.sync_now()?;
         // Make the outputs and their hints durable under their temporary names.
         for out in &mut outputs {
             out.flush()?;
@@ -560,7 +566,7 @@ pub(crate) fn merge_files(
                 if s.dead_keys > 0 {
                     df.add_dead_n(s.dead_keys, s.dead_bytes);
                 }
-                df.seal();
+                df.seal(inner.opts.mmap_reads);
                 df
             })
             .collect();

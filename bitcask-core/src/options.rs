@@ -60,11 +60,17 @@ impl Default for MergeOptions {
     }
 }
 
+/// The largest datafile the engine writes or reads: 4 GiB minus one byte, so that every
+/// record's offset and length fit the keydir's 32-bit fields. [`Options::max_file_size`] may
+/// not exceed it, and a write that could not fit in a fresh file under it is refused
+/// ([`Error::BatchTooLarge`](crate::Error::BatchTooLarge)) before anything is written.
+pub const MAX_FILE_SIZE: u64 = u32::MAX as u64;
+
 /// Options of [`Bitcask::open`](crate::Bitcask::open).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     /// The active datafile is closed and a new one started once it would grow past this many
-    /// bytes. Default 256 MiB.
+    /// bytes. Between 64 bytes and [`MAX_FILE_SIZE`]. Default 256 MiB.
     pub max_file_size: u64,
     /// When writes are synced. Default [`SyncPolicy::Never`].
     pub sync: SyncPolicy,
@@ -77,6 +83,13 @@ pub struct Options {
     pub recovery: RecoveryMode,
     /// Merge triggers.
     pub merge: MergeOptions,
+    /// Read records through memory maps of the datafiles (default `true`): a get is then a
+    /// copy out of the page cache, with no system call. The catch is how failures show: if
+    /// a datafile of an open store is truncated by another program, or the disk fails a
+    /// read, a mapped read kills the process with `SIGBUS` instead of returning an error.
+    /// With `false` every read is a `pread`, and such failures are
+    /// [`Error::Io`](crate::Error::Io) results. See docs/durability.md, "Mapped reads".
+    pub mmap_reads: bool,
 }
 
 impl Default for Options {
@@ -88,6 +101,7 @@ impl Default for Options {
             max_value_size: bitcask_format::MAX_VALUE_LEN,
             recovery: RecoveryMode::Strict,
             merge: MergeOptions::default(),
+            mmap_reads: true,
         }
     }
 }
@@ -101,8 +115,8 @@ impl Options {
         if self.max_value_size > bitcask_format::MAX_VALUE_LEN {
             return bad("max_value_size must be at most 256 MiB");
         }
-        if self.max_file_size < 64 {
-            return bad("max_file_size must be at least 64 bytes");
+        if self.max_file_size < 64 || self.max_file_size > MAX_FILE_SIZE {
+            return bad("max_file_size must be between 64 bytes and 4 GiB - 1 (MAX_FILE_SIZE)");
         }
         if let SyncPolicy::EveryMillis(0) = self.sync {
             return bad("SyncPolicy::EveryMillis needs a positive interval");

@@ -17,7 +17,7 @@ use crate::files::{
 };
 use crate::keydir::{Keydir, Loc};
 use crate::merge::Manifest;
-use crate::options::{Options, RecoveryMode};
+use crate::options::{Options, RecoveryMode, MAX_FILE_SIZE};
 use crate::storage::{OpenMode, Storage, StorageFile};
 use crate::util::now_ms;
 
@@ -297,7 +297,7 @@ pub(crate) fn recover(
             return Err(Error::format(path, e));
         }
 
-        if len > u64::from(u32::MAX) {
+        if len > MAX_FILE_SIZE {
             return Err(Error::corruption(path, 0, "datafiles of 4 GiB or more are not supported"));
         }
         let df = Arc::new(DataFile::new(id, b.files.next_num(), path.clone(), file.clone(), len));
@@ -352,7 +352,7 @@ pub(crate) fn recover(
         } else if !(is_newest && read_only) {
             // Sealed: no one appends to it any more (a read-only open leaves the newest file
             // alone: a writer may be appending to it).
-            df.seal();
+            df.seal(opts.mmap_reads);
         }
     }
 

@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::storage::{LockGuard, OpenMode, Storage, StorageFile};
+use crate::storage::{LockGuard, MappedView, Mapping, OpenMode, Storage, StorageFile};
 
 /// The error a fault injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +108,7 @@ struct State {
     rng: u64,
     sync_delay: std::time::Duration,
     capacity: Option<u64>,
+    mapped_reads: u64,
 }
 
 impl State {
@@ -218,6 +219,11 @@ impl SimStorage {
     /// The mutating operations recorded so far.
     pub fn log(&self) -> Vec<Op> {
         self.lock().log.clone()
+    }
+
+    /// Reads served through a mapping (see [`StorageFile::map`]) so far.
+    pub fn mapped_reads(&self) -> u64 {
+        self.lock().mapped_reads
     }
 
     /// Forgets the recorded operations.
@@ -444,6 +450,47 @@ impl StorageFile for SimFile {
         inode.durable = inode.data.clone();
         inode.pending.clear();
         Ok(())
+    }
+
+    fn map(&self, len: u64) -> io::Result<Option<Mapping>> {
+        drop(self.state()?);
+        let view = SimMap { sim: self.sim.clone(), inode: self.inode, epoch: self.epoch, len };
+        Ok(Some(Mapping::from_view(Arc::new(view))))
+    }
+}
+
+/// A shared mapping of a simulated file's first `len` bytes: it sees every write at once,
+/// as a `MAP_SHARED` mapping sees the page cache.
+struct SimMap {
+    sim: SimStorage,
+    inode: u64,
+    epoch: u64,
+    len: u64,
+}
+
+impl MappedView for SimMap {
+    fn with_range(&self, start: usize, len: usize, f: &mut dyn FnMut(&[u8])) -> bool {
+        let Some(end) = start.checked_add(len) else { return false };
+        if end as u64 > self.len {
+            return false;
+        }
+        let mut s = self.sim.lock();
+        if s.epoch != self.epoch {
+            // The process that mapped the file is dead.
+            return false;
+        }
+        let Some(inode) = s.inodes.get(&self.inode) else { return false };
+        let Some(bytes) = inode.data.get(start..end) else {
+            // A real mapping raises SIGBUS here and the process dies; the engine must never
+            // read mapped bytes past a file's end.
+            panic!(
+                "SIGBUS: mapped read of {start}..{end} past the end of a {}-byte file",
+                inode.data.len()
+            );
+        };
+        f(bytes);
+        s.mapped_reads += 1;
+        true
     }
 }
 

@@ -48,8 +48,61 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
     }
 }
 
-/// A read-only view of a whole file's bytes (a memory map).
-pub type Mapping = Arc<dyn AsRef<[u8]> + Send + Sync>;
+/// A read-only view of a file's bytes: a memory map, or a storage's own model of one.
+///
+/// The engine reads through a mapping only bytes it has written or validated, of files it
+/// never truncates while they are mapped. Bytes past the file's end, or a disk that fails a
+/// read, would kill the process with `SIGBUS` under a real memory map; that is why
+/// [`Options::mmap_reads`](crate::Options::mmap_reads) can turn mapped reads off.
+pub struct Mapping(MapKind);
+
+enum MapKind {
+    Mmap(memmap2::Mmap),
+    View(Arc<dyn MappedView>),
+}
+
+impl fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            MapKind::Mmap(m) => write!(f, "Mapping(mmap, {} bytes)", m.len()),
+            MapKind::View(_) => f.write_str("Mapping(view)"),
+        }
+    }
+}
+
+/// A storage's model of a memory map (for storages other than the OS's, such as the
+/// simulated disk): it lends the bytes of a range to a closure.
+pub trait MappedView: Send + Sync {
+    /// Calls `f` with the bytes `start..start + len` if the view holds them, and returns
+    /// whether it did.
+    fn with_range(&self, start: usize, len: usize, f: &mut dyn FnMut(&[u8])) -> bool;
+}
+
+impl Mapping {
+    /// A mapping served by a [`MappedView`].
+    pub fn from_view(view: Arc<dyn MappedView>) -> Mapping {
+        Mapping(MapKind::View(view))
+    }
+
+    /// Calls `f` with the mapped bytes `start..start + len`; `None` when they lie outside
+    /// the mapping.
+    pub(crate) fn read<R>(&self, start: u64, len: usize, f: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let start = usize::try_from(start).ok()?;
+        match &self.0 {
+            MapKind::Mmap(m) => m.get(start..start.checked_add(len)?).map(f),
+            MapKind::View(v) => {
+                let mut f = Some(f);
+                let mut out = None;
+                v.with_range(start, len, &mut |bytes| {
+                    if let Some(f) = f.take() {
+                        out = Some(f(bytes));
+                    }
+                });
+                out
+            }
+        }
+    }
+}
 
 /// A held lock; dropping it releases the lock.
 pub type LockGuard = Box<dyn Any + Send + Sync>;
@@ -113,7 +166,7 @@ impl StorageFile for OsFile {
         // rename and unlink, which leave existing mappings intact. Changing a store's files
         // by other means while it is open is outside the contract (docs/durability.md).
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.0)? };
-        Ok(Some(Arc::new(map)))
+        Ok(Some(Mapping(MapKind::Mmap(map))))
     }
 }
 

@@ -131,6 +131,52 @@ fn close_makes_everything_durable() {
 }
 
 #[test]
+fn close_on_a_poisoned_store_is_an_error() {
+    // Issue 12, hole 2: close() said Ok without syncing after a failed write.
+    let sim = SimStorage::new(17);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.put(b"acked", b"1").unwrap();
+    sim.set_faults(Some(FaultPlan {
+        at_op: 0,
+        fault: Fault::Eio,
+        persistent: false,
+        reads: false,
+    }));
+    assert!(db.put(b"failed", b"2").is_err());
+    let closed = db.close();
+    assert!(matches!(closed, Err(Error::Poisoned { .. })), "{closed:?}");
+}
+
+#[test]
+fn close_says_ok_only_when_everything_acknowledged_is_durable() {
+    // A fault at every operation of a workload, then close, then a power loss that drops
+    // every unsynced write: whenever close said Ok, every acknowledged write is there.
+    use common::workload::{model_of, run, workload};
+    let steps = workload(5, 60, true);
+    let (mut oks, mut errs) = (0, 0);
+    for at_op in 0..400u64 {
+        for fault in [Fault::Eio, Fault::Enospc] {
+            let sim = SimStorage::new(at_op);
+            let db = open(&sim, with_sync(SyncPolicy::Never, 256));
+            sim.set_faults(Some(FaultPlan { at_op, fault, persistent: false, reads: false }));
+            let r = run(&db, &steps, false, true);
+            let acked = r.states.last().cloned().unwrap_or_default();
+            let closed = db.close();
+            sim.power_loss(PowerLoss::DropUnsynced);
+            let got = model_of(&open(&sim, Options::default()));
+            match closed {
+                Ok(()) => {
+                    oks += 1;
+                    assert_eq!(got, acked, "close said Ok at op {at_op} ({fault:?})");
+                }
+                Err(_) => errs += 1,
+            }
+        }
+    }
+    assert!(oks > 0 && errs > 0, "both outcomes covered: {oks} Ok, {errs} errors");
+}
+
+#[test]
 fn contract_4_directory_synced_before_a_record_in_a_new_file_is_acked() {
     let sim = SimStorage::new(8);
     let db = open(&sim, with_sync(SyncPolicy::Always, 150));

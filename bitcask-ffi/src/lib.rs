@@ -82,6 +82,11 @@ pub struct bc_options {
     pub skip_corrupt: bool,
     /// Run merges in a background thread when the default triggers fire.
     pub background_merge: bool,
+    /// Read records through memory maps (`true` in `bc_options_default`): faster gets, but
+    /// if another program truncates a datafile of the open store, or the disk fails a read,
+    /// the process gets `SIGBUS`. With `false` every read is a `pread` and such failures
+    /// are `BC_IO` results.
+    pub mmap_reads: bool,
 }
 
 /// Store statistics (filled by `bc_stats`).
@@ -243,6 +248,7 @@ fn to_options(o: Option<&bc_options>) -> Result<Options, bc_status> {
         opts.recovery = RecoveryMode::SkipCorrupt;
     }
     opts.merge.background = o.background_merge;
+    opts.mmap_reads = o.mmap_reads;
     Ok(opts)
 }
 
@@ -272,6 +278,7 @@ pub unsafe extern "C" fn bc_options_default(out: *mut bc_options) -> bc_status {
             max_value_size: d.max_value_size as u32,
             skip_corrupt: false,
             background_merge: false,
+            mmap_reads: d.mmap_reads,
         };
         // SAFETY: checked non-NULL; the caller promises it is writable.
         unsafe { out.write(o) };
@@ -335,7 +342,9 @@ pub unsafe extern "C" fn bc_open_read_only(
 }
 
 /// Closes the store: syncs, writes the hint file, releases the lock, frees the handle.
-/// NULL is a no-op. The handle is freed even when an error is returned.
+/// NULL is a no-op. The handle is freed even when an error is returned. `BC_OK` means
+/// everything acknowledged is durable; after an earlier failed write or sync it returns
+/// `BC_POISONED` (what was acknowledged since the last successful sync may be lost).
 ///
 /// # Safety
 /// `db` must come from `bc_open`/`bc_open_read_only`, not be closed twice, and not be in use

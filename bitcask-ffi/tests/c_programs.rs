@@ -68,7 +68,10 @@ fn static_link() -> Vec<String> {
 }
 
 fn exec(bin: &Path, arg: &Path) -> String {
+    // cargo test puts target/<profile> on LD_LIBRARY_PATH, which beats the binary's RUNPATH:
+    // a stale libbitcask.so there would be tested instead of the one just built.
     run(Command::new(bin)
+        .env_remove("LD_LIBRARY_PATH")
         .arg(arg)
         .env("ASAN_OPTIONS", "detect_leaks=1:halt_on_error=1:abort_on_error=0")
         .env("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1"))

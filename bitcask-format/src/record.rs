@@ -303,6 +303,14 @@ fn decode_batch(buf: &[u8]) -> Result<(Batch<'_>, usize)> {
     Ok((Batch { count: count as u32, body_offset, body }, total))
 }
 
+/// The length of the frame [`encode_batch`] writes for `records`, without encoding them
+/// (records are not validated here).
+pub fn batch_frame_len(records: &[Record<'_>]) -> u64 {
+    let body: u64 = records.iter().map(|r| r.encoded_len() as u64).sum();
+    // Checksum, flags, the record count and the body length, then the body.
+    5 + (varint_len(records.len() as u64) + varint_len(body)) as u64 + body
+}
+
 /// Encodes an atomic batch of records as one frame, appended to `out`.
 ///
 /// Returns the frame's length and, for each record, its offset from the start of the frame

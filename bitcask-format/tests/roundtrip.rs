@@ -36,6 +36,7 @@ proptest! {
         let mut buf = Vec::new();
         let (len, positions) = encode_batch(&recs, &mut buf).unwrap();
         prop_assert_eq!(len, buf.len());
+        prop_assert_eq!(batch_frame_len(&recs), len as u64);
         let (entry, used) = decode_entry(&buf).unwrap();
         prop_assert_eq!(used, len);
         let Entry::Batch(b) = entry else { panic!("expected a batch") };
