@@ -47,14 +47,13 @@ mod batch;
 mod db;
 mod error;
 mod files;
-#[doc(hidden)]
-pub mod fuzz;
 mod keydir;
 mod merge;
 mod options;
 mod recovery;
-mod sim;
 pub mod storage;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod tools;
 mod util;
 
@@ -64,8 +63,11 @@ pub use error::{Error, Result};
 pub use files::{FileId, FileStats};
 pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
 pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy, MAX_FILE_SIZE};
-pub use recovery::{DamagedRegion, RecoveryReport, SCAN_BUFFER_SIZE};
-pub use sim::{Fault, FaultPlan, Op, PowerLoss, SimStorage};
+#[cfg(feature = "testing")]
+pub use recovery::SCAN_BUFFER_SIZE;
+pub use recovery::{DamagedRegion, RecoveryReport};
+#[cfg(feature = "testing")]
+pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{
     check, check_with_storage, repair, repair_with_storage, CheckReport, CheckedKind, FileCheck,
     Problem, RepairReport, RepairedFile,

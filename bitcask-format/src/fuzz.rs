@@ -88,22 +88,3 @@ pub fn file_scan(data: &[u8]) {
     }
     assert_eq!(got, expected);
 }
-
-/// Runs `check` on every committed input in `dir` (files ending in `.md` are notes) and
-/// returns how many ran; fails naming the first input that fails again. Used by the
-/// regression tests of this crate and of the engine.
-pub fn replay_dir(dir: &std::path::Path, check: fn(&[u8])) -> usize {
-    let mut n = 0;
-    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "md") {
-            continue;
-        }
-        let Ok(data) = std::fs::read(&path) else { continue };
-        let result = std::panic::catch_unwind(|| check(&data));
-        assert!(result.is_ok(), "{} fails again", path.display());
-        n += 1;
-    }
-    n
-}

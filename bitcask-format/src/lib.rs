@@ -27,7 +27,7 @@
 
 mod bytes;
 mod error;
-#[doc(hidden)]
+#[cfg(feature = "testing")]
 pub mod fuzz;
 mod header;
 mod hint;

@@ -438,17 +438,23 @@ impl StorageFile for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
-        let delay = self.sim.lock().sync_delay;
+        // A flush covers the writes made before it started: what lands while the disk is
+        // busy (the sync delay) needs the next one.
+        let (snapshot, covered, delay) = {
+            let mut guard = self.state()?;
+            let s = &mut *guard;
+            s.fault(false)?;
+            s.log.push(Op::Sync(self.path.clone()));
+            let inode = s.inodes.get(&self.inode).ok_or_else(not_found)?;
+            (inode.data.clone(), inode.pending.len(), s.sync_delay)
+        };
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
         let mut guard = self.state()?;
-        let s = &mut *guard;
-        s.fault(false)?;
-        s.log.push(Op::Sync(self.path.clone()));
-        let inode = s.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
-        inode.durable = inode.data.clone();
-        inode.pending.clear();
+        let inode = guard.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
+        inode.durable = snapshot;
+        inode.pending.drain(..covered.min(inode.pending.len()));
         Ok(())
     }
 

@@ -1,0 +1,464 @@
+//! The crash oracle: a history of operations runs against a store on [`SimStorage`], the
+//! power is cut at any I/O operation (or at the end), and the reopened store must hold the
+//! model after *some* prefix of the acknowledged history — a prefix that includes every
+//! operation acknowledged before the last successful `sync()` (under
+//! [`SyncPolicy::Always`], every acknowledged one), after every power-loss mode.
+//!
+//! A cut at operation `n` is a persistent fault from the `n`th mutating operation on: what
+//! the engine did before it reached the simulated kernel, nothing after it does (the write
+//! that meets the cut may land in part, as a torn write). The process then dies and the
+//! power goes; each of the three [`PowerLoss`] modes is applied to its own copy of the disk.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Fault, FaultPlan, PowerLoss, SimStorage};
+use crate::{Bitcask, Error, FileId, MergeOptions, Options, Result, SyncPolicy, WriteBatch};
+
+/// The key space: a few keys, so that overwrites and deletes meet older versions in sealed
+/// files.
+pub const KEYS: u8 = 12;
+
+/// One operation of a history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// `put(k, v)`.
+    Put(u8, Vec<u8>),
+    /// `put_with_ttl(k, v, one day)`: present for the whole test.
+    PutTtl(u8, Vec<u8>),
+    /// `put_with_ttl(k, _, 0)`: expired at once, so it deletes `k`.
+    PutExpired(u8),
+    /// `delete(k)`.
+    Delete(u8),
+    /// An atomic batch of puts (`Some`) and deletes (`None`).
+    Batch(Vec<(u8, Option<Vec<u8>>)>),
+    /// `get(k)`, checked against the model.
+    Get(u8),
+    /// `sync()`.
+    Sync,
+    /// `merge()`.
+    Merge,
+    /// `merge_files` of the sealed files picked by the bits of the mask.
+    MergeFiles(u64),
+    /// `merge_if_needed()`.
+    MergeIfNeeded,
+    /// `close()` and open again.
+    Reopen,
+    /// The process is killed (`kill -9`) and the store reopened.
+    Kill,
+}
+
+/// The store's configuration for a history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// The sync policy.
+    pub sync: SyncPolicy,
+    /// A tiny file size makes rotations and sealed files constant.
+    pub max_file_size: u64,
+    /// Run the background merge thread with eager triggers.
+    pub background_merge: bool,
+    /// Read through (simulated) maps.
+    pub mmap_reads: bool,
+}
+
+impl Config {
+    /// The options the store is opened with.
+    pub fn options(&self) -> Options {
+        let merge = if self.background_merge {
+            MergeOptions {
+                background: true,
+                check_interval: Duration::from_millis(1),
+                min_interval: Duration::ZERO,
+                small_file: 1 << 20,
+                ..MergeOptions::default()
+            }
+        } else {
+            MergeOptions { small_file: 1 << 20, ..MergeOptions::default() }
+        };
+        Options {
+            sync: self.sync,
+            max_file_size: self.max_file_size,
+            mmap_reads: self.mmap_reads,
+            merge,
+            ..Options::default()
+        }
+    }
+}
+
+/// A state of the key space.
+pub type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The key for number `k`.
+pub fn key(k: u8) -> Vec<u8> {
+    vec![b'k', k % KEYS]
+}
+
+/// What a history acknowledged, step by step.
+#[derive(Debug, Clone)]
+struct History {
+    /// The state after each acknowledged change; `states[0]` is the start.
+    states: Vec<Model>,
+    /// Every acceptable recovered state is `states[i]` with `i >= durable`...
+    durable: usize,
+    /// ...or this one: the state had the step that met the cut (or failed) taken effect.
+    in_flight: Option<Model>,
+}
+
+impl History {
+    fn current(&self) -> &Model {
+        self.states.last().unwrap_or_else(|| unreachable!("states[0] always exists"))
+    }
+
+    fn ack(&mut self, next: Model, synced: bool) {
+        if &next != self.current() {
+            self.states.push(next);
+        }
+        if synced {
+            self.all_durable();
+        }
+    }
+
+    fn all_durable(&mut self) {
+        self.durable = self.states.len() - 1;
+    }
+
+    /// Accepts `got` as the recovered state, or says why not.
+    fn check(&self, got: &Model) -> std::result::Result<(), String> {
+        if self.in_flight.as_ref() == Some(got) {
+            return Ok(());
+        }
+        match self.states.iter().rposition(|s| s == got) {
+            Some(i) if i >= self.durable => Ok(()),
+            Some(i) => Err(format!(
+                "recovered state {i} of {}, but state {} was durable",
+                self.states.len() - 1,
+                self.durable
+            )),
+            None => Err(format!("the recovered state is no prefix of the history: {got:?}")),
+        }
+    }
+
+    /// After a reopen recovered `got`: it is the new, durable start.
+    fn restart_from(&mut self, got: Model) {
+        if self.in_flight.as_ref() == Some(&got) {
+            self.states.push(got);
+        } else if let Some(i) = self.states.iter().rposition(|s| *s == got) {
+            self.states.truncate(i + 1);
+        }
+        self.in_flight = None;
+        self.all_durable();
+    }
+}
+
+/// A violation of the contract, with what is needed to reproduce it.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    /// The configuration.
+    pub config: Config,
+    /// The operation index the power was cut at (`None`: at the end).
+    pub cut_at: Option<u64>,
+    /// The power-loss mode.
+    pub mode: Option<PowerLoss>,
+    /// What was wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?}, power cut at op {:?}, {:?}: {}",
+            self.config, self.cut_at, self.mode, self.detail
+        )
+    }
+}
+
+/// What one history run told.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Mutating I/O operations the run made after the first open (for choosing cuts).
+    pub ops: u64,
+    /// Crash states checked (one per power-loss mode).
+    pub states: u64,
+    /// Reads served through maps.
+    pub mapped_reads: u64,
+}
+
+fn dir() -> PathBuf {
+    PathBuf::from("/db")
+}
+
+fn open(sim: &SimStorage, cfg: &Config) -> Result<Bitcask> {
+    Bitcask::open_with_storage(Arc::new(sim.clone()), dir(), cfg.options(), false)
+}
+
+/// Every pair of the store, each value read back, and `get` and `len` agreeing with them.
+fn contents(db: &Bitcask) -> std::result::Result<Model, String> {
+    let mut m = Model::new();
+    for item in db.iter().map_err(|e| format!("iter: {e}"))? {
+        let (k, v) = item.map_err(|e| format!("a value does not read back: {e}"))?;
+        m.insert(k, v);
+    }
+    for (k, v) in &m {
+        let got = db.get(k).map_err(|e| format!("get: {e}"))?;
+        if got.as_ref() != Some(v) {
+            return Err(format!("get({k:?}) = {got:?} but iter gave {v:?}"));
+        }
+    }
+    if db.len() != m.len() {
+        return Err(format!("len() = {} but iter gave {} pairs", db.len(), m.len()));
+    }
+    Ok(m)
+}
+
+/// The state after `step` if it took effect.
+fn apply(m: &Model, step: &Step) -> Model {
+    let mut m = m.clone();
+    match step {
+        Step::Put(k, v) | Step::PutTtl(k, v) => {
+            m.insert(key(*k), v.clone());
+        }
+        Step::PutExpired(k) | Step::Delete(k) => {
+            m.remove(&key(*k));
+        }
+        Step::Batch(ops) => {
+            for (k, v) in ops {
+                match v {
+                    Some(v) => m.insert(key(*k), v.clone()),
+                    None => m.remove(&key(*k)),
+                };
+            }
+        }
+        _ => {}
+    }
+    m
+}
+
+/// Runs one step of the kinds that are plain calls on the store.
+fn run_step(db: &Bitcask, step: &Step, model: &Model) -> Result<()> {
+    match step {
+        Step::Put(k, v) => db.put(&key(*k), v),
+        Step::PutTtl(k, v) => db.put_with_ttl(&key(*k), v, Duration::from_secs(86_400)),
+        Step::PutExpired(k) => db.put_with_ttl(&key(*k), b"brief", Duration::ZERO),
+        Step::Delete(k) => {
+            let existed = db.delete(&key(*k))?;
+            assert_eq!(existed, model.contains_key(&key(*k)), "delete({k}) reported wrongly");
+            Ok(())
+        }
+        Step::Batch(ops) => {
+            let mut b = WriteBatch::new();
+            for (k, v) in ops {
+                match v {
+                    Some(v) => b.put(&key(*k), v),
+                    None => b.delete(&key(*k)),
+                };
+            }
+            db.write(b)
+        }
+        Step::Get(_) | Step::Reopen | Step::Kill => Ok(()),
+        Step::Sync => db.sync(),
+        Step::Merge => db.merge().map(|_| ()),
+        Step::MergeFiles(mask) => {
+            let sealed: Vec<FileId> =
+                db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect();
+            let pick: Vec<FileId> = sealed
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask >> (i % 64) & 1 == 1)
+                .map(|(_, id)| *id)
+                .collect();
+            db.merge_files(&pick).map(|_| ())
+        }
+        Step::MergeIfNeeded => db.merge_if_needed().map(|_| ()),
+    }
+}
+
+/// Runs `steps` with the power cut at mutating operation `cut_at` (or after the last
+/// step), and checks every power-loss mode. The sim's random choices follow `seed`.
+pub fn check(
+    cfg: &Config,
+    steps: &[Step],
+    cut_at: Option<u64>,
+    seed: u64,
+) -> std::result::Result<Outcome, Violation> {
+    let fail = |mode, detail: String| Violation { config: *cfg, cut_at, mode, detail };
+    let sim = SimStorage::new(seed);
+    let mut db = Some(open(&sim, cfg).map_err(|e| fail(None, format!("first open: {e}")))?);
+    // A plan that never fires still counts operations. A kill drops the plan, so it is set
+    // again for what remains; `base` counts the operations before the last kill.
+    let at_op = cut_at.unwrap_or(u64::MAX);
+    let plan = |at_op| FaultPlan { at_op, fault: Fault::Eio, persistent: true, reads: false };
+    sim.set_faults(Some(plan(at_op)));
+    let mut base = 0;
+    let always = cfg.sync == SyncPolicy::Always;
+    let mut h = History { states: vec![Model::new()], durable: 0, in_flight: None };
+    let mut mapped_reads = 0;
+    for step in steps {
+        let Some(d) = db.as_ref().filter(|_| h.in_flight.is_none()) else {
+            // The process met the cut: it is as good as dead.
+            break;
+        };
+        let next = apply(h.current(), step);
+        let result = match step {
+            Step::Get(k) => match d.get(&key(*k)) {
+                Ok(got) if got.as_ref() == h.current().get(&key(*k)) => Ok(()),
+                Ok(got) => {
+                    return Err(fail(
+                        None,
+                        format!("get({k}) = {got:?}, model {:?}", h.current().get(&key(*k))),
+                    ))
+                }
+                Err(e) => Err(e),
+            },
+            Step::Reopen | Step::Kill => {
+                let closed = if *step == Step::Kill {
+                    base += sim.op_count();
+                    sim.kill_process();
+                    sim.set_faults(Some(plan(at_op.saturating_sub(base))));
+                    Ok(())
+                } else {
+                    d.close()
+                };
+                db = None;
+                mapped_reads += sim.mapped_reads();
+                match closed.and_then(|()| open(&sim, cfg)) {
+                    Ok(d) => {
+                        let got = contents(&d).map_err(|e| fail(None, e))?;
+                        db = Some(d);
+                        h.check(&got).map_err(|e| fail(None, format!("after {step:?}: {e}")))?;
+                        if *step == Step::Kill && got != *h.current() {
+                            return Err(fail(None, "a kill lost an acknowledged write".into()));
+                        }
+                        h.restart_from(got);
+                        continue;
+                    }
+                    Err(_) => {
+                        // The cut came during close or recovery: reopen below, after the power loss.
+                        h.in_flight = Some(h.current().clone());
+                        break;
+                    }
+                }
+            }
+            _ => run_step(d, step, h.current()),
+        };
+        match result {
+            Ok(()) => {
+                let durable = matches!(step, Step::Sync) || always;
+                h.ack(next, durable);
+            }
+            Err(Error::Poisoned { .. }) if sim.fault_fired() => {
+                h.in_flight = Some(h.current().clone());
+            }
+            Err(_) if sim.fault_fired() => {
+                // The step met the cut: it may or may not have landed.
+                h.in_flight = Some(next);
+            }
+            Err(e) => return Err(fail(None, format!("{step:?} failed without a fault: {e}"))),
+        }
+    }
+    let ops = base + sim.op_count();
+    // The process dies with the power: fork the disk for each mode first.
+    let disks: Vec<(PowerLoss, SimStorage)> =
+        [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite]
+            .into_iter()
+            .map(|mode| (mode, sim.fork()))
+            .collect();
+    sim.kill_process();
+    drop(db);
+    mapped_reads += sim.mapped_reads();
+    let mut states = 0;
+    for (mode, disk) in disks {
+        disk.power_loss(mode);
+        let db = open(&disk, cfg).map_err(|e| fail(Some(mode), format!("reopen: {e}")))?;
+        let got = contents(&db).map_err(|e| fail(Some(mode), e))?;
+        h.check(&got).map_err(|e| fail(Some(mode), e))?;
+        // Recovery is idempotent: a second open finds the same.
+        drop(db);
+        let db = open(&disk, cfg).map_err(|e| fail(Some(mode), format!("second reopen: {e}")))?;
+        let again = contents(&db).map_err(|e| fail(Some(mode), e))?;
+        if again != got {
+            return Err(fail(Some(mode), "a second open recovered a different state".into()));
+        }
+        mapped_reads += disk.mapped_reads();
+        states += 1;
+    }
+    Ok(Outcome { ops, states, mapped_reads })
+}
+
+/// Checks `steps` with the power cut at every operation in `cuts` of the run's operations
+/// (all of them when `cuts` is at least their number, else evenly spread ones), and at the
+/// end. Returns the crash states checked and the mapped reads seen.
+pub fn sweep(
+    cfg: &Config,
+    steps: &[Step],
+    cuts: u64,
+    seed: u64,
+) -> std::result::Result<Outcome, Violation> {
+    let dry = check(cfg, steps, None, seed)?;
+    let mut total = dry.clone();
+    let n = dry.ops.max(1);
+    let stride = n.div_ceil(cuts.max(1)).max(1);
+    let mut at = seed % stride;
+    while at < n {
+        let o = check(cfg, steps, Some(at), seed.wrapping_add(at))?;
+        total.states += o.states;
+        total.mapped_reads += o.mapped_reads;
+        at += stride;
+    }
+    Ok(total)
+}
+
+/// Decodes a history from arbitrary bytes (for the fuzz target): one step per few bytes,
+/// zeros once they run out.
+pub fn steps_from(bytes: &mut impl FnMut() -> u8, n: usize) -> Vec<Step> {
+    (0..n)
+        .map(|_| {
+            let k = bytes() % KEYS;
+            let value = |b: &mut dyn FnMut() -> u8| {
+                let len = usize::from(b() % 24);
+                let fill = b();
+                vec![fill; len]
+            };
+            match bytes() % 32 {
+                0..=9 => Step::Put(k, value(bytes)),
+                10..=11 => Step::PutTtl(k, value(bytes)),
+                12 => Step::PutExpired(k),
+                13..=16 => Step::Delete(k),
+                17..=19 => {
+                    let len = 1 + bytes() % 4;
+                    Step::Batch(
+                        (0..len)
+                            .map(|_| {
+                                let k = bytes() % KEYS;
+                                (k, (!bytes().is_multiple_of(3)).then(|| value(bytes)))
+                            })
+                            .collect(),
+                    )
+                }
+                20..=21 => Step::Get(k),
+                22..=23 => Step::Sync,
+                24 => Step::Merge,
+                25..=26 => Step::MergeFiles(u64::from(bytes()) | u64::from(bytes()) << 8),
+                27 => Step::MergeIfNeeded,
+                28 => Step::Reopen,
+                29 => Step::Kill,
+                _ => Step::Put(k, value(bytes)),
+            }
+        })
+        .collect()
+}
+
+/// A deterministic random history of `n` steps.
+pub fn random_steps(seed: u64, n: usize) -> Vec<Step> {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x >> 24) as u8
+    };
+    steps_from(&mut next, n)
+}
