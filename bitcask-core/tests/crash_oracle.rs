@@ -60,6 +60,8 @@ fn power_cut_with_the_background_merge_thread_running() {
     assert!(states > 500, "{states}");
 }
 
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Eight writers under `Always` (syncs take 200 µs, so they share them), a merge loop
 /// beside them, and the power cut mid-run: every write acknowledged before the cut is
 /// there after each power-loss mode.
@@ -76,7 +78,7 @@ fn eight_synced_writers_keep_every_acknowledged_write_when_the_power_is_cut() {
         sim.set_sync_delay(Duration::from_micros(200));
         let opts = Options { sync: SyncPolicy::Always, max_file_size: 2048, ..Options::default() };
         let db = Arc::new(common::open(&sim, opts.clone()));
-        let acked: Arc<Mutex<Vec<(Vec<u8>, Vec<u8>)>>> = Arc::default();
+        let acked: Arc<Mutex<Pairs>> = Arc::default();
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         for t in 0..8u8 {
