@@ -59,6 +59,11 @@ fn child(dir: &str) -> ! {
     }
 }
 
+/// SIGKILL's number (9 on every Unix this runs on).
+fn sigkill() -> i32 {
+    9
+}
+
 #[test]
 fn t8_kill_9_at_random_moments() {
     if let Ok(dir) = std::env::var("BITCASK_KILL9_DIR") {
@@ -92,7 +97,8 @@ fn t8_kill_9_at_random_moments() {
                 let mut p = line.split_whitespace();
                 let (Some("A"), Some(t), Some(i), None) = (p.next(), p.next(), p.next(), p.next())
                 else {
-                    continue; // not an ack (e.g. a panic message)
+                    // Anything but an ack (a panic message, an error) is a failure.
+                    panic!("the child wrote a line that is not an ack: {line:?}");
                 };
                 let (t, i): (u64, u64) = (t.parse().unwrap(), i.parse().unwrap());
                 assert!(last.get(&t).is_none_or(|&j| i == j + 1), "acks out of order");
@@ -105,14 +111,25 @@ fn t8_kill_9_at_random_moments() {
             (last, n)
         });
         // Let it run a random while once it is writing, then kill -9.
-        let _ = first_rx.recv_timeout(Duration::from_secs(10));
+        if first_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = child.kill();
+            let status = child.wait().unwrap();
+            let _ = reader.join();
+            panic!("kill {kill}: no ack within 30 s (the child ended with {status})");
+        }
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         std::thread::sleep(Duration::from_micros(500 + x % 20_000));
         child.kill().unwrap();
-        child.wait().unwrap();
-        let (last, n) = reader.join().unwrap();
+        let status = child.wait().unwrap();
+        let (last, n) = reader.join().expect("the ack reader failed");
+        {
+            use std::os::unix::process::ExitStatusExt;
+            // Killed by our SIGKILL: it was still writing, it had not died on its own.
+            let ended = status.signal();
+            assert_eq!(ended, Some(sigkill()), "kill {kill}: child ended with {status}");
+        }
         acks_total += n;
         // What may have happened: every acknowledged op, and possibly the one after the
         // last acknowledged op of each thread (done or in flight when the kill came).

@@ -95,6 +95,8 @@ pub struct Run {
     pub uncertain: Option<Model>,
     /// Steps that failed.
     pub errors: usize,
+    /// The first step that failed.
+    pub first_failure: Option<Step>,
 }
 
 /// Runs `steps`; with `stop_at_error` the process "dies" at the first error. `synced` says
@@ -114,6 +116,7 @@ pub fn run(db: &Bitcask, steps: &[Step], synced: bool, stop_at_error: bool) -> R
             }
             Err(_) => {
                 r.errors += 1;
+                r.first_failure.get_or_insert_with(|| s.clone());
                 if r.uncertain.is_none() && !matches!(s, Step::Sync | Step::Merge) {
                     r.uncertain = Some(next);
                 }
