@@ -205,7 +205,7 @@ impl Bitcask {
     }
 
     /// Opens a store through another [`Storage`] (for example
-    /// [`SimStorage`](crate::SimStorage) in tests).
+    /// the simulated disk of the `testing` feature).
     pub fn open_with_storage(
         storage: Arc<dyn Storage>,
         path: impl AsRef<Path>,

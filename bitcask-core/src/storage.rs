@@ -1,5 +1,6 @@
 //! The narrow I/O layer: every file operation of the engine goes through [`Storage`] and
-//! [`StorageFile`], so tests can swap in [`SimStorage`](crate::SimStorage), which injects
+//! [`StorageFile`], so tests can swap in the simulated disk (`SimStorage`, cargo feature
+//! `testing`), which injects
 //! errors and simulates power loss.
 
 use std::any::Any;

@@ -120,7 +120,9 @@ fn eight_synced_writers_keep_every_acknowledged_write_when_the_power_is_cut() {
         for mode in [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite] {
             let d = disk.fork();
             d.power_loss(mode);
-            let db = common::open(&d, opts.clone());
+            let db = common::try_open(&d, opts.clone()).unwrap_or_else(|e| {
+                panic!("round {round} {mode:?}: reopen after the cut failed: {e:?}")
+            });
             for (k, v) in &before {
                 let got = db.get(k).unwrap();
                 assert_eq!(got.as_ref(), Some(v), "round {round} {mode:?}: lost {k:?}");

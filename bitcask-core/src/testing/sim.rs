@@ -90,6 +90,9 @@ struct Inode {
     data: Vec<u8>,
     durable: Vec<u8>,
     pending: Vec<Pending>,
+    /// How many pending operations were ever made durable (the index of `pending[0]`), so
+    /// that syncs finishing out of order never undo each other.
+    synced_ops: u64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -440,21 +443,26 @@ impl StorageFile for SimFile {
     fn sync_data(&self) -> io::Result<()> {
         // A flush covers the writes made before it started: what lands while the disk is
         // busy (the sync delay) needs the next one.
-        let (snapshot, covered, delay) = {
+        let (snapshot, upto, delay) = {
             let mut guard = self.state()?;
             let s = &mut *guard;
             s.fault(false)?;
             s.log.push(Op::Sync(self.path.clone()));
             let inode = s.inodes.get(&self.inode).ok_or_else(not_found)?;
-            (inode.data.clone(), inode.pending.len(), s.sync_delay)
+            (inode.data.clone(), inode.synced_ops + inode.pending.len() as u64, s.sync_delay)
         };
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
         let mut guard = self.state()?;
         let inode = guard.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
-        inode.durable = snapshot;
-        inode.pending.drain(..covered.min(inode.pending.len()));
+        if upto > inode.synced_ops {
+            // A later sync may have finished first; then this one adds nothing.
+            let n = ((upto - inode.synced_ops) as usize).min(inode.pending.len());
+            inode.pending.drain(..n);
+            inode.synced_ops = upto;
+            inode.durable = snapshot;
+        }
         Ok(())
     }
 
