@@ -44,28 +44,40 @@
 #![deny(unsafe_code)]
 
 mod batch;
+mod datafile;
 mod db;
+mod engine;
 mod error;
+mod file_table;
 mod files;
+mod hint;
 mod keydir;
+mod manifest;
 mod merge;
+mod merge_plan;
 mod options;
+mod read;
 mod recovery;
+mod stats;
 pub mod storage;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tools;
 mod util;
+mod write;
 
 pub use batch::WriteBatch;
-pub use db::{Bitcask, Entries, Entry, Iter, Keys, Stats};
+pub use datafile::FileStats;
+#[cfg(feature = "testing")]
+pub use datafile::SCAN_BUFFER_SIZE;
+pub use db::Bitcask;
 pub use error::{Error, Result};
-pub use files::{FileId, FileStats};
+pub use files::FileId;
 pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
 pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy, MAX_FILE_SIZE};
-#[cfg(feature = "testing")]
-pub use recovery::SCAN_BUFFER_SIZE;
+pub use read::{Entries, Entry, Iter, Keys};
 pub use recovery::{DamagedRegion, RecoveryReport};
+pub use stats::Stats;
 #[cfg(feature = "testing")]
 pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{

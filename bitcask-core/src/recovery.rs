@@ -1,29 +1,26 @@
 //! Opening a store: completing or discarding an unfinished merge, then rebuilding the keydir
-//! from hint files and datafiles, truncating a torn tail of the newest datafile.
+//! from hint files and datafiles, truncating a torn tail of the newest datafile. The steps of
+//! docs/durability.md ("Recovery") are the methods of [`Recovery`], called in order by
+//! [`recover`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bitcask_format::{
-    FileHeader, FileKind, HintEntry, HintReader, HintWriter, ScanOutcome, ScannedRecord, Scanner,
-    FILE_HEADER_LEN,
+    FileHeader, FileKind, HintWriter, ScanOutcome, ScannedRecord, FILE_HEADER_LEN,
 };
 
+use crate::datafile::{resync, scan_range, DataFile};
 use crate::error::{Error, Result};
-use crate::files::{
-    data_name, hint_name, join, parse_name, tmp_name, DataFile, FileId, FileTable, Name,
-};
+use crate::file_table::FileTable;
+use crate::files::{data_name, join, parse_name, tmp_name, FileId, Name, MANIFEST_NAME};
+use crate::hint;
 use crate::keydir::{Keydir, Loc};
-use crate::merge::Manifest;
+use crate::manifest::Manifest;
 use crate::options::{Options, RecoveryMode, MAX_FILE_SIZE};
 use crate::storage::{OpenMode, Storage, StorageFile};
-use crate::util::now_ms;
-
-/// Datafiles are scanned through a buffer of this many bytes (grown for a larger record).
-#[doc(hidden)]
-pub const SCAN_BUFFER_SIZE: usize = 1 << 20;
+use crate::util::{io_err, now_ms};
 
 /// A region of a datafile that open skipped or cut off.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +60,7 @@ pub struct RecoveryReport {
     pub hints_written: usize,
 }
 
+/// What recovery hands to the engine.
 pub(crate) struct Recovered {
     pub files: FileTable,
     pub keydir: Keydir,
@@ -82,6 +80,7 @@ struct Counts {
     dead_bytes: u64,
 }
 
+/// The keydir and per-file counts being built.
 struct Builder {
     files: FileTable,
     keydir: Keydir,
@@ -152,102 +151,201 @@ impl Builder {
     }
 }
 
-fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Error + 'a {
-    move |e| Error::io(op, path, e)
+/// Recovery in progress.
+struct Recovery<'a> {
+    storage: &'a dyn Storage,
+    dir: &'a Path,
+    opts: &'a Options,
+    read_only: bool,
+    report: RecoveryReport,
+    b: Builder,
+    /// The datafiles to load, by id, and the ids that have a hint file.
+    data: BTreeMap<FileId, PathBuf>,
+    hints: BTreeSet<FileId>,
+    newest: Option<FileId>,
+    reusable: Option<Arc<DataFile>>,
+    /// Hints built while scanning sealed files that had none, written at the end.
+    missing_hints: Vec<(FileId, Vec<u8>)>,
 }
 
+/// Opens the store in `dir`: the steps below, in order.
 pub(crate) fn recover(
     storage: &dyn Storage,
     dir: &Path,
     opts: &Options,
     read_only: bool,
 ) -> Result<Recovered> {
-    let mut report = RecoveryReport::default();
-    let mut names = storage.list(dir).map_err(io_err("listing", dir))?;
+    let mut r = Recovery {
+        storage,
+        dir,
+        opts,
+        read_only,
+        report: RecoveryReport::default(),
+        b: Builder {
+            files: FileTable::default(),
+            counts: Vec::new(),
+            keydir: Keydir::new(),
+            ttl_keys: 0,
+            now: now_ms(),
+            records: 0,
+        },
+        data: BTreeMap::new(),
+        hints: BTreeSet::new(),
+        newest: None,
+        reusable: None,
+        missing_hints: Vec::new(),
+    };
+    let (excluded, tmp_outputs) = r.finish_or_discard_merge()?;
+    r.remove_leftovers()?;
+    r.find_files(&excluded, tmp_outputs)?;
+    r.size_keydir();
+    for (id, path) in std::mem::take(&mut r.data) {
+        r.load_datafile(id, &path)?;
+    }
+    r.make_entries_durable()?;
+    Ok(r.finish())
+}
 
-    // 1. An unfinished merge: complete it if its manifest was committed, else discard it.
-    let mut excluded = BTreeSet::new();
-    let mut tmp_outputs = BTreeSet::new();
-    if names.iter().any(|n| n == crate::files::MANIFEST_NAME) {
-        let manifest = Manifest::read(storage, dir)?;
-        if read_only {
+impl Recovery<'_> {
+    fn list(&self) -> Result<Vec<String>> {
+        self.storage.list(self.dir).map_err(io_err("listing", self.dir))
+    }
+
+    /// Step 1: an unfinished merge is completed if its manifest was committed (its
+    /// temporary outputs are otherwise removed with the leftovers). A read-only open changes
+    /// nothing: it reads the pre-merge inputs' replacement as the manifest names them.
+    /// Returns the inputs to leave out and the outputs to read under temporary names.
+    fn finish_or_discard_merge(&mut self) -> Result<(BTreeSet<FileId>, BTreeSet<FileId>)> {
+        let (mut excluded, mut tmp_outputs) = (BTreeSet::new(), BTreeSet::new());
+        if !self.list()?.iter().any(|n| n == MANIFEST_NAME) {
+            return Ok((excluded, tmp_outputs));
+        }
+        let manifest = Manifest::read(self.storage, self.dir)?;
+        if self.read_only {
             excluded.extend(manifest.inputs.iter().copied());
             tmp_outputs.extend(manifest.outputs.iter().copied());
         } else {
-            manifest.complete(storage, dir)?;
-            report.merge_completed = true;
-            names = storage.list(dir).map_err(io_err("listing", dir))?;
+            manifest.complete(self.storage, self.dir)?;
+            self.report.merge_completed = true;
         }
+        Ok((excluded, tmp_outputs))
     }
-    if !read_only {
+
+    /// Step 2: removes temporary files and hint files whose datafile is gone.
+    fn remove_leftovers(&mut self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        let names = self.list()?;
         let mut removed = 0;
         for n in &names {
             let stale_hint =
                 matches!(parse_name(n), Name::Hint(id) if !names.contains(&data_name(id)));
             if parse_name(n) == Name::Tmp || stale_hint {
-                let p = join(dir, n);
-                storage.remove(&p).map_err(io_err("removing leftover", &p))?;
+                let p = join(self.dir, n);
+                self.storage.remove(&p).map_err(io_err("removing leftover", &p))?;
                 removed += 1;
             }
         }
         if removed > 0 {
-            storage.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
-            report.temp_files_removed = removed;
-            names = storage.list(dir).map_err(io_err("listing", dir))?;
+            self.storage.sync_dir(self.dir).map_err(io_err("syncing directory", self.dir))?;
+            self.report.temp_files_removed = removed;
         }
+        Ok(())
     }
 
-    let mut data: BTreeMap<FileId, PathBuf> = BTreeMap::new();
-    let mut hints = BTreeSet::new();
-    for n in &names {
-        match parse_name(n) {
-            Name::Data(id) if !excluded.contains(&id) => {
-                data.insert(id, join(dir, n));
+    /// Step 3: the datafiles and hint files to load.
+    fn find_files(
+        &mut self,
+        excluded: &BTreeSet<FileId>,
+        tmp_outputs: BTreeSet<FileId>,
+    ) -> Result<()> {
+        let names = self.list()?;
+        for n in &names {
+            match parse_name(n) {
+                Name::Data(id) if !excluded.contains(&id) => {
+                    self.data.insert(id, join(self.dir, n));
+                }
+                Name::Hint(id) => {
+                    self.hints.insert(id);
+                }
+                _ => {}
             }
-            Name::Hint(id) => {
-                hints.insert(id);
+        }
+        for id in tmp_outputs {
+            // Read-only view of a merge between its commit and its renames.
+            let tmp = tmp_name(&data_name(id));
+            if !self.data.contains_key(&id) && names.contains(&tmp) {
+                self.data.insert(id, join(self.dir, &tmp));
             }
-            _ => {}
         }
-    }
-    for id in tmp_outputs {
-        // Read-only view of a merge between its commit and its renames.
-        if !data.contains_key(&id) && names.contains(&tmp_name(&data_name(id))) {
-            data.insert(id, join(dir, &tmp_name(&data_name(id))));
-        }
+        self.newest = self.data.keys().next_back().copied();
+        Ok(())
     }
 
-    let newest = data.keys().next_back().copied();
-    let next_gen = newest.map_or(1, |id| id.generation() + 1);
-    let mut b = Builder {
-        files: FileTable::default(),
-        counts: Vec::new(),
-        keydir: Keydir::new(),
-        ttl_keys: 0,
-        now: now_ms(),
-        records: 0,
-    };
-    let mut reusable = None;
-    let mut missing_hints = Vec::new();
-
-    // Size the keydir once from the hint files' entry counts, so building never rehashes.
-    let mut expected = 0u64;
-    for id in data.keys().filter(|id| hints.contains(id)) {
-        expected += hint_count(storage, dir, *id).unwrap_or(0);
+    /// Step 4: sizes the keydir once from the hint files' entry counts, so building it never
+    /// rehashes.
+    fn size_keydir(&mut self) {
+        let expected: u64 = self
+            .data
+            .keys()
+            .filter(|id| self.hints.contains(id))
+            .map(|id| hint::count(self.storage, self.dir, *id).unwrap_or(0))
+            .sum();
+        self.b.keydir.reserve(expected.min(1 << 32) as usize);
     }
-    b.keydir.reserve(expected.min(1 << 32) as usize);
 
-    for (&id, path) in &data {
-        let is_newest = Some(id) == newest;
-        let writable = is_newest && !read_only && id.seq() == 0;
+    /// Step 5, for each datafile in id order: its header, then its hint for the prefix the
+    /// hint covers, then a scan of the rest. The newest file is recovered to a point in
+    /// time (a torn or garbage tail is cut) and synced; older files are sealed.
+    fn load_datafile(&mut self, id: FileId, path: &Path) -> Result<()> {
+        let is_newest = Some(id) == self.newest;
+        let writable = is_newest && !self.read_only && id.seq() == 0;
         let mode = if writable { OpenMode::ReadWrite } else { OpenMode::Read };
-        let file = storage.open(path, mode).map_err(io_err("opening", path))?;
+        let file = self.storage.open(path, mode).map_err(io_err("opening", path))?;
         let len = file.len().map_err(io_err("reading the length of", path))?;
+        if !self.header_ok(id, path, &file, len, is_newest, writable)? {
+            return Ok(());
+        }
+        if len > MAX_FILE_SIZE {
+            return Err(Error::corruption(path, 0, "datafiles of 4 GiB or more are not supported"));
+        }
+        let num = self.b.files.next_num();
+        let df = Arc::new(DataFile::new(id, num, path.to_path_buf(), file.clone(), len));
+        self.b.files.insert(df.clone());
+        let start = self.apply_hint(id, len, &df);
+        if start < len || start == FILE_HEADER_LEN as u64 {
+            self.scan_rest(&df, start, len, is_newest, writable)?;
+        }
+        if is_newest && !self.read_only {
+            // It may hold writes of a process that died before syncing them; make them
+            // durable before anything newer is acknowledged as synced.
+            file.sync_data().map_err(io_err("syncing", path))?;
+        }
+        if writable {
+            self.reusable = Some(df);
+        } else if !(is_newest && self.read_only) {
+            // Sealed: no one appends to it any more (a read-only open leaves the newest file
+            // alone: a writer may be appending to it).
+            df.seal(self.opts.mmap_reads);
+        }
+        Ok(())
+    }
 
-        // The header. A newest file whose header never fully reached the disk holds no
-        // record: the writer starts it again.
+    /// Checks a datafile's header; false when the file is to be skipped (a damaged file in
+    /// `SkipCorrupt` mode, or a newest file whose header never reached the disk, which the
+    /// writer starts again).
+    fn header_ok(
+        &mut self,
+        id: FileId,
+        path: &Path,
+        file: &Arc<dyn StorageFile>,
+        len: u64,
+        is_newest: bool,
+        writable: bool,
+    ) -> Result<bool> {
         let mut head = [0u8; FILE_HEADER_LEN];
-        let head_ok = if len >= FILE_HEADER_LEN as u64 {
+        let checked = if len >= FILE_HEADER_LEN as u64 {
             file.read_at(&mut head, 0).map_err(io_err("reading", path))?;
             FileHeader::decode_expect(&head, FileKind::Data, id.0)
         } else {
@@ -256,146 +354,171 @@ pub(crate) fn recover(
                 0,
             ))
         };
-        if let Err(e) = head_ok {
-            let torn = e.is_truncated() || head.iter().all(|&b| b == 0);
-            if is_newest && torn {
-                if writable {
-                    rewrite_header(file.as_ref(), id, path)?;
-                    if len > 0 {
-                        report.bytes_truncated += len;
-                        report.truncated = Some(DamagedRegion {
-                            file: id,
-                            offset: 0,
-                            len,
-                            detail: e.kind.to_string(),
-                        });
-                    }
-                    let df = Arc::new(DataFile::new(
-                        id,
-                        b.files.next_num(),
-                        path.clone(),
-                        file,
-                        FILE_HEADER_LEN as u64,
-                    ));
-                    b.files.insert(df.clone());
-                    reusable = Some(df);
+        let Err(e) = checked else { return Ok(true) };
+        let damaged = |detail: &bitcask_format::Error| DamagedRegion {
+            file: id,
+            offset: 0,
+            len,
+            detail: detail.kind.to_string(),
+        };
+        let torn = e.is_truncated() || head.iter().all(|&b| b == 0);
+        if is_newest && torn {
+            if writable {
+                rewrite_header(file.as_ref(), id, path)?;
+                if len > 0 {
+                    self.report.bytes_truncated += len;
+                    self.report.truncated = Some(damaged(&e));
                 }
-                continue;
+                let num = self.b.files.next_num();
+                let df = Arc::new(DataFile::new(
+                    id,
+                    num,
+                    path.to_path_buf(),
+                    file.clone(),
+                    FILE_HEADER_LEN as u64,
+                ));
+                self.b.files.insert(df.clone());
+                self.reusable = Some(df);
             }
-            if let bitcask_format::ErrorKind::UnsupportedVersion { .. } = e.kind {
-                return Err(Error::format(path, e));
-            }
-            if opts.recovery == RecoveryMode::SkipCorrupt {
-                report.skipped.push(DamagedRegion {
-                    file: id,
-                    offset: 0,
-                    len,
-                    detail: e.kind.to_string(),
-                });
-                continue;
-            }
+            return Ok(false);
+        }
+        if let bitcask_format::ErrorKind::UnsupportedVersion { .. } = e.kind {
             return Err(Error::format(path, e));
         }
-
-        if len > MAX_FILE_SIZE {
-            return Err(Error::corruption(path, 0, "datafiles of 4 GiB or more are not supported"));
+        if self.opts.recovery == RecoveryMode::SkipCorrupt {
+            self.report.skipped.push(damaged(&e));
+            return Ok(false);
         }
-        let df = Arc::new(DataFile::new(id, b.files.next_num(), path.clone(), file.clone(), len));
-        b.files.insert(df.clone());
+        Err(Error::format(path, e))
+    }
 
-        // Hint first, for the prefix it covers.
-        let mut start = FILE_HEADER_LEN as u64;
-        if hints.contains(&id) {
-            match load_hint(storage, dir, id, len, &df, &mut b) {
-                Ok(Some(covered)) => {
-                    start = covered;
-                    report.hints_used += 1;
+    /// Applies the datafile's hint, if it has a usable one; returns where a scan must start
+    /// (the end of the prefix the hint covers, or just after the header).
+    fn apply_hint(&mut self, id: FileId, len: u64, df: &DataFile) -> u64 {
+        if !self.hints.contains(&id) {
+            return FILE_HEADER_LEN as u64;
+        }
+        let b = &mut self.b;
+        let loaded = hint::load(self.storage, self.dir, id, len, |e| {
+            b.apply(df, e.key, e.offset, e.len, e.tombstone, e.expiry)
+        });
+        match loaded {
+            Ok(Some(covered)) => {
+                self.report.hints_used += 1;
+                covered
+            }
+            Ok(None) | Err(_) => {
+                self.report.hints_rejected += 1;
+                FILE_HEADER_LEN as u64
+            }
+        }
+    }
+
+    /// Scans `[start, len)` of a datafile into the keydir (building its hint when a sealed
+    /// file had none) and cuts the newest file's invalid tail.
+    fn scan_rest(
+        &mut self,
+        df: &DataFile,
+        start: u64,
+        len: u64,
+        is_newest: bool,
+        writable: bool,
+    ) -> Result<()> {
+        self.report.files_scanned += 1;
+        let build_hint = !self.read_only && !is_newest && start == FILE_HEADER_LEN as u64;
+        let mut hint = build_hint.then(|| HintWriter::new(df.id.0));
+        let end = self.scan_into(df, start, len, is_newest, hint.as_mut())?;
+        if end < len && writable {
+            // Only the newest file gets here (older files fail or skip in scan_into).
+            df.file.set_len(end).map_err(io_err("truncating", &df.path))?;
+            df.file.sync_data().map_err(io_err("syncing", &df.path))?;
+        }
+        df.set_end(end);
+        if let Some(h) = hint {
+            self.missing_hints.push((df.id, h.finish(end)));
+        }
+        Ok(())
+    }
+
+    /// Scans `[start, len)` of a datafile into the keydir. Returns the end of the valid
+    /// prefix.
+    fn scan_into(
+        &mut self,
+        df: &DataFile,
+        start: u64,
+        len: u64,
+        is_newest: bool,
+        mut hint: Option<&mut HintWriter>,
+    ) -> Result<u64> {
+        let (file, path) = (df.file.as_ref(), df.path.as_path());
+        let mut pos = start;
+        loop {
+            let b = &mut self.b;
+            let outcome = scan_range(file, path, pos, len, |r, _| {
+                apply_scanned(df, r, b, hint.as_deref_mut());
+                Ok(())
+            })?;
+            let (at, detail) = match outcome {
+                ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
+                ScanOutcome::TornTail { offset } => {
+                    (offset, "torn record at the end of the file".to_owned())
                 }
-                Ok(None) | Err(_) => report.hints_rejected += 1,
+                other => return Ok(other.valid_end().unwrap_or(len)),
+            };
+            let region = DamagedRegion { file: df.id, offset: at, len: len - at, detail };
+            if is_newest {
+                // Point-in-time recovery: unsynced writes may land out of order, so
+                // everything from the first bad entry on is an incomplete tail.
+                self.report.bytes_truncated += len - at;
+                self.report.truncated = Some(region);
+                return Ok(at);
             }
-        }
-        if start < len || start == FILE_HEADER_LEN as u64 {
-            report.files_scanned += 1;
-            let mut hint = (!read_only && !is_newest && start == FILE_HEADER_LEN as u64)
-                .then(|| HintWriter::new(id.0));
-            let end = scan_into(
-                file.as_ref(),
-                path,
-                &df,
-                start,
-                len,
-                is_newest,
-                opts,
-                &mut b,
-                &mut report,
-                hint.as_mut(),
-            )?;
-            if end < len {
-                // Only the newest file gets here (older files fail or skip above).
-                if writable {
-                    file.set_len(end).map_err(io_err("truncating", path))?;
-                    file.sync_data().map_err(io_err("syncing", path))?;
-                }
+            if self.opts.recovery == RecoveryMode::Strict {
+                return Err(Error::corruption(path, at, region.detail));
             }
-            df.set_end(end);
-            if let Some(h) = hint {
-                missing_hints.push((id, h.finish(end)));
+            // Skip to the next offset where a valid entry starts.
+            let next = resync(file, path, at + 1, len)?;
+            self.report.skipped.push(DamagedRegion { len: next - at, ..region });
+            if next >= len {
+                return Ok(len);
             }
-        }
-        if is_newest && !read_only {
-            // It may hold writes of a process that died before syncing them; make them
-            // durable before anything newer is acknowledged as synced.
-            file.sync_data().map_err(io_err("syncing", path))?;
-        }
-        if writable {
-            reusable = Some(df);
-        } else if !(is_newest && read_only) {
-            // Sealed: no one appends to it any more (a read-only open leaves the newest file
-            // alone: a writer may be appending to it).
-            df.seal(opts.mmap_reads);
+            pos = next;
         }
     }
 
-    if !read_only {
-        // A crashed process may have created files (the newest datafile above all) whose
-        // directory entries never became durable; make them durable before anything in them
-        // is acknowledged as synced.
-        storage.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
-        for (id, bytes) in missing_hints {
-            if write_hint_file(storage, dir, id, &bytes).is_ok() {
-                report.hints_written += 1;
+    /// Step 6: a crashed process may have created files (the newest datafile above all)
+    /// whose directory entries never became durable; they are made durable before anything
+    /// in them is acknowledged as synced. Then the hints built while scanning are written.
+    fn make_entries_durable(&mut self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.storage.sync_dir(self.dir).map_err(io_err("syncing directory", self.dir))?;
+        for (id, bytes) in std::mem::take(&mut self.missing_hints) {
+            if hint::write(self.storage, self.dir, id, &bytes).is_ok() {
+                self.report.hints_written += 1;
             }
         }
+        Ok(())
     }
-    report.records = b.records;
-    b.finish_counts();
-    b.keydir.shrink();
-    if let Some(df) = &reusable {
-        if df.end() >= opts.max_file_size {
-            reusable = None;
+
+    /// The rebuilt keydir and file table, with the file counts moved into the files.
+    fn finish(mut self) -> Recovered {
+        self.report.records = self.b.records;
+        self.b.finish_counts();
+        self.b.keydir.shrink();
+        let full = |df: &Arc<DataFile>| df.end() >= self.opts.max_file_size;
+        let reusable = self.reusable.take().filter(|df| !full(df));
+        let next_gen = self.newest.map_or(1, |id| id.generation() + 1);
+        Recovered {
+            files: self.b.files,
+            keydir: self.b.keydir,
+            ttl_keys: self.b.ttl_keys,
+            report: self.report,
+            next_gen,
+            reusable,
         }
     }
-    Ok(Recovered {
-        files: b.files,
-        keydir: b.keydir,
-        ttl_keys: b.ttl_keys,
-        report,
-        next_gen,
-        reusable,
-    })
-}
-
-/// The entry count in a hint file's trailer, as a sizing hint only. It is not verified yet,
-/// so it is capped by what the file could hold (an entry takes at least 5 bytes): a damaged
-/// count cannot drive a large allocation.
-fn hint_count(storage: &dyn Storage, dir: &Path, id: FileId) -> Option<u64> {
-    let f = storage.open(&join(dir, &hint_name(id)), OpenMode::Read).ok()?;
-    let len = f.len().ok()?;
-    let mut t = [0u8; bitcask_format::HINT_TRAILER_LEN];
-    let at = len.checked_sub(t.len() as u64)?;
-    f.read_at(&mut t, at).ok()?;
-    let count = u64::from_le_bytes(t.get(1..9)?.try_into().ok()?);
-    Some(count.min(len / 5))
 }
 
 fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()> {
@@ -404,120 +527,6 @@ fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()>
     file.set_len(0).map_err(io_err("truncating", path))?;
     file.write_at(&head, 0).map_err(io_err("writing", path))?;
     file.sync_data().map_err(io_err("syncing", path))
-}
-
-/// Applies a usable hint file; returns the datafile prefix it covered, or `None` when the
-/// hint is unusable (its entries are then not applied: the file is validated whole first).
-fn load_hint(
-    storage: &dyn Storage,
-    dir: &Path,
-    id: FileId,
-    data_len: u64,
-    df: &DataFile,
-    b: &mut Builder,
-) -> Result<Option<u64>> {
-    let path = join(dir, &hint_name(id));
-    let file = storage.open(&path, OpenMode::Read).map_err(io_err("opening", &path))?;
-    let len = file.len().map_err(io_err("reading the length of", &path))?;
-    let mut buf = vec![0u8; len as usize];
-    file.read_at(&mut buf, 0).map_err(io_err("reading", &path))?;
-    let reader = match HintReader::new(&buf, id.0, data_len) {
-        Ok(r) => r,
-        Err(_) => return Ok(None),
-    };
-    let covered = reader.trailer().data_len;
-    // Validate every entry before applying any, so a bad hint leaves no trace.
-    if reader.clone().any(|e| e.is_err()) {
-        return Ok(None);
-    }
-    for e in reader.flatten() {
-        b.apply(df, e.key, e.offset, e.len, e.tombstone, e.expiry);
-    }
-    Ok(Some(covered))
-}
-
-/// Scans `[start, len)` of a datafile into the keydir. Returns the end of the valid prefix.
-#[allow(clippy::too_many_arguments)]
-fn scan_into(
-    file: &dyn StorageFile,
-    path: &Path,
-    df: &DataFile,
-    start: u64,
-    len: u64,
-    is_newest: bool,
-    opts: &Options,
-    b: &mut Builder,
-    report: &mut RecoveryReport,
-    mut hint: Option<&mut HintWriter>,
-) -> Result<u64> {
-    let mut pos = start;
-    loop {
-        let outcome = scan_range(file, path, pos, len, |r, _| {
-            apply_scanned(df, r, b, hint.as_deref_mut());
-            Ok(())
-        })?;
-        let (at, detail) = match outcome {
-            ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
-            ScanOutcome::TornTail { offset } => {
-                (offset, "torn record at the end of the file".to_owned())
-            }
-            other => return Ok(other.valid_end().unwrap_or(len)),
-        };
-        if is_newest {
-            // Point-in-time recovery: unsynced writes may land out of order, so everything
-            // from the first bad entry on is an incomplete tail.
-            report.bytes_truncated += len - at;
-            report.truncated =
-                Some(DamagedRegion { file: df.id, offset: at, len: len - at, detail });
-            return Ok(at);
-        }
-        if opts.recovery == RecoveryMode::Strict {
-            return Err(Error::corruption(path, at, detail));
-        }
-        // Skip to the next offset where a valid entry starts.
-        let next = resync(file, path, at + 1, len)?;
-        report.skipped.push(DamagedRegion { file: df.id, offset: at, len: next - at, detail });
-        if next >= len {
-            return Ok(len);
-        }
-        pos = next;
-    }
-}
-
-/// Calls `f` with every record of `[start, end)` of a datafile and its raw bytes, reading
-/// `SCAN_BUFFER_SIZE` bytes at a time (more for a larger entry), and returns how the scan
-/// ended: `Clean`, `TornTail` or `Corrupt`.
-fn scan_range(
-    file: &dyn StorageFile,
-    path: &Path,
-    start: u64,
-    end: u64,
-    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
-) -> Result<ScanOutcome> {
-    let mut pos = start;
-    let mut buf = Vec::new();
-    let mut want = SCAN_BUFFER_SIZE;
-    while pos < end {
-        let n = want.min((end - pos) as usize);
-        buf.resize(n, 0);
-        file.read_at(&mut buf, pos).map_err(io_err("reading", path))?;
-        let mut scan = Scanner::new(&buf, pos, pos + n as u64 == end);
-        for r in scan.by_ref() {
-            let at = (r.offset - pos) as usize;
-            f(&r, &buf[at..at + r.len as usize])?;
-        }
-        match scan.outcome() {
-            ScanOutcome::NeedMore { offset, needed } => {
-                want = SCAN_BUFFER_SIZE
-                    .max(needed as usize)
-                    .max((pos + n as u64 - offset) as usize + 1);
-                pos = offset;
-            }
-            ScanOutcome::Running => unreachable!("scanner stopped while running"),
-            done => return Ok(done),
-        }
-    }
-    Ok(ScanOutcome::Clean { end: pos })
 }
 
 fn apply_scanned(
@@ -529,77 +538,6 @@ fn apply_scanned(
     let rec = &r.record;
     b.apply(df, rec.key, r.offset, r.len, rec.tombstone, rec.expiry);
     if let Some(h) = hint {
-        let _ = h.push(&HintEntry {
-            key: rec.key,
-            offset: r.offset,
-            len: r.len,
-            expiry: rec.expiry,
-            tombstone: rec.tombstone,
-        });
+        let _ = h.push(&hint::entry(rec, r.offset, r.len));
     }
-}
-
-/// The first offset at or after `from` where a valid entry starts, or `len`.
-fn resync(file: &dyn StorageFile, path: &Path, from: u64, len: u64) -> Result<u64> {
-    if from >= len {
-        return Ok(len);
-    }
-    let mut buf = vec![0u8; (len - from) as usize];
-    file.read_at(&mut buf, from).map_err(io_err("reading", path))?;
-    Ok(from + bitcask_format::next_entry_start(&buf, 0) as u64)
-}
-
-/// Writes a hint file atomically: a temporary file, synced, renamed into place.
-pub(crate) fn write_hint_file(
-    storage: &dyn Storage,
-    dir: &Path,
-    id: FileId,
-    bytes: &[u8],
-) -> Result<()> {
-    let path = join(dir, &hint_name(id));
-    let tmp = join(dir, &tmp_name(&hint_name(id)));
-    let result = (|| {
-        let f = storage.open(&tmp, OpenMode::CreateTruncate).map_err(io_err("creating", &tmp))?;
-        f.write_at(bytes, 0).map_err(io_err("writing", &tmp))?;
-        f.sync_data().map_err(io_err("syncing", &tmp))?;
-        storage.rename(&tmp, &path).map_err(io_err("renaming", &tmp))
-    })();
-    if result.is_err() {
-        let _ = storage.remove(&tmp);
-    }
-    result
-}
-
-/// Calls `f` with every record of `[FILE_HEADER_LEN, df.end())` and its raw bytes, in file
-/// order. The range was validated when the file was opened or written, so any damage is
-/// corruption.
-pub(crate) fn for_each_record(
-    df: &DataFile,
-    f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
-) -> Result<()> {
-    match scan_range(df.file.as_ref(), &df.path, FILE_HEADER_LEN as u64, df.end(), f)? {
-        ScanOutcome::Clean { .. } => Ok(()),
-        other => Err(Error::corruption(
-            &df.path,
-            other.valid_end().unwrap_or(FILE_HEADER_LEN as u64),
-            "unreadable record in a sealed datafile",
-        )),
-    }
-}
-
-/// Builds the hint file of a whole datafile by scanning it.
-pub(crate) fn build_hint(df: &DataFile) -> Result<Vec<u8>> {
-    let mut w = HintWriter::new(df.id.0);
-    for_each_record(df, |r, _| {
-        let rec = r.record;
-        w.push(&HintEntry {
-            key: rec.key,
-            offset: r.offset,
-            len: r.len,
-            expiry: rec.expiry,
-            tombstone: rec.tombstone,
-        })
-        .map_err(|e| Error::format(&df.path, e))
-    })?;
-    Ok(w.finish(df.end()))
 }

@@ -1,0 +1,306 @@
+//! An open datafile: reading its records (through a map when it has one), its live/dead
+//! accounting, creating one, and scanning its records in order.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+use bitcask_format::{
+    decode_record, FileHeader, FileKind, ScanOutcome, ScannedRecord, Scanner, FILE_HEADER_LEN,
+};
+
+use crate::error::{Error, Result};
+use crate::files::{data_name, join, FileId};
+use crate::keydir::Loc;
+use crate::storage::{OpenMode, Storage, StorageFile};
+use crate::util::io_err;
+
+/// Datafiles are scanned through a buffer of this many bytes (grown for a larger record).
+pub const SCAN_BUFFER_SIZE: usize = 1 << 20;
+
+/// An open datafile and its accounting.
+pub(crate) struct DataFile {
+    pub id: FileId,
+    /// Its number in the file table (what the keydir stores).
+    pub num: u32,
+    pub path: PathBuf,
+    pub file: Arc<dyn StorageFile>,
+    live_keys: AtomicU64,
+    live_bytes: AtomicU64,
+    dead_keys: AtomicU64,
+    dead_bytes: AtomicU64,
+    /// End of the valid records (the file's logical length).
+    end: AtomicU64,
+    /// The file's bytes, mapped once it is sealed.
+    map: std::sync::OnceLock<crate::storage::Mapping>,
+}
+
+impl fmt::Debug for DataFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataFile").field("id", &self.id).field("end", &self.end()).finish()
+    }
+}
+
+/// Statistics of one datafile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStats {
+    /// The file's id.
+    pub file_id: FileId,
+    /// True for the file that receives writes.
+    pub active: bool,
+    /// Bytes in the file (header included).
+    pub size: u64,
+    /// Records that hold the current value of their key.
+    pub live_keys: u64,
+    /// Bytes of those records.
+    pub live_bytes: u64,
+    /// Records superseded, deleted, expired, or tombstones.
+    pub dead_keys: u64,
+    /// Bytes of those records.
+    pub dead_bytes: u64,
+}
+
+/// `dead / (live + dead)`, or 0 when both are 0.
+pub(crate) fn dead_fraction(live: u64, dead: u64) -> f64 {
+    if live + dead == 0 {
+        0.0
+    } else {
+        dead as f64 / (live + dead) as f64
+    }
+}
+
+impl FileStats {
+    /// Dead bytes as a fraction of record bytes (0 for an empty file).
+    pub fn fragmentation(&self) -> f64 {
+        dead_fraction(self.live_bytes, self.dead_bytes)
+    }
+}
+
+impl DataFile {
+    pub fn new(
+        id: FileId,
+        num: u32,
+        path: PathBuf,
+        file: Arc<dyn StorageFile>,
+        end: u64,
+    ) -> DataFile {
+        DataFile {
+            id,
+            num,
+            path,
+            file,
+            live_keys: AtomicU64::new(0),
+            live_bytes: AtomicU64::new(0),
+            dead_keys: AtomicU64::new(0),
+            dead_bytes: AtomicU64::new(0),
+            end: AtomicU64::new(end),
+            map: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Maps the first `len` bytes for reads, if the storage can; failures leave reads on
+    /// `pread` (so do reads past the mapping). Callers check
+    /// [`Options::mmap_reads`](crate::Options::mmap_reads).
+    pub fn map(&self, len: u64) {
+        if self.map.get().is_none() {
+            if let Ok(Some(m)) = self.file.map(len) {
+                let _ = self.map.set(m);
+            }
+        }
+    }
+
+    /// Maps a sealed file whole (with `mmap`, else nothing).
+    pub fn seal(&self, mmap: bool) {
+        if mmap {
+            self.map(self.end());
+        }
+    }
+
+    pub fn end(&self) -> u64 {
+        self.end.load(Relaxed)
+    }
+
+    pub fn set_end(&self, end: u64) {
+        self.end.store(end, Relaxed);
+    }
+
+    /// A record of `len` bytes became the current value of its key.
+    pub fn add_live(&self, len: u32) {
+        self.live_keys.fetch_add(1, Relaxed);
+        self.live_bytes.fetch_add(u64::from(len), Relaxed);
+    }
+
+    /// A live record of `len` bytes was superseded.
+    pub fn kill(&self, len: u32) {
+        self.live_keys.fetch_sub(1, Relaxed);
+        self.live_bytes.fetch_sub(u64::from(len), Relaxed);
+        self.add_dead(len);
+    }
+
+    /// A record of `len` bytes that never was live (a tombstone, an expired or superseded
+    /// record found on open).
+    pub fn add_dead(&self, len: u32) {
+        self.dead_keys.fetch_add(1, Relaxed);
+        self.dead_bytes.fetch_add(u64::from(len), Relaxed);
+    }
+
+    /// Adds counts gathered elsewhere (by open, which counts without atomics).
+    pub fn add_counts(&self, live_keys: u64, live_bytes: u64, dead_keys: u64, dead_bytes: u64) {
+        self.live_keys.fetch_add(live_keys, Relaxed);
+        self.live_bytes.fetch_add(live_bytes, Relaxed);
+        self.dead_keys.fetch_add(dead_keys, Relaxed);
+        self.dead_bytes.fetch_add(dead_bytes, Relaxed);
+    }
+
+    /// `n` never-live records of `bytes` bytes in all.
+    pub fn add_dead_n(&self, n: u64, bytes: u64) {
+        self.dead_keys.fetch_add(n, Relaxed);
+        self.dead_bytes.fetch_add(bytes, Relaxed);
+    }
+
+    pub fn stats(&self, active: bool) -> FileStats {
+        FileStats {
+            file_id: self.id,
+            active,
+            size: self.end(),
+            live_keys: self.live_keys.load(Relaxed),
+            live_bytes: self.live_bytes.load(Relaxed),
+            dead_keys: self.dead_keys.load(Relaxed),
+            dead_bytes: self.dead_bytes.load(Relaxed),
+        }
+    }
+
+    /// Reads the record at `loc`, checks its checksum and key, and returns its value.
+    pub fn read_value(&self, key: &[u8], loc: &Loc) -> Result<Vec<u8>> {
+        let len = loc.len as usize;
+        if let Some(m) = self.map.get() {
+            let mapped =
+                m.read(loc.offset, len, |rec| self.value_in(rec, key, loc).map(<[u8]>::to_vec));
+            if let Some(value) = mapped {
+                return value;
+            }
+        }
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_at(&mut buf, loc.offset)
+            .map_err(|e| Error::io("reading a record from", &self.path, e))?;
+        let (value_at, value_len) = {
+            let value = self.value_in(&buf, key, loc)?;
+            (len - value.len(), value.len())
+        };
+        buf.copy_within(value_at.., 0);
+        buf.truncate(value_len);
+        Ok(buf)
+    }
+
+    /// The value of the encoded record `rec` read at `loc`, after checking its checksum,
+    /// its length and its key.
+    fn value_in<'b>(&self, rec: &'b [u8], key: &[u8], loc: &Loc) -> Result<&'b [u8]> {
+        let (r, used) =
+            decode_record(rec).map_err(|e| Error::format(&self.path, e.shifted(loc.offset)))?;
+        if used != rec.len() || r.key != key || r.tombstone {
+            return Err(Error::corruption(
+                &self.path,
+                loc.offset,
+                "record does not match its keydir entry",
+            ));
+        }
+        Ok(r.value)
+    }
+}
+
+pub(crate) fn create_datafile(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    num: u32,
+) -> Result<Arc<DataFile>> {
+    create_datafile_at(storage, dir, id, num, &data_name(id), true)
+}
+
+/// Creates datafile `id` under `name` with its header synced; with `durable_entry` the
+/// directory is synced too, so the file survives a power loss before any record is acked.
+pub(crate) fn create_datafile_at(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    num: u32,
+    name: &str,
+    durable_entry: bool,
+) -> Result<Arc<DataFile>> {
+    let path = join(dir, name);
+    let file =
+        storage.open(&path, OpenMode::CreateNew).map_err(|e| Error::io("creating", &path, e))?;
+    let mut head = Vec::with_capacity(FILE_HEADER_LEN);
+    FileHeader::new(FileKind::Data, id.0).encode(&mut head);
+    file.write_at(&head, 0).map_err(|e| Error::io("writing", &path, e))?;
+    file.sync_data().map_err(|e| Error::io("syncing", &path, e))?;
+    if durable_entry {
+        storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))?;
+    }
+    Ok(Arc::new(DataFile::new(id, num, path, file, FILE_HEADER_LEN as u64)))
+}
+
+/// Calls `f` with every record of `[start, end)` of a datafile and its raw bytes, reading
+/// `SCAN_BUFFER_SIZE` bytes at a time (more for a larger entry), and returns how the scan
+/// ended: `Clean`, `TornTail` or `Corrupt`.
+pub(crate) fn scan_range(
+    file: &dyn StorageFile,
+    path: &Path,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+) -> Result<ScanOutcome> {
+    let mut pos = start;
+    let mut buf = Vec::new();
+    let mut want = SCAN_BUFFER_SIZE;
+    while pos < end {
+        let n = want.min((end - pos) as usize);
+        buf.resize(n, 0);
+        file.read_at(&mut buf, pos).map_err(io_err("reading", path))?;
+        let mut scan = Scanner::new(&buf, pos, pos + n as u64 == end);
+        for r in scan.by_ref() {
+            let at = (r.offset - pos) as usize;
+            f(&r, &buf[at..at + r.len as usize])?;
+        }
+        match scan.outcome() {
+            ScanOutcome::NeedMore { offset, needed } => {
+                want = SCAN_BUFFER_SIZE
+                    .max(needed as usize)
+                    .max((pos + n as u64 - offset) as usize + 1);
+                pos = offset;
+            }
+            ScanOutcome::Running => unreachable!("scanner stopped while running"),
+            done => return Ok(done),
+        }
+    }
+    Ok(ScanOutcome::Clean { end: pos })
+}
+
+/// Calls `f` with every record of `[FILE_HEADER_LEN, df.end())` and its raw bytes, in file
+/// order. The range was validated when the file was opened or written, so any damage is
+/// corruption.
+pub(crate) fn for_each_record(
+    df: &DataFile,
+    f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+) -> Result<()> {
+    match scan_range(df.file.as_ref(), &df.path, FILE_HEADER_LEN as u64, df.end(), f)? {
+        ScanOutcome::Clean { .. } => Ok(()),
+        other => Err(Error::corruption(
+            &df.path,
+            other.valid_end().unwrap_or(FILE_HEADER_LEN as u64),
+            "unreadable record in a sealed datafile",
+        )),
+    }
+}
+
+/// The first offset at or after `from` where a valid entry starts, or `len`.
+pub(crate) fn resync(file: &dyn StorageFile, path: &Path, from: u64, len: u64) -> Result<u64> {
+    if from >= len {
+        return Ok(len);
+    }
+    let mut buf = vec![0u8; (len - from) as usize];
+    file.read_at(&mut buf, from).map_err(io_err("reading", path))?;
+    Ok(from + bitcask_format::next_entry_start(&buf, 0) as u64)
+}

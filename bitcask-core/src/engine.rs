@@ -1,0 +1,310 @@
+//! The engine's shared state: the keydir, the file table, the writer (active file), group
+//! commit, poisoning after a failed write or sync, and rotation of the active file.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::datafile::{create_datafile, DataFile};
+use crate::error::{Error, Result};
+use crate::file_table::FileTable;
+use crate::files::FileId;
+use crate::hint;
+use crate::keydir::{Keydir, Loc};
+use crate::options::Options;
+use crate::recovery::{Recovered, RecoveryReport};
+use crate::storage::{LockGuard, Storage};
+use crate::util::lock;
+
+/// The writer's state, behind the engine's writer lock: the active file, the encoding
+/// buffer reused by every write, and the next generation for a new active file.
+pub(crate) struct Writer {
+    pub active: Arc<DataFile>,
+    pub buf: Vec<u8>,
+    pub next_gen: u64,
+}
+
+/// Group commit: how many writes are durable, and whether a thread is syncing now.
+#[derive(Default)]
+pub(crate) struct SyncState {
+    pub synced: u64,
+    pub in_progress: bool,
+}
+
+/// The state every handle, background thread, writer and merge shares.
+pub(crate) struct Engine {
+    pub dir: PathBuf,
+    pub storage: Arc<dyn Storage>,
+    pub opts: Options,
+    pub read_only: bool,
+    pub keydir: Keydir,
+    pub files: RwLock<Arc<FileTable>>,
+    pub writer: Mutex<Option<Writer>>,
+    pub written: AtomicU64,
+    pub next_num: AtomicU32,
+    pub sync_state: Mutex<SyncState>,
+    pub sync_cv: Condvar,
+    pub poisoned: AtomicBool,
+    pub poison_cause: Mutex<Option<String>>,
+    pub closed: AtomicBool,
+    pub ttl_keys: AtomicU64,
+    pub merge_lock: Mutex<()>,
+    pub last_merge: Mutex<Option<Instant>>,
+    pub lock_guard: Mutex<Option<LockGuard>>,
+    pub report: RecoveryReport,
+    pub stop: Mutex<bool>,
+    pub stop_cv: Condvar,
+}
+
+impl Engine {
+    /// The engine of a recovered store: for a writer, the active file is the recovered
+    /// newest file if it can take more records, else a new one.
+    pub(crate) fn new(
+        dir: PathBuf,
+        storage: Arc<dyn Storage>,
+        opts: Options,
+        read_only: bool,
+        rec: Recovered,
+        lock_guard: Option<LockGuard>,
+    ) -> Result<Engine> {
+        let mut files = rec.files;
+        let writer = if read_only {
+            None
+        } else {
+            let (active, next_gen) = match rec.reusable {
+                Some(df) => (df, rec.next_gen),
+                None => {
+                    let id = FileId::new(rec.next_gen, 0);
+                    let df = create_datafile(storage.as_ref(), &dir, id, files.next_num())?;
+                    files.insert(df.clone());
+                    (df, rec.next_gen + 1)
+                }
+            };
+            // Reads of the active file go through a mapping as long as the file (appended
+            // to, never truncated while open) is within it.
+            if opts.mmap_reads {
+                active.map(opts.max_file_size);
+            }
+            Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
+        };
+        Ok(Engine {
+            dir,
+            storage,
+            read_only,
+            keydir: rec.keydir,
+            next_num: AtomicU32::new(files.next_num()),
+            files: RwLock::new(Arc::new(files)),
+            writer: Mutex::new(writer),
+            written: AtomicU64::new(0),
+            sync_state: Mutex::new(SyncState::default()),
+            sync_cv: Condvar::new(),
+            poisoned: AtomicBool::new(false),
+            poison_cause: Mutex::new(None),
+            closed: AtomicBool::new(false),
+            ttl_keys: AtomicU64::new(rec.ttl_keys),
+            merge_lock: Mutex::new(()),
+            last_merge: Mutex::new(None),
+            lock_guard: Mutex::new(lock_guard),
+            report: rec.report,
+            stop: Mutex::new(false),
+            stop_cv: Condvar::new(),
+            opts,
+        })
+    }
+
+    /// Sleeps up to `d`; false once the store is closing.
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
+        let stop = lock(&self.stop);
+        if *stop {
+            return false;
+        }
+        let (stop, _) = self.stop_cv.wait_timeout(stop, d).unwrap_or_else(|e| e.into_inner());
+        !*stop
+    }
+
+    /// A fresh file number.
+    pub(crate) fn alloc_num(&self) -> u32 {
+        self.next_num.fetch_add(1, AcqRel)
+    }
+
+    pub(crate) fn file_table(&self) -> Arc<FileTable> {
+        self.files.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn set_file_table(&self, f: impl FnOnce(&mut FileTable)) {
+        let mut g = self.files.write().unwrap_or_else(|e| e.into_inner());
+        let mut table = (**g).clone();
+        f(&mut table);
+        *g = Arc::new(table);
+    }
+
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.closed.load(Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        self.check_open()?;
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
+        self.check_not_poisoned()
+    }
+
+    /// `Error::Poisoned` once a write or sync has failed.
+    pub(crate) fn check_not_poisoned(&self) -> Result<()> {
+        if self.poisoned.load(Acquire) {
+            let cause = lock(&self.poison_cause).clone().unwrap_or_default();
+            return Err(Error::Poisoned { cause });
+        }
+        Ok(())
+    }
+
+    /// Records a failed write or sync: from now on writes are refused until reopen.
+    pub(crate) fn poison(&self, e: &Error) {
+        let mut cause = lock(&self.poison_cause);
+        if cause.is_none() {
+            *cause = Some(e.to_string());
+        }
+        self.poisoned.store(true, Release);
+        drop(cause);
+        self.sync_cv.notify_all();
+    }
+
+    /// Moves live/dead accounting from `old` to `new` and keeps the count of keys with a
+    /// TTL. `near` resolves file numbers without the file table when it can.
+    pub(crate) fn account_moved<'a>(
+        &self,
+        old: Option<Loc>,
+        new: Option<Loc>,
+        near: impl Fn(u32) -> Option<&'a DataFile>,
+    ) {
+        let with_file = |num: u32, f: &dyn Fn(&DataFile)| match near(num) {
+            Some(df) => f(df),
+            None => {
+                let table = self.files.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(df) = table.get(&num) {
+                    f(df);
+                }
+            }
+        };
+        if let Some(old) = old {
+            with_file(old.file, &|f| f.kill(old.len));
+            if old.expiry != 0 {
+                self.ttl_keys.fetch_sub(1, AcqRel);
+            }
+        }
+        if let Some(new) = new {
+            with_file(new.file, &|f| f.add_live(new.len));
+            if new.expiry != 0 {
+                self.ttl_keys.fetch_add(1, AcqRel);
+            }
+        }
+    }
+
+    /// Seals the active file (synced) and starts the next one (created, header synced,
+    /// directory synced). Returns the sealed file.
+    pub(crate) fn rotate(&self, w: &mut Writer) -> Result<Arc<DataFile>> {
+        let old = w.active.clone();
+        let result =
+            old.file.sync_data().map_err(|e| Error::io("syncing", &old.path, e)).and_then(|()| {
+                create_datafile(
+                    self.storage.as_ref(),
+                    &self.dir,
+                    FileId::new(w.next_gen, 0),
+                    self.alloc_num(),
+                )
+            });
+        let new = match result {
+            Ok(f) => f,
+            Err(e) => {
+                self.poison(&e);
+                return Err(e);
+            }
+        };
+        w.next_gen += 1;
+        if self.opts.mmap_reads {
+            new.map(self.opts.max_file_size);
+        }
+        self.set_file_table(|t| {
+            t.insert(new.clone());
+        });
+        w.active = new;
+        // Everything written so far is in the sealed file, which is synced.
+        let written = self.written.load(Acquire);
+        let mut st = lock(&self.sync_state);
+        st.synced = st.synced.max(written);
+        Ok(old)
+    }
+
+    pub(crate) fn write_hint(&self, df: &DataFile) -> Result<()> {
+        let bytes = hint::build(df)?;
+        hint::write(self.storage.as_ref(), &self.dir, df.id, &bytes)
+    }
+
+    /// Syncs the active file now, whether or not this process wrote to it (it may hold
+    /// writes of a process that died), and counts every write made so far as durable.
+    pub(crate) fn sync_now(&self) -> Result<()> {
+        let (file, upto) = {
+            let w = lock(&self.writer);
+            let w = w.as_ref().ok_or(Error::Closed)?;
+            (w.active.clone(), self.written.load(Acquire))
+        };
+        if let Err(e) = file.file.sync_data() {
+            let e = Error::io("syncing", &file.path, e);
+            self.poison(&e);
+            return Err(e);
+        }
+        let mut st = lock(&self.sync_state);
+        st.synced = st.synced.max(upto);
+        Ok(())
+    }
+
+    /// Waits until write number `seq` is durable, syncing if no other thread is (group
+    /// commit: one fdatasync covers every write made before it started).
+    pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
+        let mut st = lock(&self.sync_state);
+        loop {
+            self.check_not_poisoned()?;
+            if st.synced >= seq {
+                return Ok(());
+            }
+            if st.in_progress {
+                st = self.sync_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            st.in_progress = true;
+            drop(st);
+            let target = {
+                let w = lock(&self.writer);
+                w.as_ref().map(|w| (w.active.clone(), self.written.load(Acquire)))
+            };
+            let result = match &target {
+                Some((file, _)) => {
+                    file.file.sync_data().map_err(|e| Error::io("syncing", &file.path, e))
+                }
+                None => Err(Error::Closed),
+            };
+            st = lock(&self.sync_state);
+            st.in_progress = false;
+            match result {
+                Ok(()) => {
+                    if let Some((_, upto)) = target {
+                        st.synced = st.synced.max(upto);
+                    }
+                    self.sync_cv.notify_all();
+                }
+                Err(e) => {
+                    drop(st);
+                    self.poison(&e);
+                    self.sync_cv.notify_all();
+                    return Err(e);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The read path: point lookups and snapshot iteration.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::Acquire;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::file_table::FileTable;
+use crate::keydir::Loc;
+use crate::util::now_ms;
+
+type Snapshot = Vec<(Box<[u8]>, Loc)>;
+
+/// A snapshot of the key set, sorted by key.
+#[derive(Debug)]
+pub struct Keys {
+    pub(crate) inner: std::vec::IntoIter<(Box<[u8]>, Loc)>,
+}
+
+impl Iterator for Keys {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        self.inner.next().map(|(k, _)| k.into_vec())
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Keys {}
+
+/// A snapshot of the key/value pairs, sorted by key; values are read when the iterator reaches
+/// them, from the files as they were when the snapshot was taken (a merge does not disturb it).
+pub struct Iter {
+    pub(crate) items: std::vec::IntoIter<(Box<[u8]>, Loc)>,
+    pub(crate) files: Arc<FileTable>,
+}
+
+impl std::fmt::Debug for Iter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Iter").field("remaining", &self.items.len()).finish()
+    }
+}
+
+/// One key/value pair with its expiry, from [`Iter::entries`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+    /// When the key expires, if it has a TTL.
+    pub expires_at: Option<std::time::SystemTime>,
+}
+
+/// The snapshot of an [`Iter`], yielding [`Entry`]s (with expiry).
+#[derive(Debug)]
+pub struct Entries {
+    iter: Iter,
+}
+
+impl Iter {
+    /// Yields each pair with its expiry.
+    pub fn entries(self) -> Entries {
+        Entries { iter: self }
+    }
+}
+
+impl Iterator for Entries {
+    type Item = Result<Entry>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let expiry = self.iter.items.as_slice().first().map(|(_, l)| l.expiry)?;
+        let expires_at =
+            (expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(expiry));
+        Some(self.iter.next()?.map(|(key, value)| Entry { key, value, expires_at }))
+    }
+}
+
+impl Iterator for Iter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, loc) = self.items.next()?;
+        let Some(file) = self.files.get(&loc.file) else {
+            return Some(Err(Error::corruption(
+                PathBuf::from(format!("datafile number {}", loc.file)),
+                loc.offset,
+                "datafile missing",
+            )));
+        };
+        Some(file.read_value(&key, &loc).map(|v| (key.into_vec(), v)))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl Engine {
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.check_open()?;
+        // A merge may retire the file between the keydir lookup and the file lookup; the
+        // keydir then already points elsewhere, so look again.
+        for _ in 0..16 {
+            let Some(loc) = self.keydir.get(key) else { return Ok(None) };
+            if loc.expiry != 0 && loc.expired(now_ms()) {
+                return Ok(None);
+            }
+            // The table's read lock is held only while reading (rotation and merge take the
+            // write lock just to swap the table, never across I/O).
+            let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(file) = files.get(&loc.file) {
+                return file.read_value(key, &loc).map(Some);
+            }
+        }
+        Err(Error::corruption(&self.dir, 0, "keydir points at a datafile that is gone"))
+    }
+
+    /// A consistent snapshot of the live entries (sorted by key) and the files they are in.
+    pub(crate) fn snapshot(&self) -> (Snapshot, Arc<FileTable>) {
+        let now = now_ms();
+        // Holding the file table's read lock keeps a merge from retiring a file the snapshot
+        // points into (outputs are added to the table before the keydir points at them).
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+        let mut items = self.keydir.snapshot(|_, l| !l.expired(now));
+        let table = files.clone();
+        drop(files);
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        (items, table)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        if self.ttl_keys.load(Acquire) == 0 {
+            self.keydir.len()
+        } else {
+            let now = now_ms();
+            self.keydir.count(|l| !l.expired(now))
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Store-wide statistics.
+
+use std::sync::atomic::Ordering::*;
+
+use crate::datafile::{dead_fraction, FileStats};
+use crate::engine::Engine;
+use crate::util::{lock, now_ms};
+
+/// Store-wide statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// Live (unexpired) keys.
+    pub keys: u64,
+    /// Per-datafile statistics, oldest first.
+    pub files: Vec<FileStats>,
+    /// Sum of the files' live bytes.
+    pub live_bytes: u64,
+    /// Sum of the files' dead bytes.
+    pub dead_bytes: u64,
+    /// Sum of the files' sizes.
+    pub disk_bytes: u64,
+    /// Heap memory held by the keydir (allocated capacity, keys included).
+    pub keydir_bytes: u64,
+}
+
+impl Stats {
+    /// Dead bytes as a fraction of all record bytes.
+    pub fn fragmentation(&self) -> f64 {
+        dead_fraction(self.live_bytes, self.dead_bytes)
+    }
+}
+impl Engine {
+    /// Statistics of every datafile, with expired records counted as dead.
+    pub(crate) fn stats(&self) -> Stats {
+        let table = self.file_table();
+        let active = lock(&self.writer).as_ref().map(|w| w.active.id);
+        let mut files: Vec<FileStats> =
+            table.values().into_iter().map(|f| f.stats(Some(f.id) == active)).collect();
+        if self.ttl_keys.load(Acquire) > 0 {
+            // Expired records are dead even before a merge drops them.
+            let now = now_ms();
+            for (_, loc) in self.keydir.snapshot(|_, l| l.expired(now)) {
+                let id = table.get(&loc.file).map(|f| f.id);
+                if let Some(f) = files.iter_mut().find(|f| Some(f.file_id) == id) {
+                    f.live_keys -= 1;
+                    f.live_bytes -= u64::from(loc.len);
+                    f.dead_keys += 1;
+                    f.dead_bytes += u64::from(loc.len);
+                }
+            }
+        }
+        Stats {
+            keys: self.len() as u64,
+            live_bytes: files.iter().map(|f| f.live_bytes).sum(),
+            dead_bytes: files.iter().map(|f| f.dead_bytes).sum(),
+            disk_bytes: files.iter().map(|f| f.size).sum(),
+            keydir_bytes: self.keydir.heap_bytes() as u64,
+            files,
+        }
+    }
+}

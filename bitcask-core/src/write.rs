@@ -1,0 +1,201 @@
+//! The write path: validate, encode under the writer lock, rotate when the active file is
+//! full, append with one positioned write, point the keydir at the new records, account,
+//! and (under `SyncPolicy::Always`) wait for a shared fsync.
+
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+
+use bitcask_format::{batch_frame_len, encode_batch, Record, FILE_HEADER_LEN};
+
+use crate::batch::{BatchOp, WriteBatch};
+use crate::datafile::DataFile;
+use crate::engine::{Engine, Writer};
+use crate::error::{Error, Result};
+use crate::keydir::Loc;
+use crate::options::{SyncPolicy, MAX_FILE_SIZE};
+use crate::util::{lock, now_ms};
+
+/// The longest single write (a batch frame): one that fits in a fresh datafile.
+const MAX_WRITE_LEN: u64 = MAX_FILE_SIZE - FILE_HEADER_LEN as u64;
+
+/// The record of a put (`value` with an expiry, 0 for none) or of a delete (`None`).
+fn record<'a>(key: &'a [u8], value: Option<&'a [u8]>, expiry: u64) -> Record<'a> {
+    match value {
+        Some(v) if expiry != 0 => Record::put_expiring(key, v, expiry),
+        Some(v) => Record::put(key, v),
+        None => Record::tombstone(key),
+    }
+}
+
+impl Engine {
+    pub(crate) fn check_key(&self, key: &[u8]) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::EmptyKey);
+        }
+        if key.len() > self.opts.max_key_size {
+            return Err(Error::KeyTooLarge { len: key.len(), max: self.opts.max_key_size });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check_value(&self, value: &[u8]) -> Result<()> {
+        if value.len() > self.opts.max_value_size {
+            return Err(Error::ValueTooLarge { len: value.len(), max: self.opts.max_value_size });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn write_one(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        expiry: u64,
+    ) -> Result<Option<Loc>> {
+        self.check_key(key)?;
+        if let Some(v) = value {
+            self.check_value(v)?;
+        }
+        let rec = record(key, value, expiry);
+        // The common case without the batch path's vectors.
+        self.check_writable()?;
+        let mut guard = lock(&self.writer);
+        self.check_writable()?;
+        let w = guard.as_mut().ok_or(Error::Closed)?;
+        w.buf.clear();
+        let len = rec.encode(&mut w.buf).map_err(|e| Error::InvalidOptions(e.to_string()))? as u32;
+        let (offset, rotated) = self.append_locked(w)?;
+        let active = &w.active;
+        let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
+        let old = self.keydir.set(key, new);
+        self.account(active, old, new, len);
+        let seq = self.written.fetch_add(1, AcqRel) + 1;
+        drop(guard);
+        self.after_append(rotated, seq)?;
+        Ok(old)
+    }
+
+    pub(crate) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
+        let now = now_ms();
+        let mut ops = Vec::with_capacity(batch.ops.len());
+        for op in &batch.ops {
+            self.check_key(op.key())?;
+            let (value, expiry) = match op {
+                BatchOp::Put { value, expiry, .. } => {
+                    self.check_value(value)?;
+                    (
+                        Some(value.as_slice()),
+                        if *expiry == 0 { 0 } else { now.saturating_add(*expiry) },
+                    )
+                }
+                BatchOp::Delete { .. } => (None, 0),
+            };
+            ops.push((op.key(), value, expiry));
+        }
+        let records: Vec<Record<'_>> = ops.iter().map(|&(k, v, e)| record(k, v, e)).collect();
+        // A frame must fit in a fresh datafile, so that every offset stays addressable.
+        let frame_len = batch_frame_len(&records);
+        if frame_len > MAX_WRITE_LEN {
+            return Err(Error::BatchTooLarge { len: frame_len, max: MAX_WRITE_LEN });
+        }
+        let meta: Vec<(&[u8], bool, u64)> =
+            ops.iter().map(|&(k, v, e)| (k, v.is_some(), e)).collect();
+        self.append(
+            |buf| {
+                let (_, positions) = encode_batch(&records, buf).map_err(|e| match e.kind {
+                    bitcask_format::ErrorKind::BatchTooLarge { len } => {
+                        Error::BatchTooLarge { len, max: MAX_WRITE_LEN }
+                    }
+                    _ => Error::InvalidOptions(e.to_string()),
+                })?;
+                Ok(positions)
+            },
+            &meta,
+        )?;
+        Ok(())
+    }
+
+    /// The write path: encode under the writer lock, rotate if the active file is full,
+    /// append with one positioned write, point the keydir at the new records, account, and
+    /// (for `SyncPolicy::Always`) wait for a shared fsync.
+    ///
+    /// `ops` holds (key, is_put, expiry) for each record the encoder writes, in order.
+    pub(crate) fn append(
+        &self,
+        encode: impl FnOnce(&mut Vec<u8>) -> Result<Vec<(usize, usize)>>,
+        ops: &[(&[u8], bool, u64)],
+    ) -> Result<Vec<Option<Loc>>> {
+        self.check_writable()?;
+        let mut guard = lock(&self.writer);
+        self.check_writable()?;
+        let w = guard.as_mut().ok_or(Error::Closed)?;
+        w.buf.clear();
+        let positions = encode(&mut w.buf)?;
+        let (offset, rotated) = self.append_locked(w)?;
+        let active = &w.active;
+        let changes: Vec<(&[u8], Option<Loc>)> = ops
+            .iter()
+            .zip(&positions)
+            .map(|(&(key, is_put, expiry), &(at, len))| {
+                let loc =
+                    Loc { file: active.num, offset: offset + at as u64, len: len as u32, expiry };
+                (key, is_put.then_some(loc))
+            })
+            .collect();
+        let olds = self.keydir.set_all(&changes);
+        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
+            self.account(active, *old, *new, len as u32);
+        }
+        let seq = self.written.fetch_add(1, AcqRel) + 1;
+        drop(guard);
+        self.after_append(rotated, seq)?;
+        Ok(olds)
+    }
+
+    /// Writes the encoded bytes in `w.buf` at the end of the active file (rotating first if
+    /// it is full) with one positioned write. Returns their offset and the file sealed by a
+    /// rotation. A failed write poisons the store.
+    pub(crate) fn append_locked(&self, w: &mut Writer) -> Result<(u64, Option<Arc<DataFile>>)> {
+        let total = w.buf.len() as u64;
+        let mut rotated = None;
+        if w.active.end() + total > self.opts.max_file_size
+            && w.active.end() > FILE_HEADER_LEN as u64
+        {
+            rotated = Some(self.rotate(w)?);
+        }
+        let offset = w.active.end();
+        if offset + total > MAX_FILE_SIZE {
+            // Unreachable while max_file_size <= MAX_FILE_SIZE and batches are checked
+            // against MAX_WRITE_LEN: refuse rather than write what the keydir cannot address.
+            return Err(Error::BatchTooLarge { len: total, max: MAX_WRITE_LEN });
+        }
+        if let Err(e) = w.active.file.write_at(&w.buf, offset) {
+            let e = Error::io("appending to", &w.active.path, e);
+            self.poison(&e);
+            return Err(e);
+        }
+        w.active.set_end(offset + total);
+        Ok((offset, rotated))
+    }
+
+    /// Work after the writer lock is released: the sealed file's hint, and the shared sync
+    /// under `SyncPolicy::Always`.
+    pub(crate) fn after_append(&self, rotated: Option<Arc<DataFile>>, seq: u64) -> Result<()> {
+        if let Some(old) = rotated {
+            // Off the lock: other writers go on while the sealed file's hint is written.
+            let _ = self.write_hint(&old);
+        }
+        if self.opts.sync == SyncPolicy::Always {
+            self.sync_to(seq)?;
+        }
+        Ok(())
+    }
+
+    /// Accounts a record of `len` bytes just written to `active` (live at `new`, or a
+    /// tombstone) that supersedes `old`.
+    pub(crate) fn account(&self, active: &DataFile, old: Option<Loc>, new: Option<Loc>, len: u32) {
+        self.account_moved(old, new, |n| (n == active.num).then_some(active));
+        if new.is_none() {
+            active.add_dead(len);
+        }
+    }
+}
