@@ -1,0 +1,59 @@
+//! Buffers across the boundary: borrowing the caller's bytes, copying values out into
+//! `malloc`ed buffers, and freeing handles.
+
+use crate::status::bc_status::{self, *};
+use crate::status::{guard, null};
+
+/// A byte slice from a pointer and length; NULL is allowed only for length 0.
+///
+/// # Safety
+/// `ptr` must be valid for `len` bytes when non-NULL.
+pub(crate) unsafe fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], bc_status> {
+    if ptr.is_null() {
+        if len == 0 {
+            return Ok(&[]);
+        }
+        return Err(null(what));
+    }
+    // SAFETY: the caller promises `ptr` is valid for `len` bytes.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// A key: NULL is never allowed.
+pub(crate) unsafe fn key_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], bc_status> {
+    if ptr.is_null() {
+        return Err(null("key"));
+    }
+    // SAFETY: as above.
+    unsafe { bytes(ptr, len, "key") }
+}
+
+/// Copies `v` into a buffer from `malloc` (never NULL, also for an empty value).
+pub(crate) fn malloc_copy(v: &[u8]) -> Option<*mut u8> {
+    // SAFETY: malloc of at least one byte; checked for NULL before use.
+    let p = unsafe { libc::malloc(v.len().max(1)) }.cast::<u8>();
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: `p` has room for `v.len()` bytes and does not overlap `v`.
+    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), p, v.len()) };
+    Some(p)
+}
+
+/// Frees a handle made by `Box::into_raw` (NULL is a no-op), inside the panic boundary.
+///
+/// # Safety
+/// `ptr` is NULL or came from `Box::into_raw` and is not used again.
+pub(crate) unsafe fn free_box<T>(ptr: *mut T) {
+    let _ = guard(|| {
+        if !ptr.is_null() {
+            // SAFETY: ownership handed back by the caller.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+        BC_OK
+    });
+}
