@@ -5,49 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
-
 use bitcask_core::{Bitcask, Options, SyncPolicy, WriteBatch};
 
-use crate::commands::{options, CmdResult, Failure, EXIT_OTHER};
+use crate::failure::{CmdResult, Failure, EXIT_OTHER};
+use crate::flags::{BenchArgs, Global, Workload};
 use crate::out::{size, Out};
-use crate::Global;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Workload {
-    /// One put per call.
-    Put,
-    /// Puts in atomic batches of --batch-size.
-    Batch,
-    /// Random gets of existing keys.
-    Get,
-    /// 80% gets, 20% puts.
-    Mixed,
-    /// Each of the above in turn.
-    All,
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct BenchArgs {
-    /// Which workload to run.
-    #[arg(long, value_enum, default_value_t = Workload::All)]
-    pub workload: Workload,
-    /// Number of distinct keys (and of operations per workload).
-    #[arg(long, default_value_t = 200_000)]
-    pub keys: u64,
-    /// Key size in bytes (at least 8).
-    #[arg(long, default_value_t = 16)]
-    pub key_size: usize,
-    /// Value size in bytes.
-    #[arg(long, default_value_t = 100)]
-    pub value_size: usize,
-    /// Threads issuing operations.
-    #[arg(long, default_value_t = 1)]
-    pub threads: usize,
-    /// Records per batch for the batch workload.
-    #[arg(long, default_value_t = 1000)]
-    pub batch_size: usize,
-}
+use crate::store::options;
 
 /// Key number `i`: a scrambled 8-byte prefix (so keys are spread like random ones), padded.
 fn key(i: u64, len: usize) -> Vec<u8> {
@@ -141,7 +104,7 @@ fn fail(e: impl ToString) -> Failure {
 
 pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
     if a.threads == 0 || a.keys == 0 || a.batch_size == 0 {
-        return Err(crate::commands::usage("--threads, --keys and --batch-size must be positive"));
+        return Err(crate::failure::usage("--threads, --keys and --batch-size must be positive"));
     }
     let tmp = tempfile::tempdir().map_err(fail)?;
     let dir = g.dir.clone().unwrap_or_else(|| tmp.path().join("bench"));

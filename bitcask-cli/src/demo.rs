@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use bitcask_core::{Bitcask, Options, WriteBatch};
 
-use crate::commands::{CmdResult, Failure, EXIT_OTHER};
+use crate::failure::{CmdResult, Failure, EXIT_OTHER};
 use crate::out::{size, Out};
 
 fn fail(e: impl ToString) -> Failure {

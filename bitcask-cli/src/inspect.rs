@@ -7,9 +7,9 @@ use bitcask_format::{
 };
 
 use crate::codec::{escape, Codec};
-use crate::commands::{CmdResult, Failure, EXIT_CORRUPTION, EXIT_OTHER};
+use crate::failure::{CmdResult, Failure, EXIT_CORRUPTION, EXIT_OTHER};
+use crate::flags::Global;
 use crate::out::Out;
-use crate::Global;
 
 fn show(enc: Codec, b: &[u8]) -> String {
     match enc {

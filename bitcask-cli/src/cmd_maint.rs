@@ -1,0 +1,177 @@
+//! The maintenance commands: stats, merge, check, repair.
+
+use std::io::{self, BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use crate::failure::{context, usage, CmdResult, EXIT_CORRUPTION, EXIT_OTHER};
+use crate::flags::Global;
+use crate::out::{bar, size, Out};
+use crate::store::{dir, open};
+
+/// `stats [--json]`.
+pub fn stats(g: &Global, json: bool) -> CmdResult {
+    let db = open(g)?;
+    let s = db.stats();
+    let mut out = Out::new();
+    if json {
+        let files: Vec<serde_json::Value> = s
+            .files
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "file_id": f.file_id.to_string(), "active": f.active, "size": f.size,
+                    "live_keys": f.live_keys, "live_bytes": f.live_bytes,
+                    "dead_keys": f.dead_keys, "dead_bytes": f.dead_bytes,
+                    "fragmentation": f.fragmentation(),
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "keys": s.keys, "files": files, "live_bytes": s.live_bytes, "dead_bytes": s.dead_bytes,
+            "disk_bytes": s.disk_bytes, "fragmentation": s.fragmentation(),
+        });
+        out.text(&v.to_string())?;
+    } else {
+        out.text(&format!("keys          {}", s.keys))?;
+        out.text(&format!("files         {}", s.files.len()))?;
+        out.text(&format!("disk use      {}", size(s.disk_bytes)))?;
+        out.text(&format!("live bytes    {}", size(s.live_bytes)))?;
+        out.text(&format!(
+            "dead bytes    {} ({:.1}%)",
+            size(s.dead_bytes),
+            s.fragmentation() * 100.0
+        ))?;
+        out.text("")?;
+        out.text("file              size        live keys  dead keys  fragmentation")?;
+        for f in &s.files {
+            out.text(&format!(
+                "{}{} {:>10} {:>10} {:>10} {:>8.1}%",
+                f.file_id,
+                if f.active { "*" } else { " " },
+                size(f.size),
+                f.live_keys,
+                f.dead_keys,
+                f.fragmentation() * 100.0
+            ))?;
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}
+
+/// `merge`, with a progress bar on a terminal.
+pub fn merge(g: &Global) -> CmdResult {
+    let db = open(g)?;
+    let pb = bar(0, "merge");
+    let r = db
+        .merge_with_progress(|p| {
+            pb.set_length(p.bytes_total);
+            pb.set_position(p.bytes_done);
+        })
+        .map_err(context("merge".into()))?;
+    pb.finish_and_clear();
+    eprintln!(
+        "merged {} files into {} in {:.2?}: read {}, wrote {}, reclaimed {}",
+        r.files_in,
+        r.files_out,
+        r.duration,
+        size(r.bytes_read),
+        size(r.bytes_written),
+        size(r.bytes_reclaimed)
+    );
+    db.close()?;
+    Ok(0)
+}
+
+/// `check`: every record and hint file verified.
+pub fn check(g: &Global) -> CmdResult {
+    let d = dir(g)?;
+    let pb = bar(0, "check");
+    let report = bitcask_core::check(d, |done, total| {
+        pb.set_length(total);
+        pb.set_position(done);
+    })
+    .map_err(context(format!("checking {}", d.display())))?;
+    pb.finish_and_clear();
+    let mut out = Out::new();
+    for f in &report.files {
+        for p in &f.problems {
+            out.text(&format!(
+                "{}: offset {}, {} bytes: {}",
+                f.path.display(),
+                p.offset,
+                p.len,
+                p.detail
+            ))?;
+        }
+    }
+    out.flush()?;
+    let records: u64 = report
+        .files
+        .iter()
+        .filter(|f| f.kind == bitcask_core::CheckedKind::Data)
+        .map(|f| f.records)
+        .sum();
+    if report.is_clean() {
+        eprintln!("ok: {} files, {} records verified", report.files.len(), records);
+        Ok(0)
+    } else {
+        eprintln!(
+            "damage found: {} problems in {} of {} files ({} valid records); `bitcask repair` can salvage them",
+            report.problem_count(),
+            report.files.iter().filter(|f| !f.problems.is_empty()).count(),
+            report.files.len(),
+            records
+        );
+        Ok(EXIT_CORRUPTION)
+    }
+}
+
+/// `repair [--yes] [--backup DIR]`.
+pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
+    let d = dir(g)?;
+    let report =
+        bitcask_core::check(d, |_, _| {}).map_err(context(format!("checking {}", d.display())))?;
+    if report.is_clean() {
+        eprintln!("nothing to repair: every record and hint file is valid");
+        return Ok(0);
+    }
+    let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let backup = backup.unwrap_or_else(|| d.join(format!("repair-backup-{stamp}")));
+    eprintln!("damaged files:");
+    for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
+        let lost: u64 = f.problems.iter().map(|p| p.len).sum();
+        eprintln!("  {} ({} problems, {} bytes)", f.path.display(), f.problems.len(), lost);
+    }
+    eprintln!("originals will be moved to {}", backup.display());
+    if !yes {
+        if !io::stdin().is_terminal() {
+            return Err(usage("repair needs confirmation: pass --yes"));
+        }
+        eprint!("rewrite these files? [y/N] ");
+        let mut answer = String::new();
+        io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing changed");
+            return Ok(EXIT_OTHER);
+        }
+    }
+    let r =
+        bitcask_core::repair(d, &backup).map_err(context(format!("repairing {}", d.display())))?;
+    let mut out = Out::new();
+    for f in &r.files {
+        out.text(&format!(
+            "{}: kept {} records; original in {}",
+            f.path.display(),
+            f.records_kept,
+            f.backup.display()
+        ))?;
+        for p in &f.lost {
+            out.text(&format!("  lost offset {}, {} bytes: {}", p.offset, p.len, p.detail))?;
+        }
+    }
+    out.flush()?;
+    eprintln!("repaired {} files; {} bytes could not be saved", r.files.len(), r.bytes_lost());
+    Ok(0)
+}
