@@ -1,0 +1,123 @@
+//! Offline tools: `check` verifies every record and hint entry of a store, `repair` rewrites
+//! damaged datafiles keeping every valid record. This file holds what both read: the walk
+//! of a whole datafile into valid entries and damaged regions.
+
+use std::path::Path;
+
+use bitcask_format::{decode_entry, Entry, FileHeader, FILE_HEADER_LEN};
+
+use crate::error::{Error, Result};
+use crate::files::{parse_name, FileId, Name};
+use crate::storage::{OpenMode, Storage};
+
+mod check;
+mod repair;
+
+pub use check::{check, check_with_storage, CheckReport, CheckedKind, FileCheck};
+pub use repair::{repair, repair_with_storage, RepairReport, RepairedFile};
+
+/// A damaged region of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Where it starts.
+    pub offset: u64,
+    /// How many bytes it spans.
+    pub len: u64,
+    /// What is wrong.
+    pub detail: String,
+}
+
+/// What a hint entry must agree with: one record of a datafile.
+#[derive(PartialEq, Eq)]
+pub(crate) struct RecordInfo {
+    pub offset: u64,
+    pub len: u32,
+    pub key: Vec<u8>,
+    pub tombstone: bool,
+    pub expiry: Option<u64>,
+}
+
+/// One valid entry of a datafile: raw bytes position and the records it holds.
+pub(crate) struct ValidEntry {
+    pub offset: u64,
+    pub len: u64,
+    pub records: Vec<RecordInfo>,
+}
+
+/// Splits `buf` (a whole datafile) into valid entries and damaged regions, resynchronizing
+/// after each damaged region at the next offset where a valid entry starts.
+pub(crate) fn walk(buf: &[u8]) -> (Vec<ValidEntry>, Vec<Problem>) {
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let mut pos = FILE_HEADER_LEN;
+    if let Err(e) = FileHeader::decode(buf) {
+        let n = buf.len().min(FILE_HEADER_LEN) as u64;
+        problems.push(Problem { offset: 0, len: n, detail: format!("file header: {}", e.kind) });
+    }
+    while pos < buf.len() {
+        match decode_entry(&buf[pos..]) {
+            Ok((entry, len)) => {
+                let info = |offset: usize, len: usize, r: &bitcask_format::Record<'_>| RecordInfo {
+                    offset: offset as u64,
+                    len: len as u32,
+                    key: r.key.to_vec(),
+                    tombstone: r.tombstone,
+                    expiry: r.expiry,
+                };
+                let records = match entry {
+                    Entry::Record(r) => vec![info(pos, len, &r)],
+                    Entry::Batch(b) => b
+                        .records()
+                        .map(|(at, l, r)| info(pos + b.body_offset + at, l, &r))
+                        .collect(),
+                };
+                entries.push(ValidEntry { offset: pos as u64, len: len as u64, records });
+                pos += len;
+            }
+            Err(e) => {
+                let next = bitcask_format::next_entry_start(buf, pos + 1);
+                let detail = if e.is_truncated() && next == buf.len() {
+                    "torn record at the end of the file".to_owned()
+                } else {
+                    e.kind.to_string()
+                };
+                problems.push(Problem { offset: pos as u64, len: (next - pos) as u64, detail });
+                pos = next;
+            }
+        }
+    }
+    (entries, problems)
+}
+
+pub(crate) fn read_all(storage: &dyn Storage, path: &Path) -> Result<Vec<u8>> {
+    let f = storage.open(path, OpenMode::Read).map_err(|e| Error::io("opening", path, e))?;
+    let len = f.len().map_err(|e| Error::io("reading the length of", path, e))?;
+    let mut buf = vec![0u8; len as usize];
+    f.read_at(&mut buf, 0).map_err(|e| Error::io("reading", path, e))?;
+    Ok(buf)
+}
+
+pub(crate) fn exists(storage: &dyn Storage, path: &Path) -> bool {
+    storage.is_dir(path).is_ok()
+}
+
+pub(crate) fn store_files(storage: &dyn Storage, dir: &Path) -> Result<(Vec<FileId>, Vec<FileId>)> {
+    match storage.is_dir(dir) {
+        Ok(true) => {}
+        Ok(false) => return Err(Error::NotADirectory { path: dir.to_path_buf() }),
+        Err(_) => return Err(Error::NotFound { path: dir.to_path_buf() }),
+    }
+    let names = storage.list(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut data = Vec::new();
+    let mut hints = Vec::new();
+    for n in names {
+        match parse_name(&n) {
+            Name::Data(id) => data.push(id),
+            Name::Hint(id) => hints.push(id),
+            _ => {}
+        }
+    }
+    data.sort();
+    hints.sort();
+    Ok((data, hints))
+}

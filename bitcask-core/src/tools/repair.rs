@@ -1,0 +1,145 @@
+//! `repair`: rewrites damaged datafiles with every valid record (a batch whole or not at
+//! all) and sets damaged or orphaned hint files aside, keeping the originals in a backup
+//! folder.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bitcask_format::{FileHeader, FileKind};
+
+use super::check::{check_with_storage, CheckReport, CheckedKind, FileCheck};
+use super::{exists, read_all, walk, Problem};
+use crate::error::{Error, Result};
+use crate::files::{hint_name, join, parse_name, tmp_name, Name, LOCK_NAME};
+use crate::storage::{OpenMode, OsStorage, Storage};
+
+/// What `repair` did to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepairedFile {
+    /// The file (now replaced, or removed for a hint file).
+    pub path: std::path::PathBuf,
+    /// Where the original was moved.
+    pub backup: std::path::PathBuf,
+    /// Records kept (datafiles).
+    pub records_kept: u64,
+    /// Regions that could not be saved.
+    pub lost: Vec<Problem>,
+}
+
+/// What `repair` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RepairReport {
+    /// Each file rewritten or set aside.
+    pub files: Vec<RepairedFile>,
+}
+
+impl RepairReport {
+    /// Bytes that could not be saved.
+    pub fn bytes_lost(&self) -> u64 {
+        self.files.iter().flat_map(|f| &f.lost).map(|p| p.len).sum()
+    }
+}
+
+/// Rewrites every damaged datafile of the store in `dir` with all its valid records (a
+/// batch is kept whole or not at all), and sets damaged or orphaned hint files aside. The
+/// originals are moved into `backup_dir` (created if missing). Takes the store's lock:
+/// fails with [`Error::Locked`] while a writer has it open.
+pub fn repair(dir: impl AsRef<Path>, backup_dir: impl AsRef<Path>) -> Result<RepairReport> {
+    repair_with_storage(Arc::new(OsStorage), dir.as_ref(), backup_dir.as_ref())
+}
+
+/// [`repair`] through another storage.
+pub fn repair_with_storage(
+    storage: Arc<dyn Storage>,
+    dir: &Path,
+    backup_dir: &Path,
+) -> Result<RepairReport> {
+    let storage = storage.as_ref();
+    let check = check_with_storage(storage, dir, |_, _| {})?;
+    let lock_path = join(dir, LOCK_NAME);
+    let _lock =
+        match storage.try_lock(&lock_path).map_err(|e| Error::io("locking", &lock_path, e))? {
+            Some(g) => g,
+            None => return Err(Error::Locked { path: dir.to_path_buf() }),
+        };
+    let mut report = RepairReport::default();
+    if check.is_clean() {
+        return Ok(report);
+    }
+    storage.create_dir_all(backup_dir).or_else(|e| {
+        if storage.is_dir(backup_dir).unwrap_or(false) {
+            Ok(())
+        } else {
+            Err(Error::io("creating", backup_dir, e))
+        }
+    })?;
+    let r = Repair { storage, dir, backup_dir, check: &check };
+    for f in check.files.iter().filter(|f| !f.problems.is_empty()) {
+        let done = match f.kind {
+            CheckedKind::Hint => Some(r.set_hint_aside(f)?),
+            CheckedKind::Data => r.rewrite_datafile(f)?,
+        };
+        report.files.extend(done);
+    }
+    storage.sync_dir(backup_dir).map_err(|e| Error::io("syncing directory", backup_dir, e))?;
+    storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))?;
+    Ok(report)
+}
+
+struct Repair<'a> {
+    storage: &'a dyn Storage,
+    dir: &'a Path,
+    backup_dir: &'a Path,
+    check: &'a CheckReport,
+}
+
+impl Repair<'_> {
+    fn backup_of(&self, path: &Path) -> std::path::PathBuf {
+        self.backup_dir.join(path.file_name().unwrap_or_default())
+    }
+
+    fn move_aside(&self, path: &Path) -> Result<std::path::PathBuf> {
+        let backup = self.backup_of(path);
+        self.storage.rename(path, &backup).map_err(|e| Error::io("moving", path, e))?;
+        Ok(backup)
+    }
+
+    /// A damaged hint file goes to the backup folder (open rebuilds it by scanning).
+    fn set_hint_aside(&self, f: &FileCheck) -> Result<RepairedFile> {
+        let backup = self.move_aside(&f.path)?;
+        Ok(RepairedFile { path: f.path.clone(), backup, records_kept: 0, lost: Vec::new() })
+    }
+
+    /// Writes every valid entry of a damaged datafile to a temporary file, synced, then
+    /// swaps it in; the original and its (now stale) hint go to the backup folder.
+    fn rewrite_datafile(&self, f: &FileCheck) -> Result<Option<RepairedFile>> {
+        let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let Name::Data(id) = parse_name(&name) else { return Ok(None) };
+        let buf = read_all(self.storage, &f.path)?;
+        let (entries, lost) = walk(&buf);
+        let mut out = Vec::with_capacity(buf.len());
+        FileHeader::new(FileKind::Data, id.0).encode(&mut out);
+        let mut kept = 0;
+        for e in &entries {
+            out.extend_from_slice(&buf[e.offset as usize..(e.offset + e.len) as usize]);
+            kept += e.records.len() as u64;
+        }
+        let tmp = join(self.dir, &tmp_name(&name));
+        let file = self
+            .storage
+            .open(&tmp, OpenMode::CreateTruncate)
+            .map_err(|e| Error::io("creating", &tmp, e))?;
+        file.write_at(&out, 0).map_err(|e| Error::io("writing", &tmp, e))?;
+        file.sync_data().map_err(|e| Error::io("syncing", &tmp, e))?;
+        let backup = self.move_aside(&f.path)?;
+        self.storage.rename(&tmp, &f.path).map_err(|e| Error::io("renaming", &tmp, e))?;
+        // Its hint (if any) describes the old layout.
+        let hint = join(self.dir, &hint_name(id));
+        let damaged_hint =
+            self.check.files.iter().any(|c| c.path == hint && !c.problems.is_empty());
+        if exists(self.storage, &hint) && !damaged_hint {
+            self.move_aside(&hint)?;
+        }
+        Ok(Some(RepairedFile { path: f.path.clone(), backup, records_kept: kept, lost }))
+    }
+}
