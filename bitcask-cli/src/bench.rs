@@ -2,7 +2,6 @@
 //! percentiles.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use bitcask_core::{Bitcask, Options, SyncPolicy, WriteBatch};
@@ -102,6 +101,8 @@ fn fail(e: impl ToString) -> Failure {
     Failure { code: EXIT_OTHER, msg: e.to_string() }
 }
 
+/// `bench`: each workload the arguments select, on a temporary store unless `--dir` is
+/// given.
 pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
     if a.threads == 0 || a.keys == 0 || a.batch_size == 0 {
         return Err(crate::failure::usage("--threads, --keys and --batch-size must be positive"));
@@ -109,18 +110,21 @@ pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
     let tmp = tempfile::tempdir().map_err(fail)?;
     let dir = g.dir.clone().unwrap_or_else(|| tmp.path().join("bench"));
     let opts = Options { max_file_size: 256 << 20, ..options(g) };
-    let db = Arc::new(
-        Bitcask::open(&dir, opts).map_err(|e| fail(format!("opening {}: {e}", dir.display())))?,
-    );
-    let value = vec![0x5au8; a.value_size];
-    let per_op = (a.key_size.max(8) + a.value_size) as u64;
-    let mut out = Out::new();
+    let db =
+        Bitcask::open(&dir, opts).map_err(|e| fail(format!("opening {}: {e}", dir.display())))?;
+    let mut b = Bench {
+        db,
+        a,
+        value: vec![0x5au8; a.value_size],
+        per_op: (a.key_size.max(8) + a.value_size) as u64,
+        out: Out::new(),
+    };
     let sync = match g.sync {
         SyncPolicy::Never => "never".to_string(),
         SyncPolicy::Always => "always".to_string(),
         SyncPolicy::EveryMillis(n) => format!("every {n} ms"),
     };
-    out.text(&format!(
+    b.out.text(&format!(
         "bench: {} keys of {} B, values of {} B, {} thread(s), sync {sync}, store {}",
         a.keys,
         a.key_size.max(8),
@@ -128,40 +132,79 @@ pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
         a.threads,
         dir.display()
     ))?;
-    out.flush()?;
+    b.out.flush()?;
     let wants = |w: Workload| a.workload == w || a.workload == Workload::All;
-    let mut loaded = false;
     if wants(Workload::Put) {
+        b.puts()?;
+    }
+    if wants(Workload::Batch) || !wants(Workload::Put) {
+        // Gets and mixed need the keys loaded.
+        b.batches(wants(Workload::Batch))?;
+    }
+    if wants(Workload::Get) {
+        b.gets()?;
+    }
+    if wants(Workload::Mixed) {
+        b.mixed()?;
+    }
+    let s = b.db.stats();
+    b.out.text(&format!(
+        "store: {} keys, {} files, {} on disk",
+        s.keys,
+        s.files.len(),
+        size(s.disk_bytes)
+    ))?;
+    b.out.flush()?;
+    Ok(0)
+}
+
+/// One benchmark run over one store.
+struct Bench<'a> {
+    db: Bitcask,
+    a: &'a BenchArgs,
+    value: Vec<u8>,
+    per_op: u64,
+    out: Out,
+}
+
+impl Bench<'_> {
+    fn report(&mut self, name: &'static str, secs: f64, lat_ns: Vec<u64>) -> CmdResult {
+        let mut r = Result_ { name, ops: self.a.keys, bytes_per_op: self.per_op, secs, lat_ns };
+        print(&mut self.out, &mut r)?;
+        self.out.flush()?;
+        Ok(0)
+    }
+
+    fn puts(&mut self) -> CmdResult {
+        let (db, a, value) = (&self.db, self.a, &self.value);
         let (secs, lat) = timed(a.threads, a.keys, |_, i| {
-            db.put(&key(i, a.key_size), &value).map_err(|e| e.to_string())
+            db.put(&key(i, a.key_size), value).map_err(|e| e.to_string())
         })
         .map_err(fail)?;
-        print(
-            &mut out,
-            &mut Result_ { name: "put", ops: a.keys, bytes_per_op: per_op, secs, lat_ns: lat },
-        )?;
-        out.flush()?;
-        loaded = true;
+        self.report("put", secs, lat)
     }
-    if wants(Workload::Batch) || !loaded {
-        let batches = a.keys.div_ceil(a.batch_size as u64);
-        let (secs, lat) = timed(a.threads, batches, |_, b| {
+
+    /// Loads every key in batches; prints the figures when `show`.
+    fn batches(&mut self, show: bool) -> CmdResult {
+        let (db, a, value) = (&self.db, self.a, &self.value);
+        let size = a.batch_size as u64;
+        let (secs, lat) = timed(a.threads, a.keys.div_ceil(size), |_, b| {
             let mut batch = WriteBatch::new();
-            for i in b * a.batch_size as u64..((b + 1) * a.batch_size as u64).min(a.keys) {
-                batch.put(&key(i, a.key_size), &value);
+            for i in b * size..((b + 1) * size).min(a.keys) {
+                batch.put(&key(i, a.key_size), value);
             }
             db.write(batch).map_err(|e| e.to_string())
         })
         .map_err(fail)?;
-        if wants(Workload::Batch) {
-            let mut r =
-                Result_ { name: "batch", ops: a.keys, bytes_per_op: per_op, secs, lat_ns: lat };
-            out.text(&format!("        (latencies below are per batch of {})", a.batch_size))?;
-            print(&mut out, &mut r)?;
-            out.flush()?;
+        if !show {
+            return Ok(0);
         }
+        self.out.text(&format!("        (latencies below are per batch of {})", a.batch_size))?;
+        self.report("batch", secs, lat)
     }
-    if wants(Workload::Get) {
+
+    fn gets(&mut self) -> CmdResult {
+        let (db, a) = (&self.db, self.a);
         let (secs, lat) = timed(a.threads, a.keys, |_, i| {
             let k = key(i.wrapping_mul(0x2545_f491_4f6c_dd1d) % a.keys, a.key_size);
             match db.get(&k) {
@@ -171,35 +214,21 @@ pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
             }
         })
         .map_err(fail)?;
-        print(
-            &mut out,
-            &mut Result_ { name: "get", ops: a.keys, bytes_per_op: per_op, secs, lat_ns: lat },
-        )?;
-        out.flush()?;
+        self.report("get", secs, lat)
     }
-    if wants(Workload::Mixed) {
+
+    /// 80% gets, 20% puts.
+    fn mixed(&mut self) -> CmdResult {
+        let (db, a, value) = (&self.db, self.a, &self.value);
         let (secs, lat) = timed(a.threads, a.keys, |_, i| {
             let k = key(i.wrapping_mul(0x2545_f491_4f6c_dd1d) % a.keys, a.key_size);
             if i % 5 == 0 {
-                db.put(&k, &value).map_err(|e| e.to_string())
+                db.put(&k, value).map_err(|e| e.to_string())
             } else {
                 db.get(&k).map(|_| ()).map_err(|e| e.to_string())
             }
         })
         .map_err(fail)?;
-        print(
-            &mut out,
-            &mut Result_ { name: "mixed", ops: a.keys, bytes_per_op: per_op, secs, lat_ns: lat },
-        )?;
+        self.report("mixed", secs, lat)
     }
-    let s = db.stats();
-    out.text(&format!(
-        "store: {} keys, {} files, {} on disk",
-        s.keys,
-        s.files.len(),
-        size(s.disk_bytes)
-    ))?;
-    out.flush()?;
-    drop(db);
-    Ok(0)
 }
