@@ -151,159 +151,183 @@ pub fn fault_model(data: &[u8]) {
     };
     let opts = Options { sync, max_file_size: 96 + u64::from(b.byte()), ..Options::default() };
     let sim = SimStorage::new(u64::from(b.byte()));
-    let open = |sim: &SimStorage| {
-        Bitcask::open_with_storage(Arc::new(sim.clone()), dir(), opts.clone(), false).expect("open")
-    };
-    let mut db = open(&sim);
-    let mut model = Model::new();
-    // A write that failed may or may not have reached the file: after the next reopen the
-    // store must hold one of these states.
-    let mut uncertain: Option<Model> = None;
-    let mut steps = 0;
+    let mut m = FaultModel::new(sim, opts);
     let trace = std::env::var_os("BITCASK_FUZZ_TRACE").is_some();
-    if trace {
-        eprintln!("ops_model: {opts:?}");
-    }
+    let mut steps = 0;
     while !b.done() && steps < 200 {
         steps += 1;
         let op = b.byte() % 12;
         let k = vec![b'k', b.byte() % 16];
         if trace {
-            eprintln!("step {steps}: op {op} key {k:?} files {:?}", sim.files(&dir()));
+            eprintln!("step {steps}: op {op} key {k:?} files {:?}", m.sim.files(&dir()));
         }
+        if !m.step(op, k, &mut b) {
+            continue;
+        }
+        if m.uncertain.is_none() {
+            assert_eq!(contents(&m.db), m.model, "after step {steps} (op {op})");
+        }
+    }
+    m.sim.set_faults(None);
+    m.reopen();
+}
+
+/// The store, its model, and the state a failed write would leave if it landed.
+struct FaultModel {
+    sim: SimStorage,
+    opts: Options,
+    db: Bitcask,
+    model: Model,
+    /// A write that failed may or may not have reached the file: after the next reopen the
+    /// store must hold one of these states.
+    uncertain: Option<Model>,
+}
+
+impl FaultModel {
+    fn new(sim: SimStorage, opts: Options) -> FaultModel {
+        let db = Self::open(&sim, &opts);
+        FaultModel { sim, opts, db, model: Model::new(), uncertain: None }
+    }
+
+    fn open(sim: &SimStorage, opts: &Options) -> Bitcask {
+        Bitcask::open_with_storage(Arc::new(sim.clone()), dir(), opts.clone(), false).expect("open")
+    }
+
+    /// Runs operation `op` on key `k`; false when the step installed a fault plan (nothing
+    /// to check yet).
+    fn step(&mut self, op: u8, k: Vec<u8>, b: &mut Bytes<'_>) -> bool {
         match op {
             0 | 1 => {
                 let n = usize::from(b.byte() % 40);
                 let v = b.take(n).to_vec();
-                match db.put(&k, &v) {
-                    Ok(()) => {
-                        model.insert(k, v);
-                    }
-                    Err(e) => {
-                        let mut alt = model.clone();
-                        alt.insert(k, v);
-                        failed(e, alt, &mut uncertain);
-                    }
-                }
+                let r = self.db.put(&k, &v);
+                self.write_done(r, |m| {
+                    m.insert(k, v);
+                });
             }
-            2 => match db.delete(&k) {
-                Ok(existed) => assert_eq!(existed, model.remove(&k).is_some()),
-                Err(e) => {
-                    let mut alt = model.clone();
-                    alt.remove(&k);
-                    failed(e, alt, &mut uncertain);
-                }
-            },
-            3 => {
-                let mut batch = WriteBatch::new();
-                let mut after = model.clone();
-                for _ in 0..(b.byte() % 5 + 1) {
-                    let k = vec![b'k', b.byte() % 16];
-                    if b.byte() % 3 == 0 {
-                        batch.delete(&k);
-                        after.remove(&k);
-                    } else {
-                        let v = vec![b.byte(); usize::from(b.byte() % 20)];
-                        batch.put(&k, &v);
-                        after.insert(k, v);
-                    }
-                }
-                match db.write(batch) {
-                    Ok(()) => model = after,
-                    Err(e) => failed(e, after, &mut uncertain),
-                }
-            }
-            4 => {
-                let got = db.get(&k).expect("get");
-                // A failed write's outcome is unknown until reopen: it may be visible.
-                let alt = uncertain.as_ref().map(|m| m.get(&k).cloned());
-                assert!(got == model.get(&k).cloned() || Some(got) == alt, "get {k:?}");
-            }
-            5..=7 => {
-                sim.set_faults(None);
-                match op {
-                    5 => {}
-                    6 => sim.kill_process(),
-                    _ => {
-                        if db.sync().is_err() {
-                            // A failed sync promises nothing about unsynced writes; a power
-                            // loss now could drop them, so skip it.
-                            sim.kill_process();
-                        } else {
-                            let mode = [
-                                PowerLoss::DropUnsynced,
-                                PowerLoss::KeepRandomPrefix,
-                                PowerLoss::TornWrite,
-                            ];
-                            sim.power_loss(mode[usize::from(b.byte() % 3)]);
-                        }
-                    }
-                }
-                drop(db);
-                db = open(&sim);
-                let got = contents(&db);
-                if let Some(alt) = uncertain.take() {
-                    if got == alt {
-                        model = alt;
-                    }
-                }
-            }
-            8 => {
-                if db.merge().is_err() {
-                    // A merge that failed after its commit point poisons the store; reopen
-                    // finishes it.
-                    sim.set_faults(None);
-                    drop(db);
-                    db = open(&sim);
-                    if let Some(alt) = uncertain.take() {
-                        if contents(&db) == alt {
-                            model = alt;
-                        }
-                    }
-                }
-            }
+            2 => self.delete(k),
+            3 => self.batch(b),
+            4 => self.get(&k),
+            5..=7 => self.crash(op, b),
+            8 => self.merge(),
             9 => {
                 let sealed: Vec<FileId> =
-                    db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect();
+                    self.db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect();
                 if let Some(id) = sealed.get(usize::from(b.byte()) % sealed.len().max(1)) {
-                    let _ = db.merge_files(&[*id]);
+                    let _ = self.db.merge_files(&[*id]);
                 }
             }
-            10 => match db.put_with_ttl(&k, b"brief", Duration::ZERO) {
-                Ok(()) => {
-                    model.remove(&k);
-                }
-                Err(e) => {
-                    let mut alt = model.clone();
-                    alt.remove(&k);
-                    failed(e, alt, &mut uncertain);
-                }
-            },
+            10 => {
+                let r = self.db.put_with_ttl(&k, b"brief", Duration::ZERO);
+                self.write_done(r, |m| {
+                    m.remove(&k);
+                });
+            }
             _ => {
                 // Fail one of the next few operations; the write that meets it reports an
                 // error, and the store refuses writes until reopened.
-                let fault = if b.byte() % 2 == 0 { Fault::Eio } else { Fault::Enospc };
-                sim.set_faults(Some(FaultPlan {
-                    at_op: u64::from(b.byte() % 4),
+                let fault = if b.byte().is_multiple_of(2) { Fault::Eio } else { Fault::Enospc };
+                let at_op = u64::from(b.byte() % 4);
+                self.sim.set_faults(Some(FaultPlan {
+                    at_op,
                     fault,
                     persistent: false,
                     reads: false,
                 }));
-                continue;
+                return false;
             }
         }
-        if uncertain.is_none() {
-            assert_eq!(contents(&db), model, "after step {steps} (op {op})");
+        true
+    }
+
+    /// Applies `change` to the model if the write succeeded; else notes the state it would
+    /// leave if it landed.
+    fn write_done(&mut self, r: crate::Result<()>, change: impl FnOnce(&mut Model)) {
+        match r {
+            Ok(()) => change(&mut self.model),
+            Err(e) => {
+                let mut alt = self.model.clone();
+                change(&mut alt);
+                failed(e, alt, &mut self.uncertain);
+            }
         }
     }
-    sim.set_faults(None);
-    drop(db);
-    let db = open(&sim);
-    let got = contents(&db);
-    if let Some(alt) = uncertain {
-        if got == alt {
-            model = alt;
+
+    fn delete(&mut self, k: Vec<u8>) {
+        match self.db.delete(&k) {
+            Ok(existed) => assert_eq!(existed, self.model.remove(&k).is_some()),
+            Err(e) => {
+                let mut alt = self.model.clone();
+                alt.remove(&k);
+                failed(e, alt, &mut self.uncertain);
+            }
         }
     }
-    assert_eq!(got, model, "after the final reopen");
+
+    fn batch(&mut self, b: &mut Bytes<'_>) {
+        let mut batch = WriteBatch::new();
+        let mut after = self.model.clone();
+        for _ in 0..(b.byte() % 5 + 1) {
+            let k = vec![b'k', b.byte() % 16];
+            if b.byte().is_multiple_of(3) {
+                batch.delete(&k);
+                after.remove(&k);
+            } else {
+                let v = vec![b.byte(); usize::from(b.byte() % 20)];
+                batch.put(&k, &v);
+                after.insert(k, v);
+            }
+        }
+        match self.db.write(batch) {
+            Ok(()) => self.model = after,
+            Err(e) => failed(e, after, &mut self.uncertain),
+        }
+    }
+
+    fn get(&self, k: &[u8]) {
+        let got = self.db.get(k).expect("get");
+        // A failed write's outcome is unknown until reopen: it may be visible.
+        let alt = self.uncertain.as_ref().map(|m| m.get(k).cloned());
+        assert!(got == self.model.get(k).cloned() || Some(got) == alt, "get {k:?}");
+    }
+
+    /// Op 5: reopen; 6: kill; 7: sync, then a power loss (a kill if the sync failed: a
+    /// failed sync promises nothing about unsynced writes).
+    fn crash(&mut self, op: u8, b: &mut Bytes<'_>) {
+        self.sim.set_faults(None);
+        match op {
+            5 => {}
+            6 => self.sim.kill_process(),
+            _ if self.db.sync().is_err() => self.sim.kill_process(),
+            _ => {
+                let modes =
+                    [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite];
+                self.sim.power_loss(modes[usize::from(b.byte() % 3)]);
+            }
+        }
+        self.reopen();
+    }
+
+    fn merge(&mut self) {
+        if self.db.merge().is_err() {
+            // A merge that failed after its commit point poisons the store; reopen
+            // finishes it.
+            self.sim.set_faults(None);
+            self.reopen();
+        }
+    }
+
+    /// Reopens and settles an uncertain write by what the store holds.
+    fn reopen(&mut self) {
+        // Release the lock first, as dropping the handle would (errors are expected here).
+        let _ = self.db.close();
+        self.db = Self::open(&self.sim, &self.opts);
+        let got = contents(&self.db);
+        if let Some(alt) = self.uncertain.take() {
+            if got == alt {
+                self.model = alt;
+            }
+        }
+        assert_eq!(got, self.model, "after reopening");
+    }
 }

@@ -284,108 +284,145 @@ pub fn check(
     cut_at: Option<u64>,
     seed: u64,
 ) -> std::result::Result<Outcome, Violation> {
-    let fail = |mode, detail: String| Violation { config: *cfg, cut_at, mode, detail };
-    let sim = SimStorage::new(seed);
-    let mut db = Some(open(&sim, cfg).map_err(|e| fail(None, format!("first open: {e}")))?);
-    // A plan that never fires still counts operations. A kill drops the plan, so it is set
-    // again for what remains; `base` counts the operations before the last kill.
-    let at_op = cut_at.unwrap_or(u64::MAX);
-    let plan = |at_op| FaultPlan { at_op, fault: Fault::Eio, persistent: true, reads: false };
-    sim.set_faults(Some(plan(at_op)));
-    let mut base = 0;
-    let always = cfg.sync == SyncPolicy::Always;
-    let mut h = History { states: vec![Model::new()], durable: 0, in_flight: None };
-    let mut mapped_reads = 0;
+    let mut run = Run::start(cfg, cut_at, seed)?;
     for step in steps {
-        let Some(d) = db.as_ref().filter(|_| h.in_flight.is_none()) else {
-            // The process met the cut: it is as good as dead.
+        if !run.step(step)? {
             break;
+        }
+    }
+    let ops = run.base + run.sim.op_count();
+    let (states, mapped_reads) = run.cut_power()?;
+    Ok(Outcome { ops, states, mapped_reads })
+}
+
+/// One history being run.
+struct Run<'a> {
+    cfg: &'a Config,
+    cut_at: Option<u64>,
+    sim: SimStorage,
+    db: Option<Bitcask>,
+    h: History,
+    /// Operations counted before the last kill (a kill drops the fault plan, so it is set
+    /// again for what remains).
+    base: u64,
+}
+
+impl<'a> Run<'a> {
+    fn start(
+        cfg: &'a Config,
+        cut_at: Option<u64>,
+        seed: u64,
+    ) -> std::result::Result<Run<'a>, Violation> {
+        let sim = SimStorage::new(seed);
+        let h = History { states: vec![Model::new()], durable: 0, in_flight: None };
+        let mut run = Run { cfg, cut_at, sim, db: None, h, base: 0 };
+        let db = open(&run.sim, cfg).map_err(|e| run.fail(None, format!("first open: {e}")))?;
+        run.db = Some(db);
+        run.arm(0);
+        Ok(run)
+    }
+
+    fn fail(&self, mode: Option<PowerLoss>, detail: String) -> Violation {
+        Violation { config: *self.cfg, cut_at: self.cut_at, mode, detail }
+    }
+
+    /// Installs the cut, `done` operations having been made already. A plan that never
+    /// fires still counts operations.
+    fn arm(&self, done: u64) {
+        let at_op = self.cut_at.unwrap_or(u64::MAX).saturating_sub(done);
+        let plan = FaultPlan { at_op, fault: Fault::Eio, persistent: true, reads: false };
+        self.sim.set_faults(Some(plan));
+    }
+
+    /// Runs one step; false once the process met the cut (it is as good as dead).
+    fn step(&mut self, step: &Step) -> std::result::Result<bool, Violation> {
+        let Some(d) = self.db.as_ref().filter(|_| self.h.in_flight.is_none()) else {
+            return Ok(false);
         };
-        let next = apply(h.current(), step);
+        let next = apply(self.h.current(), step);
         let result = match step {
             Step::Get(k) => match d.get(&key(*k)) {
-                Ok(got) if got.as_ref() == h.current().get(&key(*k)) => Ok(()),
+                Ok(got) if got.as_ref() == self.h.current().get(&key(*k)) => Ok(()),
                 Ok(got) => {
-                    return Err(fail(
-                        None,
-                        format!("get({k}) = {got:?}, model {:?}", h.current().get(&key(*k))),
-                    ))
+                    let want = self.h.current().get(&key(*k));
+                    return Err(self.fail(None, format!("get({k}) = {got:?}, model {want:?}")));
                 }
                 Err(e) => Err(e),
             },
-            Step::Reopen | Step::Kill => {
-                let closed = if *step == Step::Kill {
-                    base += sim.op_count();
-                    sim.kill_process();
-                    sim.set_faults(Some(plan(at_op.saturating_sub(base))));
-                    Ok(())
-                } else {
-                    d.close()
-                };
-                db = None;
-                mapped_reads += sim.mapped_reads();
-                match closed.and_then(|()| open(&sim, cfg)) {
-                    Ok(d) => {
-                        let got = contents(&d).map_err(|e| fail(None, e))?;
-                        db = Some(d);
-                        h.check(&got).map_err(|e| fail(None, format!("after {step:?}: {e}")))?;
-                        if *step == Step::Kill && got != *h.current() {
-                            return Err(fail(None, "a kill lost an acknowledged write".into()));
-                        }
-                        h.restart_from(got);
-                        continue;
-                    }
-                    Err(_) => {
-                        // The cut came during close or recovery: reopen below, after the power loss.
-                        h.in_flight = Some(h.current().clone());
-                        break;
-                    }
-                }
-            }
-            _ => run_step(d, step, h.current()),
+            Step::Reopen | Step::Kill => return self.reopen(step),
+            _ => run_step(d, step, self.h.current()),
         };
         match result {
             Ok(()) => {
-                let durable = matches!(step, Step::Sync) || always;
-                h.ack(next, durable);
+                let durable = matches!(step, Step::Sync) || self.cfg.sync == SyncPolicy::Always;
+                self.h.ack(next, durable);
             }
-            Err(Error::Poisoned { .. }) if sim.fault_fired() => {
-                h.in_flight = Some(h.current().clone());
+            Err(Error::Poisoned { .. }) if self.sim.fault_fired() => {
+                self.h.in_flight = Some(self.h.current().clone());
             }
-            Err(_) if sim.fault_fired() => {
-                // The step met the cut: it may or may not have landed.
-                h.in_flight = Some(next);
-            }
-            Err(e) => return Err(fail(None, format!("{step:?} failed without a fault: {e}"))),
+            // The step met the cut: it may or may not have landed.
+            Err(_) if self.sim.fault_fired() => self.h.in_flight = Some(next),
+            Err(e) => return Err(self.fail(None, format!("{step:?} failed without a fault: {e}"))),
         }
+        Ok(true)
     }
-    let ops = base + sim.op_count();
-    // The process dies with the power: fork the disk for each mode first.
-    let disks: Vec<(PowerLoss, SimStorage)> =
-        [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite]
-            .into_iter()
-            .map(|mode| (mode, sim.fork()))
-            .collect();
-    sim.kill_process();
-    drop(db);
-    mapped_reads += sim.mapped_reads();
-    let mut states = 0;
-    for (mode, disk) in disks {
-        disk.power_loss(mode);
-        let db = open(&disk, cfg).map_err(|e| fail(Some(mode), format!("reopen: {e}")))?;
-        let got = contents(&db).map_err(|e| fail(Some(mode), e))?;
-        h.check(&got).map_err(|e| fail(Some(mode), e))?;
-        // Recovery is idempotent: a second open finds the same.
-        drop(db);
-        let db = open(&disk, cfg).map_err(|e| fail(Some(mode), format!("second reopen: {e}")))?;
-        let again = contents(&db).map_err(|e| fail(Some(mode), e))?;
-        if again != got {
-            return Err(fail(Some(mode), "a second open recovered a different state".into()));
+
+    /// `Reopen` (close, open) or `Kill` (kill -9, open): the reopened store is a prefix of
+    /// the history (after a kill, all of it) and becomes the new durable start.
+    fn reopen(&mut self, step: &Step) -> std::result::Result<bool, Violation> {
+        let closed = match (step, self.db.take()) {
+            (Step::Kill, _) => {
+                self.base += self.sim.op_count();
+                self.sim.kill_process();
+                self.arm(self.base);
+                Ok(())
+            }
+            (_, Some(d)) => d.close(),
+            (_, None) => Ok(()),
+        };
+        let Ok(d) = closed.and_then(|()| open(&self.sim, self.cfg)) else {
+            // The cut came during close or recovery: reopen after the power loss.
+            self.h.in_flight = Some(self.h.current().clone());
+            return Ok(false);
+        };
+        let got = contents(&d).map_err(|e| self.fail(None, e))?;
+        self.db = Some(d);
+        self.h.check(&got).map_err(|e| self.fail(None, format!("after {step:?}: {e}")))?;
+        if *step == Step::Kill && got != *self.h.current() {
+            return Err(self.fail(None, "a kill lost an acknowledged write".into()));
         }
-        mapped_reads += disk.mapped_reads();
-        states += 1;
+        self.h.restart_from(got);
+        Ok(true)
     }
-    Ok(Outcome { ops, states, mapped_reads })
+
+    /// The process dies with the power: each power-loss mode is applied to its own copy of
+    /// the disk, reopened twice (recovery is idempotent) and checked. Returns the crash
+    /// states checked and the reads served through maps.
+    fn cut_power(mut self) -> std::result::Result<(u64, u64), Violation> {
+        let modes = [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite];
+        let disks: Vec<(PowerLoss, SimStorage)> =
+            modes.into_iter().map(|mode| (mode, self.sim.fork())).collect();
+        let forked_reads = self.sim.mapped_reads();
+        self.sim.kill_process();
+        drop(self.db.take());
+        let mut mapped_reads = self.sim.mapped_reads();
+        let mut states = 0;
+        for (mode, disk) in disks {
+            disk.power_loss(mode);
+            let fail = |e: String| self.fail(Some(mode), e);
+            let db = open(&disk, self.cfg).map_err(|e| fail(format!("reopen: {e}")))?;
+            let got = contents(&db).map_err(fail)?;
+            self.h.check(&got).map_err(fail)?;
+            drop(db);
+            let db = open(&disk, self.cfg).map_err(|e| fail(format!("second reopen: {e}")))?;
+            if contents(&db).map_err(fail)? != got {
+                return Err(fail("a second open recovered a different state".into()));
+            }
+            mapped_reads += disk.mapped_reads() - forked_reads;
+            states += 1;
+        }
+        Ok((states, mapped_reads))
+    }
 }
 
 /// Checks `steps` with the power cut at every operation in `cuts` of the run's operations
