@@ -1,0 +1,162 @@
+//! The layout rules of docs/architecture.md, checked on the sources of the core, the C ABI
+//! and the CLI: no function longer than 80 lines, and no import circle between the modules
+//! of a crate (a module uses only modules below it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const MAX_FN_LINES: usize = 80;
+
+fn crates() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    ["bitcask-core", "bitcask-ffi", "bitcask-cli"]
+        .iter()
+        .map(|c| root.join(c).join("src"))
+        .collect()
+}
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The code of a line without string literals and comments, for counting braces.
+fn code(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    let mut in_str = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if in_str => {
+                chars.next();
+            }
+            '"' => in_str = !in_str,
+            '/' if !in_str && chars.peek() == Some(&'/') => break,
+            '\'' if !in_str => {
+                // A char literal like '{' (a lifetime has no closing quote nearby).
+                let rest: String = chars.clone().take(3).collect();
+                if rest.len() >= 2 && rest.chars().nth(1) == Some('\'') {
+                    chars.next();
+                    chars.next();
+                }
+            }
+            _ if !in_str => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// (name, first line, length) of every function with a body.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim_start();
+        let Some(at) = t.find("fn ") else { continue };
+        let head = &t[..at];
+        let is_fn = head.split_whitespace().all(|w| {
+            ["pub", "pub(crate)", "pub(super)", "unsafe", "extern", "\"C\"", "const", "async"]
+                .contains(&w)
+        });
+        if !is_fn || t.starts_with("//") {
+            continue;
+        }
+        let name: String =
+            t[at + 3..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let (mut depth, mut opened) = (0i32, false);
+        for (j, l) in lines.iter().enumerate().skip(i) {
+            let c = code(l);
+            if !opened && c.trim_end().ends_with(';') {
+                break; // a declaration without a body
+            }
+            for ch in c.chars() {
+                match ch {
+                    '{' => {
+                        depth += 1;
+                        opened = true;
+                    }
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+            }
+            if opened && depth == 0 {
+                out.push((name.clone(), i + 1, j - i + 1));
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_80_lines() {
+    let mut long = Vec::new();
+    for dir in crates() {
+        let mut files = Vec::new();
+        sources(&dir, &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (name, line, len) in functions(&text) {
+                if len > MAX_FN_LINES {
+                    long.push(format!("{}:{line} {name}: {len} lines", f.display()));
+                }
+            }
+        }
+    }
+    assert!(long.is_empty(), "functions over {MAX_FN_LINES} lines:\n{}", long.join("\n"));
+}
+
+/// The module a file is (its first path component under src/), and the modules it uses.
+fn module_uses(dir: &Path, file: &Path) -> (String, BTreeSet<String>) {
+    let rel = file.strip_prefix(dir).unwrap();
+    let first = rel.components().next().unwrap().as_os_str().to_string_lossy().into_owned();
+    let module = first.trim_end_matches(".rs").to_owned();
+    let text = std::fs::read_to_string(file).unwrap();
+    // Unit tests may use anything.
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+    let mut uses = BTreeSet::new();
+    for part in text.split("crate::").skip(1) {
+        let name: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if !name.is_empty() {
+            uses.insert(name);
+        }
+    }
+    (module, uses)
+}
+
+#[test]
+fn no_module_imports_in_a_circle() {
+    for dir in crates() {
+        let mut files = Vec::new();
+        sources(&dir, &mut files);
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for f in &files {
+            let (m, uses) = module_uses(&dir, f);
+            graph.entry(m).or_default().extend(uses);
+        }
+        let modules: BTreeSet<String> = graph.keys().cloned().collect();
+        for deps in graph.values_mut() {
+            deps.retain(|d| modules.contains(d));
+        }
+        for (m, deps) in &graph {
+            let mut deps = deps.clone();
+            deps.remove(m);
+            // Every module reachable from m must not reach back to m.
+            let mut seen = BTreeSet::new();
+            let mut stack: Vec<String> = deps.into_iter().collect();
+            while let Some(d) = stack.pop() {
+                assert!(&d != m, "{}: module {m} imports itself through a circle", dir.display());
+                if seen.insert(d.clone()) {
+                    stack.extend(graph.get(&d).into_iter().flatten().filter(|x| **x != d).cloned());
+                }
+            }
+        }
+    }
+}
