@@ -38,7 +38,11 @@
 //! ```
 //!
 //! The durability contract is in `docs/durability.md`; the on-disk format in
-//! `docs/format.md`.
+//! `docs/format.md`; the module map in `docs/architecture.md`.
+//!
+//! The cargo feature `testing` (off by default) adds the module `testing`: a simulated disk with
+//! fault injection and power loss, the crash oracle and the fuzz checks. It is for this
+//! crate's own tests, benches and fuzz targets, not for embedding.
 #![deny(missing_docs)]
 // `unsafe` appears once: mapping sealed datafiles (storage.rs).
 #![deny(unsafe_code)]
