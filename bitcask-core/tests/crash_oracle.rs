@@ -57,14 +57,14 @@ fn configs(background_merge: bool) -> Vec<Config> {
 
 #[test]
 fn power_cut_at_any_operation_leaves_a_prefix_with_everything_synced() {
-    let states = run(&configs(false), 12 * scale(), 40, 40 * scale());
-    assert!(states > 3_000, "{states}");
+    let states = run(&configs(false), 24 * scale(), 40, 80 * scale());
+    assert!(states > 15_000, "{states}");
 }
 
 #[test]
 fn power_cut_with_the_background_merge_thread_running() {
-    let states = run(&configs(true), 4 * scale(), 40, 20 * scale());
-    assert!(states > 500, "{states}");
+    let states = run(&configs(true), 8 * scale(), 40, 40 * scale());
+    assert!(states > 2_000, "{states}");
 }
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
