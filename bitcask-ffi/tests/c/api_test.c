@@ -259,6 +259,15 @@ static void test_reads_and_writes(const char *dir) {
     EXPECT_STATUS(bc_close(db), BC_OK);
 }
 
+/* key00..key19, 26-byte values: several datafiles at max_file_size 256. */
+static void put_twenty_keys(bc_db *db) {
+    for (int i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "key%02d", i);
+        EXPECT_STATUS(bc_put(db, K(key), K("0123456789abcdef0123456789")), BC_OK);
+    }
+}
+
 static void test_corruption(const char *base) {
     char *dir = join(base, "corrupt");
     bc_options o;
@@ -266,11 +275,7 @@ static void test_corruption(const char *base) {
     o.max_file_size = 256;
     bc_db *db = NULL;
     EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
-    for (int i = 0; i < 20; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "key%02d", i);
-        EXPECT_STATUS(bc_put(db, K(key), K("0123456789abcdef0123456789")), BC_OK);
-    }
+    put_twenty_keys(db);
     EXPECT_STATUS(bc_close(db), BC_OK);
     char *data = join(dir, "0000000001000000.data");
     char *hint = join(dir, "0000000001000000.hint");
@@ -322,11 +327,7 @@ static void test_reads_without_maps(const char *base) {
     o.mmap_reads = false;
     bc_db *db = NULL;
     EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
-    for (int i = 0; i < 20; i++) {
-        char key[16];
-        snprintf(key, sizeof key, "key%02d", i);
-        EXPECT_STATUS(bc_put(db, K(key), K("0123456789abcdef0123456789")), BC_OK);
-    }
+    put_twenty_keys(db);
     char *data = join(dir, "0000000001000000.data");
     EXPECT(truncate(data, 20) == 0);
     uint8_t *value = NULL;
