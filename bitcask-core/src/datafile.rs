@@ -194,6 +194,29 @@ impl DataFile {
         Ok(buf)
     }
 
+    /// Calls `f` with the value of the record at `loc` (checksum and key checked), borrowed
+    /// from the map when the file has one, else read with `pread` into a buffer.
+    pub fn with_value<R>(&self, key: &[u8], loc: &Loc, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        let len = loc.len as usize;
+        let mut f = Some(f);
+        if let Some(m) = self.map.get() {
+            let mapped = m.read(loc.offset, len, |rec| {
+                self.value_in(rec, key, loc).map(|v| f.take().map(|f| f(v)))
+            });
+            if let Some(Some(r)) = mapped.transpose()? {
+                return Ok(r);
+            }
+        }
+        let mut buf = vec![0u8; len];
+        self.file
+            .read_at(&mut buf, loc.offset)
+            .map_err(|e| Error::io("reading a record from", &self.path, e))?;
+        let v = self.value_in(&buf, key, loc)?;
+        f.take()
+            .map(|f| f(v))
+            .ok_or_else(|| Error::corruption(&self.path, loc.offset, "value read twice"))
+    }
+
     /// The value of the encoded record `rec` read at `loc`, after checking its checksum,
     /// its length and its key.
     fn value_in<'b>(&self, rec: &'b [u8], key: &[u8], loc: &Loc) -> Result<&'b [u8]> {

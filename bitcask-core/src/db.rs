@@ -1,5 +1,6 @@
 //! The public façade: [`Bitcask`] opens a store and forwards each call to the engine.
 
+use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::atomic::Ordering::*;
 use std::sync::{Arc, Mutex};
@@ -146,6 +147,65 @@ impl Bitcask {
         self.engine.get(key)
     }
 
+    /// Calls `f` with the value of `key` without copying it: the slice is borrowed from the
+    /// datafile's memory map (or from a read buffer when maps are off). The checksum is
+    /// verified first. `None` when the key is absent.
+    ///
+    /// ```
+    /// # let tmp = tempfile::tempdir()?;
+    /// # let db = bitcask_core::Bitcask::open(tmp.path(), Default::default())?;
+    /// db.put(b"k", b"hello")?;
+    /// assert_eq!(db.get_with(b"k", |v| v.len())?, Some(5));
+    /// # Ok::<(), bitcask_core::Error>(())
+    /// ```
+    pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.engine.get_with(key, f)
+    }
+
+    /// Copies the value of `key` into `buf` and returns its length; `None` when the key is
+    /// absent. When the value is longer than `buf`, nothing is copied and the returned length
+    /// says how much room it needs.
+    pub fn get_into(&self, key: &[u8], buf: &mut [u8]) -> Result<Option<usize>> {
+        self.engine.get_with(key, |v| {
+            if let Some(dst) = buf.get_mut(..v.len()) {
+                dst.copy_from_slice(v);
+            }
+            v.len()
+        })
+    }
+
+    /// The values of `keys`, in order (`None` for each absent key).
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|k| self.engine.get(k.as_ref())).collect()
+    }
+
+    /// The remaining time to live of `key`: `None` when the key is absent, `Some(None)` when
+    /// it has no expiry, `Some(Some(d))` when it expires in `d`.
+    pub fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
+        self.engine.ttl(key)
+    }
+
+    /// Sets `key` to `new` (`None`: deletes it) only if its current value is `expected`
+    /// (`None`: the key is absent), atomically: no other write can come between the
+    /// comparison and the write. Returns whether it swapped. The new value has no expiry.
+    ///
+    /// ```
+    /// # let tmp = tempfile::tempdir()?;
+    /// # let db = bitcask_core::Bitcask::open(tmp.path(), Default::default())?;
+    /// assert!(db.compare_and_swap(b"k", None, Some(b"1"))?);       // create if absent
+    /// assert!(!db.compare_and_swap(b"k", Some(b"0"), Some(b"2"))?); // not the current value
+    /// assert!(db.compare_and_swap(b"k", Some(b"1"), None)?);        // delete if still 1
+    /// # Ok::<(), bitcask_core::Error>(())
+    /// ```
+    pub fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool> {
+        self.engine.compare_and_swap(key, expected, new)
+    }
+
     /// Whether `key` is present (keydir only, no disk read).
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
         self.engine.check_open()?;
@@ -159,6 +219,10 @@ impl Bitcask {
     }
 
     /// A snapshot of the keys present now, sorted.
+    ///
+    /// Cost: the whole key set is copied and sorted when this is called (O(n log n) time,
+    /// O(n) memory for n keys); the iterator then yields from the copy. Use
+    /// [`scan_prefix`](Self::scan_prefix) or [`range`](Self::range) to copy only part.
     pub fn keys(&self) -> Result<Keys> {
         self.engine.check_open()?;
         let (items, _) = self.engine.snapshot();
@@ -166,13 +230,57 @@ impl Bitcask {
     }
 
     /// A snapshot of the key/value pairs present now, sorted by key; values are read lazily.
+    ///
+    /// Cost: as [`keys`](Self::keys), the whole key set is copied and sorted up front (the
+    /// values are not: each is read when the iterator reaches it).
     pub fn iter(&self) -> Result<Iter> {
         self.engine.check_open()?;
         let (items, files) = self.engine.snapshot();
         Ok(Iter { items: items.into_iter(), files })
     }
 
-    /// Number of live keys.
+    /// A snapshot iterator over the pairs whose key starts with `prefix`, in key order.
+    /// Every key is visited once, but only the matching ones are copied and sorted.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Iter> {
+        self.engine.check_open()?;
+        let (items, files) = self.engine.snapshot_where(|k| k.starts_with(prefix));
+        Ok(Iter { items: items.into_iter(), files })
+    }
+
+    /// A snapshot iterator over the pairs whose key lies in `range`, in key order (byte-wise
+    /// comparison). Only the keys in the range are copied and sorted.
+    ///
+    /// ```
+    /// # let tmp = tempfile::tempdir()?;
+    /// # let db = bitcask_core::Bitcask::open(tmp.path(), Default::default())?;
+    /// for k in [&b"a"[..], b"b", b"c", b"d"] {
+    ///     db.put(k, b"v")?;
+    /// }
+    /// let keys: Vec<Vec<u8>> = db.range(&b"b"[..]..&b"d"[..])?.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
+    /// assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()]);
+    /// # Ok::<(), bitcask_core::Error>(())
+    /// ```
+    pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Result<Iter> {
+        self.engine.check_open()?;
+        let within = |k: &[u8]| {
+            let above = match range.start_bound() {
+                Bound::Included(s) => k >= s.as_ref(),
+                Bound::Excluded(s) => k > s.as_ref(),
+                Bound::Unbounded => true,
+            };
+            let below = match range.end_bound() {
+                Bound::Included(e) => k <= e.as_ref(),
+                Bound::Excluded(e) => k < e.as_ref(),
+                Bound::Unbounded => true,
+            };
+            above && below
+        };
+        let (items, files) = self.engine.snapshot_where(within);
+        Ok(Iter { items: items.into_iter(), files })
+    }
+
+    /// Number of live keys. O(1) while no key has a TTL; once some do, expired keys are
+    /// left out by counting over the keydir (O(n)).
     pub fn len(&self) -> usize {
         self.engine.len()
     }

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::datafile::DataFile;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
@@ -97,7 +98,24 @@ impl Iterator for Iter {
 }
 
 impl Engine {
+    /// The value of `key`, copied out.
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.lookup(key, |file, loc| file.read_value(key, loc))
+    }
+
+    /// Calls `f` with the value of `key`, borrowed from the file's map when it can be.
+    pub(crate) fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.lookup(key, |file, loc| file.with_value(key, loc, f))
+    }
+
+    /// Finds the current record of `key` and calls `read` with its file and location, while
+    /// the file table's read lock keeps the file in the table (rotation and merge take the
+    /// write lock just to swap the table, never across I/O).
+    fn lookup<R>(
+        &self,
+        key: &[u8],
+        read: impl FnOnce(&DataFile, &Loc) -> Result<R>,
+    ) -> Result<Option<R>> {
         self.check_open()?;
         // A merge may retire the file between the keydir lookup and the file lookup; the
         // keydir then already points elsewhere, so look again.
@@ -106,23 +124,42 @@ impl Engine {
             if loc.expiry != 0 && loc.expired(now_ms()) {
                 return Ok(None);
             }
-            // The table's read lock is held only while reading (rotation and merge take the
-            // write lock just to swap the table, never across I/O).
             let files = self.files.read().unwrap_or_else(|e| e.into_inner());
             if let Some(file) = files.get(&loc.file) {
-                return file.read_value(key, &loc).map(Some);
+                return read(file, &loc).map(Some);
             }
         }
         Err(Error::corruption(&self.dir, 0, "keydir points at a datafile that is gone"))
     }
 
+    /// The remaining time to live of `key`: `None` when absent, `Some(None)` when it has
+    /// no expiry.
+    pub(crate) fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
+        self.check_open()?;
+        let now = now_ms();
+        Ok(self
+            .keydir
+            .get(key)
+            .filter(|l| !l.expired(now))
+            .map(|l| (l.expiry != 0).then(|| Duration::from_millis(l.expiry - now))))
+    }
+
     /// A consistent snapshot of the live entries (sorted by key) and the files they are in.
     pub(crate) fn snapshot(&self) -> (Snapshot, Arc<FileTable>) {
+        self.snapshot_where(|_| true)
+    }
+
+    /// [`snapshot`](Self::snapshot) of the keys `keep` accepts: only those are copied and
+    /// sorted (every key is still visited once).
+    pub(crate) fn snapshot_where(
+        &self,
+        mut keep: impl FnMut(&[u8]) -> bool,
+    ) -> (Snapshot, Arc<FileTable>) {
         let now = now_ms();
         // Holding the file table's read lock keeps a merge from retiring a file the snapshot
         // points into (outputs are added to the table before the keydir points at them).
         let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        let mut items = self.keydir.snapshot(|_, l| !l.expired(now));
+        let mut items = self.keydir.snapshot(|k, l| !l.expired(now) && keep(k));
         let table = files.clone();
         drop(files);
         items.sort_unstable_by(|a, b| a.0.cmp(&b.0));

@@ -51,6 +51,20 @@ impl Engine {
         value: Option<&[u8]>,
         expiry: u64,
     ) -> Result<Option<Loc>> {
+        let written = self.write_one_if(key, value, expiry, |_| Ok(true))?;
+        Ok(written.flatten())
+    }
+
+    /// Writes the record if `cond` (called under the writer lock, so no other write can
+    /// come between) accepts the key's current location. Returns `None` when it did not,
+    /// else the location the write superseded.
+    pub(crate) fn write_one_if(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        expiry: u64,
+        cond: impl FnOnce(Option<Loc>) -> Result<bool>,
+    ) -> Result<Option<Option<Loc>>> {
         self.check_key(key)?;
         if let Some(v) = value {
             self.check_value(v)?;
@@ -61,6 +75,9 @@ impl Engine {
         let mut guard = lock(&self.writer);
         self.check_writable()?;
         let w = guard.as_mut().ok_or(Error::Closed)?;
+        if !cond(self.keydir.get(key))? {
+            return Ok(None);
+        }
         w.buf.clear();
         let len = rec.encode(&mut w.buf).map_err(|e| Error::InvalidOptions(e.to_string()))? as u32;
         let (offset, rotated) = self.append_locked(w)?;
@@ -71,7 +88,33 @@ impl Engine {
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
         self.after_append(rotated, seq)?;
-        Ok(old)
+        Ok(Some(old))
+    }
+
+    /// Replaces the value of `key` with `new` (`None`: deletes it) if its current value is
+    /// `expected` (`None`: absent), atomically with respect to every other write.
+    pub(crate) fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> Result<bool> {
+        let now = now_ms();
+        let matches = |loc: Option<Loc>| -> Result<bool> {
+            if loc.is_none_or(|l| l.expired(now)) {
+                return Ok(expected.is_none());
+            }
+            Ok(self.get_with(key, |v| Some(v) == expected)?.unwrap_or(expected.is_none()))
+        };
+        if new.is_none() {
+            // Deleting an absent key writes nothing.
+            let absent = self.keydir.get(key).is_none_or(|l| l.expired(now));
+            if absent && expected.is_none() {
+                self.check_writable()?;
+                return Ok(true);
+            }
+        }
+        Ok(self.write_one_if(key, new, 0, matches)?.is_some())
     }
 
     pub(crate) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
