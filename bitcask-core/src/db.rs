@@ -156,7 +156,7 @@ impl Bitcask {
     /// # let db = bitcask_core::Bitcask::open(tmp.path(), Default::default())?;
     /// db.put(b"k", b"hello")?;
     /// assert_eq!(db.get_with(b"k", |v| v.len())?, Some(5));
-    /// # Ok::<(), bitcask_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         self.engine.get_with(key, f)
@@ -195,7 +195,7 @@ impl Bitcask {
     /// assert!(db.compare_and_swap(b"k", None, Some(b"1"))?);       // create if absent
     /// assert!(!db.compare_and_swap(b"k", Some(b"0"), Some(b"2"))?); // not the current value
     /// assert!(db.compare_and_swap(b"k", Some(b"1"), None)?);        // delete if still 1
-    /// # Ok::<(), bitcask_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn compare_and_swap(
         &self,
@@ -258,7 +258,7 @@ impl Bitcask {
     /// }
     /// let keys: Vec<Vec<u8>> = db.range(&b"b"[..]..&b"d"[..])?.map(|kv| kv.map(|(k, _)| k)).collect::<Result<_, _>>()?;
     /// assert_eq!(keys, vec![b"b".to_vec(), b"c".to_vec()]);
-    /// # Ok::<(), bitcask_core::Error>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Result<Iter> {
         self.engine.check_open()?;
