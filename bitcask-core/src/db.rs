@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::backup::BackupReport;
 use crate::batch::WriteBatch;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -288,6 +289,16 @@ impl Bitcask {
     /// True when no key is live.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Writes a consistent, openable copy of the store into the directory `dest` (which
+    /// must not exist) while reads and writes go on: the copy holds exactly the store's
+    /// state at one moment of the call (a prefix of the history). Sealed files are
+    /// hard-linked where the file system allows it, the active file is copied. Merges wait
+    /// until it is done. An interrupted backup leaves only a `*.backup-tmp` directory beside
+    /// `dest` (removed by the next backup to `dest`) and never touches the store.
+    pub fn backup_to(&self, dest: impl AsRef<Path>) -> Result<BackupReport> {
+        self.engine.backup_to(dest.as_ref())
     }
 
     /// Statistics: keys, and live/dead bytes and counts of every datafile.

@@ -47,6 +47,7 @@
 // `unsafe` appears once: mapping sealed datafiles (storage.rs).
 #![deny(unsafe_code)]
 
+mod backup;
 mod batch;
 mod datafile;
 mod db;
@@ -70,6 +71,7 @@ mod tools;
 mod util;
 mod write;
 
+pub use backup::BackupReport;
 pub use batch::WriteBatch;
 pub use datafile::FileStats;
 #[cfg(feature = "testing")]

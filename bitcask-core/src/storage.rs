@@ -124,6 +124,18 @@ pub trait Storage: Send + Sync + fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Makes the entries of `dir` (creates, renames, removes) durable: `fsync` of the directory.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Makes `to` a second name of the file `from` (a hard link). Storages without links
+    /// return an `Unsupported` error, and callers copy instead.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let _ = (from, to);
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+    /// Removes the directory `dir` and everything in it. Storages that cannot return an
+    /// `Unsupported` error (backups then cannot clean up after an interrupted one).
+    fn remove_dir_all(&self, dir: &Path) -> io::Result<()> {
+        let _ = dir;
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
     /// Takes an exclusive advisory lock on `path` (creating it), without waiting. `Ok(None)`
     /// when another holder has it. The lock dies with the process.
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>>;
@@ -205,6 +217,12 @@ impl Storage for OsStorage {
     }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         fs::File::open(dir)?.sync_all()
+    }
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::hard_link(from, to)
+    }
+    fn remove_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::remove_dir_all(dir)
     }
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
         let f = fs::OpenOptions::new()

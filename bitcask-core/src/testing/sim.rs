@@ -610,6 +610,18 @@ impl Storage for SimStorage {
         Ok(())
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut s = self.lock();
+        s.fault(false)?;
+        s.log.push(Op::Create(to.to_path_buf()));
+        if s.names.contains_key(to) {
+            return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        }
+        let id = *s.names.get(from).ok_or_else(not_found)?;
+        s.names.insert(to.to_path_buf(), id);
+        Ok(())
+    }
+
     fn try_lock(&self, path: &Path) -> io::Result<Option<LockGuard>> {
         let mut s = self.lock();
         if !s.locks.insert(path.to_path_buf()) {
