@@ -42,8 +42,9 @@ impl Engine {
             for (_, loc) in self.keydir.snapshot(|_, l| l.expired(now)) {
                 let id = table.get(&loc.file).map(|f| f.id);
                 if let Some(f) = files.iter_mut().find(|f| Some(f.file_id) == id) {
-                    f.live_keys -= 1;
-                    f.live_bytes -= u64::from(loc.len);
+                    // Counters read while writers run may lag: never below zero.
+                    f.live_keys = f.live_keys.saturating_sub(1);
+                    f.live_bytes = f.live_bytes.saturating_sub(u64::from(loc.len));
                     f.dead_keys += 1;
                     f.dead_bytes += u64::from(loc.len);
                 }
