@@ -28,3 +28,5 @@ install: build
 	install -m 755 $(LIBDIR_SRC)/libbitcask.so $(DESTDIR)$(PREFIX)/lib/libbitcask.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bitcask-ffi/bitcask.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/bitcask.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' bitcask-ffi/bitcask-static.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/bitcask-static.pc

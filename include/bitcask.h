@@ -79,15 +79,16 @@ typedef struct bc_iter bc_iter;
 // Options of `bc_open`. Initialize with `bc_options_default`, then change fields. A zero
 // in a size field means the default.
 typedef struct {
-  // Rotate the active datafile once it would exceed this many bytes (default 256 MiB).
+  // Rotate the active datafile once it would exceed this many bytes: 64 to 4294967295
+  // (default 256 MiB).
   uint64_t max_file_size;
   // `BC_SYNC_NEVER`, `BC_SYNC_ALWAYS` or `BC_SYNC_EVERY_MS`.
   uint32_t sync_policy;
-  // Interval for `BC_SYNC_EVERY_MS`.
+  // Interval for `BC_SYNC_EVERY_MS`: at least 1.
   uint64_t sync_interval_ms;
-  // Longest key accepted (default and maximum 65536).
+  // Longest key accepted: 1 to 65536 (the default).
   uint32_t max_key_size;
-  // Longest value accepted (default and maximum 256 MiB).
+  // Longest value accepted: 0 to 268435456 (256 MiB, the default).
   uint32_t max_value_size;
   // Skip (and report) corrupt records in sealed files instead of failing the open.
   bool skip_corrupt;
@@ -132,6 +133,16 @@ typedef struct {
   uint64_t disk_bytes;
 } bc_store_stats;
 
+// What `bc_check` found.
+typedef struct {
+  // Datafiles and hint files checked.
+  uint64_t files;
+  // Valid records in the datafiles.
+  uint64_t records;
+  // Damaged regions found (0: the store is clean).
+  uint64_t problems;
+} bc_check_report;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -147,6 +158,14 @@ bc_status bc_batch_new(bc_batch **out);
 // # Safety
 // `batch` a live batch; `key`/`value` valid for their lengths (`value` may be NULL for 0).
 bc_status bc_batch_put(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len);
+
+// Adds a put with a time to live to the batch: the key disappears `ttl_ms` milliseconds
+// after the batch is written. `ttl_ms` 0 is `BC_INVALID_ARGUMENT` (as Redis refuses an
+// expiry of 0).
+//
+// # Safety
+// As `bc_batch_put`.
+bc_status bc_batch_put_ttl(bc_batch *batch, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len, uint64_t ttl_ms);
 
 // Adds a delete to the batch.
 //
@@ -197,7 +216,8 @@ bc_status bc_close(bc_db *db);
 // `db` a live handle; `key` valid for `key_len` bytes; `value` for `value_len` bytes.
 bc_status bc_put(const bc_db *db, const uint8_t *key, size_t key_len, const uint8_t *value, size_t value_len);
 
-// Stores `value` under `key`; the key disappears `ttl_ms` milliseconds from now.
+// Stores `value` under `key`; the key disappears `ttl_ms` milliseconds from now. `ttl_ms`
+// 0 is `BC_INVALID_ARGUMENT`.
 //
 // # Safety
 // As `bc_put`.
@@ -258,20 +278,64 @@ bc_status bc_merge(const bc_db *db, bc_merge_report *report);
 // `db` a live handle; `out` writable.
 bc_status bc_stats(const bc_db *db, bc_store_stats *out);
 
+// The remaining time to live of `key` in `*ttl_ms_out`: -1 when it has no expiry.
+// `BC_NOT_FOUND` when the key is absent (or expired).
+//
+// # Safety
+// `db` a live handle; `key` valid for `key_len` bytes; `ttl_ms_out` writable.
+bc_status bc_ttl(const bc_db *db, const uint8_t *key, size_t key_len, int64_t *ttl_ms_out);
+
+// The number of live keys in `*out`.
+//
+// # Safety
+// `db` a live handle; `out` writable.
+bc_status bc_len(const bc_db *db, uint64_t *out);
+
+// Writes a consistent copy of the store into the directory `path`, which must not exist,
+// while other threads go on reading and writing (see `Bitcask::backup_to`).
+//
+// # Safety
+// `db` a live handle; `path` a NUL-terminated string.
+bc_status bc_backup(const bc_db *db, const char *path);
+
+// Looks up `count` keys. For each `i`, `values_out[i]` is a new buffer of
+// `value_lens_out[i]` bytes to free with `bc_free_value`, or NULL (length 0) when
+// `keys[i]` is absent. On failure nothing is written and nothing is left to free.
+//
+// # Safety
+// `db` a live handle; `keys` and `key_lens` arrays of `count` entries, each key valid for
+// its length; `values_out` and `value_lens_out` writable arrays of `count` entries.
+bc_status bc_get_many(const bc_db *db, const uint8_t *const *keys, const size_t *key_lens, size_t count, uint8_t **values_out, size_t *value_lens_out);
+
 // Creates in `*out` an iterator over a snapshot of the store (key order), to free with
-// `bc_iter_free`.
+// `bc_iter_free`. The snapshot copies and sorts every key when it is made.
 //
 // # Safety
 // `db` a live handle (it may be closed before the iterator is freed); `out` writable.
 bc_status bc_iter_new(const bc_db *db, bc_iter **out);
 
+// As `bc_iter_new`, over the pairs whose key starts with the `prefix_len` bytes at
+// `prefix` (only those are copied and sorted). `prefix` may be NULL when `prefix_len` is 0.
+//
+// # Safety
+// As `bc_iter_new`; `prefix` valid for `prefix_len` bytes.
+bc_status bc_iter_new_prefix(const bc_db *db, const uint8_t *prefix, size_t prefix_len, bc_iter **out);
+
 // Advances the iterator. On `BC_OK` the four out-parameters describe the next pair; the
 // pointers stay valid until the next call on this iterator or its free. `BC_ITER_END` when
-// done.
+// done. A pair whose record is damaged gives `BC_CORRUPTION` (with the file and offset in
+// `bc_last_error`); iteration can go on: the next call moves to the following pair.
 //
 // # Safety
 // `iter` a live iterator; the out-pointers writable.
 bc_status bc_iter_next(bc_iter *iter, const uint8_t **key_out, size_t *key_len_out, const uint8_t **value_out, size_t *value_len_out);
+
+// The expiry of the pair the last `bc_iter_next` returned, in milliseconds since the Unix
+// epoch (0 when it has none). `BC_ITER_END` when there is no current pair.
+//
+// # Safety
+// `iter` a live iterator; `expires_at_ms_out` writable.
+bc_status bc_iter_expiry(const bc_iter *iter, uint64_t *expires_at_ms_out);
 
 // Frees an iterator. NULL is a no-op.
 //
@@ -294,6 +358,14 @@ const char *bc_last_error(void);
 
 // The library version, e.g. "0.1.0".
 const char *bc_version(void);
+
+// Verifies every record checksum and every hint entry of the store in directory `path`,
+// without opening it (no lock is taken: it works beside a writer). `BC_OK` means the check
+// ran; `report->problems` says whether it found damage.
+//
+// # Safety
+// `path` a NUL-terminated string; `report` writable.
+bc_status bc_check(const char *path, bc_check_report *report);
 
 #ifdef __cplusplus
 }  // extern "C"

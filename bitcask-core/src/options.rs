@@ -116,10 +116,10 @@ impl Options {
             return bad("max_value_size must be at most 256 MiB");
         }
         if self.max_file_size < 64 || self.max_file_size > MAX_FILE_SIZE {
-            return bad("max_file_size must be between 64 bytes and 4 GiB - 1 (MAX_FILE_SIZE)");
+            return bad("max_file_size must be between 64 and 4294967295 bytes");
         }
         if let SyncPolicy::EveryMillis(0) = self.sync {
-            return bad("SyncPolicy::EveryMillis needs a positive interval");
+            return bad("the sync interval must be at least 1 ms");
         }
         if !(0.0..=1.0).contains(&self.merge.fragmentation) {
             return bad("merge.fragmentation must be between 0 and 1");

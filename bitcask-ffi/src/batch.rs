@@ -3,7 +3,7 @@
 use bitcask_core::WriteBatch;
 
 use crate::db::{bc_db, db_ref};
-use crate::memory::{bytes, free_box, key_bytes};
+use crate::memory::{bytes, free_box, nonempty_key, positive_ttl};
 use crate::status::bc_status::{self, *};
 use crate::status::{fail, guard, null};
 
@@ -51,11 +51,41 @@ pub unsafe extern "C" fn bc_batch_put(
         let (b, key, value) = unsafe {
             (
                 tri!(batch_mut(batch)),
-                tri!(key_bytes(key, key_len)),
+                tri!(nonempty_key(key, key_len)),
                 tri!(bytes(value, value_len, "value")),
             )
         };
         b.put(key, value);
+        BC_OK
+    })
+}
+
+/// Adds a put with a time to live to the batch: the key disappears `ttl_ms` milliseconds
+/// after the batch is written. `ttl_ms` 0 is `BC_INVALID_ARGUMENT` (as Redis refuses an
+/// expiry of 0).
+///
+/// # Safety
+/// As `bc_batch_put`.
+#[no_mangle]
+pub unsafe extern "C" fn bc_batch_put_ttl(
+    batch: *mut bc_batch,
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    ttl_ms: u64,
+) -> bc_status {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let (b, key, value) = unsafe {
+            (
+                tri!(batch_mut(batch)),
+                tri!(nonempty_key(key, key_len)),
+                tri!(bytes(value, value_len, "value")),
+            )
+        };
+        let ttl = tri!(positive_ttl(ttl_ms));
+        b.put_with_ttl(key, value, ttl);
         BC_OK
     })
 }
@@ -72,7 +102,7 @@ pub unsafe extern "C" fn bc_batch_delete(
 ) -> bc_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let (b, key) = unsafe { (tri!(batch_mut(batch)), tri!(key_bytes(key, key_len))) };
+        let (b, key) = unsafe { (tri!(batch_mut(batch)), tri!(nonempty_key(key, key_len))) };
         b.delete(key);
         BC_OK
     })

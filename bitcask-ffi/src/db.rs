@@ -3,11 +3,10 @@
 use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::Duration;
 
 use bitcask_core::Bitcask;
 
-use crate::memory::{bytes, key_bytes, malloc_copy};
+use crate::memory::{bytes, key_bytes, malloc_copy, positive_ttl};
 use crate::options::{bc_options, to_options};
 use crate::status::bc_status::{self, *};
 use crate::status::{fail, guard, null, set_error};
@@ -165,7 +164,8 @@ pub unsafe extern "C" fn bc_put(
     })
 }
 
-/// Stores `value` under `key`; the key disappears `ttl_ms` milliseconds from now.
+/// Stores `value` under `key`; the key disappears `ttl_ms` milliseconds from now. `ttl_ms`
+/// 0 is `BC_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// As `bc_put`.
@@ -187,7 +187,8 @@ pub unsafe extern "C" fn bc_put_ttl(
                 tri!(bytes(value, value_len, "value")),
             )
         };
-        db.put_with_ttl(key, value, Duration::from_millis(ttl_ms)).map_or_else(fail, |()| BC_OK)
+        let ttl = tri!(positive_ttl(ttl_ms));
+        db.put_with_ttl(key, value, ttl).map_or_else(fail, |()| BC_OK)
     })
 }
 
@@ -412,4 +413,134 @@ pub unsafe extern "C" fn bc_stats(db: *const bc_db, out: *mut bc_store_stats) ->
         unsafe { out.write(st) };
         BC_OK
     })
+}
+
+/// The remaining time to live of `key` in `*ttl_ms_out`: -1 when it has no expiry.
+/// `BC_NOT_FOUND` when the key is absent (or expired).
+///
+/// # Safety
+/// `db` a live handle; `key` valid for `key_len` bytes; `ttl_ms_out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn bc_ttl(
+    db: *const bc_db,
+    key: *const u8,
+    key_len: usize,
+    ttl_ms_out: *mut i64,
+) -> bc_status {
+    guard(|| {
+        check_null!(ttl_ms_out);
+        // SAFETY: forwarded contract.
+        let (db, key) = unsafe { (tri!(db_ref(db)), tri!(key_bytes(key, key_len))) };
+        let ttl = match db.ttl(key) {
+            Ok(Some(ttl)) => ttl.map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
+            Ok(None) => {
+                set_error("key not found");
+                return BC_NOT_FOUND;
+            }
+            Err(e) => return fail(e),
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { ttl_ms_out.write(ttl) };
+        BC_OK
+    })
+}
+
+/// The number of live keys in `*out`.
+///
+/// # Safety
+/// `db` a live handle; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn bc_len(db: *const bc_db, out: *mut u64) -> bc_status {
+    guard(|| {
+        check_null!(out);
+        // SAFETY: forwarded contract.
+        let db = unsafe { tri!(db_ref(db)) };
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(db.len() as u64) };
+        BC_OK
+    })
+}
+
+/// Writes a consistent copy of the store into the directory `path`, which must not exist,
+/// while other threads go on reading and writing (see `Bitcask::backup_to`).
+///
+/// # Safety
+/// `db` a live handle; `path` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn bc_backup(db: *const bc_db, path: *const c_char) -> bc_status {
+    guard(|| {
+        check_null!(path);
+        // SAFETY: forwarded contract.
+        let db = unsafe { tri!(db_ref(db)) };
+        // SAFETY: checked non-NULL; the caller promises a NUL-terminated string.
+        let path = Path::new(OsStr::from_bytes(unsafe { CStr::from_ptr(path) }.to_bytes()));
+        db.backup_to(path).map_or_else(fail, |_| BC_OK)
+    })
+}
+
+/// Looks up `count` keys. For each `i`, `values_out[i]` is a new buffer of
+/// `value_lens_out[i]` bytes to free with `bc_free_value`, or NULL (length 0) when
+/// `keys[i]` is absent. On failure nothing is written and nothing is left to free.
+///
+/// # Safety
+/// `db` a live handle; `keys` and `key_lens` arrays of `count` entries, each key valid for
+/// its length; `values_out` and `value_lens_out` writable arrays of `count` entries.
+#[no_mangle]
+pub unsafe extern "C" fn bc_get_many(
+    db: *const bc_db,
+    keys: *const *const u8,
+    key_lens: *const usize,
+    count: usize,
+    values_out: *mut *mut u8,
+    value_lens_out: *mut usize,
+) -> bc_status {
+    guard(|| {
+        check_null!(keys, key_lens, values_out, value_lens_out);
+        // SAFETY: forwarded contract: arrays of `count` entries.
+        let (db, ptrs, lens) = unsafe {
+            (
+                tri!(db_ref(db)),
+                std::slice::from_raw_parts(keys, count),
+                std::slice::from_raw_parts(key_lens, count),
+            )
+        };
+        let mut ks = Vec::with_capacity(count);
+        for (&p, &l) in ptrs.iter().zip(lens) {
+            // SAFETY: each key valid for its length, by contract.
+            ks.push(unsafe { tri!(key_bytes(p, l)) });
+        }
+        let values = match db.get_many(&ks) {
+            Ok(v) => v,
+            Err(e) => return fail(e),
+        };
+        let bufs = tri!(malloc_all(&values));
+        for (i, (buf, v)) in bufs.into_iter().zip(&values).enumerate() {
+            // SAFETY: writable arrays of `count` entries, by contract.
+            unsafe {
+                values_out.add(i).write(buf);
+                value_lens_out.add(i).write(v.as_ref().map_or(0, Vec::len));
+            }
+        }
+        BC_OK
+    })
+}
+
+/// A `malloc`ed copy of each present value (NULL for an absent one); all or none.
+fn malloc_all(values: &[Option<Vec<u8>>]) -> Result<Vec<*mut u8>, bc_status> {
+    let mut out = Vec::with_capacity(values.len());
+    for v in values {
+        match v.as_deref().map(malloc_copy) {
+            None => out.push(std::ptr::null_mut()),
+            Some(Some(p)) => out.push(p),
+            Some(None) => {
+                for p in out {
+                    // SAFETY: buffers from malloc_copy, not handed out.
+                    unsafe { libc::free(p.cast()) };
+                }
+                set_error("out of memory");
+                return Err(BC_IO);
+            }
+        }
+    }
+    Ok(out)
 }

@@ -6,7 +6,7 @@
 //! these modules by cbindgen; the C contract is in the repository README ("C API").
 //!
 //! One module per C object: [`bc_db`] (`db`), [`bc_batch`] (`batch`), [`bc_iter`] (`iter`),
-//! [`bc_options`] (`options`); `status` holds the status codes, the last error and the panic
+//! [`bc_options`] (`options`), `bc_check` (`tools`); `status` holds the status codes, the last error and the panic
 //! boundary, `memory` the buffers that cross the boundary, `macros` the argument checks.
 //! This file only re-exports.
 #![allow(non_camel_case_types)]
@@ -21,9 +21,11 @@ mod iter;
 mod memory;
 mod options;
 mod status;
+mod tools;
 
 pub use batch::*;
 pub use db::*;
 pub use iter::*;
 pub use options::*;
 pub use status::*;
+pub use tools::*;

@@ -2,7 +2,7 @@
 //! `malloc`ed buffers, and freeing handles.
 
 use crate::status::bc_status::{self, *};
-use crate::status::{guard, null};
+use crate::status::{guard, null, set_error};
 
 /// A byte slice from a pointer and length; NULL is allowed only for length 0.
 ///
@@ -30,6 +30,29 @@ pub(crate) unsafe fn key_bytes<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8
     }
     // SAFETY: as above.
     unsafe { bytes(ptr, len, "key") }
+}
+
+/// A key that must not be empty (batches check at once, not when written).
+///
+/// # Safety
+/// As [`key_bytes`].
+pub(crate) unsafe fn nonempty_key<'a>(ptr: *const u8, len: usize) -> Result<&'a [u8], bc_status> {
+    // SAFETY: forwarded contract.
+    let key = unsafe { key_bytes(ptr, len) }?;
+    if key.is_empty() {
+        set_error("key is empty (key_len is 0)");
+        return Err(BC_INVALID_ARGUMENT);
+    }
+    Ok(key)
+}
+
+/// A time to live in milliseconds, which must be positive.
+pub(crate) fn positive_ttl(ttl_ms: u64) -> Result<std::time::Duration, bc_status> {
+    if ttl_ms == 0 {
+        set_error("ttl_ms must be positive (0 would expire the key at once)");
+        return Err(BC_INVALID_ARGUMENT);
+    }
+    Ok(std::time::Duration::from_millis(ttl_ms))
 }
 
 /// Copies `v` into a buffer from `malloc` (never NULL, also for an empty value).

@@ -19,15 +19,16 @@ pub const BC_SYNC_EVERY_MS: u32 = 2;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct bc_options {
-    /// Rotate the active datafile once it would exceed this many bytes (default 256 MiB).
+    /// Rotate the active datafile once it would exceed this many bytes: 64 to 4294967295
+    /// (default 256 MiB).
     pub max_file_size: u64,
     /// `BC_SYNC_NEVER`, `BC_SYNC_ALWAYS` or `BC_SYNC_EVERY_MS`.
     pub sync_policy: u32,
-    /// Interval for `BC_SYNC_EVERY_MS`.
+    /// Interval for `BC_SYNC_EVERY_MS`: at least 1.
     pub sync_interval_ms: u64,
-    /// Longest key accepted (default and maximum 65536).
+    /// Longest key accepted: 1 to 65536 (the default).
     pub max_key_size: u32,
-    /// Longest value accepted (default and maximum 256 MiB).
+    /// Longest value accepted: 0 to 268435456 (256 MiB, the default).
     pub max_value_size: u32,
     /// Skip (and report) corrupt records in sealed files instead of failing the open.
     pub skip_corrupt: bool,

@@ -167,9 +167,13 @@ fn pkg_config_install_builds_the_example() {
         .arg(format!("PREFIX={}", prefix.display()))
         .arg(format!("LIBDIR_SRC={}", lib_dir().display()))
         .arg("NO_BUILD=1"));
-    for f in
-        ["include/bitcask.h", "lib/libbitcask.a", "lib/libbitcask.so", "lib/pkgconfig/bitcask.pc"]
-    {
+    for f in [
+        "include/bitcask.h",
+        "lib/libbitcask.a",
+        "lib/libbitcask.so",
+        "lib/pkgconfig/bitcask.pc",
+        "lib/pkgconfig/bitcask-static.pc",
+    ] {
         assert!(prefix.join(f).exists(), "{f} not installed");
     }
     let pc_path = prefix.join("lib/pkgconfig");
@@ -181,24 +185,23 @@ fn pkg_config_install_builds_the_example() {
     cmd.args(["-std=c11"]).args(WARN).arg(crate_dir().join("examples/hello.c")).arg("-o").arg(&bin);
     cmd.args(flags.split_whitespace());
     run(&mut cmd);
-    let out = run(Command::new(&bin)
-        .arg(t.path().join("hello-store"))
-        .env("LD_LIBRARY_PATH", prefix.join("lib")));
+    // The binary finds the library through the rpath the .pc file adds: no LD_LIBRARY_PATH.
+    let out =
+        run(Command::new(&bin).arg(t.path().join("hello-store")).env_remove("LD_LIBRARY_PATH"));
     assert!(out.starts_with("hello, bitcask (bitcask "), "{out}");
-    // Static linking through pkg-config works too.
-    let flags = run(Command::new("pkg-config")
-        .env("PKG_CONFIG_PATH", &pc_path)
-        .args(["--static", "--cflags", "--libs", "bitcask"]));
+    // Static linking: the README's recipe, `pkg-config --cflags --libs bitcask-static`.
+    let flags = run(Command::new("pkg-config").env("PKG_CONFIG_PATH", &pc_path).args([
+        "--cflags",
+        "--libs",
+        "bitcask-static",
+    ]));
     let bin = t.path().join("hello-static");
     let mut cmd = Command::new("gcc");
-    cmd.args(["-std=c11", "-static-libgcc"])
-        .arg(crate_dir().join("examples/hello.c"))
-        .arg("-o")
-        .arg(&bin);
-    cmd.arg(format!("-I{}", prefix.join("include").display()));
-    cmd.arg(prefix.join("lib/libbitcask.a"));
-    cmd.args(flags.split_whitespace().filter(|f| f.starts_with("-l") && *f != "-lbitcask"));
+    cmd.args(["-std=c11"]).arg(crate_dir().join("examples/hello.c")).arg("-o").arg(&bin);
+    cmd.args(flags.split_whitespace());
     run(&mut cmd);
+    let ldd = run(Command::new("ldd").arg(&bin));
+    assert!(!ldd.contains("libbitcask"), "not statically linked:\n{ldd}");
     assert!(
         run(Command::new(&bin).arg(t.path().join("static-store"))).starts_with("hello, bitcask")
     );

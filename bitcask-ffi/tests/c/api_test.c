@@ -111,7 +111,7 @@ static void test_reads_and_writes(const char *dir) {
     EXPECT_STATUS(bc_put(db, K("big"), (const uint8_t *)big, 64), BC_OK);
 
     /* put_ttl */
-    EXPECT_STATUS(bc_put_ttl(db, K("brief"), K("v"), 0), BC_OK);
+    EXPECT_STATUS(bc_put_ttl(db, K("brief"), K("v"), 0), BC_INVALID_ARGUMENT); /* as Redis */
     EXPECT_STATUS(bc_put_ttl(db, K("lasting"), K("v"), 3600 * 1000), BC_OK);
     EXPECT_STATUS(bc_put_ttl(NULL, K("x"), K("v"), 1), BC_NULL_POINTER);
     EXPECT_STATUS(bc_put_ttl(db, NULL, 1, K("v"), 1), BC_NULL_POINTER);
@@ -204,8 +204,9 @@ static void test_reads_and_writes(const char *dir) {
     bc_batch *bad = NULL;
     EXPECT_STATUS(bc_batch_new(&bad), BC_OK);
     EXPECT_STATUS(bc_batch_put(bad, K("ok"), K("v")), BC_OK);
-    EXPECT_STATUS(bc_batch_put(bad, K(""), K("v")), BC_OK); /* checked when written */
-    EXPECT_STATUS(bc_write(db, bad), BC_INVALID_ARGUMENT);
+    EXPECT_STATUS(bc_batch_put(bad, K(""), K("v")), BC_INVALID_ARGUMENT); /* refused at once */
+    EXPECT_STATUS(bc_batch_put(bad, K("big"), (const uint8_t *)big, sizeof big), BC_OK);
+    EXPECT_STATUS(bc_write(db, bad), BC_VALUE_TOO_LARGE); /* sizes are checked when written */
     EXPECT_STATUS(bc_contains(db, K("ok"), &present), BC_OK);
     EXPECT(!present); /* all or nothing */
     bc_batch_free(bad);
@@ -340,6 +341,92 @@ static void test_reads_without_maps(const char *base) {
     free(dir);
 }
 
+/* What Rust has, C has: prefix iteration with expiry, TTLs, len, batch TTLs, get_many,
+ * check and backup; empty batch keys and a TTL of 0 are refused at once. */
+static void test_fuller_api(const char *base) {
+    char *dir = join(base, "fuller");
+    bc_db *db = NULL;
+    EXPECT_STATUS(bc_open(dir, NULL, &db), BC_OK);
+    EXPECT_STATUS(bc_put(db, K("user:1"), K("alice")), BC_OK);
+    EXPECT_STATUS(bc_put(db, K("user:2"), K("bob")), BC_OK);
+    EXPECT_STATUS(bc_put(db, K("other"), K("x")), BC_OK);
+    EXPECT_STATUS(bc_put_ttl(db, K("session"), K("t"), 0), BC_INVALID_ARGUMENT);
+    EXPECT(strstr(bc_last_error(), "ttl_ms") != NULL);
+    EXPECT_STATUS(bc_put_ttl(db, K("session"), K("t"), 60000), BC_OK);
+
+    /* bc_ttl and bc_len */
+    int64_t ttl = 0;
+    EXPECT_STATUS(bc_ttl(db, K("session"), &ttl), BC_OK);
+    EXPECT(ttl > 50000 && ttl <= 60000);
+    EXPECT_STATUS(bc_ttl(db, K("user:1"), &ttl), BC_OK);
+    EXPECT(ttl == -1);
+    EXPECT_STATUS(bc_ttl(db, K("missing"), &ttl), BC_NOT_FOUND);
+    EXPECT_STATUS(bc_ttl(db, K("user:1"), NULL), BC_NULL_POINTER);
+    uint64_t n = 0;
+    EXPECT_STATUS(bc_len(db, &n), BC_OK);
+    EXPECT(n == 4);
+    EXPECT_STATUS(bc_len(NULL, &n), BC_NULL_POINTER);
+
+    /* batches: empty keys refused when added; puts with a TTL */
+    bc_batch *b = NULL;
+    EXPECT_STATUS(bc_batch_new(&b), BC_OK);
+    EXPECT_STATUS(bc_batch_put(b, (const uint8_t *)"", 0, K("v")), BC_INVALID_ARGUMENT);
+    EXPECT(strstr(bc_last_error(), "empty") != NULL);
+    EXPECT_STATUS(bc_batch_delete(b, (const uint8_t *)"", 0), BC_INVALID_ARGUMENT);
+    EXPECT_STATUS(bc_batch_put_ttl(b, K("user:3"), K("carol"), 0), BC_INVALID_ARGUMENT);
+    EXPECT_STATUS(bc_batch_put_ttl(b, K("user:3"), K("carol"), 60000), BC_OK);
+    EXPECT_STATUS(bc_write(db, b), BC_OK);
+    bc_batch_free(b);
+
+    /* prefix iteration, with expiry */
+    bc_iter *it = NULL;
+    EXPECT_STATUS(bc_iter_new_prefix(db, K("user:"), &it), BC_OK);
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    uint64_t exp = 1;
+    EXPECT_STATUS(bc_iter_expiry(it, &exp), BC_ITER_END);
+    int seen = 0;
+    while (bc_iter_next(it, &k, &kl, &v, &vl) == BC_OK) {
+        EXPECT(kl >= 5 && memcmp(k, "user:", 5) == 0);
+        EXPECT_STATUS(bc_iter_expiry(it, &exp), BC_OK);
+        EXPECT((kl == 6 && k[5] == '3') ? exp > 0 : exp == 0);
+        seen++;
+    }
+    EXPECT(seen == 3);
+    bc_iter_free(it);
+    EXPECT_STATUS(bc_iter_new_prefix(db, NULL, 1, &it), BC_NULL_POINTER);
+
+    /* bc_get_many */
+    const uint8_t *keys[3] = {(const uint8_t *)"user:2", (const uint8_t *)"nope", (const uint8_t *)"other"};
+    size_t lens[3] = {6, 4, 5};
+    uint8_t *vals[3];
+    size_t vlens[3];
+    EXPECT_STATUS(bc_get_many(db, keys, lens, 3, vals, vlens), BC_OK);
+    EXPECT(vlens[0] == 3 && memcmp(vals[0], "bob", 3) == 0);
+    EXPECT(vals[1] == NULL && vlens[1] == 0);
+    EXPECT(vlens[2] == 1 && vals[2][0] == 'x');
+    bc_free_value(vals[0]);
+    bc_free_value(vals[2]);
+    EXPECT_STATUS(bc_get_many(db, NULL, lens, 3, vals, vlens), BC_NULL_POINTER);
+
+    /* bc_backup, then bc_check of the copy */
+    char *copy = join(base, "fuller-copy");
+    EXPECT_STATUS(bc_backup(db, copy), BC_OK);
+    EXPECT_STATUS(bc_backup(db, copy), BC_IO); /* it exists now */
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    bc_check_report r;
+    EXPECT_STATUS(bc_check(copy, &r), BC_OK);
+    EXPECT(r.problems == 0 && r.records >= 5 && r.files >= 1);
+    EXPECT_STATUS(bc_check(NULL, &r), BC_NULL_POINTER);
+    db = NULL;
+    EXPECT_STATUS(bc_open_read_only(copy, NULL, &db), BC_OK);
+    EXPECT_STATUS(bc_len(db, &n), BC_OK);
+    EXPECT(n == 5);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    free(copy);
+    free(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s <scratch dir>\n", argv[0]);
@@ -351,6 +438,7 @@ int main(int argc, char **argv) {
     test_reads_and_writes(store);
     test_corruption(argv[1]);
     test_reads_without_maps(argv[1]);
+    test_fuller_api(argv[1]);
     free(store);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);

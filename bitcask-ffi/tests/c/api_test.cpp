@@ -85,7 +85,7 @@ void run(const std::string &dir) {
     EXPECT(get(db.get(), "absent") == "<missing>");
 
     std::string k = "ttl";
-    EXPECT_STATUS(bc_put_ttl(db.get(), bytes(k), k.size(), bytes(k), k.size(), 0), BC_OK);
+    EXPECT_STATUS(bc_put_ttl(db.get(), bytes(k), k.size(), bytes(k), k.size(), 0), BC_INVALID_ARGUMENT);
     EXPECT_STATUS(bc_put_ttl(nullptr, bytes(k), k.size(), bytes(k), k.size(), 0), BC_NULL_POINTER);
     EXPECT_STATUS(bc_put_ttl(db.get(), nullptr, 1, bytes(k), k.size(), 0), BC_NULL_POINTER);
     EXPECT_STATUS(bc_put_ttl(db.get(), bytes(k), k.size(), nullptr, 2, 0), BC_NULL_POINTER);
