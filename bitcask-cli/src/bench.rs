@@ -108,7 +108,7 @@ pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
         return Err(crate::failure::usage("--threads, --keys and --batch-size must be positive"));
     }
     let tmp = tempfile::tempdir().map_err(fail)?;
-    let dir = g.dir.clone().unwrap_or_else(|| tmp.path().join("bench"));
+    let dir = a.store.clone().unwrap_or_else(|| tmp.path().join("bench"));
     let opts = Options { max_file_size: 256 << 20, ..options(g) };
     let db =
         Bitcask::open(&dir, opts).map_err(|e| fail(format!("opening {}: {e}", dir.display())))?;

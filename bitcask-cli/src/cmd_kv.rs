@@ -7,7 +7,7 @@ use crate::codec::{b64, escape, Codec};
 use crate::failure::{context, usage, CmdResult, EXIT_NOT_FOUND};
 use crate::flags::Global;
 use crate::out::Out;
-use crate::store::{decode, open};
+use crate::store::{decode, open_to_read, open_to_write};
 
 /// `put KEY [VALUE]`: the value from stdin when omitted or "-".
 pub fn put(g: &Global, key: &str, value: Option<&str>, ttl: Option<Duration>) -> CmdResult {
@@ -20,7 +20,7 @@ pub fn put(g: &Global, key: &str, value: Option<&str>, ttl: Option<Duration>) ->
         }
         Some(s) => decode(g, "value", s)?,
     };
-    let db = open(g)?;
+    let db = open_to_write(g)?;
     let r = match ttl {
         Some(t) => db.put_with_ttl(&k, &v, t),
         None => db.put(&k, &v),
@@ -33,9 +33,9 @@ pub fn put(g: &Global, key: &str, value: Option<&str>, ttl: Option<Duration>) ->
 /// `get KEY`: the raw value to stdout (encoded with --hex/--base64).
 pub fn get(g: &Global, key: &str) -> CmdResult {
     let k = decode(g, "key", key)?;
-    let db = open(g)?;
+    let db = open_to_read(g)?;
     let Some(v) = db.get(&k).map_err(context(format!("get {}", escape(&k))))? else {
-        eprintln!("bitcask: key {} not found", escape(&k));
+        note!("bitcask: key {} not found", escape(&k));
         return Ok(EXIT_NOT_FOUND);
     };
     let mut out = Out::new();
@@ -49,16 +49,30 @@ pub fn get(g: &Global, key: &str) -> CmdResult {
     Ok(0)
 }
 
+/// `ttl KEY`: the remaining time to live in milliseconds, -1 when the key has none.
+pub fn ttl(g: &Global, key: &str) -> CmdResult {
+    let k = decode(g, "key", key)?;
+    let db = open_to_read(g)?;
+    let Some(ttl) = db.ttl(&k).map_err(context(format!("ttl {}", escape(&k))))? else {
+        note!("bitcask: key {} not found", escape(&k));
+        return Ok(EXIT_NOT_FOUND);
+    };
+    let mut out = Out::new();
+    out.text(&ttl.map_or(-1, |d| d.as_millis() as i64).to_string())?;
+    out.flush()?;
+    Ok(0)
+}
+
 /// `delete KEY`.
 pub fn delete(g: &Global, key: &str) -> CmdResult {
     let k = decode(g, "key", key)?;
-    let db = open(g)?;
+    let db = open_to_write(g)?;
     let existed = db.delete(&k).map_err(context(format!("delete {}", escape(&k))))?;
     db.close()?;
     if existed {
         Ok(0)
     } else {
-        eprintln!("bitcask: key {} not found", escape(&k));
+        note!("bitcask: key {} not found", escape(&k));
         Ok(EXIT_NOT_FOUND)
     }
 }
@@ -70,7 +84,7 @@ fn prefix_of(g: &Global, prefix: Option<&str>) -> Result<Vec<u8>, crate::failure
 /// `keys [--prefix P] [--limit N]`.
 pub fn keys(g: &Global, prefix: Option<&str>, limit: Option<usize>) -> CmdResult {
     let p = prefix_of(g, prefix)?;
-    let db = open(g)?;
+    let db = open_to_read(g)?;
     let mut out = Out::new();
     let enc = g.codec();
     for k in db.keys()?.filter(|k| k.starts_with(&p)).take(limit.unwrap_or(usize::MAX)) {
@@ -83,7 +97,7 @@ pub fn keys(g: &Global, prefix: Option<&str>, limit: Option<usize>) -> CmdResult
 /// `scan [--prefix P] [--limit N] [--json]`.
 pub fn scan(g: &Global, prefix: Option<&str>, limit: Option<usize>, json: bool) -> CmdResult {
     let p = prefix_of(g, prefix)?;
-    let db = open(g)?;
+    let db = open_to_read(g)?;
     let mut out = Out::new();
     let enc = g.codec();
     let mut n = 0;

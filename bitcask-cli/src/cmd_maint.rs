@@ -7,11 +7,11 @@ use std::time::SystemTime;
 use crate::failure::{context, usage, CmdResult, EXIT_CORRUPTION, EXIT_OTHER};
 use crate::flags::Global;
 use crate::out::{bar, size, Out};
-use crate::store::{dir, open};
+use crate::store::{dir, open_to_read, open_to_write};
 
 /// `stats [--json]`.
 pub fn stats(g: &Global, json: bool) -> CmdResult {
-    let db = open(g)?;
+    let db = open_to_read(g)?;
     let s = db.stats();
     let mut out = Out::new();
     if json {
@@ -62,7 +62,7 @@ pub fn stats(g: &Global, json: bool) -> CmdResult {
 
 /// `merge`, with a progress bar on a terminal.
 pub fn merge(g: &Global) -> CmdResult {
-    let db = open(g)?;
+    let db = open_to_write(g)?;
     let pb = bar(0, "merge");
     let r = db
         .merge_with_progress(|p| {
@@ -71,7 +71,7 @@ pub fn merge(g: &Global) -> CmdResult {
         })
         .map_err(context("merge".into()))?;
     pb.finish_and_clear();
-    eprintln!(
+    note!(
         "merged {} files into {} in {:.2?}: read {}, wrote {}, reclaimed {}",
         r.files_in,
         r.files_out,
@@ -114,10 +114,10 @@ pub fn check(g: &Global) -> CmdResult {
         .map(|f| f.records)
         .sum();
     if report.is_clean() {
-        eprintln!("ok: {} files, {} records verified", report.files.len(), records);
+        note!("ok: {} files, {} records verified", report.files.len(), records);
         Ok(0)
     } else {
-        eprintln!(
+        note!(
             "damage found: {} problems in {} of {} files ({} valid records); `bitcask repair` can salvage them",
             report.problem_count(),
             report.files.iter().filter(|f| !f.problems.is_empty()).count(),
@@ -134,26 +134,29 @@ pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
     let report =
         bitcask_core::check(d, |_, _| {}).map_err(context(format!("checking {}", d.display())))?;
     if report.is_clean() {
-        eprintln!("nothing to repair: every record and hint file is valid");
+        note!("nothing to repair: every record and hint file is valid");
         return Ok(0);
     }
     let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let backup = backup.unwrap_or_else(|| d.join(format!("repair-backup-{stamp}")));
-    eprintln!("damaged files:");
+    note!("damaged files:");
     for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
         let lost: u64 = f.problems.iter().map(|p| p.len).sum();
-        eprintln!("  {} ({} problems, {} bytes)", f.path.display(), f.problems.len(), lost);
+        note!("  {} ({} problems, {} bytes)", f.path.display(), f.problems.len(), lost);
     }
-    eprintln!("originals will be moved to {}", backup.display());
+    note!("originals will be moved to {}", backup.display());
     if !yes {
         if !io::stdin().is_terminal() {
             return Err(usage("repair needs confirmation: pass --yes"));
         }
-        eprint!("rewrite these files? [y/N] ");
+        {
+            use std::io::Write;
+            let _ = write!(io::stderr(), "rewrite these files? [y/N] ");
+        }
         let mut answer = String::new();
         io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            eprintln!("nothing changed");
+            note!("nothing changed");
             return Ok(EXIT_OTHER);
         }
     }
@@ -172,6 +175,6 @@ pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
         }
     }
     out.flush()?;
-    eprintln!("repaired {} files; {} bytes could not be saved", r.files.len(), r.bytes_lost());
+    note!("repaired {} files; {} bytes could not be saved", r.files.len(), r.bytes_lost());
     Ok(0)
 }

@@ -10,11 +10,11 @@ use crate::codec::{b64, unb64};
 use crate::failure::{context, usage, CmdResult, Failure, EXIT_OTHER};
 use crate::flags::Global;
 use crate::out::Out;
-use crate::store::open;
+use crate::store::{open_to_read, open_to_write};
 
 /// `export [FILE]`.
 pub fn export(g: &Global, file: Option<&Path>) -> CmdResult {
-    let db = open(g)?;
+    let db = open_to_read(g)?;
     let mut w: Box<dyn io::Write> = match file {
         Some(p) => Box::new(io::BufWriter::new(std::fs::File::create(p).map_err(|e| Failure {
             code: EXIT_OTHER,
@@ -34,13 +34,13 @@ pub fn export(g: &Global, file: Option<&Path>) -> CmdResult {
         n += 1;
     }
     w.flush()?;
-    eprintln!("exported {n} keys");
+    note!("exported {n} keys");
     Ok(0)
 }
 
 /// `import [FILE]`.
 pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
-    let db = open(g)?;
+    let db = open_to_write(g)?;
     let reader: Box<dyn BufRead> = match file {
         Some(p) => Box::new(io::BufReader::new(std::fs::File::open(p).map_err(|e| Failure {
             code: EXIT_OTHER,
@@ -92,9 +92,6 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
     }
     db.write(batch).map_err(context("importing".into()))?;
     db.close()?;
-    eprintln!(
-        "imported {n} keys in {:.2?} ({expired} already expired, skipped)",
-        started.elapsed()
-    );
+    note!("imported {n} keys in {:.2?} ({expired} already expired, skipped)", started.elapsed());
     Ok(0)
 }

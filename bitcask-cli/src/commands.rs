@@ -15,7 +15,7 @@ pub fn run(cli: Cli) -> ExitCode {
             if f.msg.contains("Broken pipe") || f.msg.contains("os error 32") {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("bitcask: {}", f.msg);
+            note!("bitcask: {}", f.msg);
             ExitCode::from(f.code)
         }
     }
@@ -26,6 +26,7 @@ fn dispatch(cli: &Cli) -> CmdResult {
     match &cli.command {
         Command::Put { key, value, ttl } => cmd_kv::put(g, key, value.as_deref(), *ttl),
         Command::Get { key } => cmd_kv::get(g, key),
+        Command::Ttl { key } => cmd_kv::ttl(g, key),
         Command::Delete { key } => cmd_kv::delete(g, key),
         Command::Keys { prefix, limit } => cmd_kv::keys(g, prefix.as_deref(), *limit),
         Command::Scan { prefix, limit, json } => cmd_kv::scan(g, prefix.as_deref(), *limit, *json),

@@ -14,6 +14,8 @@ pub const EXIT_CORRUPTION: u8 = 3;
 pub const EXIT_LOCKED: u8 = 4;
 /// Anything else.
 pub const EXIT_OTHER: u8 = 5;
+/// A read of a store that does not exist (reads never create one).
+pub const EXIT_NO_STORE: u8 = 6;
 
 /// A failure: the message to print (with context) and the exit code.
 pub struct Failure {
@@ -26,6 +28,14 @@ impl From<Error> for Failure {
         let code = match e {
             Error::Corruption { .. } | Error::UnsupportedVersion { .. } => EXIT_CORRUPTION,
             Error::Locked { .. } => EXIT_LOCKED,
+            Error::NotFound { .. } => EXIT_NO_STORE,
+            // What the user asked for cannot be done as asked: a usage error.
+            Error::EmptyKey
+            | Error::KeyTooLarge { .. }
+            | Error::ValueTooLarge { .. }
+            | Error::BatchTooLarge { .. }
+            | Error::ReadOnly
+            | Error::InvalidOptions(_) => EXIT_USAGE,
             _ => EXIT_OTHER,
         };
         Failure { code, msg: e.to_string() }
@@ -54,3 +64,16 @@ pub fn context(what: String) -> impl FnOnce(Error) -> Failure {
 
 /// A command's exit code, or its failure.
 pub type CmdResult = Result<u8, Failure>;
+
+/// `eprintln!` that ignores a closed or broken stderr instead of panicking.
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::failure::note(format_args!($($arg)*))
+    };
+}
+
+/// Prints a message to stderr; a closed or broken stderr is ignored (never a panic).
+pub fn note(msg: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(io::stderr(), "{msg}");
+}

@@ -11,7 +11,7 @@ use crate::codec::Codec;
 #[derive(Parser, Debug)]
 #[command(name = "bitcask", version, about = "A Bitcask-style key/value store", long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 ok, 1 not found, 2 usage, 3 corruption, 4 locked, 5 other error.\n\
+    after_help = "Exit codes: 0 ok, 1 not found, 2 usage, 3 corruption, 4 locked, 5 other error, 6 no such store.\n\
 Example:\n  bitcask --dir ./data put user:1 alice\n  bitcask --dir ./data get user:1"
 )]
 pub struct Cli {
@@ -52,6 +52,14 @@ impl Global {
     }
 }
 
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if d.is_zero() => Err("invalid expire time: must be positive".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn parse_sync(s: &str) -> Result<SyncPolicy, String> {
     match s {
         "never" => Ok(SyncPolicy::Never),
@@ -75,9 +83,16 @@ pub enum Command {
     Put {
         key: String,
         value: Option<String>,
-        /// Expire the key after this long (e.g. 30s, 10m, 2h).
-        #[arg(long, value_parser = humantime::parse_duration)]
+        /// Expire the key after this long (e.g. 30s, 10m, 2h); 0 is refused, as Redis does.
+        #[arg(long, value_parser = parse_ttl)]
         ttl: Option<std::time::Duration>,
+    },
+    /// Print the remaining time to live of a key in milliseconds (-1: no expiry). Exit code 1
+    /// when absent.
+    #[command(after_help = "Example:\n  bitcask ttl session")]
+    Ttl {
+        /// The key.
+        key: String,
     },
     /// Print a value (raw bytes to stdout). Exit code 1 when absent.
     #[command(after_help = "Example:\n  bitcask get greeting > value.bin")]
@@ -172,6 +187,10 @@ pub enum Workload {
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
+    /// Store to benchmark (default: a new temporary store). `BITCASK_DIR` and the global
+    /// `--dir` are ignored, so a benchmark never writes to your data by accident.
+    #[arg(long = "store", value_name = "PATH")]
+    pub store: Option<std::path::PathBuf>,
     /// Which workload to run.
     #[arg(long, value_enum, default_value_t = Workload::All)]
     pub workload: Workload,

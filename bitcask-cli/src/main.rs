@@ -1,10 +1,14 @@
 //! `bitcask`: the command-line interface of the bitcask storage engine. A thin shell over
 //! `bitcask-core`: it parses, calls and prints.
 //!
-//! Exit codes: 0 success; 1 key not found (`get`, `delete`); 2 usage error; 3 corruption
+//! Exit codes: 0 success; 1 key not found (`get`, `delete`, `ttl`); 2 usage error (bad
+//! arguments, an empty or oversized key or value, a write to a read-only open); 3 corruption
 //! (found by `check`, or met by any command); 4 the store is locked by another writer;
-//! 5 any other error. A closed stdout (`bitcask keys | head`) ends the command quietly with 0.
+//! 5 any other error; 6 no store at that path (reads never create one). A closed stdout
+//! (`bitcask keys | head`) ends the command quietly with 0; a closed stderr is ignored.
 
+#[macro_use]
+mod failure;
 mod bench;
 mod cmd_kv;
 mod cmd_maint;
@@ -12,7 +16,6 @@ mod cmd_transfer;
 mod codec;
 mod commands;
 mod demo;
-mod failure;
 mod flags;
 mod inspect;
 mod out;

@@ -17,15 +17,27 @@ pub fn dir(g: &Global) -> Result<&Path, Failure> {
     g.dir.as_deref().ok_or_else(|| usage("no store directory: pass --dir PATH or set BITCASK_DIR"))
 }
 
-/// Opens the store as the global flags say.
-pub fn open(g: &Global) -> Result<Bitcask, Failure> {
+/// Opens the store for a command that only reads: never takes the writer's lock (it works
+/// beside a running writer, as of the moment it opens), never creates or repairs anything.
+/// A missing store is an error (exit code 6).
+pub fn open_to_read(g: &Global) -> Result<Bitcask, Failure> {
     let d = dir(g)?;
-    let r = if g.read_only {
-        Bitcask::open_read_only(d, options(g))
-    } else {
-        Bitcask::open(d, options(g))
-    };
-    r.map_err(context(format!("opening {}", d.display())))
+    Bitcask::open_read_only(d, options(g)).map_err(context(format!("opening {}", d.display())))
+}
+
+/// Opens the store for a command that writes (read-only with `--read-only`, which then
+/// refuses the write), creating it if missing and saying so.
+pub fn open_to_write(g: &Global) -> Result<Bitcask, Failure> {
+    let d = dir(g)?;
+    if g.read_only {
+        return open_to_read(g);
+    }
+    let existed = d.is_dir();
+    let db = Bitcask::open(d, options(g)).map_err(context(format!("opening {}", d.display())))?;
+    if !existed {
+        note!("bitcask: created store {}", d.display());
+    }
+    Ok(db)
 }
 
 /// A key, value or prefix from the command line, decoded as `--hex`/`--base64` say.

@@ -175,7 +175,7 @@ fn missing_or_absent_directory_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
     let missing = t.path().join("nowhere");
     let o = run(&missing, &["--read-only", "get", "k"], b"");
-    assert_eq!(code(&o), 5);
+    assert_eq!(code(&o), 6);
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
     let o = bin().args(["get", "k"]).env_remove("BITCASK_DIR").output().unwrap();
     assert_eq!(code(&o), 2);
@@ -193,31 +193,7 @@ fn a_store_locked_by_another_process() {
     let d = t.path().join("s");
     ok(&d, &["put", "k", "v"]);
     // `import` holds the store open while it waits for stdin.
-    let mut holder = bin()
-        .arg("--dir")
-        .arg(&d)
-        .arg("import")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait until the holder has taken its lock (an attempt of ours could otherwise take
-    // the lock first and make the holder fail).
-    let pid = holder.id().to_string();
-    let held = |_: ()| {
-        std::fs::read_to_string("/proc/locks")
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == pid))
-    };
-    let mut waited = 0;
-    while !held(()) {
-        assert!(waited < 6000, "the holder never took the lock");
-        assert!(holder.try_wait().unwrap().is_none(), "the holder exited");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        waited += 1;
-    }
+    let mut holder = hold_the_lock(&d);
     let o = run(&d, &["put", "k", "w"], b"");
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     let msg = stderr(&o);
@@ -404,4 +380,134 @@ fn sync_policies_parse() {
     ok(&d, &["--sync", "every=5", "put", "b", "2"]);
     assert_eq!(code(&run(&d, &["--sync", "every=0", "put", "c", "3"], b"")), 2);
     assert_eq!(code(&run(&d, &["--sync", "sometimes", "put", "c", "3"], b"")), 2);
+}
+
+/// Starts `bitcask import` on `d`, which holds the writer's lock while it waits for stdin,
+/// and returns once the lock is taken.
+fn hold_the_lock(d: &Path) -> std::process::Child {
+    let mut holder = bin()
+        .arg("--dir")
+        .arg(d)
+        .arg("import")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = holder.id().to_string();
+    for _ in 0..6000 {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+        if locks.lines().any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == pid)) {
+            return holder;
+        }
+        assert!(holder.try_wait().unwrap().is_none(), "the holder exited");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the holder never took the lock");
+}
+
+#[test]
+fn every_read_command_works_beside_a_writer_without_read_only() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "k", "v"]);
+    ok(&d, &["put", "session", "x", "--ttl", "1h"]);
+    let mut holder = hold_the_lock(&d);
+    assert_eq!(ok(&d, &["get", "k"]), "v");
+    assert_eq!(ok(&d, &["keys"]), "k\nsession\n");
+    assert!(ok(&d, &["scan"]).contains("k\tv"));
+    assert!(ok(&d, &["stats"]).contains("keys"));
+    assert_eq!(ok(&d, &["export"]).lines().count(), 2);
+    let ttl: i64 = ok(&d, &["ttl", "session"]).trim().parse().unwrap();
+    assert!(ttl > 3_500_000 && ttl <= 3_600_000, "{ttl}");
+    let o = run(&d, &["check"], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A write is still refused: the lock is the writer's.
+    assert_eq!(code(&run(&d, &["put", "k", "w"], b"")), 4);
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+}
+
+#[test]
+fn reads_never_create_a_store() {
+    let t = tempfile::tempdir().unwrap();
+    let typo = t.path().join("typo");
+    for args in [
+        &["get", "a"][..],
+        &["keys"],
+        &["scan"],
+        &["stats"],
+        &["export"],
+        &["ttl", "a"],
+        &["check"],
+    ] {
+        let o = run(&typo, args, b"");
+        assert_eq!(code(&o), 6, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("typo"), "{args:?}: {}", stderr(&o));
+        assert!(!typo.exists(), "{args:?} created the store");
+    }
+    // Only writes create it, and say so once.
+    let o = run(&typo, &["put", "a", "1"], b"");
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("created store"), "{}", stderr(&o));
+    let o = run(&typo, &["put", "b", "2"], b"");
+    assert!(!stderr(&o).contains("created"), "{}", stderr(&o));
+}
+
+#[test]
+fn exit_codes_follow_the_cause() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "k", "v"]);
+    let o = run(&d, &["put", "", "v"], b"");
+    assert_eq!(code(&o), 2, "empty key: {}", stderr(&o));
+    let o = run(&d, &["--read-only", "put", "k", "w"], b"");
+    assert_eq!(code(&o), 2, "write to a read-only open: {}", stderr(&o));
+    let o = run(&d, &["put", "k", "w", "--ttl", "0"], b"");
+    assert_eq!(code(&o), 2, "--ttl 0: {}", stderr(&o));
+    assert!(stderr(&o).contains("invalid expire time"), "{}", stderr(&o));
+    assert_eq!(ok(&d, &["get", "k"]), "v", "nothing was written");
+    assert_eq!(ok(&d, &["ttl", "k"]).trim(), "-1");
+    assert_eq!(code(&run(&d, &["ttl", "missing"], b"")), 1);
+}
+
+#[test]
+fn a_closed_stderr_is_not_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "k", "v"]);
+    // `bitcask get missing 2>&1 | true`: stderr is a pipe nobody reads.
+    let mut child = bin()
+        .arg("--dir")
+        .arg(&d)
+        .args(["get", "missing"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
+#[test]
+fn bench_never_writes_to_bitcask_dir() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("data");
+    let o = bin()
+        .args(["bench", "--workload", "put", "--keys", "500"])
+        .env("BITCASK_DIR", &d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!d.exists(), "bench wrote to BITCASK_DIR");
+    // --store names the store to benchmark.
+    let s = t.path().join("bench-store");
+    let o = bin()
+        .args(["bench", "--workload", "put", "--keys", "500", "--store"])
+        .arg(&s)
+        .env_remove("BITCASK_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(ok(&s, &["stats", "--json"]).contains("\"keys\":500"), true);
 }
