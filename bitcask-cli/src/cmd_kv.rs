@@ -3,7 +3,7 @@
 use std::io::{self, Read};
 use std::time::Duration;
 
-use crate::codec::{b64, escape, Codec};
+use crate::codec::{escape, Codec};
 use crate::failure::{context, usage, CmdResult, EXIT_NOT_FOUND};
 use crate::flags::Global;
 use crate::out::Out;
@@ -100,40 +100,17 @@ pub fn scan(g: &Global, prefix: Option<&str>, limit: Option<usize>, json: bool) 
     let db = open_to_read(g)?;
     let mut out = Out::new();
     let enc = g.codec();
-    let mut n = 0;
-    for item in db.iter()? {
-        if n >= limit.unwrap_or(usize::MAX) {
-            break;
-        }
-        let (k, v) = item.map_err(context("reading a value".into()))?;
-        if !k.starts_with(&p) {
-            continue;
-        }
-        n += 1;
+    for item in db.scan_prefix(&p)?.entries().take(limit.unwrap_or(usize::MAX)) {
+        let e = item.map_err(context("reading a value".into()))?;
         if json {
-            out.text(&json_pair(enc, &k, &v).to_string())?;
+            out.text(&crate::jsonl::to_line(enc, &e.key, &e.value, e.expires_at))?;
         } else {
-            let mut line = enc.encode(&k);
+            let mut line = enc.encode(&e.key);
             line.push(b'\t');
-            line.extend(enc.encode(&v));
+            line.extend(enc.encode(&e.value));
             out.line(&line)?;
         }
     }
     out.flush()?;
     Ok(0)
-}
-
-/// A key/value pair as JSON: text when it is UTF-8 and no encoding was asked for, else
-/// encoded (`key_hex`, `value_base64`, ...).
-fn json_pair(enc: Codec, k: &[u8], v: &[u8]) -> serde_json::Value {
-    let mut m = serde_json::Map::new();
-    for (name, b) in [("key", k), ("value", v)] {
-        let (field, s) = match (enc, std::str::from_utf8(b)) {
-            (Codec::Raw, Ok(s)) => (name.to_string(), s.to_string()),
-            (Codec::Hex, _) => (format!("{name}_hex"), crate::codec::hex_encode(b)),
-            _ => (format!("{name}_base64"), b64(b)),
-        };
-        m.insert(field, serde_json::Value::String(s));
-    }
-    serde_json::Value::Object(m)
 }

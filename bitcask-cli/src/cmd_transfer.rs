@@ -2,13 +2,13 @@
 
 use std::io::{self, BufRead, Write};
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use bitcask_core::WriteBatch;
 
-use crate::codec::{b64, unb64};
 use crate::failure::{context, usage, CmdResult, Failure, EXIT_OTHER};
 use crate::flags::Global;
+use crate::jsonl;
 use crate::out::Out;
 use crate::store::{open_to_read, open_to_write};
 
@@ -25,12 +25,7 @@ pub fn export(g: &Global, file: Option<&Path>) -> CmdResult {
     let mut n = 0u64;
     for e in db.iter()?.entries() {
         let e = e.map_err(context("reading a value".into()))?;
-        let mut obj = serde_json::json!({ "key": b64(&e.key), "value": b64(&e.value) });
-        if let Some(t) = e.expires_at {
-            let ms = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-            obj["expires_at_ms"] = serde_json::json!(ms);
-        }
-        writeln!(w, "{obj}")?;
+        writeln!(w, "{}", jsonl::to_line(g.codec(), &e.key, &e.value, e.expires_at))?;
         n += 1;
     }
     w.flush()?;
@@ -57,33 +52,16 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |m: String| usage(format!("line {}: {m}", i + 1));
-        let v: serde_json::Value = serde_json::from_str(&line).map_err(|e| bad(e.to_string()))?;
-        let field = |name: &str| -> Result<Vec<u8>, Failure> {
-            let s = v
-                .get(name)
-                .and_then(|x| x.as_str())
-                .ok_or_else(|| bad(format!("missing \"{name}\"")))?;
-            unb64(s).map_err(|e| bad(format!("{name}: {e}")))
+        let (k, val, expires_at) =
+            jsonl::from_line(&line).map_err(|m| usage(format!("line {}: {m}", i + 1)))?;
+        match expires_at {
+            Some(at) if at <= now => {
+                expired += 1;
+                continue;
+            }
+            Some(at) => batch.put_expiring_at(&k, &val, at),
+            None => batch.put(&k, &val),
         };
-        let (k, val) = (field("key")?, field("value")?);
-        match v.get("expires_at_ms").and_then(|x| x.as_u64()) {
-            Some(ms) => {
-                let at = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
-                match at.duration_since(now) {
-                    Ok(ttl) if !ttl.is_zero() => {
-                        batch.put_with_ttl(&k, &val, ttl);
-                    }
-                    _ => {
-                        expired += 1;
-                        continue;
-                    }
-                }
-            }
-            None => {
-                batch.put(&k, &val);
-            }
-        }
         n += 1;
         if batch.len() >= 1000 {
             db.write(std::mem::take(&mut batch))

@@ -108,7 +108,8 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Print key/value pairs, sorted by key: "key<TAB>value" lines, or JSON lines.
+    /// Print key/value pairs, sorted by key: "key<TAB>value" lines, or JSON lines (the
+    /// schema of `export`).
     #[command(after_help = "Example:\n  bitcask scan --prefix user: --json")]
     Scan {
         #[arg(long)]
@@ -141,13 +142,16 @@ pub enum Command {
         #[arg(long)]
         backup: Option<PathBuf>,
     },
-    /// Write every key, value and expiry as JSON lines (binary-safe, base64).
+    /// Write every key, value and expiry as JSON lines: {"key": text} (or "key_base64" /
+    /// "key_hex" for bytes that are not UTF-8, or as --base64/--hex say), the same for
+    /// "value", and "expires_at_ms" (ms since the Unix epoch) for a key with a TTL.
     #[command(after_help = "Example:\n  bitcask export > dump.jsonl")]
     Export {
         /// Output file (default stdout).
         file: Option<PathBuf>,
     },
-    /// Load JSON lines written by `export`.
+    /// Load JSON lines in the schema of `export` (and `scan --json`); expiry times are kept
+    /// exactly. A line it cannot read stops the import with its line number (exit code 2).
     #[command(after_help = "Example:\n  bitcask --dir ./copy import dump.jsonl")]
     Import {
         /// Input file (default stdin).

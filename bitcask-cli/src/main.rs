@@ -18,6 +18,7 @@ mod commands;
 mod demo;
 mod flags;
 mod inspect;
+mod jsonl;
 mod out;
 mod store;
 

@@ -3,8 +3,17 @@
 /// One operation of a [`WriteBatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum BatchOp {
-    Put { key: Vec<u8>, value: Vec<u8>, expiry: u64 },
-    Delete { key: Vec<u8> },
+    /// `expiry`: 0 for none; else ms relative to the write, or since the Unix epoch when
+    /// `absolute`.
+    Put {
+        key: Vec<u8>,
+        value: Vec<u8>,
+        expiry: u64,
+        absolute: bool,
+    },
+    Delete {
+        key: Vec<u8>,
+    },
 }
 
 impl BatchOp {
@@ -33,7 +42,12 @@ impl WriteBatch {
 
     /// Adds a put.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> &mut Self {
-        self.ops.push(BatchOp::Put { key: key.to_vec(), value: value.to_vec(), expiry: 0 });
+        self.ops.push(BatchOp::Put {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            expiry: 0,
+            absolute: false,
+        });
         self
     }
 
@@ -46,7 +60,33 @@ impl WriteBatch {
     ) -> &mut Self {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         // Stored relative until write() turns it into an absolute time.
-        self.ops.push(BatchOp::Put { key: key.to_vec(), value: value.to_vec(), expiry: ms });
+        self.ops.push(BatchOp::Put {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            expiry: ms,
+            absolute: false,
+        });
+        self
+    }
+
+    /// Adds a put that expires at the moment `at` (to the millisecond; a moment already past
+    /// makes the put a delete of the key). Restoring an export uses it, so expiry times come
+    /// back exactly.
+    pub fn put_expiring_at(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        at: std::time::SystemTime,
+    ) -> &mut Self {
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1));
+        self.ops.push(BatchOp::Put {
+            key: key.to_vec(),
+            value: value.to_vec(),
+            expiry: ms,
+            absolute: true,
+        });
         self
     }
 

@@ -123,12 +123,14 @@ impl Engine {
         for op in &batch.ops {
             self.check_key(op.key())?;
             let (value, expiry) = match op {
-                BatchOp::Put { value, expiry, .. } => {
+                BatchOp::Put { value, expiry, absolute, .. } => {
                     self.check_value(value)?;
-                    (
-                        Some(value.as_slice()),
-                        if *expiry == 0 { 0 } else { now.saturating_add(*expiry) },
-                    )
+                    let at = match (*expiry, *absolute) {
+                        (0, _) => 0,
+                        (e, true) => e,
+                        (e, false) => now.saturating_add(e),
+                    };
+                    (Some(value.as_slice()), at)
                 }
                 BatchOp::Delete { .. } => (None, 0),
             };
