@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::failure::{context, usage, CmdResult, EXIT_CORRUPTION, EXIT_OTHER};
 use crate::flags::Global;
-use crate::out::{bar, size, Out};
+use crate::out::{bar, count, size, Out};
 use crate::store::{dir, open_to_read, open_to_write};
 
 /// `stats [--json]`.
@@ -29,13 +29,18 @@ pub fn stats(g: &Global, json: bool) -> CmdResult {
             .collect();
         let v = serde_json::json!({
             "keys": s.keys, "files": files, "live_bytes": s.live_bytes, "dead_bytes": s.dead_bytes,
-            "disk_bytes": s.disk_bytes, "fragmentation": s.fragmentation(),
+            "disk_bytes": s.disk_bytes, "hint_bytes": s.hint_bytes,
+            "keydir_bytes": s.keydir_bytes, "fragmentation": s.fragmentation(),
         });
         out.text(&v.to_string())?;
     } else {
         out.text(&format!("keys          {}", s.keys))?;
         out.text(&format!("files         {}", s.files.len()))?;
-        out.text(&format!("disk use      {}", size(s.disk_bytes)))?;
+        out.text(&format!(
+            "disk use      {} (datafiles and hint files)",
+            size(s.disk_bytes + s.hint_bytes)
+        ))?;
+        out.text(&format!("keydir memory {}", size(s.keydir_bytes)))?;
         out.text(&format!("live bytes    {}", size(s.live_bytes)))?;
         out.text(&format!(
             "dead bytes    {} ({:.1}%)",
@@ -55,6 +60,7 @@ pub fn stats(g: &Global, json: bool) -> CmdResult {
                 f.fragmentation() * 100.0
             ))?;
         }
+        out.text("(* the active file, which receives writes)")?;
     }
     out.flush()?;
     Ok(0)
@@ -63,6 +69,14 @@ pub fn stats(g: &Global, json: bool) -> CmdResult {
 /// `merge`, with a progress bar on a terminal.
 pub fn merge(g: &Global) -> CmdResult {
     let db = open_to_write(g)?;
+    let s = db.stats();
+    if s.dead_bytes == 0 {
+        note!(
+            "nothing to reclaim: no dead records in {}; nothing rewritten",
+            count(s.files.len() as u64, "file")
+        );
+        return Ok(0);
+    }
     let pb = bar(0, "merge");
     let r = db
         .merge_with_progress(|p| {
@@ -72,8 +86,8 @@ pub fn merge(g: &Global) -> CmdResult {
         .map_err(context("merge".into()))?;
     pb.finish_and_clear();
     note!(
-        "merged {} files into {} in {:.2?}: read {}, wrote {}, reclaimed {}",
-        r.files_in,
+        "merged {} into {} in {:.2?}: read {}, wrote {}, reclaimed {}",
+        count(r.files_in as u64, "file"),
         r.files_out,
         r.duration,
         size(r.bytes_read),
@@ -114,7 +128,11 @@ pub fn check(g: &Global) -> CmdResult {
         .map(|f| f.records)
         .sum();
     if report.is_clean() {
-        note!("ok: {} files, {} records verified", report.files.len(), records);
+        note!(
+            "ok: {}, {} verified",
+            count(report.files.len() as u64, "file"),
+            count(records, "record")
+        );
         Ok(0)
     } else {
         note!(
@@ -175,6 +193,10 @@ pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
         }
     }
     out.flush()?;
-    note!("repaired {} files; {} bytes could not be saved", r.files.len(), r.bytes_lost());
+    note!(
+        "repaired {}; {} could not be saved",
+        count(r.files.len() as u64, "file"),
+        count(r.bytes_lost(), "byte")
+    );
     Ok(0)
 }

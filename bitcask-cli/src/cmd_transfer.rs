@@ -9,7 +9,7 @@ use bitcask_core::WriteBatch;
 use crate::failure::{context, usage, CmdResult, Failure, EXIT_OTHER};
 use crate::flags::Global;
 use crate::jsonl;
-use crate::out::Out;
+use crate::out::{count, Out};
 use crate::store::{open_to_read, open_to_write};
 
 /// `export [FILE]`.
@@ -29,7 +29,7 @@ pub fn export(g: &Global, file: Option<&Path>) -> CmdResult {
         n += 1;
     }
     w.flush()?;
-    note!("exported {n} keys");
+    note!("exported {}", count(n, "key"));
     Ok(0)
 }
 
@@ -70,6 +70,10 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
     }
     db.write(batch).map_err(context("importing".into()))?;
     db.close()?;
-    note!("imported {n} keys in {:.2?} ({expired} already expired, skipped)", started.elapsed());
+    note!(
+        "imported {} in {:.2?} ({expired} already expired, skipped)",
+        count(n, "key"),
+        started.elapsed()
+    );
     Ok(0)
 }

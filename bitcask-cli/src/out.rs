@@ -53,6 +53,16 @@ pub fn bar(total: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// "1 file", "2 files": a count with its noun, singular or plural.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A human-readable byte count.
 pub fn size(b: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

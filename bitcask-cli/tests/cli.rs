@@ -517,3 +517,35 @@ fn scan_json_export_and_import_share_one_schema_and_round_trip_exactly() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
 }
+
+#[test]
+fn merge_with_nothing_to_reclaim_rewrites_nothing_and_stats_explain_themselves() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "a", "1"]);
+    ok(&d, &["put", "b", "2"]);
+    let names = |d: &Path| {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    };
+    let before = names(&d);
+    let o = run(&d, &["merge"], b"");
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("nothing to reclaim"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 file;") || stderr(&o).contains("1 file "), "{}", stderr(&o));
+    assert_eq!(names(&d), before, "nothing rewritten");
+    // After an overwrite there is something to reclaim.
+    ok(&d, &["put", "a", "3"]);
+    let o = run(&d, &["merge"], b"");
+    assert!(stderr(&o).contains("merged"), "{}", stderr(&o));
+    let stats = ok(&d, &["stats"]);
+    for want in ["keydir memory", "(* the active file", "datafiles and hint files"] {
+        assert!(stats.contains(want), "{want:?} missing from:\n{stats}");
+    }
+    let json = ok(&d, &["stats", "--json"]);
+    assert!(json.contains("\"hint_bytes\"") && json.contains("\"keydir_bytes\""), "{json}");
+}

@@ -4,6 +4,9 @@ use std::sync::atomic::Ordering::*;
 
 use crate::datafile::{dead_fraction, FileStats};
 use crate::engine::Engine;
+use crate::file_table::FileTable;
+use crate::files::{hint_name, join};
+use crate::storage::OpenMode;
 use crate::util::{lock, now_ms};
 
 /// Store-wide statistics.
@@ -17,8 +20,10 @@ pub struct Stats {
     pub live_bytes: u64,
     /// Sum of the files' dead bytes.
     pub dead_bytes: u64,
-    /// Sum of the files' sizes.
+    /// Sum of the datafiles' sizes.
     pub disk_bytes: u64,
+    /// Sum of the hint files' sizes (disk use is `disk_bytes + hint_bytes`).
+    pub hint_bytes: u64,
     /// Heap memory held by the keydir (allocated capacity, keys included).
     pub keydir_bytes: u64,
 }
@@ -30,6 +35,16 @@ impl Stats {
     }
 }
 impl Engine {
+    /// The sizes of the hint files of the files in `table` (a missing one counts 0).
+    fn hint_bytes(&self, table: &FileTable) -> u64 {
+        let storage = self.storage.as_ref();
+        let len = |id| {
+            let path = join(&self.dir, &hint_name(id));
+            storage.open(&path, OpenMode::Read).and_then(|f| f.len()).unwrap_or(0)
+        };
+        table.values().iter().map(|f| len(f.id)).sum()
+    }
+
     /// Statistics of every datafile, with expired records counted as dead.
     pub(crate) fn stats(&self) -> Stats {
         let table = self.file_table();
@@ -55,6 +70,7 @@ impl Engine {
             live_bytes: files.iter().map(|f| f.live_bytes).sum(),
             dead_bytes: files.iter().map(|f| f.dead_bytes).sum(),
             disk_bytes: files.iter().map(|f| f.size).sum(),
+            hint_bytes: self.hint_bytes(&table),
             keydir_bytes: self.keydir.heap_bytes() as u64,
             files,
         }
