@@ -146,40 +146,62 @@ pub fn check(g: &Global) -> CmdResult {
     }
 }
 
+/// Whether to go on: `--yes`, or a "y" typed at the terminal.
+fn confirm(yes: bool) -> Result<bool, crate::failure::Failure> {
+    if yes {
+        return Ok(true);
+    }
+    if !io::stdin().is_terminal() {
+        return Err(usage("repair needs confirmation: pass --yes"));
+    }
+    {
+        use std::io::Write;
+        let _ = write!(io::stderr(), "rewrite these files? [y/N] ");
+    }
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
 /// `repair [--yes] [--backup DIR]`.
 pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
     let d = dir(g)?;
-    let report =
-        bitcask_core::check(d, |_, _| {}).map_err(context(format!("checking {}", d.display())))?;
-    if report.is_clean() {
+    let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let backup = backup.unwrap_or_else(|| d.join(format!("repair-backup-{stamp}")));
+    let mut refusal = None;
+    // The lock is taken before anything is announced; the question is asked under it.
+    let done = bitcask_core::repair_confirmed(d, &backup, |report| {
+        note!("damaged files:");
+        for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
+            let lost: u64 = f.problems.iter().map(|p| p.len).sum();
+            note!(
+                "  {} ({}, {})",
+                f.path.display(),
+                count(f.problems.len() as u64, "problem"),
+                count(lost, "byte")
+            );
+        }
+        note!("originals will be moved to {}", backup.display());
+        match confirm(yes) {
+            Ok(go) => go,
+            Err(f) => {
+                refusal = Some(f);
+                false
+            }
+        }
+    })
+    .map_err(context(format!("repairing {}", d.display())))?;
+    if let Some(f) = refusal {
+        return Err(f);
+    }
+    let Some(r) = done else {
+        note!("nothing changed");
+        return Ok(EXIT_OTHER);
+    };
+    if r.files.is_empty() {
         note!("nothing to repair: every record and hint file is valid");
         return Ok(0);
     }
-    let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let backup = backup.unwrap_or_else(|| d.join(format!("repair-backup-{stamp}")));
-    note!("damaged files:");
-    for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
-        let lost: u64 = f.problems.iter().map(|p| p.len).sum();
-        note!("  {} ({} problems, {} bytes)", f.path.display(), f.problems.len(), lost);
-    }
-    note!("originals will be moved to {}", backup.display());
-    if !yes {
-        if !io::stdin().is_terminal() {
-            return Err(usage("repair needs confirmation: pass --yes"));
-        }
-        {
-            use std::io::Write;
-            let _ = write!(io::stderr(), "rewrite these files? [y/N] ");
-        }
-        let mut answer = String::new();
-        io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            note!("nothing changed");
-            return Ok(EXIT_OTHER);
-        }
-    }
-    let r =
-        bitcask_core::repair(d, &backup).map_err(context(format!("repairing {}", d.display())))?;
     let mut out = Out::new();
     for f in &r.files {
         out.text(&format!(

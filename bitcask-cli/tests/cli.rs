@@ -549,3 +549,22 @@ fn merge_with_nothing_to_reclaim_rewrites_nothing_and_stats_explain_themselves()
     let json = ok(&d, &["stats", "--json"]);
     assert!(json.contains("\"hint_bytes\"") && json.contains("\"keydir_bytes\""), "{json}");
 }
+
+#[test]
+fn repair_checks_the_lock_before_it_announces_anything() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    for i in 0..60 {
+        ok(&d, &["put", &format!("key{i:03}"), &"x".repeat(2000)]);
+    }
+    damage_a_sealed_file(&d);
+    let mut holder = hold_the_lock(&d);
+    let o = run(&d, &["repair", "--yes"], b"");
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("damaged files"), "announced before locking: {}", stderr(&o));
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+    let o = run(&d, &["repair", "--yes"], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("damaged files"), "{}", stderr(&o));
+}

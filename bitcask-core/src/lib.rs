@@ -87,6 +87,6 @@ pub use stats::Stats;
 #[cfg(feature = "testing")]
 pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{
-    check, check_with_storage, repair, repair_with_storage, CheckReport, CheckedKind, FileCheck,
-    Problem, RepairReport, RepairedFile,
+    check, check_with_storage, repair, repair_confirmed, repair_with_storage, CheckReport,
+    CheckedKind, FileCheck, Problem, RepairReport, RepairedFile,
 };

@@ -14,7 +14,7 @@ mod check;
 mod repair;
 
 pub use check::{check, check_with_storage, CheckReport, CheckedKind, FileCheck};
-pub use repair::{repair, repair_with_storage, RepairReport, RepairedFile};
+pub use repair::{repair, repair_confirmed, repair_with_storage, RepairReport, RepairedFile};
 
 /// A damaged region of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,24 +48,61 @@ pub fn repair(dir: impl AsRef<Path>, backup_dir: impl AsRef<Path>) -> Result<Rep
     repair_with_storage(Arc::new(OsStorage), dir.as_ref(), backup_dir.as_ref())
 }
 
+/// [`repair`], asking first: with the store's lock held (so no writer can change what was
+/// checked), `confirm` sees the check's findings and says whether to go on. A locked store
+/// is [`Error::Locked`] before anything is checked or announced; a clean store or a `false`
+/// from `confirm` changes nothing.
+pub fn repair_confirmed(
+    dir: impl AsRef<Path>,
+    backup_dir: impl AsRef<Path>,
+    confirm: impl FnOnce(&CheckReport) -> bool,
+) -> Result<Option<RepairReport>> {
+    let storage = OsStorage;
+    repair_locked(&storage, dir.as_ref(), backup_dir.as_ref(), confirm)
+}
+
 /// [`repair`] through another storage.
 pub fn repair_with_storage(
     storage: Arc<dyn Storage>,
     dir: &Path,
     backup_dir: &Path,
 ) -> Result<RepairReport> {
-    let storage = storage.as_ref();
-    let check = check_with_storage(storage, dir, |_, _| {})?;
+    Ok(repair_locked(storage.as_ref(), dir, backup_dir, |_| true)?.unwrap_or_default())
+}
+
+fn repair_locked(
+    storage: &dyn Storage,
+    dir: &Path,
+    backup_dir: &Path,
+    confirm: impl FnOnce(&CheckReport) -> bool,
+) -> Result<Option<RepairReport>> {
     let lock_path = join(dir, LOCK_NAME);
-    let _lock =
-        match storage.try_lock(&lock_path).map_err(|e| Error::io("locking", &lock_path, e))? {
-            Some(g) => g,
-            None => return Err(Error::Locked { path: dir.to_path_buf() }),
-        };
-    let mut report = RepairReport::default();
+    let _lock = match storage.is_dir(dir) {
+        Ok(true) => match storage.try_lock(&lock_path) {
+            Ok(Some(g)) => g,
+            Ok(None) => return Err(Error::Locked { path: dir.to_path_buf() }),
+            Err(e) => return Err(Error::io("locking", &lock_path, e)),
+        },
+        // Let the check report a missing or wrong path.
+        _ => return check_with_storage(storage, dir, |_, _| {}).map(|_| None),
+    };
+    let check = check_with_storage(storage, dir, |_, _| {})?;
     if check.is_clean() {
-        return Ok(report);
+        return Ok(Some(RepairReport::default()));
     }
+    if !confirm(&check) {
+        return Ok(None);
+    }
+    repair_checked(storage, dir, backup_dir, &check).map(Some)
+}
+
+fn repair_checked(
+    storage: &dyn Storage,
+    dir: &Path,
+    backup_dir: &Path,
+    check: &CheckReport,
+) -> Result<RepairReport> {
+    let mut report = RepairReport::default();
     storage.create_dir_all(backup_dir).or_else(|e| {
         if storage.is_dir(backup_dir).unwrap_or(false) {
             Ok(())
@@ -73,7 +110,7 @@ pub fn repair_with_storage(
             Err(Error::io("creating", backup_dir, e))
         }
     })?;
-    let r = Repair { storage, dir, backup_dir, check: &check };
+    let r = Repair { storage, dir, backup_dir, check };
     for f in check.files.iter().filter(|f| !f.problems.is_empty()) {
         let done = match f.kind {
             CheckedKind::Hint => Some(r.set_hint_aside(f)?),
