@@ -81,6 +81,14 @@ fn prefix_of(g: &Global, prefix: Option<&str>) -> Result<Vec<u8>, crate::failure
     Ok(prefix.map(|s| decode(g, "prefix", s)).transpose()?.unwrap_or_default())
 }
 
+/// One field of a text line: encoded, or raw with line-breaking bytes escaped.
+fn field(enc: Codec, b: &[u8]) -> Vec<u8> {
+    match enc {
+        Codec::Raw => crate::codec::line_safe(b).into_owned(),
+        _ => enc.encode(b),
+    }
+}
+
 /// `keys [--prefix P] [--limit N]`.
 pub fn keys(g: &Global, prefix: Option<&str>, limit: Option<usize>) -> CmdResult {
     let p = prefix_of(g, prefix)?;
@@ -88,7 +96,7 @@ pub fn keys(g: &Global, prefix: Option<&str>, limit: Option<usize>) -> CmdResult
     let mut out = Out::new();
     let enc = g.codec();
     for k in db.keys()?.filter(|k| k.starts_with(&p)).take(limit.unwrap_or(usize::MAX)) {
-        out.line(&enc.encode(&k))?;
+        out.line(&field(enc, &k))?;
     }
     out.flush()?;
     Ok(0)
@@ -105,9 +113,9 @@ pub fn scan(g: &Global, prefix: Option<&str>, limit: Option<usize>, json: bool) 
         if json {
             out.text(&crate::jsonl::to_line(enc, &e.key, &e.value, e.expires_at))?;
         } else {
-            let mut line = enc.encode(&e.key);
+            let mut line = field(enc, &e.key);
             line.push(b'\t');
-            line.extend(enc.encode(&e.value));
+            line.extend(field(enc, &e.value));
             out.line(&line)?;
         }
     }

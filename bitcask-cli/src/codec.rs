@@ -64,9 +64,37 @@ pub fn unb64(s: &str) -> Result<Vec<u8>, String> {
     B64.decode(s).map_err(|e| format!("invalid base64: {e}"))
 }
 
-/// Printable form of arbitrary bytes for messages: ASCII as is, the rest escaped.
+/// Printable form of arbitrary bytes for messages: ASCII as is, the rest escaped; a key
+/// longer than 64 bytes is cut, with its length said.
 pub fn escape(b: &[u8]) -> String {
-    b.iter().flat_map(|&c| std::ascii::escape_default(c)).map(char::from).collect()
+    const SHOWN: usize = 64;
+    let shown = &b[..b.len().min(SHOWN)];
+    let mut s: String =
+        shown.iter().flat_map(|&c| std::ascii::escape_default(c)).map(char::from).collect();
+    if b.len() > SHOWN {
+        s.push_str(&format!("... ({} bytes)", b.len()));
+    }
+    s
+}
+
+/// Raw bytes for one field of a text line: a backslash, tab, CR or LF (which would break
+/// the line or its fields) is escaped as `\\`, `\t`, `\r`, `\n`; every other byte is
+/// written as it is. Use `--hex`, `--base64` or `--json` for bytes exactly.
+pub fn line_safe(b: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !b.iter().any(|c| matches!(c, b'\\' | b'\t' | b'\r' | b'\n')) {
+        return std::borrow::Cow::Borrowed(b);
+    }
+    let mut out = Vec::with_capacity(b.len() + 8);
+    for &c in b {
+        match c {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -84,5 +112,9 @@ mod tests {
         assert!(hex_decode("abc").is_err());
         assert!(hex_decode("zz").is_err());
         assert_eq!(escape(b"a\n\xff"), "a\\n\\xff");
+        let long = escape(&[b'k'; 2 << 20]);
+        assert!(long.len() < 100 && long.ends_with("(2097152 bytes)"), "{long}");
+        assert_eq!(&*line_safe(b"plain"), b"plain");
+        assert_eq!(&*line_safe(b"a\tb\nc\\"), b"a\\tb\\nc\\\\");
     }
 }

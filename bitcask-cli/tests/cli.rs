@@ -568,3 +568,19 @@ fn repair_checks_the_lock_before_it_announces_anything() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("damaged files"), "{}", stderr(&o));
 }
+
+#[test]
+fn text_output_escapes_bytes_that_would_break_lines_and_messages_shorten_keys() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    // "a\nb" as key, "x\ty" as value, given in hex.
+    assert_eq!(code(&run(&d, &["--hex", "put", "610a62", "780979"], b"")), 0);
+    assert_eq!(ok(&d, &["keys"]), "a\\nb\n");
+    assert_eq!(ok(&d, &["scan"]), "a\\nb\tx\\ty\n");
+    assert_eq!(ok(&d, &["--hex", "keys"]), "610a62\n");
+    // A long key in a message is cut and its length given.
+    let long = "k".repeat(5000);
+    let o = run(&d, &["get", &long], b"");
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).len() < 300 && stderr(&o).contains("(5000 bytes)"), "{}", stderr(&o));
+}
