@@ -56,6 +56,15 @@ pub enum Error {
         /// The failure that poisoned the store.
         cause: String,
     },
+    /// The write reached the datafile, but the store was poisoned (another write, sync or
+    /// merge failed) before an fsync covering it succeeded: under `SyncPolicy::Always` it is
+    /// not acknowledged, and after a crash it may or may not be there. Unlike
+    /// [`Poisoned`](Error::Poisoned), which means the write was refused and nothing written.
+    #[error("the write reached the file but was not made durable: {cause}; reopen the store")]
+    NotDurable {
+        /// The failure that poisoned the store.
+        cause: String,
+    },
     /// A key of length zero.
     #[error("empty key")]
     EmptyKey,

@@ -325,3 +325,41 @@ fn a_file_left_by_a_failed_rotation_is_made_durable_before_reuse() {
     assert_eq!(db.get(b"third").unwrap(), Some(b"acknowledged and synced".to_vec()));
     assert_eq!(db.get(b"first").unwrap(), Some(vec![1u8; 60]));
 }
+
+#[test]
+fn a_write_waiting_for_a_sync_that_fails_is_not_durable_not_refused() {
+    // Found by the ops_model fuzzer (background merges): a write whose bytes were in the
+    // file was reported as Poisoned (which promises nothing was written) because another
+    // thread's failure poisoned the store while it waited for its fsync. It is NotDurable:
+    // its outcome is unknown, as for any failed write.
+    let sim = SimStorage::new(21);
+    let db = Arc::new(open(&sim, with_sync(SyncPolicy::Always, 1 << 20)));
+    sim.set_sync_delay(Duration::from_millis(150));
+    // op 0: the first put's write, op 1: its sync (slow, succeeds), ops 2 and 3: two more
+    // puts' writes while it runs, op 4: the next sync, which fails.
+    sim.set_faults(Some(FaultPlan {
+        at_op: 4,
+        fault: Fault::Eio,
+        persistent: false,
+        reads: false,
+    }));
+    let first = {
+        let db = db.clone();
+        std::thread::spawn(move || db.put(b"first", b"1"))
+    };
+    std::thread::sleep(Duration::from_millis(30));
+    let others: Vec<_> = [&b"second"[..], b"third"]
+        .into_iter()
+        .map(|k| {
+            let db = db.clone();
+            std::thread::spawn(move || db.put(k, b"2"))
+        })
+        .collect();
+    assert!(first.join().unwrap().is_ok());
+    let results: Vec<_> = others.into_iter().map(|t| t.join().unwrap()).collect();
+    let io = results.iter().filter(|r| matches!(r, Err(Error::Io { .. }))).count();
+    let not_durable = results.iter().filter(|r| matches!(r, Err(Error::NotDurable { .. }))).count();
+    assert_eq!((io, not_durable), (1, 1), "{results:?}");
+    // A write after the failure is refused.
+    assert!(matches!(db.put(b"fourth", b"3"), Err(Error::Poisoned { .. })));
+}

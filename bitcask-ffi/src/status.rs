@@ -61,6 +61,8 @@ pub(crate) fn set_error(msg: impl Into<Vec<u8>>) {
 pub(crate) fn status_of(e: &Error) -> bc_status {
     match e {
         Error::Io { .. } | Error::NotADirectory { .. } | Error::NotFound { .. } => BC_IO,
+        // Written but not confirmed durable: like a failed write, its outcome is unknown.
+        Error::NotDurable { .. } => BC_IO,
         Error::Corruption { .. } => BC_CORRUPTION,
         Error::UnsupportedVersion { .. } => BC_UNSUPPORTED_VERSION,
         Error::Locked { .. } => BC_LOCKED,

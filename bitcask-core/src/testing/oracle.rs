@@ -137,7 +137,13 @@ impl History {
                 self.states.len() - 1,
                 self.durable
             )),
-            None => Err(format!("the recovered state is no prefix of the history: {got:?}")),
+            None => Err(format!(
+                "the recovered state is no prefix of the history ({} states, durable from {}, in flight {:?}; the last: {:?}): {got:?}",
+                self.states.len(),
+                self.durable,
+                self.in_flight,
+                self.states.last()
+            )),
         }
     }
 
@@ -302,6 +308,9 @@ struct Run<'a> {
     sim: SimStorage,
     db: Option<Bitcask>,
     h: History,
+    /// Steps run so far and the last of them (for reports).
+    steps_run: usize,
+    last_step: Option<Step>,
     /// Operations counted before the last kill (a kill drops the fault plan, so it is set
     /// again for what remains).
     base: u64,
@@ -315,7 +324,7 @@ impl<'a> Run<'a> {
     ) -> std::result::Result<Run<'a>, Violation> {
         let sim = SimStorage::new(seed);
         let h = History { states: vec![Model::new()], durable: 0, in_flight: None };
-        let mut run = Run { cfg, cut_at, sim, db: None, h, base: 0 };
+        let mut run = Run { cfg, cut_at, sim, db: None, h, steps_run: 0, last_step: None, base: 0 };
         let db = open(&run.sim, cfg).map_err(|e| run.fail(None, format!("first open: {e}")))?;
         run.db = Some(db);
         run.arm(0);
@@ -323,6 +332,8 @@ impl<'a> Run<'a> {
     }
 
     fn fail(&self, mode: Option<PowerLoss>, detail: String) -> Violation {
+        let detail =
+            format!("after {} steps (the last {:?}): {detail}", self.steps_run, self.last_step);
         Violation { config: *self.cfg, cut_at: self.cut_at, mode, detail }
     }
 
@@ -339,6 +350,8 @@ impl<'a> Run<'a> {
         let Some(d) = self.db.as_ref().filter(|_| self.h.in_flight.is_none()) else {
             return Ok(false);
         };
+        self.steps_run += 1;
+        self.last_step = Some(step.clone());
         let next = apply(self.h.current(), step);
         let result = match step {
             Step::Get(k) => match d.get(&key(*k)) {
@@ -403,16 +416,31 @@ impl<'a> Run<'a> {
         let disks: Vec<(PowerLoss, SimStorage)> =
             modes.into_iter().map(|mode| (mode, self.sim.fork())).collect();
         let forked_reads = self.sim.mapped_reads();
+        let dir_ops: Vec<String> = self
+            .sim
+            .log()
+            .iter()
+            .filter(|op| !matches!(op, super::Op::Write(..) | super::Op::Sync(_)))
+            .map(|op| format!("{op:?}").replace("\"/db/", "\""))
+            .collect();
         self.sim.kill_process();
         drop(self.db.take());
         let mut mapped_reads = self.sim.mapped_reads();
         let mut states = 0;
         for (mode, disk) in disks {
             disk.power_loss(mode);
+            let before = disk.files(&dir());
+            let manifest = crate::manifest::Manifest::read(&disk, &dir()).ok();
             let fail = |e: String| self.fail(Some(mode), e);
             let db = open(&disk, self.cfg).map_err(|e| fail(format!("reopen: {e}")))?;
             let got = contents(&db).map_err(fail)?;
-            self.h.check(&got).map_err(fail)?;
+            self.h.check(&got).map_err(|e| {
+                let files = disk.files(&dir());
+                fail(format!(
+                    "{e}\nfiles after the power loss: {before:?}\nmanifest: {manifest:?}\nafter recovery: {files:?}\nrecovery: {:?}\ndirectory operations: {dir_ops:?}",
+                    db.recovery_report()
+                ))
+            })?;
             drop(db);
             let db = open(&disk, self.cfg).map_err(|e| fail(format!("second reopen: {e}")))?;
             if contents(&db).map_err(fail)? != got {
