@@ -39,5 +39,6 @@ fn dispatch(cli: &Cli) -> CmdResult {
         Command::Inspect { file, limit } => inspect::inspect(g, file, *limit),
         Command::Bench(args) => bench::run(g, args),
         Command::Demo => demo::run(),
+        Command::DemoWriter { dir } => demo::writer(dir),
     }
 }

@@ -173,6 +173,12 @@ pub enum Command {
     /// Show the engine working: write, read, delete, merge, reopen, print stats.
     #[command(after_help = "Example:\n  bitcask demo")]
     Demo,
+    /// The writer the demo kills (internal).
+    #[command(hide = true)]
+    DemoWriter {
+        /// The store it writes to.
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -333,6 +333,9 @@ fn demo_shows_the_engine_working() {
     assert_eq!(o.status.code(), Some(0), "{text}");
     assert!(text.contains("every check passed"), "{text}");
     assert!(text.contains("merged"), "{text}");
+    // A writer child process killed mid-stream, and every acknowledged put found again.
+    assert!(text.contains("with SIGKILL after 50000 acknowledged puts"), "{text}");
+    assert!(text.contains("50000 of 50000 acknowledged puts present"), "{text}");
 }
 
 #[test]
