@@ -1,21 +1,32 @@
 //! The key/value commands: put, get, delete, keys, scan.
 
-use std::io::{self, Read};
+use std::io;
 use std::time::Duration;
 
 use crate::codec::{escape, Codec};
 use crate::failure::{context, usage, CmdResult, EXIT_NOT_FOUND};
-use crate::flags::Global;
+use crate::flags::{Global, KeyArg};
 use crate::out::Out;
-use crate::store::{decode, open_to_read, open_to_write};
+use crate::store::{decode, key_of, open_to_read, open_to_write, read_limited};
+
+use bitcask_format::MAX_VALUE_LEN;
 
 /// `put KEY [VALUE]`: the value from stdin when omitted or "-".
-pub fn put(g: &Global, key: &str, value: Option<&str>, ttl: Option<Duration>) -> CmdResult {
-    let k = decode(g, "key", key)?;
+pub fn put(g: &Global, key: &KeyArg, value: Option<&str>, ttl: Option<Duration>) -> CmdResult {
+    // With --key-file, the one argument given is the value.
+    let (key, value) = match (&key.key_file, &key.key, value) {
+        (Some(_), Some(v), None) => {
+            (&KeyArg { key: None, key_file: key.key_file.clone() }, Some(v.as_str()))
+        }
+        _ => (key, value),
+    };
+    let k = key_of(g, key)?;
     let v = match value {
         Some("-") | None => {
-            let mut buf = Vec::new();
-            io::stdin().read_to_end(&mut buf)?;
+            if key.key_file.as_deref() == Some(std::path::Path::new("-")) {
+                return Err(usage("stdin cannot give both the key and the value"));
+            }
+            let buf = read_limited(io::stdin().lock(), MAX_VALUE_LEN, "value")?;
             g.codec().decode_bytes(buf).map_err(|e| usage(format!("value: {e}")))?
         }
         Some(s) => decode(g, "value", s)?,
@@ -31,8 +42,8 @@ pub fn put(g: &Global, key: &str, value: Option<&str>, ttl: Option<Duration>) ->
 }
 
 /// `get KEY`: the raw value to stdout (encoded with --hex/--base64).
-pub fn get(g: &Global, key: &str) -> CmdResult {
-    let k = decode(g, "key", key)?;
+pub fn get(g: &Global, key: &KeyArg) -> CmdResult {
+    let k = key_of(g, key)?;
     let db = open_to_read(g)?;
     let Some(v) = db.get(&k).map_err(context(format!("get {}", escape(&k))))? else {
         note!("bitcask: key {} not found", escape(&k));
@@ -50,8 +61,8 @@ pub fn get(g: &Global, key: &str) -> CmdResult {
 }
 
 /// `ttl KEY`: the remaining time to live in milliseconds, -1 when the key has none.
-pub fn ttl(g: &Global, key: &str) -> CmdResult {
-    let k = decode(g, "key", key)?;
+pub fn ttl(g: &Global, key: &KeyArg) -> CmdResult {
+    let k = key_of(g, key)?;
     let db = open_to_read(g)?;
     let Some(ttl) = db.ttl(&k).map_err(context(format!("ttl {}", escape(&k))))? else {
         note!("bitcask: key {} not found", escape(&k));
@@ -64,8 +75,8 @@ pub fn ttl(g: &Global, key: &str) -> CmdResult {
 }
 
 /// `delete KEY`.
-pub fn delete(g: &Global, key: &str) -> CmdResult {
-    let k = decode(g, "key", key)?;
+pub fn delete(g: &Global, key: &KeyArg) -> CmdResult {
+    let k = key_of(g, key)?;
     let db = open_to_write(g)?;
     let existed = db.delete(&k).map_err(context(format!("delete {}", escape(&k))))?;
     db.close()?;

@@ -52,6 +52,18 @@ impl Global {
     }
 }
 
+/// A key: on the command line, or from a file for keys too long or too binary for one.
+#[derive(Args, Debug, Clone)]
+pub struct KeyArg {
+    /// The key (as --hex/--base64 say).
+    #[arg(required_unless_present = "key_file")]
+    pub key: Option<String>,
+    /// Read the key from this file ("-": stdin) instead of the command line (for `put`,
+    /// the one argument left is then the value).
+    #[arg(long, value_name = "PATH")]
+    pub key_file: Option<PathBuf>,
+}
+
 fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
     match humantime::parse_duration(s) {
         Ok(d) if d.is_zero() => Err("invalid expire time: must be positive".into()),
@@ -81,7 +93,9 @@ pub enum Command {
         after_help = "Examples:\n  bitcask put greeting hello\n  echo -n hello | bitcask put greeting\n  bitcask put session abc --ttl 10m"
     )]
     Put {
-        key: String,
+        #[command(flatten)]
+        key: KeyArg,
+        /// The value (as --hex/--base64 say); read from stdin when omitted or "-".
         value: Option<String>,
         /// Expire the key after this long (e.g. 30s, 10m, 2h); 0 is refused, as Redis does.
         #[arg(long, value_parser = parse_ttl)]
@@ -91,15 +105,21 @@ pub enum Command {
     /// when absent.
     #[command(after_help = "Example:\n  bitcask ttl session")]
     Ttl {
-        /// The key.
-        key: String,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Print a value (raw bytes to stdout). Exit code 1 when absent.
     #[command(after_help = "Example:\n  bitcask get greeting > value.bin")]
-    Get { key: String },
+    Get {
+        #[command(flatten)]
+        key: KeyArg,
+    },
     /// Delete a key. Exit code 1 when it was absent.
     #[command(after_help = "Example:\n  bitcask delete greeting")]
-    Delete { key: String },
+    Delete {
+        #[command(flatten)]
+        key: KeyArg,
+    },
     /// List keys, sorted.
     #[command(after_help = "Example:\n  bitcask keys --prefix user: --limit 10")]
     Keys {

@@ -587,3 +587,46 @@ fn text_output_escapes_bytes_that_would_break_lines_and_messages_shorten_keys() 
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).len() < 300 && stderr(&o).contains("(5000 bytes)"), "{}", stderr(&o));
 }
+
+#[test]
+fn long_keys_come_from_a_file_and_oversized_values_are_refused_while_reading() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    let key = vec![b'k'; 60_000];
+    let key_file = t.path().join("key");
+    std::fs::write(&key_file, &key).unwrap();
+    let kf = key_file.to_str().unwrap();
+    assert_eq!(code(&run(&d, &["put", "--key-file", kf, "value"], b"")), 0);
+    assert_eq!(ok(&d, &["get", "--key-file", kf]), "value");
+    // The key from stdin.
+    let o = run(&d, &["get", "--key-file", "-"], &key);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "value", "{}", stderr(&o));
+    let o = run(&d, &["put", "--key-file", "-"], &key);
+    assert_eq!(code(&o), 2, "stdin cannot be key and value: {}", stderr(&o));
+    assert_eq!(code(&run(&d, &["delete", "--key-file", kf], b"")), 0);
+    // A value over the 256 MiB limit is refused after the limit, not after the whole input.
+    let mut child = bin()
+        .arg("--dir")
+        .arg(&d)
+        .args(["put", "big"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let chunk = vec![0u8; 1 << 20];
+        let mut sent = 0usize;
+        while sent < 512 << 20 && stdin.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let out = child.wait_with_output().unwrap();
+    let sent = feeder.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exceeds the limit"));
+    assert!(sent < 300 << 20, "it read {sent} bytes before refusing");
+    assert_eq!(code(&run(&d, &["get", "big"], b"")), 1);
+}
