@@ -11,11 +11,36 @@ use crate::failure::{CmdResult, Failure, EXIT_CORRUPTION, EXIT_OTHER};
 use crate::flags::Global;
 use crate::out::Out;
 
+/// A key for display: quoted and escaped (or encoded), cut when long.
 fn show(enc: Codec, b: &[u8]) -> String {
     match enc {
         Codec::Raw => format!("\"{}\"", escape(b)),
-        _ => String::from_utf8_lossy(&enc.encode(b)).into_owned(),
+        _ => {
+            let s = String::from_utf8_lossy(&enc.encode(b)).into_owned();
+            if s.len() > 64 {
+                format!("{}... ({} bytes)", &s[..64], b.len())
+            } else {
+                s
+            }
+        }
     }
+}
+
+/// Milliseconds since the Unix epoch as a UTC time, e.g. `2026-12-01T20:57:35.123Z`.
+fn time(ms: u64) -> String {
+    let (days, rem) = ((ms / 86_400_000) as i64, ms % 86_400_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (h, mi, s, milli) = (rem / 3_600_000, rem / 60_000 % 60, rem / 1000 % 60, rem % 1000);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
 }
 
 fn record_line(enc: Codec, offset: u64, len: usize, r: &Record<'_>) -> String {
@@ -25,7 +50,7 @@ fn record_line(enc: Codec, offset: u64, len: usize, r: &Record<'_>) -> String {
         s.push_str(&format!(" value_len={}", r.value.len()));
     }
     if let Some(e) = r.expiry {
-        s.push_str(&format!(" expires_at_ms={e}"));
+        s.push_str(&format!(" expires={}", time(e)));
     }
     s
 }
@@ -71,10 +96,12 @@ struct Printer {
 }
 
 impl Printer {
-    /// The records of a datafile; false when it is damaged.
+    /// The records of a datafile, resuming after each damaged region where the next valid
+    /// entry starts (as `repair` does); false when it is damaged.
     fn datafile(&mut self, buf: &[u8]) -> std::io::Result<bool> {
         self.out.text("    offset      len  record")?;
         let mut pos = FILE_HEADER_LEN;
+        let mut clean = true;
         while pos < buf.len() && self.shown < self.limit {
             match decode_entry(&buf[pos..]) {
                 Ok((Entry::Record(r), len)) => {
@@ -92,23 +119,26 @@ impl Printer {
                     pos += len;
                 }
                 Err(e) => {
-                    let what = if e.is_truncated() {
+                    let next = bitcask_format::next_entry_start(buf, pos + 1);
+                    let what = if e.is_truncated() && next == buf.len() {
                         "torn record (the file ends inside it)".to_string()
                     } else {
                         e.kind.to_string()
                     };
                     self.out.text(&format!(
-                        "{pos:>10}           damaged: {what}; {} bytes not decoded",
-                        buf.len() - pos
+                        "{pos:>10} {:>8}  damaged: {what}; resuming at offset {next}",
+                        next - pos
                     ))?;
-                    return Ok(false);
+                    clean = false;
+                    pos = next;
                 }
             }
         }
         if pos >= buf.len() {
-            self.out.text(&format!("end: {} records, clean end at offset {pos}", self.shown))?;
+            let how = if clean { "clean end" } else { "end" };
+            self.out.text(&format!("end: {} records, {how} at offset {pos}", self.shown))?;
         }
-        Ok(true)
+        Ok(clean)
     }
 
     /// The entries of a hint file; false when it is damaged.
@@ -138,11 +168,21 @@ impl Printer {
             let key = show(self.enc, h.key);
             let mut s = format!("{:>10} {:>8}  {kind:<6} key={key}", h.offset, h.len);
             if let Some(x) = h.expiry {
-                s.push_str(&format!(" expires_at_ms={x}"));
+                s.push_str(&format!(" expires={}", time(x)));
             }
             self.out.text(&s)?;
             self.shown += 1;
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(super::time(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::time(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(super::time(1_796_158_655_123), "2026-12-01T20:57:35.123Z");
     }
 }

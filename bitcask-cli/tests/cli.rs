@@ -630,3 +630,24 @@ fn long_keys_come_from_a_file_and_oversized_values_are_refused_while_reading() {
     assert!(sent < 300 << 20, "it read {sent} bytes before refusing");
     assert_eq!(code(&run(&d, &["get", "big"], b"")), 1);
 }
+
+#[test]
+fn inspect_resumes_after_damage_prints_times_and_cuts_long_keys() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["put", "first", "1"]);
+    ok(&d, &["put", "second", "2", "--ttl", "1h"]);
+    ok(&d, &["put", &"L".repeat(300), "3"]);
+    let data = d.join("0000000001000000.data");
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[20 + 6] ^= 0xff; // inside the first record
+    let damaged = t.path().join("damaged.data");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let o = run(&d, &["inspect", damaged.to_str().unwrap()], b"");
+    assert_eq!(code(&o), 3);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("damaged") && text.contains("resuming at offset"), "{text}");
+    assert!(text.contains("key=\"second\""), "records after the damage are shown: {text}");
+    assert!(text.contains(" expires=20") && text.contains("Z"), "times as times: {text}");
+    assert!(text.contains("(300 bytes)") && !text.contains(&"L".repeat(100)), "{text}");
+}
