@@ -4,6 +4,7 @@ use std::io::{self, BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use crate::codec::escape;
 use crate::failure::{context, usage, CmdResult, EXIT_CORRUPTION, EXIT_OTHER};
 use crate::flags::Global;
 use crate::out::{bar, count, size, Out};
@@ -118,6 +119,9 @@ pub fn check(g: &Global) -> CmdResult {
                 p.len,
                 p.detail
             ))?;
+        }
+        for k in &f.damaged_keys {
+            out.text(&format!("{}: damaged record of key {}", f.path.display(), escape(k)))?;
         }
     }
     out.flush()?;

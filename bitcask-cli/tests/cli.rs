@@ -234,6 +234,9 @@ fn check_finds_corruption_and_repair_salvages_every_valid_record() {
     let listing = String::from_utf8(o.stdout).unwrap();
     assert!(listing.contains(victim.file_name().unwrap().to_str().unwrap()), "{listing}");
     assert!(listing.contains("offset 20"), "{listing}");
+    // The intact hint names the key whose record is damaged.
+    assert!(listing.contains("damaged record of key key000"), "{listing}");
+    assert!(!listing.contains("key key001"), "{listing}");
     // Open uses the intact hint file; reading the damaged record reports file and offset.
     assert_eq!(ok(&d, &["get", "key001"]), "x".repeat(2000));
     let o = run(&d, &["get", "key000"], b"");

@@ -33,6 +33,9 @@ pub struct FileCheck {
     pub records: u64,
     /// Damage found, in file order.
     pub problems: Vec<Problem>,
+    /// For a damaged datafile with a hint file: the keys whose records lie in the damaged
+    /// regions (the hint still names them).
+    pub damaged_keys: Vec<Vec<u8>>,
 }
 
 /// What `check` found.
@@ -74,7 +77,10 @@ pub fn check_with_storage(
     for id in &data {
         let path = join(dir, &data_name(*id));
         let buf = read_all(storage, &path)?;
-        let (file, records) = check_datafile(*id, path, &buf);
+        let (mut file, records) = check_datafile(*id, path, &buf);
+        if !file.problems.is_empty() && hints.contains(id) {
+            file.damaged_keys = keys_in(storage, dir, *id, buf.len() as u64, &file.problems);
+        }
         report.files.push(file);
         done += buf.len() as u64;
         progress(done, total);
@@ -95,9 +101,24 @@ pub fn check_with_storage(
                 len: 0,
                 detail: "hint file without its datafile".into(),
             }],
+            damaged_keys: Vec::new(),
         });
     }
     Ok(report)
+}
+
+/// The keys the hint of datafile `id` places inside the `problems` regions.
+fn keys_in(
+    storage: &dyn Storage,
+    dir: &Path,
+    id: FileId,
+    data_len: u64,
+    problems: &[Problem],
+) -> Vec<Vec<u8>> {
+    let Ok(buf) = read_all(storage, &join(dir, &hint_name(id))) else { return Vec::new() };
+    let Ok(reader) = HintReader::new(&buf, id.0, data_len) else { return Vec::new() };
+    let damaged = |at: u64| problems.iter().any(|p| at >= p.offset && at < p.offset + p.len.max(1));
+    reader.flatten().filter(|h| damaged(h.offset)).map(|h| h.key.to_vec()).collect()
 }
 
 fn total_bytes(storage: &dyn Storage, dir: &Path, data: &[FileId]) -> Result<u64> {
@@ -120,8 +141,9 @@ fn check_datafile(id: FileId, path: PathBuf, buf: &[u8]) -> (FileCheck, Vec<supe
         }
     }
     let records = entries.iter().map(|e| e.records.len() as u64).sum();
-    let file =
-        FileCheck { path, kind: CheckedKind::Data, bytes: buf.len() as u64, records, problems };
+    let bytes = buf.len() as u64;
+    let damaged_keys = Vec::new();
+    let file = FileCheck { path, kind: CheckedKind::Data, bytes, records, problems, damaged_keys };
     (file, entries)
 }
 
@@ -176,5 +198,6 @@ fn check_hint(
         bytes: buf.len() as u64,
         records: count,
         problems,
+        damaged_keys: Vec::new(),
     })
 }
