@@ -61,7 +61,7 @@ fn timed(
     f: impl Fn(usize, u64) -> Result<(), String> + Sync,
 ) -> Result<(f64, Vec<u64>), String> {
     let done = AtomicU64::new(0);
-    let pb = crate::out::bar(ops, "ops");
+    let pb = crate::out::ops_bar(ops, "bench");
     let start = Instant::now();
     let results: Vec<Result<Vec<u64>, String>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)

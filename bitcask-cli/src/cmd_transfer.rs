@@ -77,3 +77,18 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
     );
     Ok(0)
 }
+
+/// `backup DEST`: a consistent copy of the store, taken read-only (beside a writer it copies
+/// the store as of the moment it opens).
+pub fn backup(g: &Global, dest: &Path) -> CmdResult {
+    let db = open_to_read(g)?;
+    let r = db.backup_to(dest).map_err(context(format!("backing up to {}", dest.display())))?;
+    note!(
+        "backed up to {}: {} linked, {} copied ({})",
+        dest.display(),
+        count(r.files_linked as u64, "file"),
+        count(r.files_copied as u64, "file"),
+        crate::out::size(r.bytes_copied)
+    );
+    Ok(0)
+}

@@ -35,6 +35,7 @@ fn dispatch(cli: &Cli) -> CmdResult {
         Command::Check => cmd_maint::check(g),
         Command::Repair { yes, backup } => cmd_maint::repair(g, *yes, backup.clone()),
         Command::Export { file } => cmd_transfer::export(g, file.as_deref()),
+        Command::Backup { dest } => cmd_transfer::backup(g, dest),
         Command::Import { file } => cmd_transfer::import(g, file.as_deref()),
         Command::Inspect { file, limit } => inspect::inspect(g, file, *limit),
         Command::Bench(args) => bench::run(g, args),

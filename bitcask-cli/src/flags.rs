@@ -177,6 +177,13 @@ pub enum Command {
         /// Input file (default stdin).
         file: Option<PathBuf>,
     },
+    /// Write a consistent copy of the store into a new directory while it stays in use
+    /// (sealed files are hard-linked where the file system allows it).
+    #[command(after_help = "Example:\n  bitcask backup ./data-2026-12-01")]
+    Backup {
+        /// The directory to create for the copy (it must not exist).
+        dest: PathBuf,
+    },
     /// Decode a datafile or hint file record by record.
     #[command(after_help = "Example:\n  bitcask inspect ./data/0000000001000000.data")]
     Inspect {

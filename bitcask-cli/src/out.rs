@@ -40,12 +40,21 @@ impl Out {
 
 /// A progress bar over `total` bytes, drawn on stderr only when stderr is a terminal.
 pub fn bar(total: u64, what: &str) -> ProgressBar {
+    styled_bar(total, what, "{msg:>8} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+}
+
+/// A progress bar over `total` operations (counted, not sized).
+pub fn ops_bar(total: u64, what: &str) -> ProgressBar {
+    styled_bar(total, what, "{msg:>8} [{bar:40}] {human_pos}/{human_len} ops ({eta})")
+}
+
+fn styled_bar(total: u64, what: &str, template: &str) -> ProgressBar {
     if !io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let pb = ProgressBar::new(total);
     pb.set_style(
-        ProgressStyle::with_template("{msg:>8} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+        ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );

@@ -344,8 +344,8 @@ fn demo_shows_the_engine_working() {
 #[test]
 fn every_command_has_help_with_an_example() {
     for cmd in [
-        "put", "get", "delete", "keys", "scan", "stats", "merge", "check", "repair", "export",
-        "import", "inspect", "bench", "demo",
+        "put", "get", "ttl", "delete", "keys", "scan", "stats", "merge", "check", "repair",
+        "export", "import", "backup", "inspect", "bench", "demo",
     ] {
         let o = bin().args([cmd, "--help"]).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{cmd}");
@@ -653,4 +653,24 @@ fn inspect_resumes_after_damage_prints_times_and_cuts_long_keys() {
     assert!(text.contains("key=\"second\""), "records after the damage are shown: {text}");
     assert!(text.contains(" expires=20") && text.contains("Z"), "times as times: {text}");
     assert!(text.contains("(300 bytes)") && !text.contains(&"L".repeat(100)), "{text}");
+}
+
+#[test]
+fn backup_writes_an_openable_copy_beside_a_writer() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    for i in 0..50 {
+        ok(&d, &["put", &format!("k{i}"), &"v".repeat(3000)]);
+    }
+    let mut holder = hold_the_lock(&d);
+    let copy = t.path().join("copy");
+    let o = run(&d, &["backup", copy.to_str().unwrap()], b"");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("backed up"), "{}", stderr(&o));
+    assert_eq!(ok(&copy, &["get", "k49"]), "v".repeat(3000));
+    assert_eq!(ok(&copy, &["keys"]).lines().count(), 50);
+    let o = run(&d, &["backup", copy.to_str().unwrap()], b"");
+    assert_ne!(code(&o), 0, "the destination exists now");
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
 }
