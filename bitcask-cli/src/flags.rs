@@ -123,8 +123,10 @@ pub enum Command {
     /// List keys, sorted.
     #[command(after_help = "Example:\n  bitcask keys --prefix user: --limit 10")]
     Keys {
+        /// Only keys that start with this (as --hex/--base64 say).
         #[arg(long)]
         prefix: Option<String>,
+        /// Print at most this many keys.
         #[arg(long)]
         limit: Option<usize>,
     },
@@ -132,8 +134,10 @@ pub enum Command {
     /// schema of `export`).
     #[command(after_help = "Example:\n  bitcask scan --prefix user: --json")]
     Scan {
+        /// Only pairs whose key starts with this (as --hex/--base64 say).
         #[arg(long)]
         prefix: Option<String>,
+        /// Print at most this many pairs.
         #[arg(long)]
         limit: Option<usize>,
         /// One JSON object per line.
@@ -143,6 +147,7 @@ pub enum Command {
     /// Keys, files, live and dead bytes, fragmentation per file, disk use.
     #[command(after_help = "Example:\n  bitcask stats --json")]
     Stats {
+        /// One JSON object instead of the table.
         #[arg(long)]
         json: bool,
     },
@@ -187,12 +192,13 @@ pub enum Command {
     /// Decode a datafile or hint file record by record.
     #[command(after_help = "Example:\n  bitcask inspect ./data/0000000001000000.data")]
     Inspect {
+        /// The datafile (*.data) or hint file (*.hint) to decode.
         file: PathBuf,
         /// Print at most this many records.
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Built-in load generator (a temporary store unless --dir is given).
+    /// Built-in load generator (a temporary store unless --store is given).
     #[command(
         after_help = "Examples:\n  bitcask bench\n  bitcask bench --workload get --keys 1000000 --threads 2\n  bitcask --sync always bench --workload put --threads 8"
     )]

@@ -674,3 +674,30 @@ fn backup_writes_an_openable_copy_beside_a_writer() {
     drop(holder.stdin.take());
     assert!(holder.wait().unwrap().success());
 }
+
+#[test]
+fn every_argument_of_every_command_is_described() {
+    for cmd in [
+        "put", "get", "ttl", "delete", "keys", "scan", "stats", "merge", "check", "repair",
+        "export", "import", "backup", "inspect", "bench", "demo",
+    ] {
+        let o = bin().args([cmd, "--help"]).output().unwrap();
+        let text = String::from_utf8(o.stdout).unwrap();
+        // clap prints an argument without a description as a bare name on its line, with
+        // no description after it on the line or (long help) indented on the next.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate().filter(|(_, l)| l.starts_with("  ")) {
+            let t = line.trim();
+            let indent = line.len() - line.trim_start().len();
+            // Argument names start at the left margin of the list; `[env: ...]`,
+            // `[default: ...]` and the like are annotations under a description.
+            let is_arg =
+                indent <= 6 && (t.starts_with('-') || t.starts_with('[') || t.starts_with('<'));
+            let next = lines.get(i + 1).copied().unwrap_or_default();
+            let described_below =
+                !next.trim().is_empty() && next.len() - next.trim_start().len() > indent;
+            let bare = is_arg && !t.contains("  ") && !described_below;
+            assert!(!bare, "{cmd}: argument without a description: {line:?}\n{text}");
+        }
+    }
+}
