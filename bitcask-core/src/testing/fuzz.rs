@@ -76,16 +76,19 @@ pub fn open_dir(data: &[u8]) {
             };
         let keys: Vec<Vec<u8>> = db.keys().expect("keys").collect();
         assert_eq!(keys.len(), db.len());
-        let items: Vec<(Vec<u8>, Vec<u8>)> = db
-            .iter()
-            .expect("iter")
-            .map(|item| item.expect("open validated every record the keydir points at"))
-            .collect();
+        // A hinted file's records are not read at open, so a damaged one shows when read:
+        // as Corruption naming a file, from iter and get alike, never as another error.
+        let items: Vec<_> = db.iter().expect("iter").collect();
         assert_eq!(items.len(), keys.len());
-        for ((k, v), key) in items.iter().zip(&keys) {
-            assert_eq!(k, key);
-            let got = db.get(k).expect("get of a key iter read");
-            assert_eq!(got.as_ref(), Some(v), "get and iter disagree");
+        for (item, key) in items.iter().zip(&keys) {
+            match (item, db.get(key)) {
+                (Ok((k, v)), Ok(got)) => {
+                    assert_eq!(k, key);
+                    assert_eq!(got.as_ref(), Some(v), "get and iter disagree");
+                }
+                (Err(Error::Corruption { .. }), Err(Error::Corruption { .. })) => {}
+                (a, b) => panic!("iter gave {a:?}, get gave {b:?} for {key:?}"),
+            }
         }
         if !read_only {
             db.put(b"fuzz-probe", b"value").expect("a recovered store accepts writes");
