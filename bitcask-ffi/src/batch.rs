@@ -3,7 +3,7 @@
 use bitcask_core::WriteBatch;
 
 use crate::db::{bc_db, db_ref};
-use crate::memory::{bytes, free_box, nonempty_key, positive_ttl};
+use crate::memory::{free_box, key_value, nonempty_key, positive_ttl};
 use crate::status::bc_status::{self, *};
 use crate::status::{fail, guard, null};
 
@@ -48,12 +48,8 @@ pub unsafe extern "C" fn bc_batch_put(
 ) -> bc_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let (b, key, value) = unsafe {
-            (
-                tri!(batch_mut(batch)),
-                tri!(nonempty_key(key, key_len)),
-                tri!(bytes(value, value_len, "value")),
-            )
+        let (b, (key, value)) = unsafe {
+            (tri!(batch_mut(batch)), tri!(key_value(key, key_len, value, value_len, true)))
         };
         b.put(key, value);
         BC_OK
@@ -77,12 +73,8 @@ pub unsafe extern "C" fn bc_batch_put_ttl(
 ) -> bc_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let (b, key, value) = unsafe {
-            (
-                tri!(batch_mut(batch)),
-                tri!(nonempty_key(key, key_len)),
-                tri!(bytes(value, value_len, "value")),
-            )
+        let (b, (key, value)) = unsafe {
+            (tri!(batch_mut(batch)), tri!(key_value(key, key_len, value, value_len, true)))
         };
         let ttl = tri!(positive_ttl(ttl_ms));
         b.put_with_ttl(key, value, ttl);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bitcask_core::Bitcask;
 
-use crate::memory::{bytes, key_bytes, malloc_copy, positive_ttl};
+use crate::memory::{key_bytes, key_value, malloc_copy, positive_ttl};
 use crate::options::{bc_options, to_options};
 use crate::status::bc_status::{self, *};
 use crate::status::{fail, guard, null, set_error};
@@ -153,13 +153,8 @@ pub unsafe extern "C" fn bc_put(
 ) -> bc_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let (db, key, value) = unsafe {
-            (
-                tri!(db_ref(db)),
-                tri!(key_bytes(key, key_len)),
-                tri!(bytes(value, value_len, "value")),
-            )
-        };
+        let (db, (key, value)) =
+            unsafe { (tri!(db_ref(db)), tri!(key_value(key, key_len, value, value_len, false))) };
         db.put(key, value).map_or_else(fail, |()| BC_OK)
     })
 }
@@ -180,13 +175,8 @@ pub unsafe extern "C" fn bc_put_ttl(
 ) -> bc_status {
     guard(|| {
         // SAFETY: forwarded contract.
-        let (db, key, value) = unsafe {
-            (
-                tri!(db_ref(db)),
-                tri!(key_bytes(key, key_len)),
-                tri!(bytes(value, value_len, "value")),
-            )
-        };
+        let (db, (key, value)) =
+            unsafe { (tri!(db_ref(db)), tri!(key_value(key, key_len, value, value_len, false))) };
         let ttl = tri!(positive_ttl(ttl_ms));
         db.put_with_ttl(key, value, ttl).map_or_else(fail, |()| BC_OK)
     })

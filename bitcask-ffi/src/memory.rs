@@ -46,6 +46,30 @@ pub(crate) unsafe fn nonempty_key<'a>(ptr: *const u8, len: usize) -> Result<&'a 
     Ok(key)
 }
 
+/// The key and value of a put: the key never NULL (and, for a batch, not empty), the value
+/// NULL only when its length is 0.
+///
+/// # Safety
+/// `key` and `value` valid for their lengths when non-NULL.
+pub(crate) unsafe fn key_value<'a>(
+    key: *const u8,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+    nonempty: bool,
+) -> Result<(&'a [u8], &'a [u8]), bc_status> {
+    // SAFETY: forwarded contract.
+    let key = unsafe {
+        if nonempty {
+            nonempty_key(key, key_len)?
+        } else {
+            key_bytes(key, key_len)?
+        }
+    };
+    // SAFETY: forwarded contract.
+    Ok((key, unsafe { bytes(value, value_len, "value")? }))
+}
+
 /// A time to live in milliseconds, which must be positive.
 pub(crate) fn positive_ttl(ttl_ms: u64) -> Result<std::time::Duration, bc_status> {
     if ttl_ms == 0 {
