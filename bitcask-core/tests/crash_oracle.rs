@@ -113,6 +113,11 @@ fn eight_synced_writers_keep_every_acknowledged_write_when_the_power_is_cut() {
             })
         };
         std::thread::sleep(Duration::from_millis(30 + 10 * round));
+        // On a busy machine the writers may need longer to get going.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while acked.lock().unwrap().len() <= 50 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         // The cut: the disk as it is now. Holding the list keeps later acks out of it.
         let (disk, before) = {
             let list = acked.lock().unwrap();
