@@ -3,6 +3,7 @@
 //! backup leaves the source untouched and no store-like directory behind.
 
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -140,13 +141,21 @@ fn a_kill_9_during_a_backup_leaves_the_source_untouched() {
     let (mut whole, mut interrupted) = (0, 0);
     for kill in 0..5u64 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "a_kill_9_during_a_backup_leaves_the_source_untouched"])
+            .args([
+                "--exact",
+                "a_kill_9_during_a_backup_leaves_the_source_untouched",
+                "--nocapture",
+            ])
             .env("BITCASK_BACKUP_CHILD", &src)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(40 + 37 * kill));
+        // Kill it at some moment after its first backup is done (it then backs up again).
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let first = lines.find(|l| l.as_ref().is_ok_and(|l| l.starts_with("B ")));
+        assert!(first.is_some(), "kill {kill}: the child never finished a backup");
+        std::thread::sleep(Duration::from_millis(3 + 7 * kill));
         child.kill().unwrap();
         child.wait().unwrap();
         assert_eq!(fingerprint(&src), before, "kill {kill}: the source changed");
