@@ -46,8 +46,7 @@ pub fn get(g: &Global, key: &KeyArg) -> CmdResult {
     let k = key_of(g, key)?;
     let db = open_to_read(g)?;
     let Some(v) = db.get(&k).map_err(context(format!("get {}", escape(&k))))? else {
-        note!("bitcask: key {} not found", escape(&k));
-        return Ok(EXIT_NOT_FOUND);
+        return not_found(&k);
     };
     let mut out = Out::new();
     let enc = g.codec();
@@ -65,8 +64,7 @@ pub fn ttl(g: &Global, key: &KeyArg) -> CmdResult {
     let k = key_of(g, key)?;
     let db = open_to_read(g)?;
     let Some(ttl) = db.ttl(&k).map_err(context(format!("ttl {}", escape(&k))))? else {
-        note!("bitcask: key {} not found", escape(&k));
-        return Ok(EXIT_NOT_FOUND);
+        return not_found(&k);
     };
     let mut out = Out::new();
     out.text(&ttl.map_or(-1, |d| d.as_millis() as i64).to_string())?;
@@ -83,9 +81,14 @@ pub fn delete(g: &Global, key: &KeyArg) -> CmdResult {
     if existed {
         Ok(0)
     } else {
-        note!("bitcask: key {} not found", escape(&k));
-        Ok(EXIT_NOT_FOUND)
+        not_found(&k)
     }
+}
+
+/// Says the key is absent; exit code 1.
+fn not_found(k: &[u8]) -> CmdResult {
+    note!("bitcask: key {} not found", escape(k));
+    Ok(EXIT_NOT_FOUND)
 }
 
 fn prefix_of(g: &Global, prefix: Option<&str>) -> Result<Vec<u8>, crate::failure::Failure> {
