@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::failure::CmdResult;
+use crate::failure::{usage, CmdResult};
 use crate::flags::{Cli, Command};
 use crate::{bench, cmd_kv, cmd_maint, cmd_transfer, demo, inspect};
 
@@ -22,22 +22,24 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn dispatch(cli: &Cli) -> CmdResult {
-    let g = &cli.global;
+    let g = &cli.settings().map_err(usage)?;
     match &cli.command {
-        Command::Put { key, value, ttl } => cmd_kv::put(g, key, value.as_deref(), *ttl),
-        Command::Get { key } => cmd_kv::get(g, key),
-        Command::Ttl { key } => cmd_kv::ttl(g, key),
-        Command::Delete { key } => cmd_kv::delete(g, key),
-        Command::Keys { prefix, limit } => cmd_kv::keys(g, prefix.as_deref(), *limit),
-        Command::Scan { prefix, limit, json } => cmd_kv::scan(g, prefix.as_deref(), *limit, *json),
-        Command::Stats { json } => cmd_maint::stats(g, *json),
-        Command::Merge => cmd_maint::merge(g),
-        Command::Check => cmd_maint::check(g),
-        Command::Repair { yes, backup } => cmd_maint::repair(g, *yes, backup.clone()),
-        Command::Export { file } => cmd_transfer::export(g, file.as_deref()),
-        Command::Backup { dest } => cmd_transfer::backup(g, dest),
-        Command::Import { file } => cmd_transfer::import(g, file.as_deref()),
-        Command::Inspect { file, limit } => inspect::inspect(g, file, *limit),
+        Command::Put { key, value, ttl, .. } => cmd_kv::put(g, key, value.as_deref(), *ttl),
+        Command::Get { key, .. } => cmd_kv::get(g, key),
+        Command::Ttl { key, .. } => cmd_kv::ttl(g, key),
+        Command::Delete { key, .. } => cmd_kv::delete(g, key),
+        Command::Keys { prefix, limit, .. } => cmd_kv::keys(g, prefix.as_deref(), *limit),
+        Command::Scan { prefix, limit, json, .. } => {
+            cmd_kv::scan(g, prefix.as_deref(), *limit, *json)
+        }
+        Command::Stats { json, .. } => cmd_maint::stats(g, *json),
+        Command::Merge { .. } => cmd_maint::merge(g),
+        Command::Check { .. } => cmd_maint::check(g),
+        Command::Repair { yes, backup, .. } => cmd_maint::repair(g, *yes, backup.clone()),
+        Command::Export { file, .. } => cmd_transfer::export(g, file.as_deref()),
+        Command::Backup { dest, .. } => cmd_transfer::backup(g, dest),
+        Command::Import { file, .. } => cmd_transfer::import(g, file.as_deref()),
+        Command::Inspect { file, limit, .. } => inspect::inspect(g, file, *limit),
         Command::Bench(args) => bench::run(g, args),
         Command::Demo => demo::run(),
         Command::DemoWriter { dir } => demo::writer(dir),

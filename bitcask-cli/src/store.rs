@@ -25,13 +25,9 @@ pub fn open_to_read(g: &Global) -> Result<Bitcask, Failure> {
     Bitcask::open_read_only(d, options(g)).map_err(context(format!("opening {}", d.display())))
 }
 
-/// Opens the store for a command that writes (read-only with `--read-only`, which then
-/// refuses the write), creating it if missing and saying so.
+/// Opens the store for a command that writes, creating it if missing and saying so.
 pub fn open_to_write(g: &Global) -> Result<Bitcask, Failure> {
     let d = dir(g)?;
-    if g.read_only {
-        return open_to_read(g);
-    }
     let existed = d.is_dir();
     let db = Bitcask::open(d, options(g)).map_err(context(format!("opening {}", d.display())))?;
     if !existed {

@@ -174,7 +174,7 @@ fn export_import_round_trips_binary_data_and_ttls() {
 fn missing_or_absent_directory_is_a_clear_error() {
     let t = tempfile::tempdir().unwrap();
     let missing = t.path().join("nowhere");
-    let o = run(&missing, &["--read-only", "get", "k"], b"");
+    let o = run(&missing, &["get", "k"], b"");
     assert_eq!(code(&o), 6);
     assert!(stderr(&o).contains("nowhere"), "{}", stderr(&o));
     let o = bin().args(["get", "k"]).env_remove("BITCASK_DIR").output().unwrap();
@@ -199,7 +199,7 @@ fn a_store_locked_by_another_process() {
     let msg = stderr(&o);
     assert!(msg.contains("locked"), "{msg}");
     // Readers still work.
-    assert_eq!(ok(&d, &["--read-only", "get", "k"]), "v");
+    assert_eq!(ok(&d, &["get", "k"]), "v");
     drop(holder.stdin.take());
     assert!(holder.wait().unwrap().success());
     ok(&d, &["put", "k", "w"]);
@@ -256,6 +256,20 @@ fn check_finds_corruption_and_repair_salvages_every_valid_record() {
     assert_eq!(keys.lines().count(), n - 1, "{keys}");
     assert_eq!(code(&run(&d, &["get", "key000"], b"")), 1);
     assert_eq!(ok(&d, &["get", "key059"]), "x".repeat(2000));
+}
+
+#[test]
+fn check_names_damaged_keys_without_a_hint_file_too() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    let (victim, _) = damage_a_sealed_file(&d);
+    std::fs::remove_file(victim.with_extension("hint")).unwrap();
+    let o = run(&d, &["check"], b"");
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let listing = String::from_utf8(o.stdout).unwrap();
+    // The damaged record's own header still names its key.
+    assert!(listing.contains("damaged record of key key000"), "{listing}");
+    assert!(!listing.contains("key key001"), "{listing}");
 }
 
 #[test]
@@ -445,8 +459,6 @@ fn exit_codes_follow_the_cause() {
     ok(&d, &["put", "k", "v"]);
     let o = run(&d, &["put", "", "v"], b"");
     assert_eq!(code(&o), 2, "empty key: {}", stderr(&o));
-    let o = run(&d, &["--read-only", "put", "k", "w"], b"");
-    assert_eq!(code(&o), 2, "write to a read-only open: {}", stderr(&o));
     let o = run(&d, &["put", "k", "w", "--ttl", "0"], b"");
     assert_eq!(code(&o), 2, "--ttl 0: {}", stderr(&o));
     assert!(stderr(&o).contains("invalid expire time"), "{}", stderr(&o));
@@ -699,5 +711,100 @@ fn every_argument_of_every_command_is_described() {
             let bare = is_arg && !t.contains("  ") && !described_below;
             assert!(!bare, "{cmd}: argument without a description: {line:?}\n{text}");
         }
+    }
+}
+
+const COMMANDS: [&str; 16] = [
+    "put", "get", "ttl", "delete", "keys", "scan", "stats", "merge", "check", "repair", "export",
+    "import", "backup", "inspect", "bench", "demo",
+];
+
+fn help_of(cmd: &str) -> String {
+    let o = bin().args([cmd, "--help"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{cmd} --help");
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn each_command_shows_only_the_flags_it_takes() {
+    let takes = |cmd: &str| -> [bool; 3] {
+        let h = help_of(cmd);
+        [
+            h.contains("--dir <PATH>"),
+            h.contains("--hex") && h.contains("--base64"),
+            h.contains("--sync"),
+        ]
+    };
+    // [--dir, --hex/--base64, --sync]
+    let expected: [(&str, [bool; 3]); 16] = [
+        ("put", [true, true, true]),
+        ("get", [true, true, false]),
+        ("ttl", [true, true, false]),
+        ("delete", [true, true, true]),
+        ("keys", [true, true, false]),
+        ("scan", [true, true, false]),
+        ("stats", [true, false, false]),
+        ("merge", [true, false, false]),
+        ("check", [true, false, false]),
+        ("repair", [true, false, false]),
+        ("export", [true, true, false]),
+        ("import", [true, false, true]),
+        ("backup", [true, false, false]),
+        ("inspect", [false, true, false]),
+        ("bench", [false, false, true]),
+        ("demo", [false, false, false]),
+    ];
+    for (cmd, want) in expected {
+        assert_eq!(takes(cmd), want, "{cmd}: [--dir, --hex/--base64, --sync]\n{}", help_of(cmd));
+        assert!(!help_of(cmd).contains("--read-only"), "{cmd}");
+    }
+}
+
+#[test]
+fn flags_work_before_and_after_the_command_and_misplaced_ones_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("s");
+    ok(&d, &["--hex", "put", "00ff", "01"]);
+    assert_eq!(ok(&d, &["get", "--hex", "00ff"]), "01\n");
+    assert_eq!(ok(&d, &["get", "AP8=", "--base64"]), "AQ==\n");
+    // A command's own --dir wins over the one before it.
+    let other = t.path().join("other");
+    ok(&d, &["put", "--dir", other.to_str().unwrap(), "k", "v"]);
+    assert_eq!(ok(&other, &["get", "k"]), "v");
+    assert_eq!(code(&run(&d, &["get", "k"], b"")), 1);
+    for (args, flag) in [
+        (&["--sync", "always", "get", "k"][..], "--sync"),
+        (&["--hex", "stats"][..], "--hex"),
+        (&["--base64", "merge"][..], "--base64"),
+        (&["--sync", "never", "demo"][..], "--sync"),
+    ] {
+        let o = run(&d, args, b"");
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(&format!("{flag} does not apply to")), "{}", stderr(&o));
+    }
+    for args in [&["get", "--sync", "always", "k"][..], &["stats", "--hex"][..]] {
+        assert_eq!(code(&run(&d, args, b"")), 2, "{args:?}");
+    }
+}
+
+/// The `Usage:` block of a help or error text (up to the first blank line).
+fn usage_block(text: &str) -> String {
+    let start = text.find("Usage:").unwrap_or_else(|| panic!("no usage line in {text}"));
+    text[start..].split("\n\n").next().unwrap().trim().to_string()
+}
+
+#[test]
+fn the_usage_line_in_errors_matches_help() {
+    for cmd in COMMANDS {
+        let help = usage_block(&help_of(cmd));
+        let o = bin().args([cmd, "--no-such-flag"]).output().unwrap();
+        assert_eq!(code(&o), 2);
+        assert_eq!(usage_block(&stderr(&o)), help, "{cmd}: unknown flag");
+    }
+    // Commands with a required argument, called without it.
+    for cmd in ["put", "get", "ttl", "delete", "backup", "inspect"] {
+        let o = bin().arg(cmd).env_remove("BITCASK_DIR").stdin(Stdio::null()).output().unwrap();
+        assert_eq!(code(&o), 2, "{cmd}: {}", stderr(&o));
+        assert_eq!(usage_block(&stderr(&o)), usage_block(&help_of(cmd)), "{cmd}: missing argument");
     }
 }

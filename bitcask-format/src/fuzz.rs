@@ -17,6 +17,9 @@ fn u64_prefix(data: &[u8]) -> (u64, &[u8]) {
 /// Record and entry decoders on arbitrary bytes.
 pub fn record_decode(data: &[u8]) {
     let _ = FileHeader::decode(data);
+    if let Some(key) = crate::unverified_record_key(data) {
+        assert!(!key.is_empty() && key.len() < data.len());
+    }
     if let Ok((rec, used)) = decode_record(data) {
         assert!(used <= data.len() && rec.key.len() + rec.value.len() < used);
     }

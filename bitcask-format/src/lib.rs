@@ -41,8 +41,8 @@ pub use hint::{
     HINT_TRAILER_LEN,
 };
 pub use record::{
-    batch_frame_len, decode_entry, decode_record, encode_batch, record_len, Batch, BatchRecords,
-    Entry, Record, FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN,
-    MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN,
+    batch_frame_len, decode_entry, decode_record, encode_batch, record_len, unverified_record_key,
+    Batch, BatchRecords, Entry, Record, FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_TOMBSTONE,
+    MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN,
 };
 pub use scan::{next_entry_start, ScanOutcome, ScannedRecord, Scanner};

@@ -269,6 +269,28 @@ fn decode_record_flags(buf: &[u8]) -> Result<(Record<'_>, usize, bool)> {
     Ok((Record { key, value, expiry, tombstone }, total, flags & FLAG_IN_BATCH != 0))
 }
 
+/// The key a damaged record at the start of `buf` claims to carry, read from its header
+/// without verifying the checksum (so the damage may be in the key itself): `None` when the
+/// header is not that of a plain record or its key is not all in `buf`. For reports that
+/// name what damage touched, never for reading data.
+pub fn unverified_record_key(buf: &[u8]) -> Option<&[u8]> {
+    let mut c = Cursor::new(buf);
+    let _crc = c.u32().ok()?;
+    let flags = c.u8().ok()?;
+    if flags & !(FLAG_TOMBSTONE | FLAG_EXPIRY | FLAG_IN_BATCH) != 0 {
+        return None;
+    }
+    if flags & FLAG_EXPIRY != 0 {
+        c.u64().ok()?;
+    }
+    let key_len = c.varint().ok()?;
+    let _value_len = c.varint().ok()?;
+    if key_len == 0 || key_len > MAX_KEY_LEN as u64 {
+        return None;
+    }
+    c.take(key_len as usize).ok()
+}
+
 fn decode_batch(buf: &[u8]) -> Result<(Batch<'_>, usize)> {
     let mut c = Cursor::new(buf);
     let stored = c.u32()?;

@@ -33,8 +33,9 @@ pub struct FileCheck {
     pub records: u64,
     /// Damage found, in file order.
     pub problems: Vec<Problem>,
-    /// For a damaged datafile with a hint file: the keys whose records lie in the damaged
-    /// regions (the hint still names them).
+    /// For a damaged datafile: the keys whose records lie in the damaged regions, as its
+    /// hint file names them; without a hint, as the damaged records' own headers claim
+    /// (unverified: the damage may be in the key itself).
     pub damaged_keys: Vec<Vec<u8>>,
 }
 
@@ -78,8 +79,12 @@ pub fn check_with_storage(
         let path = join(dir, &data_name(*id));
         let buf = read_all(storage, &path)?;
         let (mut file, records) = check_datafile(*id, path, &buf);
-        if !file.problems.is_empty() && hints.contains(id) {
-            file.damaged_keys = keys_in(storage, dir, *id, buf.len() as u64, &file.problems);
+        if !file.problems.is_empty() {
+            file.damaged_keys = if hints.contains(id) {
+                keys_in(storage, dir, *id, buf.len() as u64, &file.problems)
+            } else {
+                keys_claimed(&buf, &file.problems)
+            };
         }
         report.files.push(file);
         done += buf.len() as u64;
@@ -119,6 +124,17 @@ fn keys_in(
     let Ok(reader) = HintReader::new(&buf, id.0, data_len) else { return Vec::new() };
     let damaged = |at: u64| problems.iter().any(|p| at >= p.offset && at < p.offset + p.len.max(1));
     reader.flatten().filter(|h| damaged(h.offset)).map(|h| h.key.to_vec()).collect()
+}
+
+/// Without a hint: the keys the damaged records' own headers claim (unverified).
+fn keys_claimed(buf: &[u8], problems: &[Problem]) -> Vec<Vec<u8>> {
+    let at = |p: &Problem| buf.get(usize::try_from(p.offset).ok()?..);
+    problems
+        .iter()
+        .filter(|p| p.offset >= FILE_HEADER_LEN as u64)
+        .filter_map(|p| bitcask_format::unverified_record_key(at(p)?))
+        .map(<[u8]>::to_vec)
+        .collect()
 }
 
 fn total_bytes(storage: &dyn Storage, dir: &Path, data: &[FileId]) -> Result<u64> {
