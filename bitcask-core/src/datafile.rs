@@ -197,6 +197,16 @@ impl DataFile {
         Ok(buf)
     }
 
+    /// Loads the cache lines of the record at `loc` from its map (a no-op without one), so
+    /// that reads of many records wait for memory together rather than one after another.
+    pub fn touch(&self, loc: &Loc) -> u8 {
+        let Some(m) = self.map.get() else { return 0 };
+        m.read(loc.offset, loc.len as usize, |rec| {
+            rec.iter().step_by(64).fold(0u8, |a, &b| a.wrapping_add(b))
+        })
+        .unwrap_or(0)
+    }
+
     /// Calls `f` with the value of the record at `loc` (checksum and key checked), borrowed
     /// from the map when the file has one, else read with `pread` into a buffer.
     pub fn with_value<R>(&self, key: &[u8], loc: &Loc, f: impl FnOnce(&[u8]) -> R) -> Result<R> {

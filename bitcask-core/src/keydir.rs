@@ -272,6 +272,26 @@ impl Keydir {
         shard.find(h, key).map(|i| shard.loc(i))
     }
 
+    /// [`get`](Self::get) of many keys, each shard read-locked once: the lookups then run
+    /// without a lock operation between them, so the processor overlaps their cache misses.
+    pub fn get_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Vec<Option<Loc>> {
+        let located: Vec<(u64, usize)> = keys.iter().map(|k| self.locate(k.as_ref())).collect();
+        let mut guards: Vec<Option<RwLockReadGuard<'_, Shard>>> =
+            (0..SHARDS).map(|_| None).collect();
+        for &(_, s) in &located {
+            if guards[s].is_none() {
+                guards[s] = Some(read(&self.shards[s]));
+            }
+        }
+        keys.iter()
+            .zip(&located)
+            .map(|(k, &(h, s))| {
+                let g = guards[s].as_ref()?;
+                g.find(h, k.as_ref()).map(|i| g.loc(i))
+            })
+            .collect()
+    }
+
     /// [`set`](Self::set) without locking, for the owner building the keydir on open.
     pub fn set_mut(&mut self, key: &[u8], loc: Option<Loc>) -> Option<Loc> {
         let (h, s) = self.locate(key);

@@ -103,6 +103,40 @@ impl Engine {
         self.lookup(key, |file, loc| file.read_value(key, loc))
     }
 
+    /// Calls `f(i, value)` for each of `keys` (`None`: absent), values borrowed from the
+    /// maps when they can be. The keydir lookups, then the loads of the records, are done
+    /// for all keys before the first record is checked, so their memory waits overlap.
+    pub(crate) fn get_many_with<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        mut f: impl FnMut(usize, Option<&[u8]>),
+    ) -> Result<()> {
+        self.check_open()?;
+        let locs = self.keydir.get_many(keys);
+        let now = if locs.iter().flatten().any(|l| l.expiry != 0) { now_ms() } else { 0 };
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut touched = 0u8;
+        for loc in locs.iter().flatten() {
+            if let Some(file) = files.get(&loc.file) {
+                touched = touched.wrapping_add(file.touch(loc));
+            }
+        }
+        std::hint::black_box(touched);
+        for (i, (key, loc)) in keys.iter().zip(&locs).enumerate() {
+            let key = key.as_ref();
+            match loc {
+                Some(l) if l.expiry != 0 && l.expired(now) => f(i, None),
+                None => f(i, None),
+                Some(l) => match files.get(&l.file) {
+                    Some(file) => file.with_value(key, l, |v| f(i, Some(v)))?,
+                    // A merge retired the file since the lookup: look this key up again.
+                    None => self.get_with(key, |v| f(i, Some(v)))?.unwrap_or_else(|| f(i, None)),
+                },
+            }
+        }
+        Ok(())
+    }
+
     /// Calls `f` with the value of `key`, borrowed from the file's map when it can be.
     pub(crate) fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         self.lookup(key, |file, loc| file.with_value(key, loc, f))

@@ -51,19 +51,21 @@ impl Engine {
         value: Option<&[u8]>,
         expiry: u64,
     ) -> Result<Option<Loc>> {
-        let written = self.write_one_if(key, value, expiry, |_| Ok(true))?;
+        // No condition: the keydir is probed once, by the update itself.
+        let written =
+            self.write_one_if(key, value, expiry, None::<fn(Option<Loc>) -> Result<bool>>)?;
         Ok(written.flatten())
     }
 
     /// Writes the record if `cond` (called under the writer lock, so no other write can
-    /// come between) accepts the key's current location. Returns `None` when it did not,
-    /// else the location the write superseded.
+    /// come between) accepts the key's current location, or unconditionally without one.
+    /// Returns `None` when it did not, else the location the write superseded.
     pub(crate) fn write_one_if(
         &self,
         key: &[u8],
         value: Option<&[u8]>,
         expiry: u64,
-        cond: impl FnOnce(Option<Loc>) -> Result<bool>,
+        cond: Option<impl FnOnce(Option<Loc>) -> Result<bool>>,
     ) -> Result<Option<Option<Loc>>> {
         self.check_key(key)?;
         if let Some(v) = value {
@@ -75,8 +77,10 @@ impl Engine {
         let mut guard = lock(&self.writer);
         self.check_writable()?;
         let w = guard.as_mut().ok_or(Error::Closed)?;
-        if !cond(self.keydir.get(key))? {
-            return Ok(None);
+        if let Some(cond) = cond {
+            if !cond(self.keydir.get(key))? {
+                return Ok(None);
+            }
         }
         w.buf.clear();
         let len = rec.encode(&mut w.buf).map_err(|e| Error::InvalidOptions(e.to_string()))? as u32;
@@ -114,7 +118,7 @@ impl Engine {
                 return Ok(true);
             }
         }
-        Ok(self.write_one_if(key, new, 0, matches)?.is_some())
+        Ok(self.write_one_if(key, new, 0, Some(matches))?.is_some())
     }
 
     pub(crate) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {

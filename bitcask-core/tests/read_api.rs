@@ -62,6 +62,47 @@ fn get_many_returns_values_in_order() {
 }
 
 #[test]
+fn get_many_with_borrows_every_value_and_skips_expired_and_deleted_keys() {
+    let (_sim, db) = store();
+    db.put_with_ttl(b"gone", b"v", Duration::ZERO).unwrap();
+    db.put_with_ttl(b"later", b"v", Duration::from_secs(100)).unwrap();
+    db.delete(&key(9)).unwrap();
+    // Every key in sealed and active files, some twice, absent ones between.
+    let mut keys: Vec<Vec<u8>> = (0..50).rev().map(key).collect();
+    keys.extend([b"gone".to_vec(), key(9), b"later".to_vec(), key(0), b"missing".to_vec()]);
+    let mut got = Vec::new();
+    db.get_many_with(&keys, |i, v| got.push((i, v.map(<[u8]>::to_vec)))).unwrap();
+    let want: Vec<(usize, Option<Vec<u8>>)> =
+        keys.iter().enumerate().map(|(i, k)| (i, db.get(k).unwrap())).collect();
+    assert_eq!(got, want);
+    assert_eq!(got[50].1, None, "expired");
+    assert_eq!(got[51].1, None, "deleted");
+    assert_eq!(got[52].1.as_deref(), Some(&b"v"[..]));
+    assert_eq!(got[49].1.as_deref(), Some(&b"value 0"[..]));
+    // Without maps too, and after a merge moved everything.
+    db.merge().unwrap();
+    let mut again = Vec::new();
+    db.get_many_with(&keys, |i, v| again.push((i, v.map(<[u8]>::to_vec)))).unwrap();
+    assert_eq!(again, want);
+}
+
+#[test]
+fn get_many_with_reports_a_damaged_record() {
+    let sim = SimStorage::new(3);
+    let db = open(&sim, Options { mmap_reads: false, ..small(512) });
+    for i in 0..50 {
+        db.put(&key(i), format!("value {i}").as_bytes()).unwrap();
+    }
+    let sealed = path(&data_files(&sim)[0]);
+    let mut bytes = sim.read_file(&sealed).unwrap();
+    bytes[30] ^= 1; // inside the first record after the file header
+    sim.write_file(&sealed, &bytes);
+    let keys: Vec<Vec<u8>> = (0..50).map(key).collect();
+    let r = db.get_many_with(&keys, |_, _| {});
+    assert!(matches!(r, Err(Error::Corruption { .. })), "{r:?}");
+}
+
+#[test]
 fn ttl_tells_absent_persistent_and_expiring_keys_apart() {
     let (_sim, db) = store();
     assert_eq!(db.ttl(b"missing").unwrap(), None);
