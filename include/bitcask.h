@@ -99,6 +99,11 @@ typedef struct {
   // the process gets `SIGBUS`. With `false` every read is a `pread` and such failures
   // are `BC_IO` results.
   bool mmap_reads;
+  // Append through a shared writable memory map of preallocated space (`true` in
+  // `bc_options_default`): no system call per put. A full disk is a `BC_IO` result at
+  // preallocation; the active datafile carries up to 4 MiB of zeros while open. With
+  // `false` every write is a `pwrite`.
+  bool mmap_writes;
 } bc_options;
 
 // What `bc_merge` did.

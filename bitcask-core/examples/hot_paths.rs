@@ -26,7 +26,9 @@ fn main() {
     let which = args.get(1).map(String::as_str).unwrap_or("all");
     let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let opts = Options { max_file_size: 1 << 30, ..Options::default() };
+    // BITCASK_PWRITE=1: append with one pwrite per write instead of through the map.
+    let mmap_writes = std::env::var_os("BITCASK_PWRITE").is_none();
+    let opts = Options { max_file_size: 1 << 30, mmap_writes, ..Options::default() };
     let db = Bitcask::open(dir.path(), opts).expect("open");
     let value = [7u8; 100];
     if which == "put" || which == "all" || which == "get" || which == "many" {

@@ -291,10 +291,13 @@ pub(crate) fn scan_range(
     let mut pos = start;
     let mut buf = Vec::new();
     let mut want = SCAN_BUFFER_SIZE;
+    let mut end = end;
     while pos < end {
         let n = want.min((end - pos) as usize);
         buf.resize(n, 0);
-        file.read_at(&mut buf, pos).map_err(io_err("reading", path))?;
+        if !read_shrinking(file, path, &mut buf, pos, &mut end)? {
+            continue;
+        }
         let mut scan = Scanner::new(&buf, pos, pos + n as u64 == end);
         for r in scan.by_ref() {
             let at = (r.offset - pos) as usize;
@@ -336,9 +339,63 @@ pub(crate) fn resync(file: &dyn StorageFile, path: &Path, from: u64, len: u64) -
     if from >= len {
         return Ok(len);
     }
-    let mut buf = vec![0u8; (len - from) as usize];
-    file.read_at(&mut buf, from).map_err(io_err("reading", path))?;
-    Ok(from + bitcask_format::next_entry_start(&buf, 0) as u64)
+    let mut len = len;
+    loop {
+        let mut buf = vec![0u8; len.saturating_sub(from) as usize];
+        if read_shrinking(file, path, &mut buf, from, &mut len)? {
+            return Ok(from + bitcask_format::next_entry_start(&buf, 0) as u64);
+        }
+    }
+}
+
+/// Reads `buf.len()` bytes at `pos` of a file that is `*end` bytes long, or was: the
+/// active file of a writer in another process shrinks when it is sealed (its unused,
+/// preallocated tail is cut). A read past the new end lowers `*end` to it and returns
+/// false (read again); other failures are errors.
+pub(crate) fn read_shrinking(
+    file: &dyn StorageFile,
+    path: &Path,
+    buf: &mut [u8],
+    pos: u64,
+    end: &mut u64,
+) -> Result<bool> {
+    match file.read_at(buf, pos) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            let now = file.len().map_err(io_err("reading the length of", path))?;
+            if now >= *end {
+                return Err(Error::io("reading", path, e));
+            }
+            *end = now;
+            Ok(false)
+        }
+        Err(e) => Err(Error::io("reading", path, e)),
+    }
+}
+
+/// True when `[from, len)` of the file is unused space: zeros to the end
+/// ([`bitcask_format::is_unused_tail`]), read a buffer at a time.
+pub(crate) fn unused_from(
+    file: &dyn StorageFile,
+    path: &Path,
+    from: u64,
+    len: u64,
+) -> Result<bool> {
+    let (mut pos, mut len, any) = (from, len, from < len);
+    let mut buf = Vec::new();
+    while pos < len {
+        let n = SCAN_BUFFER_SIZE.min((len - pos) as usize);
+        buf.resize(n, 0);
+        if !read_shrinking(file, path, &mut buf, pos, &mut len)? {
+            // Cut by the writer sealing the file: the cut part was unused.
+            continue;
+        }
+        if !bitcask_format::is_unused_tail(&buf) {
+            return Ok(false);
+        }
+        pos += n as u64;
+    }
+    Ok(any)
 }
 
 #[cfg(test)]

@@ -386,10 +386,15 @@ impl Bitcask {
         let _merge = lock(&self.engine.merge_lock);
         let writer = lock(&self.engine.writer).take();
         let mut result = Ok(());
-        if let Some(w) = writer {
+        if let Some(mut w) = writer {
             // A poisoned store cannot promise that what it acknowledged is durable (a write
             // or an fsync failed), so close says so instead of Ok.
+            // A poisoned store writes nothing more, not even the cut of its unused tail.
+            let active = w.active.clone();
             result = self.engine.check_not_poisoned().and_then(|()| {
+                w.appender
+                    .release(&active)
+                    .map_err(|e| Error::io("truncating", &active.path, e))?;
                 w.active
                     .file
                     .sync_data()

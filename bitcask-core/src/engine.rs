@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::append::Appender;
 use crate::datafile::{create_datafile, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
@@ -21,6 +22,8 @@ use crate::util::lock;
 /// buffer reused by every write, and the next generation for a new active file.
 pub(crate) struct Writer {
     pub active: Arc<DataFile>,
+    /// How writes reach the active file.
+    pub appender: Appender,
     pub buf: Vec<u8>,
     pub next_gen: u64,
 }
@@ -86,7 +89,8 @@ impl Engine {
             if opts.mmap_reads {
                 active.map(opts.max_file_size);
             }
-            Some(Writer { active, buf: Vec::with_capacity(4096), next_gen })
+            let appender = Appender::new(&active, &opts);
+            Some(Writer { active, appender, buf: Vec::with_capacity(4096), next_gen })
         };
         Ok(Engine {
             dir,
@@ -210,8 +214,12 @@ impl Engine {
     /// directory synced). Returns the sealed file.
     pub(crate) fn rotate(&self, w: &mut Writer) -> Result<Arc<DataFile>> {
         let old = w.active.clone();
-        let result =
-            old.file.sync_data().map_err(|e| Error::io("syncing", &old.path, e)).and_then(|()| {
+        // Preallocated space past the records goes before the file is sealed: only the
+        // active file may end in unused space.
+        let released = w.appender.release(&old).map_err(|e| Error::io("truncating", &old.path, e));
+        let result = released
+            .and_then(|()| old.file.sync_data().map_err(|e| Error::io("syncing", &old.path, e)))
+            .and_then(|()| {
                 create_datafile(
                     self.storage.as_ref(),
                     &self.dir,
@@ -233,6 +241,7 @@ impl Engine {
         self.set_file_table(|t| {
             t.insert(new.clone());
         });
+        w.appender = Appender::new(&new, &self.opts);
         w.active = new;
         // Everything written so far is in the sealed file, which is synced.
         let written = self.written.load(Acquire);

@@ -44,9 +44,11 @@
 //! fault injection and power loss, the crash oracle and the fuzz checks. It is for this
 //! crate's own tests, benches and fuzz targets, not for embedding.
 #![deny(missing_docs)]
-// `unsafe` appears once: mapping sealed datafiles (storage.rs).
+// `unsafe` appears only in storage.rs: mapping datafiles, copying into a writable map,
+// `fallocate`.
 #![deny(unsafe_code)]
 
+mod append;
 mod backup;
 mod batch;
 mod datafile;

@@ -90,6 +90,15 @@ pub struct Options {
     /// With `false` every read is a `pread`, and such failures are
     /// [`Error::Io`](crate::Error::Io) results. See docs/durability.md, "Mapped reads".
     pub mmap_reads: bool,
+    /// Append to the active file by copying into a shared writable memory map of space
+    /// preallocated with `fallocate` (default `true`): a put is then a copy into the page
+    /// cache with no system call, and survives a process kill as a `pwrite` would. A full
+    /// disk is an error at preallocation ([`Error::Io`](crate::Error::Io), `ENOSPC`),
+    /// never a fault at a copy. The active file carries up to 4 MiB of zeros past its
+    /// records while open (released when it is sealed or the store is closed; after a
+    /// crash, by the next writer's open). Falls back to `pwrite` where the file system
+    /// cannot preallocate; `false` always uses `pwrite`. See docs/durability.md.
+    pub mmap_writes: bool,
 }
 
 impl Default for Options {
@@ -102,6 +111,7 @@ impl Default for Options {
             recovery: RecoveryMode::Strict,
             merge: MergeOptions::default(),
             mmap_reads: true,
+            mmap_writes: true,
         }
     }
 }

@@ -11,7 +11,7 @@ use bitcask_format::{
     FileHeader, FileKind, HintWriter, ScanOutcome, ScannedRecord, FILE_HEADER_LEN,
 };
 
-use crate::datafile::{resync, scan_range, DataFile};
+use crate::datafile::{resync, scan_range, unused_from, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
 use crate::files::{data_name, join, parse_name, tmp_name, FileId, Name, MANIFEST_NAME};
@@ -465,6 +465,10 @@ impl Recovery<'_> {
                 }
                 other => return Ok(other.valid_end().unwrap_or(len)),
             };
+            if is_newest && unused_from(file, path, at, len)? {
+                // Space preallocated for appends, never written: the end, not damage.
+                return Ok(at);
+            }
             let region = DamagedRegion { file: df.id, offset: at, len: len - at, detail };
             if is_newest {
                 // Point-in-time recovery: unsynced writes may land out of order, so

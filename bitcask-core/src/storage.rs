@@ -47,6 +47,90 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
         let _ = len;
         Ok(None)
     }
+    /// Makes the file at least `len` bytes long with its blocks allocated (`fallocate`), so
+    /// that writes through a [`WriteMap`] below `len` never fault for want of space: a
+    /// full disk is an `ENOSPC` error here, never a `SIGBUS` at a copy. Storages that
+    /// cannot return an `Unsupported` error.
+    fn preallocate(&self, len: u64) -> io::Result<()> {
+        let _ = len;
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+    /// Maps the first `len` bytes of the file (opened for writing) shared and writable, if
+    /// the storage supports it (`Ok(None)` otherwise). A write through it lands in the page
+    /// cache exactly as a `pwrite` of the same bytes would, without a system call.
+    fn map_for_writes(&self, len: u64) -> io::Result<Option<WriteMap>> {
+        let _ = len;
+        Ok(None)
+    }
+}
+
+/// A shared, writable mapping of a file's first bytes: a memory map, or a storage's own
+/// model of one. The engine writes through it only below the file's preallocated length
+/// (past it, a real map raises `SIGBUS`), and only where no reader reads yet.
+pub struct WriteMap(WriteKind);
+
+enum WriteKind {
+    Mmap(memmap2::MmapRaw),
+    Sink(Arc<dyn MappedSink>, u64),
+}
+
+impl fmt::Debug for WriteMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WriteMap({} bytes)", self.len())
+    }
+}
+
+/// A storage's model of a writable shared mapping (for storages other than the OS's).
+pub trait MappedSink: Send + Sync {
+    /// Copies `bytes` into the mapped file at `offset`. The simulated disk may fail it as
+    /// an injected fault (a process killed mid-copy); a real map cannot fail.
+    fn write(&self, offset: u64, bytes: &[u8]) -> io::Result<()>;
+}
+
+#[allow(clippy::len_without_is_empty)]
+impl WriteMap {
+    /// A writable mapping of `len` bytes served by a [`MappedSink`].
+    pub fn from_sink(sink: Arc<dyn MappedSink>, len: u64) -> WriteMap {
+        WriteMap(WriteKind::Sink(sink, len))
+    }
+
+    /// How many bytes it maps.
+    pub fn len(&self) -> u64 {
+        match &self.0 {
+            WriteKind::Mmap(m) => m.len() as u64,
+            WriteKind::Sink(_, len) => *len,
+        }
+    }
+
+    /// Copies `bytes` to `offset` of the file. The caller guarantees the range lies below
+    /// the file's preallocated length.
+    #[allow(unsafe_code)]
+    pub(crate) fn write(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let end = offset.checked_add(bytes.len() as u64);
+        if end.is_none_or(|e| e > self.len()) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "write past the mapping"));
+        }
+        match &self.0 {
+            WriteKind::Mmap(m) => {
+                // SAFETY: the range is inside the mapping (checked above) and below the
+                // file's preallocated length (the caller's guarantee: the engine
+                // preallocates before it copies), so the pages exist and are backed by
+                // allocated blocks. Only the writer, under the engine's writer lock, writes
+                // through the map, and only at or past the active file's end, where no
+                // reader of this process reads until the keydir points there (after the
+                // copy, through the keydir's lock). The source is a separate buffer.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        m.as_mut_ptr().add(offset as usize),
+                        bytes.len(),
+                    );
+                }
+                Ok(())
+            }
+            WriteKind::Sink(s, _) => s.write(offset, bytes),
+        }
+    }
 }
 
 /// A read-only view of a file's bytes: a memory map, or a storage's own model of one.
@@ -163,6 +247,27 @@ impl StorageFile for OsFile {
     }
     fn sync_data(&self) -> io::Result<()> {
         self.0.sync_data()
+    }
+    #[allow(unsafe_code)]
+    fn preallocate(&self, len: u64) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let len = libc::off_t::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+        // SAFETY: fallocate on an open file descriptor owned by this handle; no memory is
+        // passed.
+        let r = unsafe { libc::fallocate(self.0.as_raw_fd(), 0, 0, len) };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+    fn map_for_writes(&self, len: u64) -> io::Result<Option<WriteMap>> {
+        let Ok(len) = usize::try_from(len) else { return Ok(None) };
+        if len == 0 {
+            return Ok(None);
+        }
+        let map = memmap2::MmapOptions::new().len(len).map_raw(&self.0)?;
+        Ok(Some(WriteMap(WriteKind::Mmap(map))))
     }
     #[allow(unsafe_code)]
     fn map(&self, len: u64) -> io::Result<Option<Mapping>> {

@@ -201,7 +201,7 @@ impl Engine {
     }
 
     /// Writes the encoded bytes in `w.buf` at the end of the active file (rotating first if
-    /// it is full) with one positioned write. Returns their offset and the file sealed by a
+    /// it is full): a copy into its writable map, or one positioned write. Returns their offset and the file sealed by a
     /// rotation. A failed write poisons the store.
     pub(crate) fn append_locked(&self, w: &mut Writer) -> Result<(u64, Option<Arc<DataFile>>)> {
         let total = w.buf.len() as u64;
@@ -217,7 +217,7 @@ impl Engine {
             // against MAX_WRITE_LEN: refuse rather than write what the keydir cannot address.
             return Err(Error::BatchTooLarge { len: total, max: MAX_WRITE_LEN });
         }
-        if let Err(e) = w.active.file.write_at(&w.buf, offset) {
+        if let Err(e) = w.appender.append(&w.active, &w.buf, offset) {
             let e = Error::io("appending to", &w.active.path, e);
             self.poison(&e);
             return Err(e);

@@ -207,28 +207,36 @@ fn contract_4_directory_synced_before_a_record_in_a_new_file_is_acked() {
 
 #[test]
 fn contract_5_a_failed_write_poisons_until_reopen() {
+    // Op 0 is the record's `pwrite`, or its copy into the map (already preallocated by
+    // the first put; a fault there models a process killed mid-copy: half of it lands).
+    // A failed preallocation is `t7_a_full_disk_mid_put_and_mid_merge`.
     for fault in [Fault::Eio, Fault::Enospc] {
-        let sim = SimStorage::new(9);
-        let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
-        db.put(b"before", b"1").unwrap();
-        sim.set_faults(Some(FaultPlan { at_op: 0, fault, persistent: false, reads: false }));
-        let err = db.put(b"failed", &[7u8; 100]).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err}");
-        // The fault was one-off, but the store does not retry or go on.
-        assert!(matches!(db.put(b"after", b"2"), Err(Error::Poisoned { .. })));
-        assert!(matches!(db.delete(b"before"), Err(Error::Poisoned { .. })));
-        assert!(matches!(db.write(WriteBatch::new()), Err(Error::Poisoned { .. })));
-        // Reads go on.
-        assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
-        drop(db);
-        // Reopen: acknowledged data is there, the half-written record is cut off, and
-        // writes resume (the space came back).
-        let db = open(&sim, Options::default());
-        assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
-        assert_eq!(db.get(b"failed").unwrap(), None);
-        assert!(db.recovery_report().bytes_truncated > 0, "{fault:?}: the torn record was cut");
-        db.put(b"after", b"2").unwrap();
-        assert_eq!(db.get(b"after").unwrap(), Some(b"2".to_vec()));
+        for mmap_writes in [false, true] {
+            let case = format!("{fault:?}, mmap_writes {mmap_writes}");
+            let sim = SimStorage::new(9);
+            let opts = Options { mmap_writes, ..with_sync(SyncPolicy::Never, 1 << 20) };
+            let db = open(&sim, opts.clone());
+            db.put(b"before", b"1").unwrap();
+            sim.set_faults(Some(FaultPlan { at_op: 0, fault, persistent: false, reads: false }));
+            let err = db.put(b"failed", &[7u8; 100]).unwrap_err();
+            assert!(matches!(err, Error::Io { .. }), "{case}: {err}");
+            // The fault was one-off, but the store does not retry or go on.
+            assert!(matches!(db.put(b"after", b"2"), Err(Error::Poisoned { .. })), "{case}");
+            assert!(matches!(db.delete(b"before"), Err(Error::Poisoned { .. })));
+            assert!(matches!(db.write(WriteBatch::new()), Err(Error::Poisoned { .. })));
+            // Reads go on.
+            assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+            drop(db);
+            // Reopen: acknowledged data is there, a half-written record is cut off, and
+            // writes resume (the space came back).
+            let db = open(&sim, opts);
+            assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+            assert_eq!(db.get(b"failed").unwrap(), None);
+            let cut = db.recovery_report().bytes_truncated;
+            assert!(cut > 0, "{case}: the torn record was cut: {:?}", db.recovery_report());
+            db.put(b"after", b"2").unwrap();
+            assert_eq!(db.get(b"after").unwrap(), Some(b"2".to_vec()));
+        }
     }
 }
 
@@ -333,7 +341,10 @@ fn a_write_waiting_for_a_sync_that_fails_is_not_durable_not_refused() {
     // thread's failure poisoned the store while it waited for its fsync. It is NotDurable:
     // its outcome is unknown, as for any failed write.
     let sim = SimStorage::new(21);
-    let db = Arc::new(open(&sim, with_sync(SyncPolicy::Always, 1 << 20)));
+    // The operations counted below are those of `pwrite` appends (mapped appends add a
+    // preallocation before the first write).
+    let opts = Options { mmap_writes: false, ..with_sync(SyncPolicy::Always, 1 << 20) };
+    let db = Arc::new(open(&sim, opts));
     // Long enough that the two other puts surely write while it runs, even on a busy machine.
     sim.set_sync_delay(Duration::from_millis(1000));
     // op 0: the first put's write, op 1: its sync (slow, succeeds), ops 2 and 3: two more

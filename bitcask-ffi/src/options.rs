@@ -39,6 +39,11 @@ pub struct bc_options {
     /// the process gets `SIGBUS`. With `false` every read is a `pread` and such failures
     /// are `BC_IO` results.
     pub mmap_reads: bool,
+    /// Append through a shared writable memory map of preallocated space (`true` in
+    /// `bc_options_default`): no system call per put. A full disk is a `BC_IO` result at
+    /// preallocation; the active datafile carries up to 4 MiB of zeros while open. With
+    /// `false` every write is a `pwrite`.
+    pub mmap_writes: bool,
 }
 
 pub(crate) fn to_options(o: Option<&bc_options>) -> Result<Options, bc_status> {
@@ -67,6 +72,7 @@ pub(crate) fn to_options(o: Option<&bc_options>) -> Result<Options, bc_status> {
     }
     opts.merge.background = o.background_merge;
     opts.mmap_reads = o.mmap_reads;
+    opts.mmap_writes = o.mmap_writes;
     Ok(opts)
 }
 
@@ -88,6 +94,7 @@ pub unsafe extern "C" fn bc_options_default(out: *mut bc_options) -> bc_status {
             skip_corrupt: false,
             background_merge: false,
             mmap_reads: d.mmap_reads,
+            mmap_writes: d.mmap_writes,
         };
         // SAFETY: checked non-NULL; the caller promises it is writable.
         unsafe { out.write(o) };

@@ -45,4 +45,4 @@ pub use record::{
     Batch, BatchRecords, Entry, Record, FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_TOMBSTONE,
     MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN,
 };
-pub use scan::{next_entry_start, ScanOutcome, ScannedRecord, Scanner};
+pub use scan::{is_unused_tail, next_entry_start, ScanOutcome, ScannedRecord, Scanner};

@@ -160,3 +160,12 @@ pub fn next_entry_start(buf: &[u8], from: usize) -> usize {
         .find(|&i| buf.get(i..).is_some_and(|b| decode_entry(b).is_ok()))
         .unwrap_or(buf.len())
 }
+
+/// True when `rest`, the bytes from where an entry failed to decode to the end of a file,
+/// is a run of zeros: space preallocated for appends to the active file and never
+/// written, not damage. No entry is all zeros (a record's key length is at least 1, a
+/// batch frame's count too), so this never hides a record; callers accept it only at the
+/// end of the newest datafile, where preallocation happens.
+pub fn is_unused_tail(rest: &[u8]) -> bool {
+    !rest.is_empty() && rest.iter().all(|&b| b == 0)
+}

@@ -60,7 +60,8 @@ pub struct Config {
     pub max_file_size: u64,
     /// Run the background merge thread with eager triggers.
     pub background_merge: bool,
-    /// Read through (simulated) maps.
+    /// Read through (simulated) maps and append through writable ones (off: `pread` and
+    /// `pwrite`), so both write paths face the power cuts.
     pub mmap_reads: bool,
 }
 
@@ -82,6 +83,7 @@ impl Config {
             sync: self.sync,
             max_file_size: self.max_file_size,
             mmap_reads: self.mmap_reads,
+            mmap_writes: self.mmap_reads,
             merge,
             ..Options::default()
         }

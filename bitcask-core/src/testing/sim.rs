@@ -14,7 +14,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::storage::{LockGuard, MappedView, Mapping, OpenMode, Storage, StorageFile};
+use crate::storage::{
+    LockGuard, MappedSink, MappedView, Mapping, OpenMode, Storage, StorageFile, WriteMap,
+};
 
 /// The error a fault injects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +71,8 @@ pub enum Op {
     Write(PathBuf, u64, usize),
     /// The file's length set.
     SetLen(PathBuf, u64),
+    /// Space allocated up to a length (the file grows with zeros, as with `fallocate`).
+    Preallocate(PathBuf, u64),
     /// The file's data synced.
     Sync(PathBuf),
     /// The directory synced.
@@ -152,6 +156,16 @@ fn apply(data: &mut Vec<u8>, p: &Pending) {
         }
         Pending::SetLen(len) => data.resize(*len as usize, 0),
     }
+}
+
+/// Records a write of `bytes` at `offset` to `inode`: visible at once, durable after a sync.
+fn push_write(s: &mut State, inode: u64, path: &Path, offset: u64, bytes: &[u8]) -> io::Result<()> {
+    s.log.push(Op::Write(path.to_path_buf(), offset, bytes.len()));
+    let inode = s.inodes.get_mut(&inode).ok_or_else(not_found)?;
+    let p = Pending::Write(offset, bytes.to_vec());
+    apply(&mut inode.data, &p);
+    inode.pending.push(p);
+    Ok(())
 }
 
 /// The simulated storage. Cloning gives another handle on the same simulated disk.
@@ -412,15 +426,51 @@ impl StorageFile for SimFile {
                 failed = Some(Fault::Enospc.error());
             }
         }
-        s.log.push(Op::Write(self.path.clone(), offset, bytes.len()));
-        let inode = s.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
-        let p = Pending::Write(offset, bytes.to_vec());
-        apply(&mut inode.data, &p);
-        inode.pending.push(p);
+        push_write(s, self.inode, &self.path, offset, bytes)?;
         match failed {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    fn preallocate(&self, len: u64) -> io::Result<()> {
+        let mut guard = self.state()?;
+        let s = &mut *guard;
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EBADF));
+        }
+        s.fault(false)?;
+        let cur = s.inodes.get(&self.inode).map_or(0, |i| i.data.len() as u64);
+        if len <= cur {
+            return Ok(());
+        }
+        if let Some(cap) = s.capacity {
+            let used: u64 = s.inodes.values().map(|i| i.data.len() as u64).sum();
+            if used + (len - cur) > cap {
+                // fallocate allocates all or nothing.
+                return Err(Fault::Enospc.error());
+            }
+        }
+        s.log.push(Op::Preallocate(self.path.clone(), len));
+        let inode = s.inodes.get_mut(&self.inode).ok_or_else(not_found)?;
+        let p = Pending::SetLen(len);
+        apply(&mut inode.data, &p);
+        inode.pending.push(p);
+        Ok(())
+    }
+
+    fn map_for_writes(&self, len: u64) -> io::Result<Option<WriteMap>> {
+        drop(self.state()?);
+        if !self.writable {
+            return Err(io::Error::from_raw_os_error(libc::EACCES));
+        }
+        let sink = SimWriteMap {
+            sim: self.sim.clone(),
+            inode: self.inode,
+            epoch: self.epoch,
+            path: self.path.clone(),
+        };
+        Ok(Some(WriteMap::from_sink(Arc::new(sink), len)))
     }
 
     fn len(&self) -> io::Result<u64> {
@@ -505,6 +555,36 @@ impl MappedView for SimMap {
         f(bytes);
         s.mapped_reads += 1;
         true
+    }
+}
+
+/// A shared writable mapping of a simulated file: a copy into it is a write to the page
+/// cache (as `pwrite`), with no space check (the space was preallocated) and a `SIGBUS`
+/// (a panic) past the file's end. An injected fault models the process killed mid-copy:
+/// half the bytes land and the copy reports an error.
+struct SimWriteMap {
+    sim: SimStorage,
+    inode: u64,
+    epoch: u64,
+    path: PathBuf,
+}
+
+impl MappedSink for SimWriteMap {
+    fn write(&self, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let mut guard = self.sim.lock();
+        let s = &mut *guard;
+        if s.epoch != self.epoch {
+            return Err(dead());
+        }
+        let len = s.inodes.get(&self.inode).map_or(0, |i| i.data.len());
+        let end = offset as usize + bytes.len();
+        if end > len {
+            panic!("SIGBUS: mapped write of {offset}..{end} past the end of a {len}-byte file");
+        }
+        let failed = s.fault(false).err();
+        let bytes = if failed.is_some() { &bytes[..bytes.len() / 2] } else { bytes };
+        push_write(s, self.inode, &self.path, offset, bytes)?;
+        failed.map_or(Ok(()), Err)
     }
 }
 

@@ -78,7 +78,8 @@ pub fn check_with_storage(
     for id in &data {
         let path = join(dir, &data_name(*id));
         let buf = read_all(storage, &path)?;
-        let (mut file, records) = check_datafile(*id, path, &buf);
+        let newest = data.last() == Some(id);
+        let (mut file, records) = check_datafile(*id, path, &buf, newest);
         if !file.problems.is_empty() {
             file.damaged_keys = if hints.contains(id) {
                 keys_in(storage, dir, *id, buf.len() as u64, &file.problems)
@@ -148,8 +149,14 @@ fn total_bytes(storage: &dyn Storage, dir: &Path, data: &[FileId]) -> Result<u64
 }
 
 /// Checks datafile `id` (its bytes in `buf`); returns its report and its valid entries.
-fn check_datafile(id: FileId, path: PathBuf, buf: &[u8]) -> (FileCheck, Vec<super::ValidEntry>) {
-    let (entries, mut problems) = walk(buf);
+/// Only the newest file may end in unused (preallocated) space.
+fn check_datafile(
+    id: FileId,
+    path: PathBuf,
+    buf: &[u8],
+    newest: bool,
+) -> (FileCheck, Vec<super::ValidEntry>) {
+    let (entries, mut problems) = walk(buf, newest);
     if let Ok(h) = FileHeader::decode(buf) {
         if h.kind != FileKind::Data || h.file_id != id.0 {
             let detail = "file header names another file".into();

@@ -46,7 +46,7 @@ pub(crate) struct ValidEntry {
 
 /// Splits `buf` (a whole datafile) into valid entries and damaged regions, resynchronizing
 /// after each damaged region at the next offset where a valid entry starts.
-pub(crate) fn walk(buf: &[u8]) -> (Vec<ValidEntry>, Vec<Problem>) {
+pub(crate) fn walk(buf: &[u8], newest: bool) -> (Vec<ValidEntry>, Vec<Problem>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut pos = FILE_HEADER_LEN;
@@ -74,6 +74,7 @@ pub(crate) fn walk(buf: &[u8]) -> (Vec<ValidEntry>, Vec<Problem>) {
                 entries.push(ValidEntry { offset: pos as u64, len: len as u64, records });
                 pos += len;
             }
+            Err(_) if newest && bitcask_format::is_unused_tail(&buf[pos..]) => break,
             Err(e) => {
                 let next = bitcask_format::next_entry_start(buf, pos + 1);
                 let detail = if e.is_truncated() && next == buf.len() {
@@ -91,10 +92,14 @@ pub(crate) fn walk(buf: &[u8]) -> (Vec<ValidEntry>, Vec<Problem>) {
 
 pub(crate) fn read_all(storage: &dyn Storage, path: &Path) -> Result<Vec<u8>> {
     let f = storage.open(path, OpenMode::Read).map_err(|e| Error::io("opening", path, e))?;
-    let len = f.len().map_err(|e| Error::io("reading the length of", path, e))?;
-    let mut buf = vec![0u8; len as usize];
-    f.read_at(&mut buf, 0).map_err(|e| Error::io("reading", path, e))?;
-    Ok(buf)
+    let mut len = f.len().map_err(|e| Error::io("reading the length of", path, e))?;
+    loop {
+        // A running writer may cut its active file's unused tail meanwhile.
+        let mut buf = vec![0u8; len as usize];
+        if crate::datafile::read_shrinking(f.as_ref(), path, &mut buf, 0, &mut len)? {
+            return Ok(buf);
+        }
+    }
 }
 
 pub(crate) fn exists(storage: &dyn Storage, path: &Path) -> bool {

@@ -153,7 +153,8 @@ impl Repair<'_> {
         let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
         let Name::Data(id) = parse_name(&name) else { return Ok(None) };
         let buf = read_all(self.storage, &f.path)?;
-        let (entries, lost) = walk(&buf);
+        // Zeros at the end are never data (preallocated space), whichever file this is.
+        let (entries, lost) = walk(&buf, true);
         let mut out = Vec::with_capacity(buf.len());
         FileHeader::new(FileKind::Data, id.0).encode(&mut out);
         let mut kept = 0;

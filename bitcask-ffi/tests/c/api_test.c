@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bitcask.h"
@@ -60,6 +61,7 @@ static void test_statics(void) {
     EXPECT_STATUS(bc_options_default(&o), BC_OK);
     EXPECT(o.sync_policy == BC_SYNC_NEVER && o.max_key_size == 65536);
     EXPECT(o.mmap_reads);
+    EXPECT(o.mmap_writes);
 }
 
 static void test_open_errors(const char *dir) {
@@ -341,6 +343,38 @@ static void test_reads_without_maps(const char *base) {
     free(dir);
 }
 
+static long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Mapped appends preallocate the active file while it is open and cut the unused tail at
+ * close; with mmap_writes off the file holds exactly its records. Both reopen intact. */
+static void test_mapped_appends(const char *base) {
+    for (int mapped = 0; mapped < 2; mapped++) {
+        char *dir = join(base, mapped ? "mapped" : "pwrite");
+        bc_options o;
+        bc_options_default(&o);
+        o.mmap_writes = mapped;
+        bc_db *db = NULL;
+        EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+        put_twenty_keys(db);
+        char *data = join(dir, "0000000001000000.data");
+        long open_size = file_size(data);
+        EXPECT_STATUS(bc_close(db), BC_OK);
+        long closed_size = file_size(data);
+        EXPECT(closed_size > 20 && closed_size < 4096);
+        EXPECT(mapped ? open_size > closed_size : open_size == closed_size);
+        EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+        uint64_t n = 0;
+        EXPECT_STATUS(bc_len(db, &n), BC_OK);
+        EXPECT(n == 20);
+        EXPECT_STATUS(bc_close(db), BC_OK);
+        free(data);
+        free(dir);
+    }
+}
+
 /* What Rust has, C has: prefix iteration with expiry, TTLs, len, batch TTLs, get_many,
  * check and backup; empty batch keys and a TTL of 0 are refused at once. */
 static void test_fuller_api(const char *base) {
@@ -438,6 +472,7 @@ int main(int argc, char **argv) {
     test_reads_and_writes(store);
     test_corruption(argv[1]);
     test_reads_without_maps(argv[1]);
+    test_mapped_appends(argv[1]);
     test_fuller_api(argv[1]);
     free(store);
     if (failures) {
