@@ -10,6 +10,16 @@ use crate::failure::{CmdResult, Failure, EXIT_OTHER};
 use crate::flags::{BenchArgs, Global, Workload};
 use crate::out::{size, Out};
 use crate::store::options;
+use crate::zipf::{mix, unit, Zipf};
+
+/// What a YCSB operation does besides reading.
+#[derive(Clone, Copy)]
+enum Mix {
+    /// This fraction of operations are updates, the rest reads.
+    Update(f64),
+    /// Half reads, half read-modify-writes of one key.
+    ReadModifyWrite,
+}
 
 /// Key number `i`: a scrambled 8-byte prefix (so keys are spread like random ones), padded.
 fn key(i: u64, len: usize) -> Vec<u8> {
@@ -42,7 +52,7 @@ fn print(out: &mut Out, r: &mut Result_) -> std::io::Result<()> {
     r.lat_ns.sort_unstable();
     let ops_s = r.ops as f64 / r.secs;
     out.text(&format!(
-        "{:<7} {:>9} ops {:>7.2} s {:>11.0} ops/s {:>9.1} MB/s   p50 {:>8.2} µs  p99 {:>8.2} µs  p999 {:>9.2} µs",
+        "{:<8} {:>9} ops {:>7.2} s {:>11.0} ops/s {:>9.1} MB/s   p50 {:>8.2} µs  p99 {:>8.2} µs  p999 {:>9.2} µs",
         r.name,
         r.ops,
         r.secs,
@@ -147,6 +157,21 @@ pub fn run(g: &Global, a: &BenchArgs) -> CmdResult {
     if wants(Workload::Mixed) {
         b.mixed()?;
     }
+    if wants(Workload::Multiget) {
+        b.multigets()?;
+    }
+    let ycsb = [
+        (Workload::YcsbA, "ycsb-a", Mix::Update(0.5)),
+        (Workload::YcsbB, "ycsb-b", Mix::Update(0.05)),
+        (Workload::YcsbC, "ycsb-c", Mix::Update(0.0)),
+        (Workload::YcsbF, "ycsb-f", Mix::ReadModifyWrite),
+    ];
+    let zipf = ycsb.iter().any(|w| wants(w.0)).then(|| Zipf::new(a.keys));
+    for (w, name, mix) in ycsb {
+        if let (true, Some(z)) = (wants(w), &zipf) {
+            b.ycsb(name, mix, z)?;
+        }
+    }
     let s = b.db.stats();
     b.out.text(&format!(
         "store: {} keys, {} files, {} on disk",
@@ -207,7 +232,7 @@ impl Bench<'_> {
         let (db, a) = (&self.db, self.a);
         let (secs, lat) = timed(a.threads, a.keys, |_, i| {
             let k = key(i.wrapping_mul(0x2545_f491_4f6c_dd1d) % a.keys, a.key_size);
-            match db.get(&k) {
+            match db.get_with(&k, |v| v.len()) {
                 Ok(Some(_)) => Ok(()),
                 Ok(None) => Err(format!("key {i} missing")),
                 Err(e) => Err(e.to_string()),
@@ -230,5 +255,63 @@ impl Bench<'_> {
         })
         .map_err(fail)?;
         self.report("mixed", secs, lat)
+    }
+
+    /// Gets of `--batch-size` keys per call (at most 1000); latencies are per call.
+    fn multigets(&mut self) -> CmdResult {
+        let (db, a) = (&self.db, self.a);
+        let per = (a.batch_size as u64).min(1000);
+        let calls = a.keys.div_ceil(per);
+        let (secs, lat) = timed(a.threads, calls, |_, c| {
+            let keys: Vec<Vec<u8>> =
+                (0..per).map(|j| key(mix(c * per + j) % a.keys, a.key_size)).collect();
+            let mut missing = 0;
+            db.get_many_with(&keys, |_, v| missing += usize::from(v.is_none()))
+                .map_err(|e| e.to_string())?;
+            if missing > 0 {
+                return Err(format!("{missing} keys missing"));
+            }
+            Ok(())
+        })
+        .map_err(fail)?;
+        self.out.text(&format!("        (latencies below are per call of {per} keys)"))?;
+        let mut r = Result_ {
+            name: "multiget",
+            ops: calls * per,
+            bytes_per_op: self.per_op,
+            secs,
+            lat_ns: lat,
+        };
+        print(&mut self.out, &mut r)?;
+        self.out.flush()?;
+        Ok(0)
+    }
+
+    /// A YCSB core workload over the loaded keys, zipfian.
+    fn ycsb(&mut self, name: &'static str, m: Mix, zipf: &Zipf) -> CmdResult {
+        let (db, a, value) = (&self.db, self.a, &self.value);
+        let (secs, lat) = timed(a.threads, a.keys, |_, i| {
+            let r = mix(i ^ 0x5bd1_e995);
+            let k = key(zipf.sample(r), a.key_size);
+            let coin = unit(mix(r));
+            let read = |k: &[u8]| match db.get(k) {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => Err("a loaded key is missing".to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match m {
+                Mix::Update(p) if coin < p => db.put(&k, value).map_err(|e| e.to_string()),
+                Mix::ReadModifyWrite if coin < 0.5 => {
+                    let mut v = read(&k)?;
+                    if let Some(b) = v.first_mut() {
+                        *b = b.wrapping_add(1);
+                    }
+                    db.put(&k, &v).map_err(|e| e.to_string())
+                }
+                _ => read(&k).map(|_| ()),
+            }
+        })
+        .map_err(fail)?;
+        self.report(name, secs, lat)
     }
 }

@@ -354,6 +354,16 @@ pub enum Workload {
     Get,
     /// 80% gets, 20% puts.
     Mixed,
+    /// Gets of --batch-size keys per call (at most 1000), values borrowed.
+    Multiget,
+    /// YCSB A: 50% reads, 50% updates, zipfian keys.
+    YcsbA,
+    /// YCSB B: 95% reads, 5% updates, zipfian keys.
+    YcsbB,
+    /// YCSB C: reads only, zipfian keys.
+    YcsbC,
+    /// YCSB F: 50% reads, 50% read-modify-writes, zipfian keys.
+    YcsbF,
     /// Each of the above in turn.
     All,
 }

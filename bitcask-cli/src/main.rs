@@ -21,6 +21,7 @@ mod inspect;
 mod jsonl;
 mod out;
 mod store;
+mod zipf;
 
 use std::process::ExitCode;
 
