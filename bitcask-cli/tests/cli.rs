@@ -334,7 +334,15 @@ fn bench_runs_every_workload_on_a_temporary_store() {
     let text = String::from_utf8(o.stdout).unwrap();
     assert_eq!(o.status.code(), Some(0), "{text}{}", String::from_utf8_lossy(&o.stderr));
     for w in [
-        "put ", "batch ", "get ", "mixed ", "multiget ", "ycsb-a ", "ycsb-b ", "ycsb-c ", "ycsb-f ",
+        "put ",
+        "batch ",
+        "get ",
+        "mixed ",
+        "multiget ",
+        "ycsb-a ",
+        "ycsb-b ",
+        "ycsb-c ",
+        "ycsb-f ",
     ] {
         let line = text
             .lines()

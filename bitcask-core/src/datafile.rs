@@ -197,6 +197,17 @@ impl DataFile {
         Ok(buf)
     }
 
+    /// True when the record at `loc`, read through the map, claims to be `key`'s (its header
+    /// is not verified here: the read that follows checks the checksum). False without a
+    /// map.
+    pub fn claims_key(&self, loc: &Loc, key: &[u8]) -> bool {
+        let Some(m) = self.map.get() else { return false };
+        m.read(loc.offset, loc.len as usize, |rec| {
+            bitcask_format::unverified_record_key(rec) == Some(key)
+        })
+        .unwrap_or(false)
+    }
+
     /// Loads the cache lines of the record at `loc` from its map (a no-op without one), so
     /// that reads of many records wait for memory together rather than one after another.
     pub fn touch(&self, loc: &Loc) -> u8 {

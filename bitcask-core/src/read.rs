@@ -112,7 +112,7 @@ impl Engine {
         mut f: impl FnMut(usize, Option<&[u8]>),
     ) -> Result<()> {
         self.check_open()?;
-        let locs = self.keydir.get_many(keys);
+        let locs = self.keydir.get_many_unverified(keys);
         let now = if locs.iter().flatten().any(|l| l.expiry != 0) { now_ms() } else { 0 };
         let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut touched = 0u8;
@@ -124,14 +124,13 @@ impl Engine {
         std::hint::black_box(touched);
         for (i, (key, loc)) in keys.iter().zip(&locs).enumerate() {
             let key = key.as_ref();
-            match loc {
-                Some(l) if l.expiry != 0 && l.expired(now) => f(i, None),
-                None => f(i, None),
-                Some(l) => match files.get(&l.file) {
-                    Some(file) => file.with_value(key, l, |v| f(i, Some(v)))?,
-                    // A merge retired the file since the lookup: look this key up again.
-                    None => self.get_with(key, |v| f(i, Some(v)))?.unwrap_or_else(|| f(i, None)),
-                },
+            // The slot was picked by hash tag: trust it once the record claims the key.
+            let picked = loc.and_then(|l| Some((l, files.get(&l.file)?)));
+            match picked.filter(|(l, file)| file.claims_key(l, key)) {
+                Some((l, _)) if l.expiry != 0 && l.expired(now) => f(i, None),
+                Some((l, file)) => file.with_value(key, &l, |v| f(i, Some(v)))?,
+                // Absent, another key's slot, no map, or a file a merge retired since.
+                None => self.get_with(key, |v| f(i, Some(v)))?.unwrap_or_else(|| f(i, None)),
             }
         }
         Ok(())
@@ -151,6 +150,16 @@ impl Engine {
         read: impl FnOnce(&DataFile, &Loc) -> Result<R>,
     ) -> Result<Option<R>> {
         self.check_open()?;
+        // The fast path: the slot picked by hash tag, its key checked in the mapped record
+        // (no key comparison in the keydir's arena).
+        if let Some(loc) = self.keydir.get_unverified(key) {
+            if loc.expiry == 0 || !loc.expired(now_ms()) {
+                let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+                if let Some(file) = files.get(&loc.file).filter(|f| f.claims_key(&loc, key)) {
+                    return read(file, &loc).map(Some);
+                }
+            }
+        }
         // A merge may retire the file between the keydir lookup and the file lookup; the
         // keydir then already points elsewhere, so look again.
         for _ in 0..16 {
@@ -207,5 +216,45 @@ impl Engine {
             let now = now_ms();
             self.keydir.count(|l| !l.expired(now))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{Bitcask, Options};
+
+    #[test]
+    fn reads_are_right_when_every_hash_tag_collides() {
+        // Every slot's tag equal: the tag-picked slot is often another key's, so gets take
+        // the verified fallback. They must still return exactly each key's value.
+        crate::keydir::ALL_TAGS_EQUAL.store(true, std::sync::atomic::Ordering::Relaxed);
+        let dir = tempfile::tempdir().unwrap();
+        let db =
+            Bitcask::open(dir.path(), Options { max_file_size: 64 << 10, ..Options::default() })
+                .unwrap();
+        let key = |i: u32| format!("key {i}").into_bytes();
+        for i in 0..3000 {
+            db.put(&key(i), format!("value {i}").as_bytes()).unwrap();
+        }
+        for i in (0..3000).step_by(7) {
+            db.delete(&key(i)).unwrap();
+        }
+        for i in (1..3000).step_by(11) {
+            db.put_with_ttl(&key(i), b"gone", Duration::ZERO).unwrap();
+        }
+        for i in 0..3200 {
+            let want = (i < 3000 && i % 7 != 0 && (i < 1 || (i - 1) % 11 != 0))
+                .then(|| format!("value {i}").into_bytes());
+            assert_eq!(db.get(&key(i)).unwrap(), want, "get {i}");
+            assert_eq!(db.get_with(&key(i), <[u8]>::to_vec).unwrap(), want, "get_with {i}");
+        }
+        let keys: Vec<Vec<u8>> = (0..3200).map(key).collect();
+        let mut many = Vec::new();
+        db.get_many_with(&keys, |_, v| many.push(v.map(<[u8]>::to_vec))).unwrap();
+        let one_by_one: Vec<_> = keys.iter().map(|k| db.get(k).unwrap()).collect();
+        assert_eq!(many, one_by_one);
+        crate::keydir::ALL_TAGS_EQUAL.store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
