@@ -1,27 +1,22 @@
 //! Atomic write batches.
 
-/// One operation of a [`WriteBatch`].
+/// One operation of a [`WriteBatch`]: where its key and value lie in the batch's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum BatchOp {
-    /// `expiry`: 0 for none; else ms relative to the write, or since the Unix epoch when
-    /// `absolute`.
-    Put {
-        key: Vec<u8>,
-        value: Vec<u8>,
-        expiry: u64,
-        absolute: bool,
-    },
-    Delete {
-        key: Vec<u8>,
-    },
+pub(crate) struct BatchOp {
+    key: (usize, usize),
+    /// `None` for a delete.
+    value: Option<(usize, usize)>,
+    /// 0 for none; else ms relative to the write, or since the Unix epoch when `absolute`.
+    pub expiry: u64,
+    pub absolute: bool,
 }
 
-impl BatchOp {
-    pub(crate) fn key(&self) -> &[u8] {
-        match self {
-            BatchOp::Put { key, .. } | BatchOp::Delete { key } => key,
-        }
-    }
+/// An operation as the write path reads it.
+pub(crate) struct OpRef<'a> {
+    pub key: &'a [u8],
+    pub value: Option<&'a [u8]>,
+    pub expiry: u64,
+    pub absolute: bool,
 }
 
 /// A group of puts and deletes applied all or none by [`Bitcask::write`](crate::Bitcask::write),
@@ -29,9 +24,12 @@ impl BatchOp {
 /// part of it.
 ///
 /// Operations apply in order; a later operation on the same key wins.
+///
+/// Keys and values are copied into one buffer the batch owns (no allocation per operation).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteBatch {
-    pub(crate) ops: Vec<BatchOp>,
+    ops: Vec<BatchOp>,
+    bytes: Vec<u8>,
 }
 
 impl WriteBatch {
@@ -42,13 +40,7 @@ impl WriteBatch {
 
     /// Adds a put.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> &mut Self {
-        self.ops.push(BatchOp::Put {
-            key: key.to_vec(),
-            value: value.to_vec(),
-            expiry: 0,
-            absolute: false,
-        });
-        self
+        self.push(key, Some(value), 0, false)
     }
 
     /// Adds a put that expires `ttl` after the batch is written.
@@ -60,13 +52,7 @@ impl WriteBatch {
     ) -> &mut Self {
         let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         // Stored relative until write() turns it into an absolute time.
-        self.ops.push(BatchOp::Put {
-            key: key.to_vec(),
-            value: value.to_vec(),
-            expiry: ms,
-            absolute: false,
-        });
-        self
+        self.push(key, Some(value), ms, false)
     }
 
     /// Adds a put that expires at the moment `at` (to the millisecond; a moment already past
@@ -81,19 +67,12 @@ impl WriteBatch {
         let ms = at
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1));
-        self.ops.push(BatchOp::Put {
-            key: key.to_vec(),
-            value: value.to_vec(),
-            expiry: ms,
-            absolute: true,
-        });
-        self
+        self.push(key, Some(value), ms, true)
     }
 
     /// Adds a delete.
     pub fn delete(&mut self, key: &[u8]) -> &mut Self {
-        self.ops.push(BatchOp::Delete { key: key.to_vec() });
-        self
+        self.push(key, None, 0, false)
     }
 
     /// Number of operations.
@@ -109,5 +88,28 @@ impl WriteBatch {
     /// Removes every operation.
     pub fn clear(&mut self) {
         self.ops.clear();
+        self.bytes.clear();
+    }
+
+    fn push(&mut self, key: &[u8], value: Option<&[u8]>, expiry: u64, absolute: bool) -> &mut Self {
+        let mut put = |b: &[u8]| {
+            self.bytes.extend_from_slice(b);
+            (self.bytes.len() - b.len(), b.len())
+        };
+        let key = put(key);
+        let value = value.map(put);
+        self.ops.push(BatchOp { key, value, expiry, absolute });
+        self
+    }
+
+    /// The operations, in order.
+    pub(crate) fn ops(&self) -> impl Iterator<Item = OpRef<'_>> {
+        let at = |(start, len): (usize, usize)| &self.bytes[start..start + len];
+        self.ops.iter().map(move |op| OpRef {
+            key: at(op.key),
+            value: op.value.map(at),
+            expiry: op.expiry,
+            absolute: op.absolute,
+        })
     }
 }

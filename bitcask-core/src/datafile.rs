@@ -140,6 +140,13 @@ impl DataFile {
         self.add_dead(len);
     }
 
+    /// `keys` live records of `bytes` bytes in all were superseded.
+    pub fn kill_n(&self, keys: u64, bytes: u64) {
+        self.live_keys.fetch_sub(keys as i64, Relaxed);
+        self.live_bytes.fetch_sub(bytes as i64, Relaxed);
+        self.add_dead_n(keys, bytes);
+    }
+
     /// A record of `len` bytes that never was live (a tombstone, an expired or superseded
     /// record found on open).
     pub fn add_dead(&self, len: u32) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bitcask_format::{batch_frame_len, encode_batch, Record, FILE_HEADER_LEN};
 
-use crate::batch::{BatchOp, WriteBatch};
+use crate::batch::WriteBatch;
 use crate::datafile::DataFile;
 use crate::engine::{Engine, Writer};
 use crate::error::{Error, Result};
@@ -123,22 +123,18 @@ impl Engine {
 
     pub(crate) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
         let now = now_ms();
-        let mut ops = Vec::with_capacity(batch.ops.len());
-        for op in &batch.ops {
-            self.check_key(op.key())?;
-            let (value, expiry) = match op {
-                BatchOp::Put { value, expiry, absolute, .. } => {
-                    self.check_value(value)?;
-                    let at = match (*expiry, *absolute) {
-                        (0, _) => 0,
-                        (e, true) => e,
-                        (e, false) => now.saturating_add(e),
-                    };
-                    (Some(value.as_slice()), at)
-                }
-                BatchOp::Delete { .. } => (None, 0),
+        let mut ops = Vec::with_capacity(batch.len());
+        for op in batch.ops() {
+            self.check_key(op.key)?;
+            if let Some(v) = op.value {
+                self.check_value(v)?;
+            }
+            let expiry = match (op.value, op.expiry, op.absolute) {
+                (None, ..) | (_, 0, _) => 0,
+                (_, e, true) => e,
+                (_, e, false) => now.saturating_add(e),
             };
-            ops.push((op.key(), value, expiry));
+            ops.push((op.key, op.value, expiry));
         }
         let records: Vec<Record<'_>> = ops.iter().map(|&(k, v, e)| record(k, v, e)).collect();
         // A frame must fit in a fresh datafile, so that every offset stays addressable.
@@ -191,9 +187,7 @@ impl Engine {
             })
             .collect();
         let olds = self.keydir.set_all(&changes);
-        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
-            self.account(active, *old, *new, len as u32);
-        }
+        self.account_all(active, &changes, &olds, &positions);
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
         self.after_append(rotated, seq)?;
@@ -245,6 +239,54 @@ impl Engine {
         self.account_moved(old, new, |n| (n == active.num).then_some(active));
         if new.is_none() {
             active.add_dead(len);
+        }
+    }
+
+    /// [`account`](Self::account) for every record of a batch, with one update per file
+    /// touched instead of several per record.
+    fn account_all(
+        &self,
+        active: &DataFile,
+        changes: &[(&[u8], Option<Loc>)],
+        olds: &[Option<Loc>],
+        positions: &[(usize, usize)],
+    ) {
+        let mut killed: Vec<(u32, u64, u64)> = Vec::new();
+        let (mut live, mut dead) = ((0u64, 0u64), (0u64, 0u64));
+        let mut ttl = 0i64;
+        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(positions)) {
+            if let Some(o) = old {
+                match killed.iter_mut().find(|k| k.0 == o.file) {
+                    Some(k) => (k.1, k.2) = (k.1 + 1, k.2 + u64::from(o.len)),
+                    None => killed.push((o.file, 1, u64::from(o.len))),
+                }
+                ttl -= i64::from(o.expiry != 0);
+            }
+            match new {
+                Some(n) => {
+                    live = (live.0 + 1, live.1 + len as u64);
+                    ttl += i64::from(n.expiry != 0);
+                }
+                None => dead = (dead.0 + 1, dead.1 + len as u64),
+            }
+        }
+        active.add_counts(live.0, live.1, dead.0, dead.1);
+        if killed.iter().any(|k| k.0 != active.num) {
+            let table = self.files.read().unwrap_or_else(|e| e.into_inner());
+            for &(num, keys, bytes) in &killed {
+                let file =
+                    if num == active.num { Some(active) } else { table.get(&num).map(|f| &**f) };
+                if let Some(f) = file {
+                    f.kill_n(keys, bytes);
+                }
+            }
+        } else if let Some(&(_, keys, bytes)) = killed.first() {
+            active.kill_n(keys, bytes);
+        }
+        if ttl > 0 {
+            self.ttl_keys.fetch_add(ttl as u64, AcqRel);
+        } else if ttl < 0 {
+            self.ttl_keys.fetch_sub(ttl.unsigned_abs(), AcqRel);
         }
     }
 }
