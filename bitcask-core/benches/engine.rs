@@ -172,6 +172,27 @@ fn get(c: &mut Criterion) {
             db.get(&key((x >> 16) % n)).unwrap().unwrap()
         })
     });
+    g.bench_function("hit, 1M keys, zero-copy get_with", |b| {
+        b.iter(|| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            db.get_with(&key((x >> 16) % n), |v| v.len()).unwrap()
+        })
+    });
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("get_many_with, 100 keys per call, 1M keys", |b| {
+        let mut keys = Vec::with_capacity(100);
+        b.iter(|| {
+            keys.clear();
+            for _ in 0..100 {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                keys.push(key((x >> 16) % n));
+            }
+            let mut bytes = 0;
+            db.get_many_with(&keys, |_, v| bytes += v.map_or(0, <[u8]>::len)).unwrap();
+            bytes
+        })
+    });
+    g.throughput(Throughput::Elements(1));
     g.bench_function("miss", |b| {
         b.iter(|| {
             x += 1;

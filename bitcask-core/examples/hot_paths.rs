@@ -65,6 +65,25 @@ fn main() {
         rate("many", n, t);
         assert_eq!(sum, n as usize * 100);
     }
+    if which == "open" {
+        let path = dir.path().to_path_buf();
+        let value = [7u8; 100];
+        for chunk in 0..n / 1000 {
+            let mut b = WriteBatch::new();
+            for i in chunk * 1000..chunk * 1000 + 1000 {
+                b.put(&key(i), &value);
+            }
+            db.write(b).expect("batch");
+        }
+        db.close().expect("close");
+        for _ in 0..3 {
+            let t = Instant::now();
+            let ro = Bitcask::open_read_only(&path, Options::default()).expect("reopen");
+            rate("open", n, t);
+            assert_eq!(ro.len(), n as usize);
+        }
+        return;
+    }
     if which == "toy" {
         let mut map = std::collections::HashMap::<[u8; 16], (u32, u32)>::new();
         let mut data = Vec::new();
