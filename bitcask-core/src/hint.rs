@@ -55,14 +55,15 @@ pub(crate) fn count(storage: &dyn Storage, dir: &Path, id: FileId) -> Option<u64
 }
 
 /// Loads the hint file of datafile `id` (of `data_len` bytes): parses every entry once,
-/// and only if all are valid calls `apply` with each, so a bad hint leaves no trace.
+/// and only if all are valid calls `apply` with them, in file order, so a bad hint leaves
+/// no trace.
 /// Returns the datafile prefix the hint covers, or `None` when it is unusable.
 pub(crate) fn load(
     storage: &dyn Storage,
     dir: &Path,
     id: FileId,
     data_len: u64,
-    mut apply: impl FnMut(&HintEntry<'_>),
+    apply: impl FnOnce(&[HintEntry<'_>]),
 ) -> Result<Option<u64>> {
     let path = join(dir, &hint_name(id));
     let file = storage.open(&path, OpenMode::Read).map_err(io_err("opening", &path))?;
@@ -74,8 +75,6 @@ pub(crate) fn load(
     let Ok(entries) = reader.collect::<std::result::Result<Vec<_>, _>>() else {
         return Ok(None);
     };
-    for e in &entries {
-        apply(e);
-    }
+    apply(&entries);
     Ok(Some(covered))
 }

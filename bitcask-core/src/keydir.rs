@@ -270,6 +270,30 @@ pub(crate) struct Keydir {
     hasher: RandomState,
 }
 
+/// The hash of `key` and its shard. The shard comes from bits 32..38, which hashbrown uses
+/// neither for the bucket (low bits) nor for its tag (top 7 bits), nor the slot tag.
+fn locate(hasher: &RandomState, key: &[u8]) -> (u64, usize) {
+    let h = hasher.hash_one(key);
+    (h, (h >> 32) as usize % SHARDS)
+}
+
+/// Some of the keydir's shards, owned exclusively (see [`Keydir::halves_mut`]).
+pub(crate) struct KeydirPart<'a> {
+    shards: &'a mut [RwLock<Shard>],
+    first: usize,
+    hasher: &'a RandomState,
+}
+
+impl KeydirPart<'_> {
+    /// [`Keydir::set_mut`] for a key of this part's shards; `None` for any other key.
+    pub fn set(&mut self, key: &[u8], loc: Option<Loc>) -> Option<Option<Loc>> {
+        let (h, s) = locate(self.hasher, key);
+        let shard = self.shards.get_mut(s.checked_sub(self.first)?)?;
+        let shard = shard.get_mut().unwrap_or_else(|e| e.into_inner());
+        Some(shard.set(self.hasher, h, key, loc))
+    }
+}
+
 fn read(s: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
     s.read().unwrap_or_else(|e| e.into_inner())
 }
@@ -286,11 +310,19 @@ impl Keydir {
         }
     }
 
-    /// The hash of `key` and its shard. The shard comes from bits 32..38, which hashbrown
-    /// uses neither for the bucket (low bits) nor for the tag (top 7 bits).
     fn locate(&self, key: &[u8]) -> (u64, usize) {
-        let h = self.hasher.hash_one(key);
-        (h, (h >> 32) as usize % SHARDS)
+        locate(&self.hasher, key)
+    }
+
+    /// The two halves of the shards, to build in parallel while opening (each key belongs
+    /// to exactly one half).
+    pub fn halves_mut(&mut self) -> [KeydirPart<'_>; 2] {
+        let (lo, hi) = self.shards.split_at_mut(SHARDS / 2);
+        let hasher = &self.hasher;
+        [
+            KeydirPart { shards: lo, first: 0, hasher },
+            KeydirPart { shards: hi, first: SHARDS / 2, hasher },
+        ]
     }
 
     pub fn get(&self, key: &[u8]) -> Option<Loc> {

@@ -80,17 +80,20 @@ struct Counts {
     dead_bytes: u64,
 }
 
-/// The keydir and per-file counts being built.
-struct Builder {
-    files: FileTable,
-    keydir: Keydir,
+/// Per-file counts, keys with a TTL and records applied, gathered while building (one per
+/// thread when the build runs on two).
+struct Tally {
     counts: Vec<Counts>,
-    ttl_keys: u64,
-    now: u64,
+    ttl_keys: i64,
     records: u64,
+    now: u64,
 }
 
-impl Builder {
+impl Tally {
+    fn new(now: u64) -> Tally {
+        Tally { counts: Vec::new(), ttl_keys: 0, records: 0, now }
+    }
+
     fn count(&mut self, num: u32) -> &mut Counts {
         let n = num as usize;
         if self.counts.len() <= n {
@@ -99,6 +102,61 @@ impl Builder {
         &mut self.counts[n]
     }
 
+    /// What the keydir is to hold for the record at `loc`: the record, or nothing for a
+    /// tombstone or an expired record (which still hides older versions of its key: it acts
+    /// as a delete).
+    fn target(&self, loc: &Loc, tombstone: bool) -> Option<Loc> {
+        let live = !tombstone && (loc.expiry == 0 || !loc.expired(self.now));
+        live.then_some(*loc)
+    }
+
+    /// Counts the record at `new` (live) or `loc` (dead) superseding `old`.
+    fn record(&mut self, loc: &Loc, new: Option<Loc>, old: Option<Loc>) {
+        self.records += 1;
+        if let Some(old) = old {
+            self.ttl_keys -= i64::from(old.expiry != 0);
+            let c = self.count(old.file);
+            c.live_keys -= 1;
+            c.live_bytes -= i64::from(old.len);
+            c.dead_keys += 1;
+            c.dead_bytes += u64::from(old.len);
+        }
+        let c = self.count(loc.file);
+        if new.is_some() {
+            c.live_keys += 1;
+            c.live_bytes += i64::from(loc.len);
+        } else {
+            c.dead_keys += 1;
+            c.dead_bytes += u64::from(loc.len);
+        }
+        self.ttl_keys += i64::from(new.is_some_and(|n| n.expiry != 0));
+    }
+
+    /// Adds another thread's tally.
+    fn absorb(&mut self, other: Tally) {
+        for (num, c) in other.counts.iter().enumerate() {
+            let mine = self.count(num as u32);
+            mine.live_keys += c.live_keys;
+            mine.live_bytes += c.live_bytes;
+            mine.dead_keys += c.dead_keys;
+            mine.dead_bytes += c.dead_bytes;
+        }
+        self.ttl_keys += other.ttl_keys;
+        self.records += other.records;
+    }
+}
+
+/// Hint files with more entries than this are applied on two threads.
+const PARALLEL_ENTRIES: usize = 1 << 16;
+
+/// The keydir and per-file counts being built.
+struct Builder {
+    files: FileTable,
+    keydir: Keydir,
+    tally: Tally,
+}
+
+impl Builder {
     fn apply(
         &mut self,
         file: &DataFile,
@@ -108,38 +166,57 @@ impl Builder {
         tombstone: bool,
         expiry: Option<u64>,
     ) {
-        self.records += 1;
         let loc = Loc { file: file.num, offset, len, expiry: expiry.unwrap_or(0) };
-        // An expired record still hides older versions of its key: it acts as a delete.
-        let live = !tombstone && (loc.expiry == 0 || !loc.expired(self.now));
-        let old = self.keydir.set_mut(key, live.then_some(loc));
-        if let Some(old) = old {
-            if old.expiry != 0 {
-                self.ttl_keys -= 1;
+        let new = self.tally.target(&loc, tombstone);
+        let old = self.keydir.set_mut(key, new);
+        self.tally.record(&loc, new, old);
+    }
+
+    /// Applies a hint file's entries, in order: a large one on two threads, each building
+    /// the keydir shards of its half (a key's versions stay in order within its shard).
+    fn apply_hint(&mut self, file: &DataFile, entries: &[bitcask_format::HintEntry<'_>]) {
+        if entries.len() < PARALLEL_ENTRIES {
+            for e in entries {
+                self.apply(file, e.key, e.offset, e.len, e.tombstone, e.expiry);
             }
-            let c = self.count(old.file);
-            c.live_keys -= 1;
-            c.live_bytes -= i64::from(old.len);
-            c.dead_keys += 1;
-            c.dead_bytes += u64::from(old.len);
+            return;
         }
-        let c = self.count(file.num);
-        if live {
-            c.live_keys += 1;
-            c.live_bytes += i64::from(len);
-            if loc.expiry != 0 {
-                self.ttl_keys += 1;
+        let now = self.tally.now;
+        let [mut lo, mut hi] = self.keydir.halves_mut();
+        let tally = &mut self.tally;
+        let build = |part: &mut crate::keydir::KeydirPart<'_>, t: &mut Tally| {
+            for e in entries {
+                let loc = Loc {
+                    file: file.num,
+                    offset: e.offset,
+                    len: e.len,
+                    expiry: e.expiry.unwrap_or(0),
+                };
+                let new = t.target(&loc, e.tombstone);
+                if let Some(old) = part.set(e.key, new) {
+                    t.record(&loc, new, old);
+                }
             }
-        } else {
-            c.dead_keys += 1;
-            c.dead_bytes += u64::from(len);
+        };
+        let other = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let mut t = Tally::new(now);
+                build(&mut hi, &mut t);
+                t
+            });
+            build(&mut lo, tally);
+            h.join()
+        });
+        match other {
+            Ok(t) => self.tally.absorb(t),
+            Err(p) => std::panic::resume_unwind(p),
         }
     }
 
     /// Moves the gathered counts into the files.
     fn finish_counts(&mut self) {
         for f in self.files.values() {
-            if let Some(c) = self.counts.get(f.num as usize) {
+            if let Some(c) = self.tally.counts.get(f.num as usize) {
                 f.add_counts(
                     c.live_keys.max(0) as u64,
                     c.live_bytes.max(0) as u64,
@@ -183,11 +260,8 @@ pub(crate) fn recover(
         report: RecoveryReport::default(),
         b: Builder {
             files: FileTable::default(),
-            counts: Vec::new(),
             keydir: Keydir::new(),
-            ttl_keys: 0,
-            now: now_ms(),
-            records: 0,
+            tally: Tally::new(now_ms()),
         },
         data: BTreeMap::new(),
         hints: BTreeSet::new(),
@@ -399,9 +473,8 @@ impl Recovery<'_> {
             return FILE_HEADER_LEN as u64;
         }
         let b = &mut self.b;
-        let loaded = hint::load(self.storage, self.dir, id, len, |e| {
-            b.apply(df, e.key, e.offset, e.len, e.tombstone, e.expiry)
-        });
+        let loaded =
+            hint::load(self.storage, self.dir, id, len, |entries| b.apply_hint(df, entries));
         match loaded {
             Ok(Some(covered)) => {
                 self.report.hints_used += 1;
@@ -508,7 +581,7 @@ impl Recovery<'_> {
 
     /// The rebuilt keydir and file table, with the file counts moved into the files.
     fn finish(mut self) -> Recovered {
-        self.report.records = self.b.records;
+        self.report.records = self.b.tally.records;
         self.b.finish_counts();
         self.b.keydir.shrink();
         let full = |df: &Arc<DataFile>| df.end() >= self.opts.max_file_size;
@@ -517,7 +590,7 @@ impl Recovery<'_> {
         Recovered {
             files: self.b.files,
             keydir: self.b.keydir,
-            ttl_keys: self.b.ttl_keys,
+            ttl_keys: self.b.tally.ttl_keys.max(0) as u64,
             report: self.report,
             next_gen,
             reusable,
