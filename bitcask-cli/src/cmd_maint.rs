@@ -79,10 +79,16 @@ pub fn merge(g: &Global) -> CmdResult {
         return Ok(0);
     }
     let pb = bar(0, "merge");
+    // The engine reports every record; the bar moves every MiB (drawing is not free).
+    let mut shown = None;
     let r = db
         .merge_with_progress(|p| {
-            pb.set_length(p.bytes_total);
-            pb.set_position(p.bytes_done);
+            if shown.is_none_or(|s| p.bytes_done >= s + (1 << 20) || p.bytes_done == p.bytes_total)
+            {
+                shown = Some(p.bytes_done);
+                pb.set_length(p.bytes_total);
+                pb.set_position(p.bytes_done);
+            }
         })
         .map_err(context("merge".into()))?;
     pb.finish_and_clear();

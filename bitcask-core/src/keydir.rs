@@ -54,16 +54,18 @@ const TAG_SHIFT: u32 = 2;
 
 fn tag_of(h: u64) -> u16 {
     #[cfg(test)]
-    if ALL_TAGS_EQUAL.load(std::sync::atomic::Ordering::Relaxed) {
+    if ALL_TAGS_EQUAL.with(std::cell::Cell::get) {
         return 0;
     }
     ((h >> 40) & 0x3fff) as u16
 }
 
-/// Unit tests set this to make every tag collide, so reads take the fallback path.
 #[cfg(test)]
-pub(crate) static ALL_TAGS_EQUAL: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+thread_local! {
+    /// Unit tests set this (for their own thread) to make every tag collide, so reads take
+    /// the fallback path.
+    pub(crate) static ALL_TAGS_EQUAL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
@@ -158,6 +160,24 @@ impl Shard {
 
     fn remove(&mut self, h: u64, key: &[u8]) -> Option<Loc> {
         let i = self.find(h, key)?;
+        Some(self.remove_slot(h, i, key.len()))
+    }
+
+    /// The slot of `key` if its current record starts at `at` (file number, offset), found
+    /// by hash tag and location alone: a location is one record, so one key.
+    fn find_at(&self, h: u64, at: (u32, u64)) -> Option<u32> {
+        let tag = tag_of(h);
+        let here = |i: u32| {
+            let s = self.slot(i);
+            s.flags >> TAG_SHIFT == tag && (s.file, u64::from(s.offset)) == at
+        };
+        // Exact without a key comparison: the key's own slot carries the key's tag, and no
+        // other key's slot points at this key's record.
+        self.table.find(h, |&i| here(i)).copied()
+    }
+
+    /// Removes slot `i` (of a key of `key_len` bytes, hash `h`); returns where it pointed.
+    fn remove_slot(&mut self, h: u64, i: u32, key_len: usize) -> Loc {
         let old = self.loc(i);
         if let Ok(entry) = self.table.find_entry(h, |&j| j == i) {
             entry.remove();
@@ -167,9 +187,9 @@ impl Shard {
         }
         self.slot_mut(i).flags = 0;
         self.free.push(i);
-        self.live_key_bytes -= key.len();
+        self.live_key_bytes -= key_len;
         self.maybe_compact();
-        Some(old)
+        old
     }
 
     /// Rewrites the key arena when more than half of it is garbage.
@@ -402,13 +422,26 @@ impl Keydir {
     pub fn replace_if(&self, key: &[u8], expected: Loc, new: Option<Loc>) -> bool {
         let (h, s) = self.locate(key);
         let mut shard = write(&self.shards[s]);
-        match shard.find(h, key) {
+        match shard.find_at(h, (expected.file, expected.offset)) {
             Some(i) if shard.loc(i) == expected => {
-                shard.set(&self.hasher, h, key, new);
+                match new {
+                    Some(loc) => shard.store(i, loc),
+                    None => {
+                        shard.remove_slot(h, i, key.len());
+                    }
+                }
                 true
             }
             _ => false,
         }
+    }
+
+    /// The location of `key` when its current record starts at `offset` of file number
+    /// `file`, else `None`; a key comparison only when the hash tag picks another slot.
+    pub fn get_at(&self, key: &[u8], file: u32, offset: u64) -> Option<Loc> {
+        let (h, s) = self.locate(key);
+        let shard = read(&self.shards[s]);
+        shard.find_at(h, (file, offset)).map(|i| shard.loc(i))
     }
 
     /// Applies every change at once: the shards involved are all locked before the first
@@ -553,5 +586,36 @@ mod tests {
             keys.iter().map(|k| (k.as_slice(), Some(loc(5, 5)))).collect();
         assert!(kd.set_all(&changes).iter().all(Option::is_none));
         assert_eq!(kd.len(), 100);
+    }
+
+    #[test]
+    fn get_at_and_replace_if_find_a_record_by_its_location_even_when_tags_collide() {
+        for collide in [false, true] {
+            ALL_TAGS_EQUAL.set(collide);
+            let kd = Keydir::new();
+            let key = |i: u32| format!("key {i}").into_bytes();
+            for i in 0..5000 {
+                kd.set(&key(i), Some(loc(1, u64::from(i) * 10)));
+            }
+            for i in 0..5000 {
+                let at = u64::from(i) * 10;
+                assert_eq!(kd.get_at(&key(i), 1, at), Some(loc(1, at)), "{i} {collide}");
+                assert_eq!(kd.get_at(&key(i), 1, at + 10), None, "{i} {collide}");
+                assert_eq!(kd.get_at(&key(i), 2, at), None, "{i} {collide}");
+                // Repoint only while it still points at the expected record.
+                assert!(!kd.replace_if(&key(i), loc(1, at + 10), Some(loc(3, at))));
+                assert!(kd.replace_if(&key(i), loc(1, at), Some(loc(3, at))), "{i} {collide}");
+                assert_eq!(kd.get(&key(i)), Some(loc(3, at)));
+            }
+            for i in (0..5000).step_by(2) {
+                assert!(kd.replace_if(&key(i), loc(3, u64::from(i) * 10), None));
+            }
+            assert_eq!(kd.len(), 2500);
+            for i in 0..5000 {
+                let want = (i % 2 == 1).then(|| loc(3, u64::from(i) * 10));
+                assert_eq!(kd.get(&key(i)), want, "{i} {collide}");
+            }
+        }
+        ALL_TAGS_EQUAL.set(false);
     }
 }

@@ -296,7 +296,7 @@ impl<'e> Merge<'e> {
     fn judge(&mut self, input: &DataFile, droppable: bool, r: &ScannedRecord<'_>) -> Verdict {
         let rec = &r.record;
         let keydir = &self.engine.keydir;
-        let here = keydir.get(rec.key).filter(|l| l.file == input.num && l.offset == r.offset);
+        let here = keydir.get_at(rec.key, input.num, r.offset);
         // A record that deletes its key: a tombstone, or a value that expired (on open an
         // expired value acts as a delete and is not in the keydir).
         let expired = rec.expiry.is_some_and(|e| e != 0 && e <= self.now);

@@ -229,7 +229,7 @@ mod tests {
     fn reads_are_right_when_every_hash_tag_collides() {
         // Every slot's tag equal: the tag-picked slot is often another key's, so gets take
         // the verified fallback. They must still return exactly each key's value.
-        crate::keydir::ALL_TAGS_EQUAL.store(true, std::sync::atomic::Ordering::Relaxed);
+        crate::keydir::ALL_TAGS_EQUAL.set(true);
         let dir = tempfile::tempdir().unwrap();
         let db =
             Bitcask::open(dir.path(), Options { max_file_size: 64 << 10, ..Options::default() })
@@ -255,6 +255,6 @@ mod tests {
         db.get_many_with(&keys, |_, v| many.push(v.map(<[u8]>::to_vec))).unwrap();
         let one_by_one: Vec<_> = keys.iter().map(|k| db.get(k).unwrap()).collect();
         assert_eq!(many, one_by_one);
-        crate::keydir::ALL_TAGS_EQUAL.store(false, std::sync::atomic::Ordering::Relaxed);
+        crate::keydir::ALL_TAGS_EQUAL.set(false);
     }
 }
