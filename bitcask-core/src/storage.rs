@@ -279,8 +279,11 @@ impl StorageFile for OsFile {
         // not extend, or if its bytes change under a reader. The engine reads through a
         // mapping only records it has already written or validated (so below the file's end),
         // and maps only datafiles that no process following the store's protocol overwrites
-        // or truncates: sealed files are immutable, the active file is only appended to, and
-        // recovery truncates a torn tail before mapping. Merge and repair replace files by
+        // or truncates below what was read: sealed files are immutable, the active file is
+        // only appended to and, when sealed or closed, cut only past its last record (its
+        // unused preallocated tail, never read), and recovery truncates a torn tail before
+        // mapping; a read-only open never maps the newest file, which a writer in another
+        // process may still cut that way. Merge and repair replace files by
         // rename and unlink, which leave existing mappings intact. Changing a store's files
         // by other means while it is open is outside the contract (docs/durability.md).
         let map = unsafe { memmap2::MmapOptions::new().len(len).map(&self.0)? };
