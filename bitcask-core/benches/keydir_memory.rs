@@ -51,10 +51,8 @@ fn main() {
     );
     db.close().unwrap();
     // Disk use before any merge, hint files included, against the raw key and value bytes.
-    let on_disk: u64 = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum();
+    let on_disk: u64 =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     let raw = n * (16 + 100);
     println!(
         "disk use {:.1} MB for {:.1} MB of keys and values: {:.3}x",

@@ -306,6 +306,18 @@ pub(crate) fn scan_range(
     end: u64,
     mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
 ) -> Result<ScanOutcome> {
+    scan_chunks(file, path, start, end, |records| records.iter().try_for_each(|(r, raw)| f(r, raw)))
+}
+
+/// [`scan_range`], handing `f` the records of one read buffer at a time (in order), so a
+/// caller can look them all up before using any.
+pub(crate) fn scan_chunks(
+    file: &dyn StorageFile,
+    path: &Path,
+    start: u64,
+    end: u64,
+    mut f: impl FnMut(&[(ScannedRecord<'_>, &[u8])]) -> Result<()>,
+) -> Result<ScanOutcome> {
     let mut pos = start;
     let mut buf = Vec::new();
     let mut want = SCAN_BUFFER_SIZE;
@@ -317,10 +329,12 @@ pub(crate) fn scan_range(
             continue;
         }
         let mut scan = Scanner::new(&buf, pos, pos + n as u64 == end);
+        let mut chunk = Vec::new();
         for r in scan.by_ref() {
             let at = (r.offset - pos) as usize;
-            f(&r, &buf[at..at + r.len as usize])?;
+            chunk.push((r, &buf[at..at + r.len as usize]));
         }
+        f(&chunk)?;
         match scan.outcome() {
             ScanOutcome::NeedMore { offset, needed } => {
                 want = SCAN_BUFFER_SIZE
@@ -340,9 +354,17 @@ pub(crate) fn scan_range(
 /// corruption.
 pub(crate) fn for_each_record(
     df: &DataFile,
-    f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
+    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
 ) -> Result<()> {
-    match scan_range(df.file.as_ref(), &df.path, FILE_HEADER_LEN as u64, df.end(), f)? {
+    for_each_chunk(df, |records| records.iter().try_for_each(|(r, raw)| f(r, raw)))
+}
+
+/// [`for_each_record`], a read buffer's records at a time.
+pub(crate) fn for_each_chunk(
+    df: &DataFile,
+    f: impl FnMut(&[(ScannedRecord<'_>, &[u8])]) -> Result<()>,
+) -> Result<()> {
+    match scan_chunks(df.file.as_ref(), &df.path, FILE_HEADER_LEN as u64, df.end(), f)? {
         ScanOutcome::Clean { .. } => Ok(()),
         other => Err(Error::corruption(
             &df.path,

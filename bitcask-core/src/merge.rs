@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bitcask_format::{HintWriter, Record, ScannedRecord, FILE_HEADER_LEN};
 
-use crate::datafile::{create_datafile_at, for_each_record, DataFile};
+use crate::datafile::{create_datafile_at, for_each_chunk, DataFile};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::files::{data_name, hint_name, join, tmp_name, FileId, MANIFEST_NAME, MAX_SEQ};
@@ -73,6 +73,9 @@ struct Output {
 }
 
 const MERGE_WRITE_BUFFER: usize = 1 << 20;
+/// Records looked up together when judging (each keydir shard read-locked once per run,
+/// so writers wait at most one run's lookups).
+const LOOKUP_RUN: usize = 256;
 
 impl Output {
     /// Writes the buffered records.
@@ -246,9 +249,19 @@ impl<'e> Merge<'e> {
         let total = self.report.bytes_read;
         for input in self.inputs.clone() {
             let droppable = input.id < self.first_gap;
-            for_each_record(&input, |r, raw| {
-                self.copy_record(&input, droppable, r, raw)?;
-                progress(MergeProgress { bytes_done: self.done, bytes_total: total });
+            for_each_chunk(&input, |records| {
+                // Look a run of records up together so the keydir's cache misses overlap;
+                // a write racing the merge after the lookup loses to it at install
+                // (`replace_if`), as it always could.
+                for run in records.chunks(LOOKUP_RUN) {
+                    let items: Vec<(&[u8], u32, u64)> =
+                        run.iter().map(|(r, _)| (r.record.key, input.num, r.offset)).collect();
+                    let heres = self.engine.keydir.get_at_many(&items);
+                    for ((r, raw), here) in run.iter().zip(heres) {
+                        self.copy_record(&input, droppable, r, raw, here)?;
+                        progress(MergeProgress { bytes_done: self.done, bytes_total: total });
+                    }
+                }
                 Ok(())
             })?;
             progress(MergeProgress { bytes_done: self.done, bytes_total: total });
@@ -262,9 +275,10 @@ impl<'e> Merge<'e> {
         droppable: bool,
         r: &ScannedRecord<'_>,
         raw: &[u8],
+        here: Option<Loc>,
     ) -> Result<()> {
         let rec = &r.record;
-        let verdict = self.judge(input, droppable, r);
+        let verdict = self.judge(droppable, r, here);
         let fmt = |e| Error::format(&input.path, e);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
@@ -292,11 +306,11 @@ impl<'e> Merge<'e> {
         result
     }
 
-    /// Decides what to do with record `r` of `input`.
-    fn judge(&mut self, input: &DataFile, droppable: bool, r: &ScannedRecord<'_>) -> Verdict {
+    /// Decides what to do with record `r`, whose key's keydir entry points at it (`here`)
+    /// or not (`None`).
+    fn judge(&mut self, droppable: bool, r: &ScannedRecord<'_>, here: Option<Loc>) -> Verdict {
         let rec = &r.record;
         let keydir = &self.engine.keydir;
-        let here = keydir.get_at(rec.key, input.num, r.offset);
         // A record that deletes its key: a tombstone, or a value that expired (on open an
         // expired value acts as a delete and is not in the keydir).
         let expired = rec.expiry.is_some_and(|e| e != 0 && e <= self.now);
