@@ -164,7 +164,9 @@ impl Shard {
     }
 
     /// The slot of `key` if its current record starts at `at` (file number, offset), found
-    /// by hash tag and location alone: a location is one record, so one key.
+    /// by hash tag and location alone: a location is one record, so one key. `at` must be
+    /// where a record of `key` lies (merge asks about the records it reads); asked about
+    /// another key's record, it could answer with that key's slot.
     fn find_at(&self, h: u64, at: (u32, u64)) -> Option<u32> {
         let tag = tag_of(h);
         let here = |i: u32| {
@@ -417,8 +419,9 @@ impl Keydir {
         write(&self.shards[s]).set(&self.hasher, h, key, loc)
     }
 
-    /// Sets `key` to `new` only if it still points at `expected`. Used by merge, so that a
-    /// write that raced the merge always wins.
+    /// Sets `key` to `new` only if it still points at `expected`, the location of a record
+    /// of `key` (see `Shard::find_at`). Used by merge, so that a write that raced the merge
+    /// always wins.
     pub fn replace_if(&self, key: &[u8], expected: Loc, new: Option<Loc>) -> bool {
         let (h, s) = self.locate(key);
         let mut shard = write(&self.shards[s]);
@@ -619,10 +622,10 @@ mod tests {
                     Some(loc(1, at)),
                     "{i} {collide}"
                 );
-                assert_eq!(kd.get_at_many(&[(&key(i), 1, at + 10)])[0], None, "{i} {collide}");
+                assert_eq!(kd.get_at_many(&[(&key(i), 1, at + 5)])[0], None, "{i} {collide}");
                 assert_eq!(kd.get_at_many(&[(&key(i), 2, at)])[0], None, "{i} {collide}");
                 // Repoint only while it still points at the expected record.
-                assert!(!kd.replace_if(&key(i), loc(1, at + 10), Some(loc(3, at))));
+                assert!(!kd.replace_if(&key(i), loc(1, at + 5), Some(loc(3, at))));
                 assert!(kd.replace_if(&key(i), loc(1, at), Some(loc(3, at))), "{i} {collide}");
                 assert_eq!(kd.get(&key(i)), Some(loc(3, at)));
             }
