@@ -419,24 +419,45 @@ impl Keydir {
         write(&self.shards[s]).set(&self.hasher, h, key, loc)
     }
 
-    /// Sets `key` to `new` only if it still points at `expected`, the location of a record
-    /// of `key` (see `Shard::find_at`). Used by merge, so that a write that raced the merge
-    /// always wins.
+    /// One item of [`replace_if_many`](Self::replace_if_many) (for the unit tests).
+    #[cfg(test)]
     pub fn replace_if(&self, key: &[u8], expected: Loc, new: Option<Loc>) -> bool {
-        let (h, s) = self.locate(key);
-        let mut shard = write(&self.shards[s]);
-        match shard.find_at(h, (expected.file, expected.offset)) {
-            Some(i) if shard.loc(i) == expected => {
-                match new {
-                    Some(loc) => shard.store(i, loc),
-                    None => {
-                        shard.remove_slot(h, i, key.len());
-                    }
-                }
-                true
-            }
-            _ => false,
+        self.replace_if_many(&[(key, expected, new)])[0]
+    }
+
+    /// Sets each `key` to `new` only if it still points at `expected`, the location of a
+    /// record of `key` (see `Shard::find_at`), so that a write that raced a merge always
+    /// wins. The shards involved are write-locked once (in shard order, as [`set_all`](Self::set_all) does) so the
+    /// lookups overlap their cache misses. Returns which were replaced.
+    pub fn replace_if_many(&self, items: &[(&[u8], Loc, Option<Loc>)]) -> Vec<bool> {
+        let located: Vec<(u64, usize)> = items.iter().map(|(k, _, _)| self.locate(k)).collect();
+        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
+        order.sort_unstable();
+        order.dedup();
+        let mut guards: Vec<Option<RwLockWriteGuard<'_, Shard>>> =
+            (0..SHARDS).map(|_| None).collect();
+        for &s in &order {
+            guards[s] = Some(write(&self.shards[s]));
         }
+        items
+            .iter()
+            .zip(&located)
+            .map(|(&(key, expected, new), &(h, s))| {
+                let Some(shard) = guards[s].as_mut() else { return false };
+                match shard.find_at(h, (expected.file, expected.offset)) {
+                    Some(i) if shard.loc(i) == expected => {
+                        match new {
+                            Some(loc) => shard.store(i, loc),
+                            None => {
+                                shard.remove_slot(h, i, key.len());
+                            }
+                        }
+                        true
+                    }
+                    _ => false,
+                }
+            })
+            .collect()
     }
 
     /// The location of each (key, file number, offset) whose key's current record starts there

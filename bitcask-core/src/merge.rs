@@ -501,8 +501,14 @@ impl<'e> Merge<'e> {
     fn repoint_keys(&mut self) {
         let engine = self.engine;
         let table = engine.file_table();
-        for p in &self.pending {
-            if engine.keydir.replace_if(&p.key, p.old, p.new) {
+        let mut replaced = Vec::with_capacity(self.pending.len());
+        for run in self.pending.chunks(LOOKUP_RUN) {
+            let items: Vec<(&[u8], Loc, Option<Loc>)> =
+                run.iter().map(|p| (&*p.key, p.old, p.new)).collect();
+            replaced.extend(engine.keydir.replace_if_many(&items));
+        }
+        for (p, replaced) in self.pending.iter().zip(replaced) {
+            if replaced {
                 engine.account_moved(Some(p.old), p.new, |n| table.get(&n).map(|f| &**f));
                 if p.new.is_some() {
                     self.report.keys_moved += 1;
