@@ -336,6 +336,21 @@ impl Keydir {
         locate(&self.hasher, key)
     }
 
+    /// Locks each shard `located` names, in ascending shard order: the one order every
+    /// lock of several shards follows (reads too: a reader holding shard 5 while waiting
+    /// for shard 3 would deadlock with a writer holding 3 and waiting for 5).
+    fn lock_shards<'a, G>(
+        &'a self,
+        located: &[(u64, usize)],
+        lock: impl Fn(&'a RwLock<Shard>) -> G,
+    ) -> Vec<Option<G>> {
+        let mut needed = [false; SHARDS];
+        for &(_, s) in located {
+            needed[s] = true;
+        }
+        self.shards.iter().zip(needed).map(|(shard, n)| n.then(|| lock(shard))).collect()
+    }
+
     /// The two halves of the shards, to build in parallel while opening (each key belongs
     /// to exactly one half).
     pub fn halves_mut(&mut self) -> [KeydirPart<'_>; 2] {
@@ -367,13 +382,7 @@ impl Keydir {
     /// overlaps their cache misses.
     pub fn get_many_unverified<K: AsRef<[u8]>>(&self, keys: &[K]) -> Vec<Option<Loc>> {
         let located: Vec<(u64, usize)> = keys.iter().map(|k| self.locate(k.as_ref())).collect();
-        let mut guards: Vec<Option<RwLockReadGuard<'_, Shard>>> =
-            (0..SHARDS).map(|_| None).collect();
-        for &(_, s) in &located {
-            if guards[s].is_none() {
-                guards[s] = Some(read(&self.shards[s]));
-            }
-        }
+        let guards = self.lock_shards(&located, read);
         located
             .iter()
             .map(|&(h, s)| {
@@ -431,14 +440,7 @@ impl Keydir {
     /// lookups overlap their cache misses. Returns which were replaced.
     pub fn replace_if_many(&self, items: &[(&[u8], Loc, Option<Loc>)]) -> Vec<bool> {
         let located: Vec<(u64, usize)> = items.iter().map(|(k, _, _)| self.locate(k)).collect();
-        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
-        order.sort_unstable();
-        order.dedup();
-        let mut guards: Vec<Option<RwLockWriteGuard<'_, Shard>>> =
-            (0..SHARDS).map(|_| None).collect();
-        for &s in &order {
-            guards[s] = Some(write(&self.shards[s]));
-        }
+        let mut guards = self.lock_shards(&located, write);
         items
             .iter()
             .zip(&located)
@@ -466,13 +468,7 @@ impl Keydir {
     /// overlaps their cache misses (merge judges a run of records this way).
     pub fn get_at_many(&self, items: &[(&[u8], u32, u64)]) -> Vec<Option<Loc>> {
         let located: Vec<(u64, usize)> = items.iter().map(|(k, _, _)| self.locate(k)).collect();
-        let mut guards: Vec<Option<RwLockReadGuard<'_, Shard>>> =
-            (0..SHARDS).map(|_| None).collect();
-        for &(_, s) in &located {
-            if guards[s].is_none() {
-                guards[s] = Some(read(&self.shards[s]));
-            }
-        }
+        let guards = self.lock_shards(&located, read);
         items
             .iter()
             .zip(&located)
@@ -487,14 +483,7 @@ impl Keydir {
     /// change, so no reader sees part of the batch. Returns the previous locations.
     pub fn set_all(&self, changes: &[(&[u8], Option<Loc>)]) -> Vec<Option<Loc>> {
         let located: Vec<(u64, usize)> = changes.iter().map(|(k, _)| self.locate(k)).collect();
-        let mut order: Vec<usize> = located.iter().map(|&(_, s)| s).collect();
-        order.sort_unstable();
-        order.dedup();
-        let mut guards: Vec<Option<RwLockWriteGuard<'_, Shard>>> =
-            (0..SHARDS).map(|_| None).collect();
-        for &s in &order {
-            guards[s] = Some(write(&self.shards[s]));
-        }
+        let mut guards = self.lock_shards(&located, write);
         changes
             .iter()
             .zip(&located)
