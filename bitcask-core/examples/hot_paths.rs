@@ -1,5 +1,5 @@
 //! Times the hot paths in one process (for profiling with `perf record`):
-//! `cargo run --release -p bitcask-core --example hot_paths -- [put|batch|get|all] [N]`.
+//! `cargo run --release -p bitcask-core --example hot_paths -- [put|batch|get|many|open|all] [N]`.
 
 use std::time::Instant;
 
@@ -83,25 +83,6 @@ fn main() {
             assert_eq!(ro.len(), n as usize);
         }
         return;
-    }
-    if which == "toy" {
-        let mut map = std::collections::HashMap::<[u8; 16], (u32, u32)>::new();
-        let mut data = Vec::new();
-        for i in 0..n {
-            map.insert(key(i), (data.len() as u32, 123));
-            data.extend_from_slice(&[1u8; 23]);
-            data.extend_from_slice(&value);
-        }
-        let t = Instant::now();
-        let mut x = 1u64;
-        let mut sum = 0u32;
-        for _ in 0..n {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            let (off, len) = map[&key((x >> 16) % n)];
-            sum = sum.wrapping_add(crc32fast::hash(&data[off as usize..(off + len) as usize]));
-        }
-        rate("toy get", n, t);
-        println!("{sum}");
     }
     if which == "get" || which == "all" {
         let t = Instant::now();

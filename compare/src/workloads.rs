@@ -10,11 +10,7 @@ pub const VALUE_LEN: usize = 100;
 
 /// Key number `i`: 16 bytes, a scrambled counter (so insertion order is random).
 pub fn key(i: u64) -> Vec<u8> {
-    let mut x = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 31;
-    let mut k = x.to_le_bytes().to_vec();
+    let mut k = zipf::mix(i).to_le_bytes().to_vec();
     k.extend_from_slice(&i.to_le_bytes());
     k
 }
