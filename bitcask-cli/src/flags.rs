@@ -144,17 +144,7 @@ fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn parse_sync(s: &str) -> Result<SyncPolicy, String> {
-    match s {
-        "never" => Ok(SyncPolicy::Never),
-        "always" => Ok(SyncPolicy::Always),
-        _ => match s.strip_prefix("every=") {
-            Some(ms) => match ms.parse::<u64>() {
-                Ok(n) if n > 0 => Ok(SyncPolicy::EveryMillis(n)),
-                _ => Err(format!("invalid interval in {s:?}: use every=MS with MS > 0")),
-            },
-            None => Err(format!("unknown sync policy {s:?}: use never, always or every=MS")),
-        },
-    }
+    s.parse()
 }
 
 #[derive(Subcommand, Debug)]

@@ -123,6 +123,13 @@ impl Bitcask {
         self.engine.write_one(key, Some(value), expiry).map(|_| ())
     }
 
+    /// Stores `value` under `key`, expiring at `at_ms` milliseconds since the Unix epoch
+    /// (0: never). A time already past stores a record that reads as absent: the key is
+    /// gone, as after a delete.
+    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at_ms: u64) -> Result<()> {
+        self.engine.write_one(key, Some(value), at_ms).map(|_| ())
+    }
+
     /// Deletes `key`; returns whether it was present. Nothing is written when it was not.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         self.engine.check_key(key)?;
@@ -211,6 +218,20 @@ impl Bitcask {
         self.engine.ttl(key)
     }
 
+    /// When `key` expires, in milliseconds since the Unix epoch: `None` when the key is
+    /// absent, `Some(None)` when it has no expiry. Unlike [`ttl`](Self::ttl) this does not
+    /// move with the clock, so a value rewritten with it keeps its exact deadline.
+    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<u64>>> {
+        self.engine.check_open()?;
+        let now = now_ms();
+        Ok(self
+            .engine
+            .keydir
+            .get(key)
+            .filter(|l| !l.expired(now))
+            .map(|l| (l.expiry != 0).then_some(l.expiry)))
+    }
+
     /// Sets `key` to `new` (`None`: deletes it) only if its current value is `expected`
     /// (`None`: the key is absent), atomically: no other write can come between the
     /// comparison and the write. Returns whether it swapped. The new value has no expiry.
@@ -238,9 +259,13 @@ impl Bitcask {
         Ok(self.engine.keydir.get(key).is_some_and(|l| l.expiry == 0 || !l.expired(now_ms())))
     }
 
-    /// Makes every acknowledged write durable (`fdatasync` of the active file).
+    /// Makes every acknowledged write durable (`fdatasync` of the active file). When
+    /// every write is durable already (an earlier sync covered it), nothing is synced.
     pub fn sync(&self) -> Result<()> {
         self.engine.check_writable()?;
+        if self.engine.written.load(Acquire) <= lock(&self.engine.sync_state).synced {
+            return Ok(());
+        }
         self.engine.sync_now()
     }
 
@@ -252,6 +277,14 @@ impl Bitcask {
     pub fn keys(&self) -> Result<Keys> {
         self.engine.check_open()?;
         let (items, _) = self.engine.snapshot();
+        Ok(Keys { inner: items.into_iter() })
+    }
+
+    /// A snapshot of the keys present now that `keep` accepts, sorted. Every key is
+    /// visited once (O(n)); only the accepted ones are copied and sorted.
+    pub fn keys_where(&self, keep: impl FnMut(&[u8]) -> bool) -> Result<Keys> {
+        self.engine.check_open()?;
+        let (items, _) = self.engine.snapshot_where(keep);
         Ok(Keys { inner: items.into_iter() })
     }
 
@@ -309,6 +342,11 @@ impl Bitcask {
     /// left out by counting over the keydir (O(n)).
     pub fn len(&self) -> usize {
         self.engine.len()
+    }
+
+    /// Number of live keys that have an expiry (O(n) once some key has one, else O(1)).
+    pub fn len_expiring(&self) -> usize {
+        self.engine.len_expiring()
     }
 
     /// True when no key is live.
@@ -414,7 +452,7 @@ impl Drop for Bitcask {
 }
 
 /// Creates the store directory if it is missing (never for a read-only open).
-fn prepare_dir(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<()> {
+pub(crate) fn prepare_dir(storage: &dyn Storage, dir: &Path, read_only: bool) -> Result<()> {
     match storage.is_dir(dir) {
         Ok(true) => Ok(()),
         Ok(false) => Err(Error::NotADirectory { path: dir.to_path_buf() }),

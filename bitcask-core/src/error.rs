@@ -92,6 +92,17 @@ pub enum Error {
         /// The limit.
         max: u64,
     },
+    /// A batch on a [`ShardedBitcask`](crate::ShardedBitcask) whose keys are in more than
+    /// one shard; nothing was written.
+    #[error(
+        "the batch spans shards {first} and {other}; a batch must stay in one shard (give its keys one {{hash tag}})"
+    )]
+    CrossShard {
+        /// The shard of the batch's first key.
+        first: usize,
+        /// Another shard it touches.
+        other: usize,
+    },
     /// The store path exists but is not a directory.
     #[error("{path} is not a directory")]
     NotADirectory {

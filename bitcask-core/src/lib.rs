@@ -65,6 +65,8 @@ mod merge_plan;
 mod options;
 mod read;
 mod recovery;
+mod sharded;
+mod slot;
 mod stats;
 pub mod storage;
 #[cfg(feature = "testing")]
@@ -85,6 +87,8 @@ pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
 pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy, MAX_FILE_SIZE};
 pub use read::{Entries, Entry, Iter, Keys};
 pub use recovery::{DamagedRegion, RecoveryReport};
+pub use sharded::{shard_dir_name, ShardedBitcask, MAX_SHARDS, SHARDS_NAME};
+pub use slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
 pub use stats::Stats;
 #[cfg(feature = "testing")]
 pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};

@@ -16,6 +16,31 @@ pub enum SyncPolicy {
     EveryMillis(u64),
 }
 
+impl std::str::FromStr for SyncPolicy {
+    type Err = String;
+
+    /// `never`, `always` or `every=MS` (MS > 0), as the command line and the server take it.
+    ///
+    /// ```
+    /// use bitcask_core::SyncPolicy;
+    /// assert_eq!("every=250".parse(), Ok(SyncPolicy::EveryMillis(250)));
+    /// assert!("every=0".parse::<SyncPolicy>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<SyncPolicy, String> {
+        match s {
+            "never" => Ok(SyncPolicy::Never),
+            "always" => Ok(SyncPolicy::Always),
+            _ => match s.strip_prefix("every=") {
+                Some(ms) => match ms.parse::<u64>() {
+                    Ok(n) if n > 0 => Ok(SyncPolicy::EveryMillis(n)),
+                    _ => Err(format!("invalid interval in {s:?}: use every=MS with MS > 0")),
+                },
+                None => Err(format!("unknown sync policy {s:?}: use never, always or every=MS")),
+            },
+        }
+    }
+}
+
 /// What open does with a corrupt record inside an immutable datafile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecoveryMode {

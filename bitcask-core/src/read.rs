@@ -209,6 +209,14 @@ impl Engine {
         (items, table)
     }
 
+    pub(crate) fn len_expiring(&self) -> usize {
+        if self.ttl_keys.load(Acquire) == 0 {
+            return 0;
+        }
+        let now = now_ms();
+        self.keydir.count(|l| l.expiry != 0 && !l.expired(now))
+    }
+
     pub(crate) fn len(&self) -> usize {
         if self.ttl_keys.load(Acquire) == 0 {
             self.keydir.len()

@@ -46,10 +46,14 @@ fn run(configs: &[Config], histories: u64, len: usize, cuts: u64) -> u64 {
 }
 
 fn configs(background_merge: bool) -> Vec<Config> {
+    sharded_configs(background_merge, 0)
+}
+
+fn sharded_configs(background_merge: bool, shards: u32) -> Vec<Config> {
     let mut v = Vec::new();
     for sync in [SyncPolicy::Never, SyncPolicy::Always] {
         for (max_file_size, mmap_reads) in [(128, true), (300, false)] {
-            v.push(Config { sync, max_file_size, background_merge, mmap_reads });
+            v.push(Config { sync, max_file_size, background_merge, mmap_reads, shards });
         }
     }
     v
@@ -65,6 +69,14 @@ fn power_cut_at_any_operation_leaves_a_prefix_with_everything_synced() {
 fn power_cut_with_the_background_merge_thread_running() {
     let states = run(&configs(true), 8 * scale(), 40, 40 * scale());
     assert!(states > 2_000, "{states}");
+}
+
+/// The same histories on a store of 4 shards (batches cut to one shard's keys): each
+/// shard must recover a prefix of its own history holding everything synced.
+#[test]
+fn power_cut_in_a_sharded_store_leaves_a_prefix_in_every_shard() {
+    let states = run(&sharded_configs(false, 4), 12 * scale(), 40, 60 * scale());
+    assert!(states > 5_000, "{states}");
 }
 
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;

@@ -136,7 +136,7 @@ mod oracle_histories {
             seed in any::<u64>(),
         ) {
             let sync = if always { SyncPolicy::Always } else { SyncPolicy::Never };
-            let cfg = Config { sync, max_file_size: size, background_merge: false, mmap_reads };
+            let cfg = Config { sync, max_file_size: size, background_merge: false, mmap_reads, shards: 0 };
             let mut it = bytes.iter().copied();
             let steps = steps_from(&mut || it.next().unwrap_or(0), bytes.len() / 4);
             if let Err(v) = check(&cfg, &steps, cut, seed) {

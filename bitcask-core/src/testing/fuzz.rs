@@ -130,6 +130,7 @@ pub fn ops_model(data: &[u8]) {
         max_file_size: 96 + u64::from(b.byte()) * 2,
         background_merge: flags & 2 != 0,
         mmap_reads: flags & 4 == 0,
+        shards: if flags & 8 == 0 { 0 } else { 4 },
     };
     let cut = u16::from_le_bytes([b.byte(), b.byte()]);
     let cut_at = (cut != u16::MAX).then_some(u64::from(cut));

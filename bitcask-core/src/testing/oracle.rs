@@ -16,7 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Fault, FaultPlan, PowerLoss, SimStorage};
-use crate::{Bitcask, Error, FileId, MergeOptions, Options, Result, SyncPolicy, WriteBatch};
+use crate::{
+    key_slot, Bitcask, Error, FileId, MergeOptions, Options, Result, ShardedBitcask, SyncPolicy,
+    WriteBatch, SLOTS,
+};
 
 /// The key space: a few keys, so that overwrites and deletes meet older versions in sealed
 /// files.
@@ -63,6 +66,10 @@ pub struct Config {
     /// Read through (simulated) maps and append through writable ones (off: `pread` and
     /// `pwrite`), so both write paths face the power cuts.
     pub mmap_reads: bool,
+    /// 0: a plain [`Bitcask`]; else a [`ShardedBitcask`] of this many shards, whose
+    /// recovered state must be a prefix of the history *in each shard* (shards recover
+    /// independently), and whose batches are cut down to the keys of one shard.
+    pub shards: u32,
 }
 
 impl Config {
@@ -127,8 +134,30 @@ impl History {
         self.durable = self.states.len() - 1;
     }
 
-    /// Accepts `got` as the recovered state, or says why not.
-    fn check(&self, got: &Model) -> std::result::Result<(), String> {
+    /// Accepts `got` as the recovered state, or says why not: in each of `parts` parts of
+    /// the key space (the shards, which recover independently) on its own.
+    fn check(&self, got: &Model, parts: u32) -> std::result::Result<(), String> {
+        if parts <= 1 {
+            return self.check_part(got);
+        }
+        for p in 0..parts {
+            let part = |m: &Model| -> Model {
+                m.iter()
+                    .filter(|(k, _)| part_of(k, parts) == p)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            };
+            let h = History {
+                states: self.states.iter().map(part).collect(),
+                durable: self.durable,
+                in_flight: self.in_flight.as_ref().map(part),
+            };
+            h.check_part(&part(got)).map_err(|e| format!("shard {p}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn check_part(&self, got: &Model) -> std::result::Result<(), String> {
         if self.in_flight.as_ref() == Some(got) {
             return Ok(());
         }
@@ -149,13 +178,9 @@ impl History {
         }
     }
 
-    /// After a reopen recovered `got`: it is the new, durable start.
+    /// After a reopen recovered `got` (checked already): it is the new, durable start.
     fn restart_from(&mut self, got: Model) {
-        if self.in_flight.as_ref() == Some(&got) {
-            self.states.push(got);
-        } else if let Some(i) = self.states.iter().rposition(|s| *s == got) {
-            self.states.truncate(i + 1);
-        }
+        self.states = vec![got];
         self.in_flight = None;
         self.all_durable();
     }
@@ -199,12 +224,90 @@ fn dir() -> PathBuf {
     PathBuf::from("/db")
 }
 
-fn open(sim: &SimStorage, cfg: &Config) -> Result<Bitcask> {
-    Bitcask::open_with_storage(Arc::new(sim.clone()), dir(), cfg.options(), false)
+/// The shard of `key` in a store of `parts` shards.
+fn part_of(key: &[u8], parts: u32) -> u32 {
+    (u32::from(key_slot(key)) * parts.max(1)) / u32::from(SLOTS)
+}
+
+/// The store under test: a plain one or a sharded one.
+enum Db {
+    One(Bitcask),
+    Sharded(ShardedBitcask),
+}
+
+impl Db {
+    fn each(&self) -> &[Bitcask] {
+        match self {
+            Db::One(db) => std::slice::from_ref(db),
+            Db::Sharded(s) => s.shards(),
+        }
+    }
+
+    fn with<R>(&self, key: &[u8], f: impl FnOnce(&Bitcask) -> R) -> R {
+        match self {
+            Db::One(db) => f(db),
+            Db::Sharded(s) => f(&s.shards()[s.shard_of(key)]),
+        }
+    }
+
+    fn write(&self, b: WriteBatch) -> Result<()> {
+        match self {
+            Db::One(db) => db.write(b),
+            Db::Sharded(s) => s.write(b),
+        }
+    }
+
+    fn sync(&self) -> Result<()> {
+        match self {
+            Db::One(db) => db.sync(),
+            Db::Sharded(s) => s.sync(),
+        }
+    }
+
+    fn close(&self) -> Result<()> {
+        match self {
+            Db::One(db) => db.close(),
+            Db::Sharded(s) => s.close(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.each().iter().map(Bitcask::len).sum()
+    }
+
+    fn report(&self) -> String {
+        let r: Vec<_> = self.each().iter().map(|d| format!("{:?}", d.recovery_report())).collect();
+        r.join("; ")
+    }
+}
+
+fn open(sim: &SimStorage, cfg: &Config) -> Result<Db> {
+    let storage = Arc::new(sim.clone());
+    if cfg.shards == 0 {
+        return Bitcask::open_with_storage(storage, dir(), cfg.options(), false).map(Db::One);
+    }
+    ShardedBitcask::open_with_storage(storage, dir(), cfg.options(), Some(cfg.shards), false)
+        .map(Db::Sharded)
 }
 
 /// Every pair of the store, each value read back, and `get` and `len` agreeing with them.
-fn contents(db: &Bitcask) -> std::result::Result<Model, String> {
+fn contents(db: &Db) -> std::result::Result<Model, String> {
+    let mut m = Model::new();
+    let parts = db.each().len() as u32;
+    for (i, d) in db.each().iter().enumerate() {
+        let part = contents_of(d)?;
+        if let Some(k) = part.keys().find(|k| parts > 1 && part_of(k, parts) != i as u32) {
+            return Err(format!("shard {i} holds {k:?}, a key of another shard"));
+        }
+        m.extend(part);
+    }
+    if db.len() != m.len() {
+        return Err(format!("len() = {} but iter gave {} pairs", db.len(), m.len()));
+    }
+    Ok(m)
+}
+
+fn contents_of(db: &Bitcask) -> std::result::Result<Model, String> {
     let mut m = Model::new();
     for item in db.iter().map_err(|e| format!("iter: {e}"))? {
         let (k, v) = item.map_err(|e| format!("a value does not read back: {e}"))?;
@@ -245,14 +348,35 @@ fn apply(m: &Model, step: &Step) -> Model {
     m
 }
 
-/// Runs one step of the kinds that are plain calls on the store.
-fn run_step(db: &Bitcask, step: &Step, model: &Model) -> Result<()> {
+/// A batch cut down to the keys in the shard of its first key (other steps as they are),
+/// so that a sharded store takes it.
+fn in_one_shard(step: &Step, parts: u32) -> Step {
     match step {
-        Step::Put(k, v) => db.put(&key(*k), v),
-        Step::PutTtl(k, v) => db.put_with_ttl(&key(*k), v, Duration::from_secs(86_400)),
-        Step::PutExpired(k) => db.put_with_ttl(&key(*k), b"brief", Duration::ZERO),
+        Step::Batch(ops) if parts > 0 => {
+            let first = ops.first().map(|(k, _)| part_of(&key(*k), parts));
+            Step::Batch(
+                ops.iter()
+                    .filter(|(k, _)| Some(part_of(&key(*k), parts)) == first)
+                    .cloned()
+                    .collect(),
+            )
+        }
+        s => s.clone(),
+    }
+}
+
+/// Runs one step of the kinds that are plain calls on the store.
+fn run_step(db: &Db, step: &Step, model: &Model) -> Result<()> {
+    match step {
+        Step::Put(k, v) => db.with(&key(*k), |d| d.put(&key(*k), v)),
+        Step::PutTtl(k, v) => {
+            db.with(&key(*k), |d| d.put_with_ttl(&key(*k), v, Duration::from_secs(86_400)))
+        }
+        Step::PutExpired(k) => {
+            db.with(&key(*k), |d| d.put_with_ttl(&key(*k), b"brief", Duration::ZERO))
+        }
         Step::Delete(k) => {
-            let existed = db.delete(&key(*k))?;
+            let existed = db.with(&key(*k), |d| d.delete(&key(*k)))?;
             assert_eq!(existed, model.contains_key(&key(*k)), "delete({k}) reported wrongly");
             Ok(())
         }
@@ -268,20 +392,23 @@ fn run_step(db: &Bitcask, step: &Step, model: &Model) -> Result<()> {
         }
         Step::Get(_) | Step::Reopen | Step::Kill => Ok(()),
         Step::Sync => db.sync(),
-        Step::Merge => db.merge().map(|_| ()),
-        Step::MergeFiles(mask) => {
-            let sealed: Vec<FileId> =
-                db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect();
-            let pick: Vec<FileId> = sealed
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| mask >> (i % 64) & 1 == 1)
-                .map(|(_, id)| *id)
-                .collect();
-            db.merge_files(&pick).map(|_| ())
-        }
-        Step::MergeIfNeeded => db.merge_if_needed().map(|_| ()),
+        Step::Merge => db.each().iter().try_for_each(|d| d.merge().map(|_| ())),
+        Step::MergeFiles(mask) => db.each().iter().try_for_each(|d| merge_some(d, *mask)),
+        Step::MergeIfNeeded => db.each().iter().try_for_each(|d| d.merge_if_needed().map(|_| ())),
     }
+}
+
+/// `merge_files` of the sealed files of `db` that the bits of `mask` pick.
+fn merge_some(db: &Bitcask, mask: u64) -> Result<()> {
+    let sealed: Vec<FileId> =
+        db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect();
+    let pick: Vec<FileId> = sealed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask >> (i % 64) & 1 == 1)
+        .map(|(_, id)| *id)
+        .collect();
+    db.merge_files(&pick).map(|_| ())
 }
 
 /// Runs `steps` with the power cut at mutating operation `cut_at` (or after the last
@@ -308,7 +435,7 @@ struct Run<'a> {
     cfg: &'a Config,
     cut_at: Option<u64>,
     sim: SimStorage,
-    db: Option<Bitcask>,
+    db: Option<Db>,
     h: History,
     /// Steps run so far and the last of them (for reports).
     steps_run: usize,
@@ -352,11 +479,12 @@ impl<'a> Run<'a> {
         let Some(d) = self.db.as_ref().filter(|_| self.h.in_flight.is_none()) else {
             return Ok(false);
         };
+        let step = &in_one_shard(step, self.cfg.shards);
         self.steps_run += 1;
         self.last_step = Some(step.clone());
         let next = apply(self.h.current(), step);
         let result = match step {
-            Step::Get(k) => match d.get(&key(*k)) {
+            Step::Get(k) => match d.with(&key(*k), |d| d.get(&key(*k))) {
                 Ok(got) if got.as_ref() == self.h.current().get(&key(*k)) => Ok(()),
                 Ok(got) => {
                     let want = self.h.current().get(&key(*k));
@@ -402,7 +530,9 @@ impl<'a> Run<'a> {
         };
         let got = contents(&d).map_err(|e| self.fail(None, e))?;
         self.db = Some(d);
-        self.h.check(&got).map_err(|e| self.fail(None, format!("after {step:?}: {e}")))?;
+        self.h
+            .check(&got, self.cfg.shards)
+            .map_err(|e| self.fail(None, format!("after {step:?}: {e}")))?;
         if *step == Step::Kill && got != *self.h.current() {
             return Err(self.fail(None, "a kill lost an acknowledged write".into()));
         }
@@ -436,11 +566,11 @@ impl<'a> Run<'a> {
             let fail = |e: String| self.fail(Some(mode), e);
             let db = open(&disk, self.cfg).map_err(|e| fail(format!("reopen: {e}")))?;
             let got = contents(&db).map_err(fail)?;
-            self.h.check(&got).map_err(|e| {
+            self.h.check(&got, self.cfg.shards).map_err(|e| {
                 let files = disk.files(&dir());
                 fail(format!(
                     "{e}\nfiles after the power loss: {before:?}\nmanifest: {manifest:?}\nafter recovery: {files:?}\nrecovery: {:?}\ndirectory operations: {dir_ops:?}",
-                    db.recovery_report()
+                    db.report()
                 ))
             })?;
             drop(db);
