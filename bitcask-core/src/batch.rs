@@ -64,10 +64,7 @@ impl WriteBatch {
         value: &[u8],
         at: std::time::SystemTime,
     ) -> &mut Self {
-        let ms = at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1));
-        self.push(key, Some(value), ms, true)
+        self.push(key, Some(value), crate::db::epoch_ms(at), true)
     }
 
     /// Adds a delete.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering::*;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::backup::BackupReport;
 use crate::batch::WriteBatch;
@@ -123,11 +123,11 @@ impl Bitcask {
         self.engine.write_one(key, Some(value), expiry).map(|_| ())
     }
 
-    /// Stores `value` under `key`, expiring at `at_ms` milliseconds since the Unix epoch
-    /// (0: never). A time already past stores a record that reads as absent: the key is
-    /// gone, as after a delete.
-    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at_ms: u64) -> Result<()> {
-        self.engine.write_one(key, Some(value), at_ms).map(|_| ())
+    /// Stores `value` under `key`, expiring at the moment `at` (to the millisecond, as
+    /// [`WriteBatch::put_expiring_at`]). A moment already past stores a record that reads
+    /// as absent: the key is gone, as after a delete.
+    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at: SystemTime) -> Result<()> {
+        self.engine.write_one(key, Some(value), epoch_ms(at)).map(|_| ())
     }
 
     /// Deletes `key`; returns whether it was present. Nothing is written when it was not.
@@ -218,18 +218,15 @@ impl Bitcask {
         self.engine.ttl(key)
     }
 
-    /// When `key` expires, in milliseconds since the Unix epoch: `None` when the key is
-    /// absent, `Some(None)` when it has no expiry. Unlike [`ttl`](Self::ttl) this does not
-    /// move with the clock, so a value rewritten with it keeps its exact deadline.
-    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<u64>>> {
+    /// When `key` expires: `None` when the key is absent, `Some(None)` when it has no
+    /// expiry. Unlike [`ttl`](Self::ttl) this does not move with the clock, so a value
+    /// rewritten with [`put_expiring_at`](Self::put_expiring_at) keeps its exact deadline.
+    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
         self.engine.check_open()?;
         let now = now_ms();
-        Ok(self
-            .engine
-            .keydir
-            .get(key)
-            .filter(|l| !l.expired(now))
-            .map(|l| (l.expiry != 0).then_some(l.expiry)))
+        Ok(self.engine.keydir.get(key).filter(|l| !l.expired(now)).map(|l| {
+            (l.expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(l.expiry))
+        }))
     }
 
     /// Sets `key` to `new` (`None`: deletes it) only if its current value is `expected`
@@ -468,6 +465,12 @@ pub(crate) fn prepare_dir(storage: &dyn Storage, dir: &Path, read_only: bool) ->
         }
         Err(e) => Err(Error::io("inspecting", dir, e)),
     }
+}
+
+/// `at` in milliseconds since the Unix epoch, at least 1 (0 means "no expiry").
+pub(crate) fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
 }
 
 /// The writer's lock on the store, or [`Error::Locked`].

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::batch::WriteBatch;
 use crate::db::Bitcask;
@@ -259,9 +259,9 @@ impl ShardedBitcask {
         self.shard(key).put_with_ttl(key, value, ttl)
     }
 
-    /// Stores `value` under `key`, expiring at `at_ms` since the Unix epoch (0: never).
-    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at_ms: u64) -> Result<()> {
-        self.shard(key).put_expiring_at(key, value, at_ms)
+    /// Stores `value` under `key`, expiring at the moment `at`.
+    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at: SystemTime) -> Result<()> {
+        self.shard(key).put_expiring_at(key, value, at)
     }
 
     /// Deletes `key`; returns whether it was present.
@@ -340,7 +340,7 @@ impl ShardedBitcask {
     }
 
     /// When `key` expires (see [`Bitcask::expires_at`]).
-    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<u64>>> {
+    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
         self.shard(key).expires_at(key)
     }
 

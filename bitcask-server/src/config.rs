@@ -1,0 +1,84 @@
+//! The server's flags.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use bitcask_core::SyncPolicy;
+use clap::Parser;
+
+/// bitcask-server: the bitcask store over the Redis protocol (RESP2 and RESP3).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "bitcask-server", version, about)]
+pub struct Config {
+    /// The store directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The address to listen on. Anything but loopback needs --requirepass.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The TCP port (0: any free port; the log line says which).
+    #[arg(long, value_name = "N", default_value_t = 6379)]
+    pub port: u16,
+    /// The password clients must give with AUTH (or HELLO ... AUTH).
+    #[arg(long, value_name = "PASS", env = "BITCASK_REQUIREPASS", hide_env_values = true)]
+    pub requirepass: Option<String>,
+    /// When writes are synced: never, always (a reply means fsynced; one fsync covers every
+    /// connection's writes), or every=MS.
+    #[arg(long, value_name = "POLICY", default_value = "every=1000", value_parser = parse_sync)]
+    pub sync: SyncPolicy,
+    /// The number of shards of a new store (a power of two; an existing store keeps its own).
+    #[arg(long, value_name = "N")]
+    pub shards: Option<u32>,
+    /// The most clients connected at once.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub maxclients: usize,
+    /// The longest bulk string a request may carry.
+    #[arg(long, value_name = "BYTES", default_value_t = 512 << 20)]
+    pub max_bulk_len: usize,
+    /// The most arguments one request may carry.
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub max_args: usize,
+    /// The most bytes a client's unparsed requests may hold (its query buffer).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub max_query_buffer: usize,
+    /// Close a connection idle this many seconds (0: never).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    pub timeout: u64,
+    /// Network threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+fn parse_sync(s: &str) -> Result<SyncPolicy, String> {
+    s.parse()
+}
+
+impl Config {
+    /// The flags for a store in `dir` on an ephemeral loopback port (for tests and embedding).
+    pub fn for_dir(dir: impl Into<PathBuf>) -> Config {
+        Config::parse_from(
+            ["bitcask-server", "--port", "0", "--dir"]
+                .into_iter()
+                .map(String::from)
+                .chain([dir.into().display().to_string()]),
+        )
+    }
+
+    /// `appendfsync` as CONFIG GET reports it.
+    pub fn appendfsync(&self) -> &'static str {
+        match self.sync {
+            SyncPolicy::Always => "always",
+            SyncPolicy::EveryMillis(_) => "everysec",
+            SyncPolicy::Never => "no",
+        }
+    }
+
+    /// The sync policy as the flag spells it.
+    pub fn sync_text(&self) -> String {
+        match self.sync {
+            SyncPolicy::Always => "always".into(),
+            SyncPolicy::EveryMillis(ms) => format!("every={ms}"),
+            SyncPolicy::Never => "never".into(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The `bitcask-server` binary: parses the flags and runs the server. Exit codes: 0 after a
+//! clean shutdown, 1 when the store cannot be opened or closed or the port cannot be
+//! bound, 2 for bad flags (including a public bind without --requirepass).
+
+use clap::Parser;
+
+fn main() {
+    let cfg = bitcask_server::Config::parse();
+    match bitcask_server::run(cfg) {
+        Ok(()) => {}
+        Err(e @ bitcask_server::ServeError::Config(_)) => {
+            eprintln!("bitcask-server: {e}");
+            std::process::exit(2);
+        }
+        Err(e) => {
+            eprintln!("bitcask-server: {e}");
+            std::process::exit(1);
+        }
+    }
+}

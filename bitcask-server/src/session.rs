@@ -1,0 +1,79 @@
+//! The state of one connection: identity, authentication, the queued transaction, WATCHed
+//! slots, and what the connection loop must do after the current request.
+
+use crate::reply::Out;
+use crate::scan::ScanCache;
+use crate::shared::Shared;
+
+/// Work that must not run on a network thread (a sync, a merge): the connection loop runs
+/// it on a blocking thread and appends its reply in order.
+pub type Deferred = Box<dyn FnOnce(&Shared, &mut Out) + Send>;
+
+/// One connection's state.
+pub struct Session {
+    /// The client id (CLIENT ID).
+    pub id: u64,
+    /// CLIENT SETNAME.
+    pub name: Option<String>,
+    /// CLIENT SETINFO LIB-NAME / LIB-VER.
+    pub lib: (Option<String>, Option<String>),
+    /// Whether AUTH succeeded (or no password is set).
+    pub authed: bool,
+    /// The commands queued since MULTI.
+    pub multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// A command queued since MULTI was refused: EXEC will abort.
+    pub multi_error: bool,
+    /// WATCHed slots and their versions when watched.
+    pub watched: Vec<(u16, u64)>,
+    /// A write was committed by the current batch of requests (for `--sync always`).
+    pub wrote: bool,
+    /// QUIT: close after the replies are written.
+    pub quit: bool,
+    /// Work for a blocking thread before the next request runs.
+    pub deferred: Option<Deferred>,
+    /// The key snapshot a SCAN of this connection is walking.
+    pub scan: Option<ScanCache>,
+    /// The peer's address.
+    pub addr: String,
+}
+
+impl Session {
+    /// A new connection's state.
+    pub fn new(id: u64, addr: String, needs_auth: bool) -> Session {
+        Session {
+            id,
+            name: None,
+            lib: (None, None),
+            authed: !needs_auth,
+            multi: None,
+            multi_error: false,
+            watched: Vec::new(),
+            wrote: false,
+            quit: false,
+            deferred: None,
+            scan: None,
+            addr,
+        }
+    }
+
+    /// A command was refused while MULTI was queueing: EXEC will abort.
+    pub fn flag_multi_error(&mut self) {
+        if self.multi.is_some() {
+            self.multi_error = true;
+        }
+    }
+
+    /// Queues a command for EXEC.
+    pub fn queue(&mut self, argv: &[&[u8]]) {
+        if let Some(q) = self.multi.as_mut() {
+            q.push(argv.iter().map(|a| a.to_vec()).collect());
+        }
+    }
+
+    /// Ends a transaction (EXEC, DISCARD): forgets the queue and the WATCHed keys.
+    pub fn end_multi(&mut self) {
+        self.multi = None;
+        self.multi_error = false;
+        self.watched.clear();
+    }
+}

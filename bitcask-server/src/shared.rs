@@ -1,0 +1,109 @@
+//! What every connection shares: the keyspace, the flags, counters, the client list, the
+//! syncer and the shutdown signal.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::syncer::Syncer;
+
+/// Counters INFO reports.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Connections open now.
+    pub connected_clients: AtomicU64,
+    /// Commands run.
+    pub commands_processed: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+}
+
+/// A connected client, as CLIENT LIST shows it.
+#[derive(Debug, Clone)]
+pub struct ClientInfo {
+    /// The peer's address.
+    pub addr: String,
+    /// CLIENT SETNAME.
+    pub name: String,
+    /// When it connected.
+    pub created: Instant,
+}
+
+/// The server's shared state.
+pub struct Shared {
+    /// The store.
+    pub ks: Keyspace,
+    /// The flags.
+    pub cfg: Config,
+    /// The actual listening port (the flag may say 0).
+    pub port: AtomicU64,
+    /// When the server started.
+    pub started: Instant,
+    /// Counters.
+    pub stats: Counters,
+    /// The next client id.
+    pub next_id: AtomicU64,
+    /// The connected clients.
+    pub clients: Mutex<HashMap<u64, ClientInfo>>,
+    /// Unix time of the last successful SAVE or sync.
+    pub last_save: AtomicU64,
+    /// Group commit for `--sync always` (and SAVE).
+    pub syncer: Syncer,
+    /// A background merge is running.
+    pub merging: AtomicBool,
+    /// SHUTDOWN was asked for.
+    pub shutdown: tokio::sync::Notify,
+    /// Set once shutting down.
+    pub stopping: AtomicBool,
+    me: Weak<Shared>,
+}
+
+impl Shared {
+    /// The shared state of a server on `ks`, with its sync thread.
+    pub fn new(ks: Keyspace, cfg: Config) -> Arc<Shared> {
+        Arc::new_cyclic(|me: &Weak<Shared>| Shared {
+            me: me.clone(),
+            syncer: Syncer::start(me.clone(), |srv: &Shared| {
+                srv.ks.db.sync().map_err(|e| e.to_string())?;
+                srv.last_save.store(crate::keyspace::now_ms() / 1000, Release);
+                Ok(())
+            }),
+            ks,
+            cfg,
+            port: AtomicU64::new(0),
+            started: Instant::now(),
+            stats: Counters::default(),
+            next_id: AtomicU64::new(1),
+            clients: Mutex::new(HashMap::new()),
+            last_save: AtomicU64::new(crate::keyspace::now_ms() / 1000),
+            merging: AtomicBool::new(false),
+            shutdown: tokio::sync::Notify::new(),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// A strong handle to this state (for work moved to another thread).
+    pub fn me(&self) -> Arc<Shared> {
+        self.me.upgrade().unwrap_or_else(|| unreachable!("a running server holds its state"))
+    }
+
+    /// Asks the server to shut down (SHUTDOWN, a signal).
+    pub fn request_shutdown(&self) {
+        self.stopping.store(true, Release);
+        self.shutdown.notify_one();
+    }
+
+    /// The client list, locked.
+    pub fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ClientInfo>> {
+        self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
