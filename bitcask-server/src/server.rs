@@ -56,6 +56,8 @@ pub fn check_bind(cfg: &Config) -> Result<(), ServeError> {
 /// Runs the server until SIGTERM, SIGINT or SHUTDOWN; then closes the store.
 pub fn run(cfg: Config) -> Result<(), ServeError> {
     check_bind(&cfg)?;
+    // Every client is a descriptor: allow as many as the hard limit permits.
+    let _ = rlimit::increase_nofile_limit(cfg.maxclients as u64 + 64);
     let db = ShardedBitcask::open(&cfg.dir, store_options(&cfg), cfg.shards)
         .map_err(ServeError::Store)?;
     let mut rt = tokio::runtime::Builder::new_multi_thread();
