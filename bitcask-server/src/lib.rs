@@ -37,7 +37,7 @@ pub mod number;
 pub mod resp;
 
 pub use config::Config;
-pub use server::{check_bind, run, store_options, ServeError};
+pub use server::{check_bind, run, run_store, store_options, ServeError};
 
 /// The Redis version the server reports (INFO, HELLO): the command set and semantics it
 /// follows.

@@ -60,13 +60,23 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     let _ = rlimit::increase_nofile_limit(cfg.maxclients as u64 + 64);
     let db = ShardedBitcask::open(&cfg.dir, store_options(&cfg), cfg.shards)
         .map_err(ServeError::Store)?;
+    run_store(db, cfg, |_| {})
+}
+
+/// Serves an open store (opened with [`store_options`]) until SIGTERM, SIGINT or
+/// SHUTDOWN, then closes it; `listening` is called with the bound address.
+pub fn run_store(
+    db: ShardedBitcask,
+    cfg: Config,
+    listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
+) -> Result<(), ServeError> {
     let mut rt = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = cfg.threads {
         rt.worker_threads(n.max(1));
     }
     let rt = rt.enable_all().thread_name("bitcask-net").build().map_err(ServeError::Io)?;
     let srv = Shared::new(Keyspace::new(db), cfg);
-    let served = rt.block_on(serve(srv.clone()));
+    let served = rt.block_on(serve(srv.clone(), listening));
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     let closed = srv.ks.db.close().map_err(ServeError::Store);
     served.and(closed)?;
@@ -74,7 +84,10 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn serve(srv: Arc<Shared>) -> Result<(), ServeError> {
+async fn serve(
+    srv: Arc<Shared>,
+    listening: impl FnOnce(std::net::SocketAddr),
+) -> Result<(), ServeError> {
     let cfg = &srv.cfg;
     let listener = TcpListener::bind((cfg.bind, cfg.port)).await.map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
@@ -86,6 +99,7 @@ async fn serve(srv: Arc<Shared>) -> Result<(), ServeError> {
         srv.ks.db.shard_count(),
         cfg.sync_text()
     );
+    listening(local);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(ServeError::Io)?;
     loop {

@@ -86,16 +86,26 @@ impl Server {
             .unwrap()
     }
 
-    /// Sends SIGTERM and waits: the exit status code.
-    pub fn terminate(mut self) -> Option<i32> {
+    /// Sends SIGTERM and waits: the exit status code (the store stays).
+    pub fn terminate(mut self) -> (Option<i32>, Option<tempfile::TempDir>) {
         signal(&self.child, libc::SIGTERM);
-        wait_for(&mut self.child)
+        (wait_for(&mut self.child), self._tmp.take())
     }
 
-    /// Kills the process with SIGKILL (no chance to sync or close).
-    pub fn kill9(mut self) {
+    /// Kills the process with SIGKILL (no chance to sync or close); the store stays.
+    pub fn kill9(mut self) -> Option<tempfile::TempDir> {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self._tmp.take()
+    }
+
+    /// Stops with `stop` (which returns the exit code); the store stays.
+    pub fn stop_with(
+        mut self,
+        stop: impl FnOnce(&mut Child, u16) -> Option<i32>,
+    ) -> (Option<i32>, Option<tempfile::TempDir>) {
+        let code = stop(&mut self.child, self.port);
+        (code, self._tmp.take())
     }
 
     /// Restarts on the same store and port.
@@ -141,6 +151,17 @@ pub fn wait_for(child: &mut Child) -> Option<i32> {
         }
         assert!(Instant::now() < deadline, "the server did not exit");
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `write_all` that reports a broken connection instead of panicking.
+pub trait WriteAllOk {
+    fn write_all_ok(&mut self, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+impl WriteAllOk for TcpStream {
+    fn write_all_ok(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.write_all(bytes)
     }
 }
 
@@ -235,12 +256,14 @@ impl Raw {
         self.read()
     }
 
-    fn line(&mut self) -> String {
+    fn line(&mut self) -> Option<String> {
         let mut l = String::new();
-        self.stream.read_line(&mut l).unwrap();
-        assert!(l.ends_with("\r\n"), "unterminated line {l:?}");
+        self.stream.read_line(&mut l).ok()?;
+        if !l.ends_with("\r\n") {
+            return None;
+        }
         l.truncate(l.len() - 2);
-        l
+        Some(l)
     }
 
     /// Whether the server closed the connection (EOF before any byte).
@@ -250,10 +273,15 @@ impl Raw {
     }
 
     pub fn read(&mut self) -> Reply {
-        let l = self.line();
+        self.try_read().expect("a whole reply before the connection ended")
+    }
+
+    /// One reply, or `None` when the connection broke (the server died).
+    pub fn try_read(&mut self) -> Option<Reply> {
+        let l = self.line()?;
         let (kind, rest) = l.split_at(1);
         let n = || rest.parse::<i64>().unwrap();
-        match kind {
+        Some(match kind {
             "+" => Reply::Simple(rest.into()),
             "-" => Reply::Error(rest.into()),
             ":" => Reply::Int(n()),
@@ -262,7 +290,7 @@ impl Raw {
             "$" | "=" if n() < 0 => Reply::Nil,
             "$" | "=" => {
                 let mut b = vec![0u8; n() as usize + 2];
-                self.stream.read_exact(&mut b).unwrap();
+                self.stream.read_exact(&mut b).ok()?;
                 b.truncate(b.len() - 2);
                 if kind == "=" {
                     Reply::Verbatim(String::from_utf8(b[4..].to_vec()).unwrap())
@@ -271,11 +299,15 @@ impl Raw {
                 }
             }
             "*" if n() < 0 => Reply::NilArray,
-            "*" => Reply::Array((0..n()).map(|_| self.read()).collect()),
-            "~" => Reply::Set((0..n()).map(|_| self.read()).collect()),
-            "%" => Reply::Map((0..n()).map(|_| (self.read(), self.read())).collect()),
+            "*" => Reply::Array((0..n()).map(|_| self.try_read()).collect::<Option<_>>()?),
+            "~" => Reply::Set((0..n()).map(|_| self.try_read()).collect::<Option<_>>()?),
+            "%" => Reply::Map(
+                (0..n())
+                    .map(|_| Some((self.try_read()?, self.try_read()?)))
+                    .collect::<Option<_>>()?,
+            ),
             _ => panic!("unknown reply type {l:?}"),
-        }
+        })
     }
 }
 
