@@ -9,7 +9,7 @@ CARGO ?= cargo
 LIBDIR_SRC ?= target/release
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 
-.PHONY: all build install header
+.PHONY: all build install header test test-deps
 
 all: build
 
@@ -17,6 +17,14 @@ build:
 ifndef NO_BUILD
 	$(CARGO) build --release -p bitcask-ffi
 endif
+
+# Every test. The server's tests drive redis-cli, redis-benchmark and twemproxy: installed
+# first when missing (Debian packages redis-tools, redis-server, nutcracker).
+test: test-deps
+	$(CARGO) test --workspace
+
+test-deps:
+	@scripts/install-test-deps
 
 header:
 	BITCASK_BLESS=1 $(CARGO) test -p bitcask-ffi --test header

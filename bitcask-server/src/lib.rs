@@ -15,6 +15,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The cargo feature `testing` (off by default) adds the module `fuzz`: the checks the
+//! fuzz targets run. It is for this crate's tests and fuzz targets only.
+//!
 //! The command set, the differences from Redis and the limits are in the README and in
 //! docs/server.md.
 #![deny(missing_docs)]
@@ -23,6 +26,8 @@
 mod commands;
 mod config;
 mod conn;
+#[cfg(feature = "testing")]
+pub mod fuzz;
 mod info;
 mod keyspace;
 mod reply;

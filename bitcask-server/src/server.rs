@@ -136,3 +136,24 @@ fn admit(srv: &Arc<Shared>, mut stream: tokio::net::TcpStream) {
     }
     tokio::spawn(crate::conn::serve(srv.clone(), stream));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_binds_go_without_a_password() {
+        let mut cfg = Config::for_dir("/nowhere");
+        for (bind, pass, ok) in [
+            ("127.0.0.1", None, true),
+            ("::1", None, true),
+            ("0.0.0.0", None, false),
+            ("10.1.2.3", None, false),
+            ("0.0.0.0", Some("pw"), true),
+        ] {
+            cfg.bind = bind.parse().unwrap();
+            cfg.requirepass = pass.map(String::from);
+            assert_eq!(check_bind(&cfg).is_ok(), ok, "{bind} {pass:?}");
+        }
+    }
+}
