@@ -71,15 +71,31 @@ async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> s
         srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         let mut commands = 0u64;
         let mut fatal = false;
+        // One argument vector for every request of this read.
+        let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
         while !sess.quit {
             let limits = if sess.authed { full } else { strict };
             let frame = buf.get(start..).unwrap_or_default();
             match parser.parse(frame, limits) {
                 Ok(Some(len)) => {
-                    let argv: Vec<&[u8]> = parser.args(frame).collect();
-                    if !argv.is_empty() {
-                        execute(srv, sess, &mut out, &argv);
-                        commands += 1;
+                    if parser.is_inline() {
+                        let inline: Vec<&[u8]> = parser.args(frame).collect();
+                        if !inline.is_empty() {
+                            execute(srv, sess, &mut out, &inline);
+                            commands += 1;
+                        }
+                    } else {
+                        argv.clear();
+                        argv.extend(
+                            parser
+                                .ranges()
+                                .iter()
+                                .map(|r| frame.get(r.clone()).unwrap_or_default()),
+                        );
+                        if !argv.is_empty() {
+                            execute(srv, sess, &mut out, &argv);
+                            commands += 1;
+                        }
                     }
                     parser.reset();
                     start += len;

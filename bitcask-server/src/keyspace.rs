@@ -43,8 +43,13 @@ pub struct Keyspace {
 }
 
 /// The slot locks a command holds while it runs (taken in slot order: no deadlock).
-pub struct Locked<'a> {
-    _guards: Vec<MutexGuard<'a, ()>>,
+// The guards are held for their Drop: they unlock when the command is done.
+#[allow(dead_code)]
+pub enum Locked<'a> {
+    /// One slot's (most commands: no allocation).
+    One(MutexGuard<'a, ()>),
+    /// Several slots'.
+    Many(Vec<MutexGuard<'a, ()>>),
 }
 
 impl Keyspace {
@@ -55,25 +60,29 @@ impl Keyspace {
         Keyspace { db, locks, versions, dirty: AtomicU64::new(0) }
     }
 
+    fn guard(&self, slot: u16) -> Option<MutexGuard<'_, ()>> {
+        self.locks.get(usize::from(slot)).map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
     /// Locks the slots of `keys` (and the extra `slots`), in ascending order.
     pub fn lock<'a, K: AsRef<[u8]>>(&'a self, keys: &[K], slots: &[u16]) -> Locked<'a> {
+        if let ([key], []) = (keys, slots) {
+            if let Some(g) = self.guard(key_slot(key.as_ref())) {
+                return Locked::One(g);
+            }
+        }
         let mut all: Vec<u16> = keys.iter().map(|k| key_slot(k.as_ref())).collect();
         all.extend_from_slice(slots);
         all.sort_unstable();
         all.dedup();
-        let guards = all
-            .iter()
-            .filter_map(|&s| self.locks.get(usize::from(s)))
-            .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
-            .collect();
-        Locked { _guards: guards }
+        Locked::Many(all.iter().filter_map(|&s| self.guard(s)).collect())
     }
 
     /// Locks every slot (FLUSHALL).
     pub fn lock_all(&self) -> Locked<'_> {
-        let guards =
-            self.locks.iter().map(|m| m.lock().unwrap_or_else(|e| e.into_inner())).collect();
-        Locked { _guards: guards }
+        Locked::Many(
+            self.locks.iter().map(|m| m.lock().unwrap_or_else(|e| e.into_inner())).collect(),
+        )
     }
 
     /// The write version of `slot` (any committed write to a key in it changes it).

@@ -200,6 +200,17 @@ impl Parser {
         self.args.iter().map(move |r| src.get(r.clone()).unwrap_or_default())
     }
 
+    /// Whether the frame just parsed was an inline command (its arguments are then in the
+    /// parser, not in the frame: use [`args`](Self::args)).
+    pub fn is_inline(&self) -> bool {
+        self.is_inline
+    }
+
+    /// Where the arguments of the multibulk frame just parsed lie in it.
+    pub fn ranges(&self) -> &[Range<usize>] {
+        &self.args
+    }
+
     /// Forgets the frame just parsed, to parse the next one.
     pub fn reset(&mut self) {
         self.pos = 0;

@@ -70,55 +70,98 @@ pub fn run_store(
     cfg: Config,
     listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
 ) -> Result<(), ServeError> {
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = cfg.threads {
-        rt.worker_threads(n.max(1));
-    }
-    let rt = rt.enable_all().thread_name("bitcask-net").build().map_err(ServeError::Io)?;
+    let threads = cfg.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let listener = std::net::TcpListener::bind((cfg.bind, cfg.port)).map_err(ServeError::Io)?;
+    listener.set_nonblocking(true).map_err(ServeError::Io)?;
+    let local = listener.local_addr().map_err(ServeError::Io)?;
     let srv = Shared::new(Keyspace::new(db), cfg);
-    let served = rt.block_on(serve(srv.clone(), listening));
-    rt.shutdown_timeout(std::time::Duration::from_secs(1));
+    srv.port.store(u64::from(local.port()), Relaxed);
+    // The signal handlers first, so that a signal right after the log line is not missed.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Io)?;
+    let signals = rt.block_on(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        ))
+    });
+    let (mut term, mut int) = signals.map_err(ServeError::Io)?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut handles = Vec::new();
+    for i in 0..threads.max(1) {
+        let l = listener.try_clone().map_err(ServeError::Io)?;
+        let (srv, stop) = (srv.clone(), stop_rx.clone());
+        let h = std::thread::Builder::new()
+            .name(format!("bitcask-net-{i}"))
+            .spawn(move || net_thread(srv, l, stop))
+            .map_err(ServeError::Io)?;
+        handles.push(h);
+    }
+    drop(listener);
+    eprintln!(
+        "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
+        srv.cfg.dir.display(),
+        srv.ks.db.len(),
+        srv.ks.db.shard_count(),
+        srv.cfg.sync_text(),
+        threads.max(1)
+    );
+    listening(local);
+    rt.block_on(async {
+        tokio::select! {
+            _ = srv.shutdown.notified() => {},
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    });
+    srv.stopping.store(true, Release);
+    eprintln!("bitcask-server: shutting down");
+    let _ = stop_tx.send(true);
+    let mut served = Ok(());
+    for h in handles {
+        match h.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => served = Err(ServeError::Io(e)),
+            Err(_) => served = Err(ServeError::Config("a network thread panicked".into())),
+        }
+    }
     let closed = srv.ks.db.close().map_err(ServeError::Store);
     served.and(closed)?;
     eprintln!("bitcask-server: store closed cleanly, exiting");
     Ok(())
 }
 
-async fn serve(
+/// One network thread: its own event loop (no work stealing, so a request never waits for
+/// a wake-up on another core), accepting from the shared listening socket.
+fn net_thread(
     srv: Arc<Shared>,
-    listening: impl FnOnce(std::net::SocketAddr),
-) -> Result<(), ServeError> {
-    let cfg = &srv.cfg;
-    let listener = TcpListener::bind((cfg.bind, cfg.port)).await.map_err(ServeError::Io)?;
-    let local = listener.local_addr().map_err(ServeError::Io)?;
-    srv.port.store(u64::from(local.port()), Relaxed);
-    eprintln!(
-        "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {})",
-        cfg.dir.display(),
-        srv.ks.db.len(),
-        srv.ks.db.shard_count(),
-        cfg.sync_text()
-    );
-    listening(local);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(ServeError::Io)?;
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => admit(&srv, stream),
-                // Out of descriptors and the like: keep serving the others.
-                Err(e) => {
-                    eprintln!("bitcask-server: accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-            },
-            _ = srv.shutdown.notified() => break,
-            _ = tokio::signal::ctrl_c() => break,
-            _ = term.recv() => break,
+    listener: std::net::TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let listener = TcpListener::from_std(listener)?;
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => admit(&srv, stream),
+                    // Out of descriptors and the like: keep serving the others.
+                    Err(e) => {
+                        eprintln!("bitcask-server: accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                },
+                _ = stop.changed() => break,
+            }
         }
-    }
-    srv.stopping.store(true, Release);
-    eprintln!("bitcask-server: shutting down");
+        Ok::<(), std::io::Error>(())
+    })?;
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
     Ok(())
 }
 
