@@ -100,7 +100,9 @@ impl Engine {
             next_num: AtomicU32::new(files.next_num()),
             files: RwLock::new(Arc::new(files)),
             writer: Mutex::new(writer),
-            written: AtomicU64::new(0),
+            // 1, not 0: the first sync() after an open always fsyncs, covering what a
+            // killed process left in the page cache (sync() skips when nothing is new).
+            written: AtomicU64::new(1),
             sync_state: Mutex::new(SyncState::default()),
             sync_cv: Condvar::new(),
             poisoned: AtomicBool::new(false),

@@ -119,6 +119,34 @@ fn sync_is_not_a_no_op() {
 }
 
 #[test]
+fn a_sync_with_nothing_new_is_skipped_but_the_first_after_an_open_is_not() {
+    // The server's group commit calls sync() for every shard; a shard with nothing unsynced
+    // must cost no fsync. But the first sync after an open must fsync: a killed process may
+    // have left writes in the page cache.
+    let synced_data = |sim: &SimStorage| {
+        sim.log()
+            .iter()
+            .any(|op| matches!(op, Op::Sync(p) if p.extension().is_some_and(|e| e == "data")))
+    };
+    let sim = SimStorage::new(8);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    db.put(b"k", b"v").unwrap();
+    db.sync().unwrap();
+    sim.clear_log();
+    db.sync().unwrap();
+    assert!(!synced_data(&sim), "nothing new: no fsync");
+    db.put(b"k2", b"v").unwrap();
+    db.sync().unwrap();
+    assert!(synced_data(&sim));
+    sim.kill_process();
+    drop(db);
+    let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
+    sim.clear_log();
+    db.sync().unwrap();
+    assert!(synced_data(&sim), "the first sync after an open fsyncs");
+}
+
+#[test]
 fn close_makes_everything_durable() {
     let sim = SimStorage::new(7);
     let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitcask_core::SyncPolicy;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::commands::execute;
@@ -15,26 +14,27 @@ use crate::reply::Out;
 use crate::resp::{Limits, Parser, UNAUTHENTICATED};
 use crate::session::Session;
 use crate::shared::{ClientInfo, Shared};
-
-/// Read at least this much room at a time.
-const READ_CHUNK: usize = 16 * 1024;
+use crate::socket::{InBuf, Socket, READ_CHUNK};
 
 /// Serves one client until it quits, fails or the server stops.
-pub async fn serve(srv: Arc<Shared>, mut stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
+    let Ok(mut socket) = Socket::new(stream) else {
+        srv.stats.connected_clients.fetch_sub(1, Relaxed);
+        return;
+    };
     let id = srv.next_id.fetch_add(1, Relaxed);
-    let addr = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = socket.peer();
     srv.clients().insert(
         id,
         ClientInfo { addr: addr.clone(), name: String::new(), created: std::time::Instant::now() },
     );
     let mut sess = Session::new(id, addr, srv.cfg.requirepass.is_some());
-    let _ = run(&srv, &mut stream, &mut sess).await;
+    let _ = run(&srv, &mut socket, &mut sess).await;
     srv.clients().remove(&id);
     srv.stats.connected_clients.fetch_sub(1, Relaxed);
 }
 
-async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> std::io::Result<()> {
+async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std::io::Result<()> {
     let cfg = &srv.cfg;
     let full = Limits { max_bulk: cfg.max_bulk_len, max_args: cfg.max_args };
     let strict = Limits {
@@ -44,38 +44,37 @@ async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> s
     let always = cfg.sync == SyncPolicy::Always;
     let idle = (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout));
     let mut out = Out::default();
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    let mut start = 0;
+    let mut input = InBuf::default();
     let mut parser = Parser::default();
     loop {
-        if buf.len() - start > cfg.max_query_buffer {
+        if input.unparsed().len() > cfg.max_query_buffer {
             eprintln!(
                 "bitcask-server: closing client {} that reached the query buffer limit",
                 sess.addr
             );
             return Ok(());
         }
-        if buf.capacity() - buf.len() < READ_CHUNK {
-            buf.reserve(READ_CHUNK);
-        }
+        let spare = input.spare();
         let n = match idle {
-            Some(t) => match tokio::time::timeout(t, stream.read_buf(&mut buf)).await {
+            Some(t) => match tokio::time::timeout(t, socket.read(spare)).await {
                 Ok(r) => r?,
                 Err(_) => return Ok(()),
             },
-            None => stream.read_buf(&mut buf).await?,
+            None => socket.read(spare).await?,
         };
         if n == 0 {
             return Ok(());
         }
+        input.filled(n);
         srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
         let mut commands = 0u64;
         let mut fatal = false;
         // One argument vector for every request of this read.
         let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
+        let mut consumed = 0;
         while !sess.quit {
             let limits = if sess.authed { full } else { strict };
-            let frame = buf.get(start..).unwrap_or_default();
+            let frame = input.unparsed().get(consumed..).unwrap_or_default();
             match parser.parse(frame, limits) {
                 Ok(Some(len)) => {
                     if parser.is_inline() {
@@ -98,7 +97,7 @@ async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> s
                         }
                     }
                     parser.reset();
-                    start += len;
+                    consumed += len;
                     if let Some(work) = sess.deferred.take() {
                         let (srv2, resp3) = (srv.clone(), out.resp3);
                         let done = tokio::task::spawn_blocking(move || {
@@ -121,14 +120,10 @@ async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> s
                 }
             }
         }
+        drop(argv);
+        input.consume(consumed);
+        input.shrink();
         srv.stats.commands_processed.fetch_add(commands, Relaxed);
-        if start == buf.len() {
-            buf.clear();
-            start = 0;
-        } else if start > 0 && (start >= READ_CHUNK || start * 2 >= buf.len()) {
-            buf.drain(..start);
-            start = 0;
-        }
         if sess.wrote && always {
             sess.wrote = false;
             if let Err(e) = srv.syncer.wait().await {
@@ -141,7 +136,7 @@ async fn run(srv: &Arc<Shared>, stream: &mut TcpStream, sess: &mut Session) -> s
         }
         sess.wrote = false;
         if !out.buf.is_empty() {
-            stream.write_all(&out.buf).await?;
+            socket.write_all(&out.buf).await?;
             srv.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Relaxed);
             out.buf.clear();
             if out.buf.capacity() > 1 << 20 {

@@ -35,6 +35,7 @@ mod scan;
 mod server;
 mod session;
 mod shared;
+mod socket;
 mod syncer;
 
 pub mod glob;
