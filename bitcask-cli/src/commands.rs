@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::failure::{usage, CmdResult};
 use crate::flags::{Cli, Command};
-use crate::{bench, cmd_kv, cmd_maint, cmd_transfer, demo, inspect};
+use crate::{bench, cmd_cluster, cmd_kv, cmd_maint, cmd_transfer, demo, inspect};
 
 /// Runs the command and prints its failure, if any, to stderr.
 pub fn run(cli: Cli) -> ExitCode {
@@ -43,5 +43,6 @@ fn dispatch(cli: &Cli) -> CmdResult {
         Command::Bench(args) => bench::run(g, args),
         Command::Demo => demo::run(),
         Command::DemoWriter { dir } => demo::writer(dir),
+        Command::Cluster(c) => cmd_cluster::run(c),
     }
 }

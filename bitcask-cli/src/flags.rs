@@ -149,6 +149,9 @@ fn parse_sync(s: &str) -> Result<SyncPolicy, String> {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Cluster administration (bitcask-server --cluster-config): move slots between nodes.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Store a value. The value comes from stdin when omitted or "-".
     #[command(
         after_help = "Examples:\n  bitcask put greeting hello\n  echo -n hello | bitcask put greeting\n  bitcask put session abc --ttl 10m"
@@ -412,7 +415,7 @@ impl Command {
             | C::Backup { store, .. } => Takes { store: Some(store), ..none },
             C::Inspect { codec, .. } => Takes { codec: Some(codec), ..none },
             C::Bench(a) => Takes { sync: Some(&a.sync), ..none },
-            C::Demo | C::DemoWriter { .. } => none,
+            C::Demo | C::DemoWriter { .. } | C::Cluster(_) => none,
         }
     }
 
@@ -436,7 +439,45 @@ impl Command {
             C::Inspect { .. } => "inspect",
             C::Bench(_) => "bench",
             C::Demo => "demo",
+            C::Cluster(_) => "cluster",
             C::DemoWriter { .. } => "demo-writer",
         }
+    }
+}
+
+/// `bitcask cluster ...`.
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// Move slots (whole shards) to another node: stop the source node first. Copies the
+    /// shard directories into the target's store, rewrites the cluster configuration
+    /// (copy it to every node), then empties the source's shards. Restart the source and
+    /// the target with the new configuration; clients follow MOVED to the new owner.
+    #[command(
+        after_help = "Example:\n  bitcask cluster move --config cluster.conf --slots 0-1023 \\\n      --from /srv/node1 --to /srv/node2 --to-node 0000000000000000000000000000000000000002"
+    )]
+    Move {
+        /// The cluster configuration file (rewritten).
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The slots to move, START-END (whole shards of the stores).
+        #[arg(long, value_name = "START-END", value_parser = parse_slots)]
+        slots: (u16, u16),
+        /// The source node's store directory (the node must be stopped).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// The target node's store directory.
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// The target node's id in the configuration.
+        #[arg(long, value_name = "ID")]
+        to_node: String,
+    },
+}
+
+fn parse_slots(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').unwrap_or((s, s));
+    match (a.parse::<u16>(), b.parse::<u16>()) {
+        (Ok(a), Ok(b)) if a <= b && b < 16384 => Ok((a, b)),
+        _ => Err(format!("bad slot range {s:?}: use START-END within 0-16383")),
     }
 }

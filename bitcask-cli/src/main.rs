@@ -10,6 +10,7 @@
 #[macro_use]
 mod failure;
 mod bench;
+mod cmd_cluster;
 mod cmd_kv;
 mod cmd_maint;
 mod cmd_transfer;

@@ -818,3 +818,51 @@ fn the_usage_line_in_errors_matches_help() {
         assert_eq!(usage_block(&stderr(&o)), usage_block(&help_of(cmd)), "{cmd}: missing argument");
     }
 }
+
+#[test]
+fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
+    use bitcask_core::{key_slot, Options, ShardedBitcask};
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let id1 = "0000000000000000000000000000000000000001";
+    let id2 = "0000000000000000000000000000000000000002";
+    let conf = tmp.path().join("cluster.conf");
+    std::fs::write(
+        &conf,
+        format!("node {id1} 127.0.0.1:7001 0-8191\nnode {id2} 127.0.0.1:7002 8192-16383\n"),
+    )
+    .unwrap();
+    let src = ShardedBitcask::open(&a, Options::default(), Some(16)).unwrap();
+    let keys: Vec<String> =
+        (0..5000).map(|i| format!("k{i}")).filter(|k| key_slot(k.as_bytes()) < 1024).collect();
+    for k in &keys {
+        src.put(k.as_bytes(), b"v").unwrap();
+    }
+    src.close().unwrap();
+    ShardedBitcask::open(&b, Options::default(), Some(16)).unwrap().close().unwrap();
+    let run_move = |slots: &str| {
+        bin()
+            .args(["cluster", "move", "--config"])
+            .arg(&conf)
+            .args(["--slots", slots, "--from"])
+            .arg(&a)
+            .arg("--to")
+            .arg(&b)
+            .args(["--to-node", id2])
+            .output()
+            .unwrap()
+    };
+    let o = run_move("0-1000");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("not whole shards"), "{}", stderr(&o));
+    let o = run_move("0-1023");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains(&format!("node {id1} 127.0.0.1:7001 1024-8191")), "{text}");
+    assert!(text.contains(&format!("node {id2} 127.0.0.1:7002 0-1023 8192-16383")), "{text}");
+    let moved = ShardedBitcask::open(&b, Options::default(), None).unwrap();
+    assert_eq!(moved.len(), keys.len());
+    assert!(keys.iter().all(|k| moved.contains(k.as_bytes()).unwrap()));
+    let left = ShardedBitcask::open(&a, Options::default(), None).unwrap();
+    assert_eq!(left.len(), 0, "the source's shard is emptied");
+}

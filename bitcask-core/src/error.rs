@@ -103,6 +103,12 @@ pub enum Error {
         /// Another shard it touches.
         other: usize,
     },
+    /// A key of a shard this handle did not open ([`ShardedBitcask::open_some`](crate::ShardedBitcask::open_some)).
+    #[error("shard {shard} is not served by this store handle")]
+    ShardNotOpen {
+        /// The shard.
+        shard: usize,
+    },
     /// The store path exists but is not a directory.
     #[error("{path} is not a directory")]
     NotADirectory {

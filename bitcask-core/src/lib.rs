@@ -51,6 +51,7 @@
 mod append;
 mod backup;
 mod batch;
+pub mod cluster;
 mod datafile;
 mod db;
 mod engine;

@@ -48,7 +48,9 @@ const LAYOUT_VERSION: u16 = 1;
 #[derive(Debug)]
 pub struct ShardedBitcask {
     dir: PathBuf,
-    shards: Vec<Bitcask>,
+    /// Every shard of the layout; `None` for one this process does not serve (a node of a
+    /// cluster opens only the shards whose slots it owns).
+    shards: Vec<Option<Bitcask>>,
 }
 
 /// The subdirectory of shard `i`.
@@ -194,15 +196,34 @@ impl ShardedBitcask {
         shards: Option<u32>,
         read_only: bool,
     ) -> Result<ShardedBitcask> {
+        ShardedBitcask::open_some(storage, path, options, shards, read_only, &|_| true)
+    }
+
+    /// Opens only the shards whose slot range `serve` accepts; the others stay closed and
+    /// unlocked (another process may serve them, or a tool move them). A key of a closed
+    /// shard is [`Error::ShardNotOpen`].
+    pub fn open_some(
+        storage: Arc<dyn Storage>,
+        path: impl AsRef<Path>,
+        options: Options,
+        shards: Option<u32>,
+        read_only: bool,
+        serve: &(dyn Fn(std::ops::Range<u16>) -> bool + Sync),
+    ) -> Result<ShardedBitcask> {
         options.validate()?;
         let dir = path.as_ref().to_path_buf();
         let n = layout(storage.as_ref(), &dir, shards, read_only)?;
-        let opened: Vec<Result<Bitcask>> = std::thread::scope(|s| {
+        let opened: Vec<Result<Option<Bitcask>>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..n as usize)
                 .map(|i| {
                     let (storage, options) = (storage.clone(), options.clone());
                     let d = join(&dir, &shard_dir_name(i));
-                    s.spawn(move || Bitcask::open_with_storage(storage, d, options, read_only))
+                    s.spawn(move || {
+                        if !serve(slots_of(i, n as usize)) {
+                            return Ok(None);
+                        }
+                        Bitcask::open_with_storage(storage, d, options, read_only).map(Some)
+                    })
                 })
                 .collect();
             handles
@@ -224,9 +245,14 @@ impl ShardedBitcask {
         self.shards.len()
     }
 
-    /// Every shard, in order.
-    pub fn shards(&self) -> &[Bitcask] {
-        &self.shards
+    /// Every open shard, in order.
+    pub fn shards(&self) -> Vec<&Bitcask> {
+        self.shards.iter().flatten().collect()
+    }
+
+    /// Shard `i`, if this handle opened it.
+    pub fn shard(&self, i: usize) -> Option<&Bitcask> {
+        self.shards.get(i).and_then(Option::as_ref)
     }
 
     /// The shard that holds `slot`.
@@ -244,29 +270,29 @@ impl ShardedBitcask {
         slots_of(i, self.shards.len())
     }
 
-    fn shard(&self, key: &[u8]) -> &Bitcask {
+    fn shard_for(&self, key: &[u8]) -> Result<&Bitcask> {
         let i = self.shard_of(key);
-        self.shards.get(i).unwrap_or_else(|| unreachable!("shard_of is below the count"))
+        self.shard(i).ok_or(Error::ShardNotOpen { shard: i })
     }
 
     /// Stores `value` under `key`.
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.shard(key).put(key, value)
+        self.shard_for(key)?.put(key, value)
     }
 
     /// Stores `value` under `key`, disappearing `ttl` from now.
     pub fn put_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
-        self.shard(key).put_with_ttl(key, value, ttl)
+        self.shard_for(key)?.put_with_ttl(key, value, ttl)
     }
 
     /// Stores `value` under `key`, expiring at the moment `at`.
     pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at: SystemTime) -> Result<()> {
-        self.shard(key).put_expiring_at(key, value, at)
+        self.shard_for(key)?.put_expiring_at(key, value, at)
     }
 
     /// Deletes `key`; returns whether it was present.
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
-        self.shard(key).delete(key)
+        self.shard_for(key)?.delete(key)
     }
 
     /// Applies `batch` atomically. Every key must be in one shard: otherwise the result is
@@ -282,20 +308,20 @@ impl ShardedBitcask {
                 _ => shard = Some(s),
             }
         }
-        match shard.and_then(|s| self.shards.get(s)) {
-            Some(db) => db.write(batch),
-            None => self.shards.first().map_or(Ok(()), |db| db.write(batch)),
+        match shard {
+            Some(s) => self.shard(s).ok_or(Error::ShardNotOpen { shard: s })?.write(batch),
+            None => Ok(()),
         }
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.shard(key).get(key)
+        self.shard_for(key)?.get(key)
     }
 
     /// Calls `f` with the value of `key`, read in place.
     pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-        self.shard(key).get_with(key, f)
+        self.shard_for(key)?.get_with(key, f)
     }
 
     /// Calls `f(i, value)` for each of `keys` (`None` for an absent key), one shard at a
@@ -305,8 +331,8 @@ impl ShardedBitcask {
         keys: &[K],
         mut f: impl FnMut(usize, Option<&[u8]>),
     ) -> Result<()> {
-        if self.shards.len() == 1 {
-            return self.shards.first().map_or(Ok(()), |db| db.get_many_with(keys, f));
+        if let [Some(db)] = self.shards.as_slice() {
+            return db.get_many_with(keys, f);
         }
         let mut by_shard: Vec<Vec<usize>> = vec![Vec::new(); self.shards.len()];
         for (i, k) in keys.iter().enumerate() {
@@ -314,10 +340,11 @@ impl ShardedBitcask {
                 v.push(i);
             }
         }
-        for (db, idx) in self.shards.iter().zip(&by_shard) {
+        for (i, idx) in by_shard.iter().enumerate() {
             if idx.is_empty() {
                 continue;
             }
+            let db = self.shard(i).ok_or(Error::ShardNotOpen { shard: i })?;
             let these: Vec<&[u8]> =
                 idx.iter().filter_map(|&i| keys.get(i).map(AsRef::as_ref)).collect();
             db.get_many_with(&these, |j, v| {
@@ -331,27 +358,28 @@ impl ShardedBitcask {
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.shard(key).contains(key)
+        self.shard_for(key)?.contains(key)
     }
 
     /// The remaining time to live of `key` (see [`Bitcask::ttl`]).
     pub fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
-        self.shard(key).ttl(key)
+        self.shard_for(key)?.ttl(key)
     }
 
     /// When `key` expires (see [`Bitcask::expires_at`]).
     pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
-        self.shard(key).expires_at(key)
+        self.shard_for(key)?.expires_at(key)
     }
 
     /// Makes every acknowledged write of every shard durable; shards with nothing unsynced
     /// are skipped, and several that need it are synced in parallel.
     pub fn sync(&self) -> Result<()> {
-        if self.shards.len() == 1 {
-            return self.shards.iter().try_for_each(Bitcask::sync);
+        let open = self.shards();
+        if open.len() <= 1 {
+            return open.into_iter().try_for_each(Bitcask::sync);
         }
         let results: Vec<Result<()>> = std::thread::scope(|s| {
-            let hs: Vec<_> = self.shards.iter().map(|db| s.spawn(move || db.sync())).collect();
+            let hs: Vec<_> = open.into_iter().map(|db| s.spawn(move || db.sync())).collect();
             hs.into_iter()
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
@@ -361,12 +389,12 @@ impl ShardedBitcask {
 
     /// Number of live keys in all shards.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(Bitcask::len).sum()
+        self.shards().into_iter().map(Bitcask::len).sum()
     }
 
     /// Number of live keys with an expiry in all shards.
     pub fn len_expiring(&self) -> usize {
-        self.shards.iter().map(Bitcask::len_expiring).sum()
+        self.shards().into_iter().map(Bitcask::len_expiring).sum()
     }
 
     /// True when no shard holds a live key.
@@ -377,7 +405,7 @@ impl ShardedBitcask {
     /// A snapshot of the keys `keep` accepts, shard by shard (each sorted).
     pub fn keys_where(&self, mut keep: impl FnMut(&[u8]) -> bool) -> Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
-        for db in &self.shards {
+        for db in self.shards() {
             out.extend(db.keys_where(&mut keep)?);
         }
         Ok(out)
@@ -385,30 +413,30 @@ impl ShardedBitcask {
 
     /// A snapshot of every key, shard by shard (each sorted).
     pub fn keys(&self) -> Result<impl Iterator<Item = Vec<u8>>> {
-        let parts = self.shards.iter().map(Bitcask::keys).collect::<Result<Vec<Keys>>>()?;
+        let parts = self.shards().into_iter().map(Bitcask::keys).collect::<Result<Vec<Keys>>>()?;
         Ok(parts.into_iter().flatten())
     }
 
     /// The key/value pairs, shard by shard (each sorted by key); values read lazily.
     pub fn iter(&self) -> Result<impl Iterator<Item = Result<(Vec<u8>, Vec<u8>)>>> {
-        let parts = self.shards.iter().map(Bitcask::iter).collect::<Result<Vec<Iter>>>()?;
+        let parts = self.shards().into_iter().map(Bitcask::iter).collect::<Result<Vec<Iter>>>()?;
         Ok(parts.into_iter().flatten())
     }
 
     /// Statistics of each shard.
     pub fn stats(&self) -> Vec<Stats> {
-        self.shards.iter().map(Bitcask::stats).collect()
+        self.shards().into_iter().map(Bitcask::stats).collect()
     }
 
     /// Merges every shard, one after another.
     pub fn merge(&self) -> Result<Vec<MergeReport>> {
-        self.shards.iter().map(Bitcask::merge).collect()
+        self.shards().into_iter().map(Bitcask::merge).collect()
     }
 
     /// Merges the shards whose triggers fire.
     pub fn merge_if_needed(&self) -> Result<Vec<MergeReport>> {
         let mut out = Vec::new();
-        for db in &self.shards {
+        for db in self.shards() {
             out.extend(db.merge_if_needed()?);
         }
         Ok(out)
@@ -418,7 +446,7 @@ impl ShardedBitcask {
     /// `Ok` means everything acknowledged in every shard is durable.
     pub fn close(&self) -> Result<()> {
         let mut first = Ok(());
-        for db in &self.shards {
+        for db in self.shards() {
             if let Err(e) = db.close() {
                 if first.is_ok() {
                     first = Err(e);

@@ -18,7 +18,7 @@ fn each_key_is_stored_in_the_shard_of_its_slot_only() {
     for i in 0..2000 {
         db.put(&key(i), &i.to_le_bytes()).unwrap();
     }
-    let per_shard: Vec<usize> = db.shards().iter().map(Bitcask::len).collect();
+    let per_shard: Vec<usize> = db.shards().into_iter().map(Bitcask::len).collect();
     db.close().unwrap();
     // Spread: every shard of 8 holds between 1/16 and 1/4 of 2000 keys.
     assert!(per_shard.iter().all(|&n| (125..=500).contains(&n)), "{per_shard:?}");

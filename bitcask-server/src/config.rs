@@ -44,6 +44,14 @@ pub struct Config {
     /// Close a connection idle this many seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub timeout: u64,
+    /// Redis Cluster mode: the cluster's configuration file (every node, its address and
+    /// its slots; the same file on every node). Keys of other nodes' slots get `MOVED`.
+    #[arg(long, value_name = "FILE")]
+    pub cluster_config: Option<PathBuf>,
+    /// This node's id in the cluster configuration (default: the entry whose port is
+    /// --port).
+    #[arg(long, value_name = "ID", requires = "cluster_config")]
+    pub cluster_myid: Option<String>,
     /// Network threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,

@@ -7,8 +7,17 @@ use std::sync::atomic::Ordering::*;
 use crate::session::Session;
 use crate::shared::Shared;
 
-const DEFAULT: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "keyspace", "bitcask"];
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cluster",
+    "keyspace",
+    "bitcask",
+];
 
 /// The INFO text of the `sections` asked for (none: the default ones).
 pub fn render(srv: &Shared, sections: &[String], _sess: &Session) -> String {
@@ -39,9 +48,10 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
     let _ = match name {
         "server" => write!(
             o,
-            "# Server\r\nredis_version:{}\r\nbitcask_version:{}\r\nredis_mode:standalone\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:bitcask-server\r\nconfig_file:\r\n",
+            "# Server\r\nredis_version:{}\r\nbitcask_version:{}\r\nredis_mode:{}\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:bitcask-server\r\nconfig_file:\r\n",
             crate::REDIS_VERSION,
             env!("CARGO_PKG_VERSION"),
+            if srv.cluster.is_some() { "cluster" } else { "standalone" },
             std::env::consts::OS,
             std::env::consts::ARCH,
             std::process::id(),
@@ -80,6 +90,7 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
             st.rejected_connections.load(Relaxed),
         ),
         "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),
         "keyspace" => {
             let keys = srv.ks.db.len();
             o.push_str("# Keyspace\r\n");

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
-use bitcask_core::{Options, ShardedBitcask, SyncPolicy};
+use bitcask_core::{MergeOptions, Options, ShardedBitcask, SyncPolicy};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
@@ -36,10 +36,12 @@ impl std::fmt::Display for ServeError {
 impl std::error::Error for ServeError {}
 
 /// The options the store is opened with: under `always` the server syncs itself (one
-/// fsync for every connection that wrote), so the store does not.
+/// fsync for every connection that wrote), so the store does not; each shard merges in the
+/// background when its triggers fire (the defaults of `MergeOptions`).
 pub fn store_options(cfg: &Config) -> Options {
     let sync = if cfg.sync == SyncPolicy::Always { SyncPolicy::Never } else { cfg.sync };
-    Options { sync, ..Options::default() }
+    let merge = MergeOptions { background: true, ..MergeOptions::default() };
+    Options { sync, merge, ..Options::default() }
 }
 
 /// Refuses a bind that is not loopback unless a password is set (as Redis's protected mode).
@@ -58,9 +60,29 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     check_bind(&cfg)?;
     // Every client is a descriptor: allow as many as the hard limit permits.
     let _ = rlimit::increase_nofile_limit(cfg.maxclients as u64 + 64);
-    let db = ShardedBitcask::open(&cfg.dir, store_options(&cfg), cfg.shards)
-        .map_err(ServeError::Store)?;
-    run_store(db, cfg, |_| {})
+    let Some(path) = cfg.cluster_config.clone() else {
+        let db = ShardedBitcask::open(&cfg.dir, store_options(&cfg), cfg.shards)
+            .map_err(ServeError::Store)?;
+        return run_store(db, cfg, |_| {});
+    };
+    // Cluster mode: open only the shards whose slots this node owns.
+    let config = bitcask_core::cluster::ClusterConfig::read(&path).map_err(ServeError::Store)?;
+    let cluster = crate::cluster::Cluster::new(config, cfg.cluster_myid.as_deref(), cfg.port)
+        .map_err(ServeError::Config)?;
+    let db = ShardedBitcask::open_some(
+        std::sync::Arc::new(bitcask_core::storage::OsStorage),
+        &cfg.dir,
+        store_options(&cfg),
+        cfg.shards,
+        false,
+        &|slots| cluster.serves(slots),
+    )
+    .map_err(ServeError::Store)?;
+    if let Err(e) = cluster.check_shards(db.shard_count() as u32) {
+        let _ = db.close();
+        return Err(ServeError::Config(e));
+    }
+    run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
 
 /// Serves an open store (opened with [`store_options`]) until SIGTERM, SIGINT or
@@ -70,13 +92,22 @@ pub fn run_store(
     cfg: Config,
     listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
 ) -> Result<(), ServeError> {
+    run_cluster_store(db, cfg, None, listening)
+}
+
+fn run_cluster_store(
+    db: ShardedBitcask,
+    cfg: Config,
+    cluster: Option<crate::cluster::Cluster>,
+    listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
+) -> Result<(), ServeError> {
     let threads = cfg.threads.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     let listener = std::net::TcpListener::bind((cfg.bind, cfg.port)).map_err(ServeError::Io)?;
     listener.set_nonblocking(true).map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
-    let srv = Shared::new(Keyspace::new(db), cfg);
+    let srv = Shared::new(Keyspace::new(db), cfg, cluster);
     srv.port.store(u64::from(local.port()), Relaxed);
     // The signal handlers first, so that a signal right after the log line is not missed.
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -64,14 +64,17 @@ pub struct Shared {
     pub shutdown: tokio::sync::Notify,
     /// Set once shutting down.
     pub stopping: AtomicBool,
+    /// Cluster mode: the topology and this node.
+    pub cluster: Option<crate::cluster::Cluster>,
     me: Weak<Shared>,
 }
 
 impl Shared {
     /// The shared state of a server on `ks`, with its sync thread.
-    pub fn new(ks: Keyspace, cfg: Config) -> Arc<Shared> {
+    pub fn new(ks: Keyspace, cfg: Config, cluster: Option<crate::cluster::Cluster>) -> Arc<Shared> {
         Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             me: me.clone(),
+            cluster,
             syncer: Syncer::start(me.clone(), |srv: &Shared| {
                 srv.ks.db.sync().map_err(|e| e.to_string())?;
                 srv.last_save.store(crate::keyspace::now_ms() / 1000, Release);

@@ -236,9 +236,9 @@ enum Db {
 }
 
 impl Db {
-    fn each(&self) -> &[Bitcask] {
+    fn each(&self) -> Vec<&Bitcask> {
         match self {
-            Db::One(db) => std::slice::from_ref(db),
+            Db::One(db) => vec![db],
             Db::Sharded(s) => s.shards(),
         }
     }
@@ -246,7 +246,7 @@ impl Db {
     fn with<R>(&self, key: &[u8], f: impl FnOnce(&Bitcask) -> R) -> R {
         match self {
             Db::One(db) => f(db),
-            Db::Sharded(s) => f(&s.shards()[s.shard_of(key)]),
+            Db::Sharded(s) => f(s.shards()[s.shard_of(key)]),
         }
     }
 
@@ -272,11 +272,12 @@ impl Db {
     }
 
     fn len(&self) -> usize {
-        self.each().iter().map(Bitcask::len).sum()
+        self.each().into_iter().map(Bitcask::len).sum()
     }
 
     fn report(&self) -> String {
-        let r: Vec<_> = self.each().iter().map(|d| format!("{:?}", d.recovery_report())).collect();
+        let r: Vec<_> =
+            self.each().into_iter().map(|d| format!("{:?}", d.recovery_report())).collect();
         r.join("; ")
     }
 }
@@ -294,7 +295,7 @@ fn open(sim: &SimStorage, cfg: &Config) -> Result<Db> {
 fn contents(db: &Db) -> std::result::Result<Model, String> {
     let mut m = Model::new();
     let parts = db.each().len() as u32;
-    for (i, d) in db.each().iter().enumerate() {
+    for (i, d) in db.each().into_iter().enumerate() {
         let part = contents_of(d)?;
         if let Some(k) = part.keys().find(|k| parts > 1 && part_of(k, parts) != i as u32) {
             return Err(format!("shard {i} holds {k:?}, a key of another shard"));

@@ -108,7 +108,7 @@ pub fn hello(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     out.bulk(b"id");
     out.int(cx.sess.id as i64);
     out.bulk(b"mode");
-    out.bulk(b"standalone");
+    out.bulk(if cx.srv.cluster.is_some() { b"cluster" } else { b"standalone" });
     out.bulk(b"role");
     out.bulk(b"master");
     out.bulk(b"modules");

@@ -1,6 +1,7 @@
 //! The command table and the dispatcher: lookup (case-insensitive), arity, authentication,
 //! MULTI queueing, the slot locks of a command's keys, and the commit of what it wrote.
 
+mod cluster;
 mod connection;
 mod keys;
 mod server;
@@ -148,6 +149,12 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     if !sess.authed && spec.flags & F_NOAUTH == 0 {
         sess.flag_multi_error();
         return out.error("NOAUTH Authentication required.");
+    }
+    if let Some(c) = &srv.cluster {
+        if let Some(r) = c.route(&keys_of(spec, argv)) {
+            sess.flag_multi_error();
+            return out.error(&r.text());
+        }
     }
     if sess.multi.is_some() && spec.flags & F_TXCONTROL == 0 {
         sess.queue(argv);

@@ -71,4 +71,8 @@ pub static TABLE: &[Spec] = &[
     Spec { name: "shutdown", arity: -1, flags: F_ADMIN, keys: (0, 0, 0), group: "server", summary: "Closes the store cleanly and stops the server.", run: server::shutdown },
     Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, keys: (0, 0, 0), group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: server::bitcask_stats },
     Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN, keys: (0, 0, 0), group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: server::bitcask_merge },
+    Spec { name: "cluster", arity: -2, flags: 0, keys: (0, 0, 0), group: "cluster", summary: "Cluster topology: SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, COUNTKEYSINSLOT, GETKEYSINSLOT.", run: cluster::cluster },
+    Spec { name: "readonly", arity: 1, flags: F_FAST, keys: (0, 0, 0), group: "cluster", summary: "Accepted (no replicas to read from).", run: cluster::accepted },
+    Spec { name: "readwrite", arity: 1, flags: F_FAST, keys: (0, 0, 0), group: "cluster", summary: "Accepted (no replicas to read from).", run: cluster::accepted },
+    Spec { name: "asking", arity: 1, flags: F_FAST, keys: (0, 0, 0), group: "cluster", summary: "Accepted (slots never migrate while served).", run: cluster::accepted },
 ];

@@ -54,6 +54,12 @@ pub fn exec(cx: &mut Cx<'_>, _: &[&[u8]]) {
     let specs: Vec<_> = argvs.iter().filter_map(|a| a.first().and_then(|n| lookup(n))).collect();
     let all = specs.iter().any(|s| s.flags & F_ALLKEYS != 0);
     let keys: Vec<&[u8]> = specs.iter().zip(&argvs).flat_map(|(s, a)| keys_of(s, a)).collect();
+    if let Some(c) = &cx.srv.cluster {
+        if let Some(r) = c.route(&keys) {
+            cx.sess.end_multi();
+            return cx.out.error(&r.text());
+        }
+    }
     let watched: Vec<u16> = cx.sess.watched.iter().map(|(s, _)| *s).collect();
     let _locks = if all { ks.lock_all() } else { ks.lock(&keys, &watched) };
     let changed = cx.sess.watched.iter().any(|&(slot, v)| ks.version(slot) != v);
