@@ -64,7 +64,7 @@ impl WriteBatch {
         value: &[u8],
         at: std::time::SystemTime,
     ) -> &mut Self {
-        self.push(key, Some(value), crate::db::epoch_ms(at), true)
+        self.push(key, Some(value), crate::util::epoch_ms(at), true)
     }
 
     /// Adds a delete.

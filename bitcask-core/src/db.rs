@@ -127,7 +127,7 @@ impl Bitcask {
     /// [`WriteBatch::put_expiring_at`]). A moment already past stores a record that reads
     /// as absent: the key is gone, as after a delete.
     pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at: SystemTime) -> Result<()> {
-        self.engine.write_one(key, Some(value), epoch_ms(at)).map(|_| ())
+        self.engine.write_one(key, Some(value), crate::util::epoch_ms(at)).map(|_| ())
     }
 
     /// Deletes `key`; returns whether it was present. Nothing is written when it was not.
@@ -465,12 +465,6 @@ pub(crate) fn prepare_dir(storage: &dyn Storage, dir: &Path, read_only: bool) ->
         }
         Err(e) => Err(Error::io("inspecting", dir, e)),
     }
-}
-
-/// `at` in milliseconds since the Unix epoch, at least 1 (0 means "no expiry").
-pub(crate) fn epoch_ms(at: SystemTime) -> u64 {
-    at.duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1))
 }
 
 /// The writer's lock on the store, or [`Error::Locked`].

@@ -9,7 +9,7 @@ const MAX_FN_LINES: usize = 80;
 
 fn crates() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    ["bitcask-core", "bitcask-ffi", "bitcask-cli"]
+    ["bitcask-core", "bitcask-ffi", "bitcask-cli", "bitcask-server"]
         .iter()
         .map(|c| root.join(c).join("src"))
         .collect()

@@ -34,6 +34,16 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
     srv.stats.connected_clients.fetch_sub(1, Relaxed);
 }
 
+/// A connection's state between reads.
+struct Conn {
+    out: Out,
+    input: InBuf,
+    parser: Parser,
+    /// The limits after and before AUTH.
+    full: Limits,
+    strict: Limits,
+}
+
 async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std::io::Result<()> {
     let cfg = &srv.cfg;
     let full = Limits { max_bulk: cfg.max_bulk_len, max_args: cfg.max_args };
@@ -41,110 +51,143 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         max_bulk: UNAUTHENTICATED.max_bulk.min(full.max_bulk),
         max_args: UNAUTHENTICATED.max_args.min(full.max_args),
     };
-    let always = cfg.sync == SyncPolicy::Always;
-    let idle = (cfg.timeout > 0).then(|| Duration::from_secs(cfg.timeout));
-    let mut out = Out::default();
-    let mut input = InBuf::default();
-    let mut parser = Parser::default();
+    let mut c = Conn {
+        out: Out::default(),
+        input: InBuf::default(),
+        parser: Parser::default(),
+        full,
+        strict,
+    };
     loop {
-        if input.unparsed().len() > cfg.max_query_buffer {
+        if c.input.unparsed().len() > cfg.max_query_buffer {
             eprintln!(
                 "bitcask-server: closing client {} that reached the query buffer limit",
                 sess.addr
             );
             return Ok(());
         }
-        let spare = input.spare();
-        let n = match idle {
-            Some(t) => match tokio::time::timeout(t, socket.read(spare)).await {
-                Ok(r) => r?,
-                Err(_) => return Ok(()),
-            },
-            None => socket.read(spare).await?,
-        };
-        if n == 0 {
+        if !read(srv, socket, &mut c.input).await? {
             return Ok(());
         }
-        input.filled(n);
-        srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
-        let mut commands = 0u64;
-        let mut fatal = false;
-        // One argument vector for every request of this read.
-        let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
-        let mut consumed = 0;
-        while !sess.quit {
-            let limits = if sess.authed { full } else { strict };
-            let frame = input.unparsed().get(consumed..).unwrap_or_default();
-            match parser.parse(frame, limits) {
-                Ok(Some(len)) => {
-                    if parser.is_inline() {
-                        let inline: Vec<&[u8]> = parser.args(frame).collect();
-                        if !inline.is_empty() {
-                            execute(srv, sess, &mut out, &inline);
-                            commands += 1;
-                        }
-                    } else {
-                        argv.clear();
-                        argv.extend(
-                            parser
-                                .ranges()
-                                .iter()
-                                .map(|r| frame.get(r.clone()).unwrap_or_default()),
-                        );
-                        if !argv.is_empty() {
-                            execute(srv, sess, &mut out, &argv);
-                            commands += 1;
-                        }
-                    }
-                    parser.reset();
-                    consumed += len;
-                    if let Some(work) = sess.deferred.take() {
-                        let (srv2, resp3) = (srv.clone(), out.resp3);
-                        let done = tokio::task::spawn_blocking(move || {
-                            let mut o = Out { buf: Vec::new(), resp3 };
-                            work(&srv2, &mut o);
-                            o.buf
-                        })
-                        .await;
-                        match done {
-                            Ok(bytes) => out.buf.extend_from_slice(&bytes),
-                            Err(e) => out.err(&format!("internal error: {e}")),
-                        }
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    out.err(&e.to_string());
-                    fatal = true;
-                    break;
-                }
-            }
-        }
-        drop(argv);
-        input.consume(consumed);
-        input.shrink();
+        let (commands, fatal) = run_requests(srv, sess, &mut c).await;
         srv.stats.commands_processed.fetch_add(commands, Relaxed);
-        if sess.wrote && always {
-            sess.wrote = false;
-            if let Err(e) = srv.syncer.wait().await {
-                // Nothing in this batch may be acknowledged: every reply becomes the error.
-                out.buf.clear();
-                for _ in 0..commands.max(1) {
-                    out.err(&format!("the write was not made durable: {e}"));
-                }
-            }
-        }
-        sess.wrote = false;
-        if !out.buf.is_empty() {
-            socket.write_all(&out.buf).await?;
-            srv.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Relaxed);
-            out.buf.clear();
-            if out.buf.capacity() > 1 << 20 {
-                out.buf.shrink_to(READ_CHUNK);
-            }
-        }
+        reply(srv, socket, sess, &mut c.out, commands).await?;
         if fatal || sess.quit {
             return Ok(());
         }
     }
+}
+
+/// Reads what the client sent (waiting at most `--timeout`); false at its end.
+async fn read(srv: &Shared, socket: &mut Socket, input: &mut InBuf) -> std::io::Result<bool> {
+    let spare = input.spare();
+    let n = match (srv.cfg.timeout > 0).then(|| Duration::from_secs(srv.cfg.timeout)) {
+        Some(t) => match tokio::time::timeout(t, socket.read(spare)).await {
+            Ok(r) => r?,
+            Err(_) => return Ok(false),
+        },
+        None => socket.read(spare).await?,
+    };
+    input.filled(n);
+    srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+    Ok(n > 0)
+}
+
+/// Parses and runs every complete request in the input; returns how many ran and whether
+/// a protocol error ends the connection.
+async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u64, bool) {
+    let mut commands = 0u64;
+    let mut fatal = false;
+    // One argument vector for every request of this read.
+    let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
+    let mut consumed = 0;
+    while !sess.quit {
+        let limits = if sess.authed { c.full } else { c.strict };
+        let frame = c.input.unparsed().get(consumed..).unwrap_or_default();
+        match c.parser.parse(frame, limits) {
+            Ok(Some(len)) => {
+                let ran = if c.parser.is_inline() {
+                    let inline: Vec<&[u8]> = c.parser.args(frame).collect();
+                    run_one(srv, sess, &mut c.out, &inline)
+                } else {
+                    argv.clear();
+                    argv.extend(
+                        c.parser.ranges().iter().map(|r| frame.get(r.clone()).unwrap_or_default()),
+                    );
+                    run_one(srv, sess, &mut c.out, &argv)
+                };
+                commands += u64::from(ran);
+                c.parser.reset();
+                consumed += len;
+                if let Some(work) = sess.deferred.take() {
+                    run_deferred(srv, &mut c.out, work).await;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                c.out.err(&e.to_string());
+                fatal = true;
+                break;
+            }
+        }
+    }
+    drop(argv);
+    c.input.consume(consumed);
+    c.input.shrink();
+    (commands, fatal)
+}
+
+/// Runs one request (an empty one is nothing); whether it ran.
+fn run_one(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) -> bool {
+    if argv.is_empty() {
+        return false;
+    }
+    execute(srv, sess, out, argv);
+    true
+}
+
+/// Runs work that must not block the event loop on a blocking thread; appends its reply.
+async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::Deferred) {
+    let (srv2, resp3) = (srv.clone(), out.resp3);
+    let done = tokio::task::spawn_blocking(move || {
+        let mut o = Out { buf: Vec::new(), resp3 };
+        work(&srv2, &mut o);
+        o.buf
+    })
+    .await;
+    match done {
+        Ok(bytes) => out.buf.extend_from_slice(&bytes),
+        Err(e) => out.err(&format!("internal error: {e}")),
+    }
+}
+
+/// Waits for the group commit if the requests wrote under `--sync always` (on failure every
+/// reply becomes the error), then sends every reply in one write.
+async fn reply(
+    srv: &Shared,
+    socket: &mut Socket,
+    sess: &mut Session,
+    out: &mut Out,
+    commands: u64,
+) -> std::io::Result<()> {
+    if sess.wrote && srv.cfg.sync == SyncPolicy::Always {
+        if let Err(e) = srv.syncer.wait().await {
+            // Nothing in this batch may be acknowledged.
+            out.buf.clear();
+            for _ in 0..commands.max(1) {
+                out.err(&format!("the write was not made durable: {e}"));
+            }
+        }
+    }
+    sess.wrote = false;
+    if out.buf.is_empty() {
+        return Ok(());
+    }
+    socket.write_all(&out.buf).await?;
+    srv.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Relaxed);
+    out.buf.clear();
+    if out.buf.capacity() > 1 << 20 {
+        out.buf.shrink_to(READ_CHUNK);
+    }
+    Ok(())
 }

@@ -242,88 +242,88 @@ fn split_args(
     args: &mut Vec<Range<usize>>,
 ) -> Result<(), ProtocolError> {
     let mut i = 0;
-    let at = |i: usize| line.get(i).copied();
     loop {
-        while at(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
             i += 1;
         }
-        let Some(first) = at(i) else { return Ok(()) };
+        let Some(&first) = line.get(i) else { return Ok(()) };
         let start = out.len();
-        match first {
-            b'"' => {
-                i += 1;
-                loop {
-                    match at(i) {
-                        None => return Err(ProtocolError::UnbalancedQuotes),
-                        Some(b'\\') if at(i + 1) == Some(b'x') => {
-                            match (at(i + 2).and_then(hex), at(i + 3).and_then(hex)) {
-                                (Some(h), Some(l)) => {
-                                    out.push(h << 4 | l);
-                                    i += 4;
-                                }
-                                _ => {
-                                    out.push(b'\\');
-                                    i += 1;
-                                }
-                            }
-                        }
-                        Some(b'\\') if at(i + 1).is_some() => {
-                            let c = at(i + 1).unwrap_or_default();
-                            out.push(match c {
-                                b'n' => b'\n',
-                                b'r' => b'\r',
-                                b't' => b'\t',
-                                b'b' => 8,
-                                b'a' => 7,
-                                c => c,
-                            });
-                            i += 2;
-                        }
-                        Some(b'"') => {
-                            if at(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                                return Err(ProtocolError::UnbalancedQuotes);
-                            }
-                            i += 1;
-                            break;
-                        }
-                        Some(c) => {
-                            out.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-            }
-            b'\'' => {
-                i += 1;
-                loop {
-                    match at(i) {
-                        None => return Err(ProtocolError::UnbalancedQuotes),
-                        Some(b'\\') if at(i + 1) == Some(b'\'') => {
-                            out.push(b'\'');
-                            i += 2;
-                        }
-                        Some(b'\'') => {
-                            if at(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
-                                return Err(ProtocolError::UnbalancedQuotes);
-                            }
-                            i += 1;
-                            break;
-                        }
-                        Some(c) => {
-                            out.push(c);
-                            i += 1;
-                        }
-                    }
-                }
-            }
+        i = match first {
+            b'"' => double_quoted(line, i + 1, out)?,
+            b'\'' => single_quoted(line, i + 1, out)?,
             _ => {
-                while let Some(c) = at(i).filter(|b| !b.is_ascii_whitespace()) {
+                while let Some(&c) = line.get(i).filter(|b| !b.is_ascii_whitespace()) {
                     out.push(c);
                     i += 1;
                 }
+                i
+            }
+        };
+        args.push(start..out.len());
+    }
+}
+
+/// The end of a closing quote at `i`: whitespace or the end must follow.
+fn closing(line: &[u8], i: usize) -> Result<usize, ProtocolError> {
+    if line.get(i + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+        return Err(ProtocolError::UnbalancedQuotes);
+    }
+    Ok(i + 1)
+}
+
+/// A `"..."` argument whose text starts at `i`; returns where it ends.
+fn double_quoted(line: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, ProtocolError> {
+    let at = |i: usize| line.get(i).copied();
+    loop {
+        match at(i) {
+            None => return Err(ProtocolError::UnbalancedQuotes),
+            Some(b'\\') if at(i + 1) == Some(b'x') => {
+                match (at(i + 2).and_then(hex), at(i + 3).and_then(hex)) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 4;
+                    }
+                    _ => {
+                        out.push(b'\\');
+                        i += 1;
+                    }
+                }
+            }
+            Some(b'\\') if at(i + 1).is_some() => {
+                out.push(match at(i + 1).unwrap_or_default() {
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'b' => 8,
+                    b'a' => 7,
+                    c => c,
+                });
+                i += 2;
+            }
+            Some(b'"') => return closing(line, i),
+            Some(c) => {
+                out.push(c);
+                i += 1;
             }
         }
-        args.push(start..out.len());
+    }
+}
+
+/// A `'...'` argument whose text starts at `i`; returns where it ends.
+fn single_quoted(line: &[u8], mut i: usize, out: &mut Vec<u8>) -> Result<usize, ProtocolError> {
+    loop {
+        match line.get(i).copied() {
+            None => return Err(ProtocolError::UnbalancedQuotes),
+            Some(b'\\') if line.get(i + 1) == Some(&b'\'') => {
+                out.push(b'\'');
+                i += 2;
+            }
+            Some(b'\'') => return closing(line, i),
+            Some(c) => {
+                out.push(c);
+                i += 1;
+            }
+        }
     }
 }
 
