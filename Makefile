@@ -18,8 +18,8 @@ ifndef NO_BUILD
 	$(CARGO) build --release -p bitcask-ffi
 endif
 
-# Every test. The server's tests drive redis-cli, redis-benchmark and twemproxy: installed
-# first when missing (Debian packages redis-tools, redis-server, nutcracker).
+# Every test. The server's tests drive redis-cli, redis-benchmark, twemproxy and redis-py:
+# installed first when missing (Debian redis-tools, redis-server, nutcracker; PyPI redis).
 test: test-deps
 	$(CARGO) test --workspace
 

@@ -127,6 +127,44 @@ fn a_cluster_client_writes_100k_keys_and_each_lands_on_its_slot_owner() {
 }
 
 #[test]
+fn redis_py_cluster_client_routes_by_itself() {
+    let c = Cluster::start(&[]);
+    let script = format!(
+        r#"
+from redis.cluster import RedisCluster
+rc = RedisCluster(host="127.0.0.1", port={port})
+n = 20000
+p = rc.pipeline()
+for i in range(n):
+    p.set(f"py:{{i}}", i)
+p.execute()
+p = rc.pipeline()
+for i in range(n):
+    p.get(f"py:{{i}}")
+vals = p.execute()
+assert all(int(v) == i for i, v in enumerate(vals)), "a value came back wrong"
+assert rc.dbsize(target_nodes=RedisCluster.ALL_NODES) == n
+assert rc.cluster_keyslot("foo") == 12182
+print("ok", n)
+"#,
+        port = c.ports[0]
+    );
+    let o = Command::new("python3").arg("-c").arg(&script).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("No module named 'redis'"),
+        "redis-py is not installed: run the tests with `make test`"
+    );
+    assert!(o.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok 20000");
+    let total: usize = (0..3).map(|i| keys_of_node(&c, i).len()).sum();
+    assert_eq!(total, 20_000, "each key on exactly one node");
+    for i in 0..3 {
+        assert!(keys_of_node(&c, i).iter().all(|k| owner(key_slot(k.as_bytes())) == i));
+    }
+}
+
+#[test]
 fn nodes_answer_cluster_commands_and_redirect_as_redis_cluster() {
     let c = Cluster::start(&[]);
     let mut r = c.raw(0);
