@@ -118,6 +118,12 @@ impl Printer {
                     }
                     pos += len;
                 }
+                Ok((Entry::SyncPoint { durable_end }, len)) => {
+                    let line =
+                        format!("{pos:>10} {len:>8}  sync point: durable up to {durable_end}");
+                    self.out.text(&line)?;
+                    pos += len;
+                }
                 Err(e) => {
                     let next = bitcask_format::next_entry_start(buf, pos + 1);
                     let what = if e.is_truncated() && next == buf.len() {

@@ -33,6 +33,9 @@ pub fn open_to_write(g: &Global) -> Result<Bitcask, Failure> {
     if !existed {
         note!("bitcask: created store {}", d.display());
     }
+    for w in db.recovery_report().warnings() {
+        note!("bitcask: warning: {w}");
+    }
     Ok(db)
 }
 

@@ -296,26 +296,28 @@ pub(crate) fn create_datafile_at(
     Ok(Arc::new(DataFile::new(id, num, path, file, FILE_HEADER_LEN as u64)))
 }
 
-/// Calls `f` with every record of `[start, end)` of a datafile and its raw bytes, reading
-/// `SCAN_BUFFER_SIZE` bytes at a time (more for a larger entry), and returns how the scan
-/// ended: `Clean`, `TornTail` or `Corrupt`.
-pub(crate) fn scan_range(
-    file: &dyn StorageFile,
-    path: &Path,
-    start: u64,
-    end: u64,
-    mut f: impl FnMut(&ScannedRecord<'_>, &[u8]) -> Result<()>,
-) -> Result<ScanOutcome> {
-    scan_chunks(file, path, start, end, |records| records.iter().try_for_each(|(r, raw)| f(r, raw)))
-}
-
-/// [`scan_range`], handing `f` the records of one read buffer at a time (in order), so a
-/// caller can look them all up before using any.
+/// Calls `f` with the records of `[start, end)` of a datafile and their raw bytes, one
+/// read buffer at a time (in order, `SCAN_BUFFER_SIZE` bytes or more for a larger entry),
+/// so a caller can look them all up before using any; returns how the scan ended:
+/// `Clean`, `TornTail` or `Corrupt`.
 pub(crate) fn scan_chunks(
     file: &dyn StorageFile,
     path: &Path,
     start: u64,
     end: u64,
+    f: impl FnMut(&[(ScannedRecord<'_>, &[u8])]) -> Result<()>,
+) -> Result<ScanOutcome> {
+    scan_chunks_marked(file, path, start, end, &mut 0, f)
+}
+
+/// [`scan_chunks`], also raising `*mark` to the largest durable end of the sync points
+/// passed.
+pub(crate) fn scan_chunks_marked(
+    file: &dyn StorageFile,
+    path: &Path,
+    start: u64,
+    end: u64,
+    mark: &mut u64,
     mut f: impl FnMut(&[(ScannedRecord<'_>, &[u8])]) -> Result<()>,
 ) -> Result<ScanOutcome> {
     let mut pos = start;
@@ -335,6 +337,7 @@ pub(crate) fn scan_chunks(
             chunk.push((r, &buf[at..at + r.len as usize]));
         }
         f(&chunk)?;
+        *mark = (*mark).max(scan.durable_mark());
         match scan.outcome() {
             ScanOutcome::NeedMore { offset, needed } => {
                 want = SCAN_BUFFER_SIZE
@@ -371,6 +374,28 @@ pub(crate) fn for_each_chunk(
             other.valid_end().unwrap_or(FILE_HEADER_LEN as u64),
             "unreadable record in a sealed datafile",
         )),
+    }
+}
+
+/// The largest durable end that a sync point at or after `from` records, looking past
+/// damage (each damaged region is skipped to the next valid entry); 0 when there is none.
+pub(crate) fn durable_mark_after(
+    file: &dyn StorageFile,
+    path: &Path,
+    from: u64,
+    len: u64,
+) -> Result<u64> {
+    let (mut mark, mut from) = (0, from);
+    loop {
+        let at = resync(file, path, from, len)?;
+        if at >= len {
+            return Ok(mark);
+        }
+        match scan_chunks_marked(file, path, at, len, &mut mark, |_| Ok(()))? {
+            ScanOutcome::Corrupt(e) => from = e.offset + 1,
+            ScanOutcome::TornTail { offset } => from = offset + 1,
+            _ => return Ok(mark),
+        }
     }
 }
 

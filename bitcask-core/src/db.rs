@@ -111,6 +111,15 @@ impl Bitcask {
         &self.engine.report
     }
 
+    /// The failure that made this store refuse writes (a failed write or fsync), or `None`
+    /// while it takes them. Writes stay refused until the store is reopened.
+    pub fn write_error(&self) -> Option<String> {
+        self.engine.check_not_poisoned().err().map(|e| match e {
+            Error::Poisoned { cause } => cause,
+            other => other.to_string(),
+        })
+    }
+
     /// Stores `value` under `key`.
     pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
         self.engine.write_one(key, Some(value), 0).map(|_| ())
@@ -430,11 +439,23 @@ impl Bitcask {
                 w.appender
                     .release(&active)
                     .map_err(|e| Error::io("truncating", &active.path, e))?;
-                w.active
-                    .file
-                    .sync_data()
-                    .map_err(|e| Error::io("syncing", &w.active.path, e))
-                    .and_then(|()| self.engine.write_hint(&w.active))
+                let sync =
+                    || active.file.sync_data().map_err(|e| Error::io("syncing", &active.path, e));
+                sync()?;
+                // A sync point at the end says all of it is durable, so that damage to it
+                // is never taken for a torn tail, even without its hint.
+                let end = active.end();
+                let mut point = Vec::new();
+                let n = bitcask_format::encode_sync_point(end, &mut point) as u64;
+                if end > w.marked + n && end + n <= self.engine.opts.max_file_size {
+                    active
+                        .file
+                        .write_at(&point, end)
+                        .map_err(|e| Error::io("appending to", &active.path, e))?;
+                    active.set_end(end + n);
+                    sync()?;
+                }
+                self.engine.write_hint(&active)
             });
         }
         lock(&self.engine.lock_guard).take();

@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use bitcask_format::{encode_sync_point, FILE_HEADER_LEN, SYNC_POINT_LEN};
+
 use crate::append::Appender;
 use crate::datafile::{create_datafile, DataFile};
 use crate::error::{Error, Result};
@@ -26,6 +28,8 @@ pub(crate) struct Writer {
     pub appender: Appender,
     pub buf: Vec<u8>,
     pub next_gen: u64,
+    /// The largest durable end a sync point in the active file records.
+    pub marked: u64,
 }
 
 /// Group commit: how many writes are durable, and whether a thread is syncing now.
@@ -75,13 +79,13 @@ impl Engine {
         let writer = if read_only {
             None
         } else {
-            let (active, next_gen) = match rec.reusable {
-                Some(df) => (df, rec.next_gen),
+            let (active, next_gen, marked) = match rec.reusable {
+                Some(df) => (df, rec.next_gen, rec.durable_mark),
                 None => {
                     let id = FileId::new(rec.next_gen, 0);
                     let df = create_datafile(storage.as_ref(), &dir, id, files.next_num())?;
                     files.insert(df.clone());
-                    (df, rec.next_gen + 1)
+                    (df, rec.next_gen + 1, FILE_HEADER_LEN as u64)
                 }
             };
             // Reads of the active file go through a mapping as long as the file (appended
@@ -90,7 +94,7 @@ impl Engine {
                 active.map(opts.max_file_size);
             }
             let appender = Appender::new(&active, &opts);
-            Some(Writer { active, appender, buf: Vec::with_capacity(4096), next_gen })
+            Some(Writer { active, appender, buf: Vec::with_capacity(4096), next_gen, marked })
         };
         Ok(Engine {
             dir,
@@ -245,6 +249,7 @@ impl Engine {
         });
         w.appender = Appender::new(&new, &self.opts);
         w.active = new;
+        w.marked = FILE_HEADER_LEN as u64;
         // Everything written so far is in the sealed file, which is synced.
         let written = self.written.load(Acquire);
         let mut st = lock(&self.sync_state);
@@ -260,19 +265,45 @@ impl Engine {
     /// Syncs the active file now, whether or not this process wrote to it (it may hold
     /// writes of a process that died), and counts every write made so far as durable.
     pub(crate) fn sync_now(&self) -> Result<()> {
-        let (file, upto) = {
+        let (file, upto, end) = {
             let w = lock(&self.writer);
             let w = w.as_ref().ok_or(Error::Closed)?;
-            (w.active.clone(), self.written.load(Acquire))
+            (w.active.clone(), self.written.load(Acquire), w.active.end())
         };
         if let Err(e) = file.file.sync_data() {
             let e = Error::io("syncing", &file.path, e);
             self.poison(&e);
             return Err(e);
         }
+        self.note_durable(&file, end);
         let mut st = lock(&self.sync_state);
         st.synced = st.synced.max(upto);
         Ok(())
+    }
+
+    /// Appends a sync point to the active file saying that its first `end` bytes are
+    /// durable (an fsync that covered them returned), unless the active file is no longer
+    /// `file` (rotation synced all of it) or an earlier point said as much. The point is no
+    /// write of the caller's: it becomes durable with the next sync, and a `sync()` does not
+    /// wait for it. A failure to append it poisons the store like any failed write.
+    pub(crate) fn note_durable(&self, file: &Arc<DataFile>, end: u64) {
+        let mut g = lock(&self.writer);
+        let Some(w) = g.as_mut() else { return };
+        let offset = w.active.end();
+        let fits = offset + SYNC_POINT_LEN as u64 <= self.opts.max_file_size;
+        // A point right after the last one's durable end would vouch only for that point.
+        let news = end > w.marked + SYNC_POINT_LEN as u64;
+        if !Arc::ptr_eq(&w.active, file) || !news || !fits || self.poisoned.load(Acquire) {
+            return;
+        }
+        let mut point = Vec::with_capacity(SYNC_POINT_LEN);
+        encode_sync_point(end, &mut point);
+        if let Err(e) = w.appender.append(&w.active, &point, offset) {
+            self.poison(&Error::io("appending to", &w.active.path, e));
+            return;
+        }
+        w.active.set_end(offset + SYNC_POINT_LEN as u64);
+        w.marked = end;
     }
 
     /// Waits until write number `seq` is durable, syncing if no other thread is (group
@@ -295,11 +326,16 @@ impl Engine {
             drop(st);
             let target = {
                 let w = lock(&self.writer);
-                w.as_ref().map(|w| (w.active.clone(), self.written.load(Acquire)))
+                w.as_ref().map(|w| (w.active.clone(), self.written.load(Acquire), w.active.end()))
             };
             let result = match &target {
-                Some((file, _)) => {
-                    file.file.sync_data().map_err(|e| Error::io("syncing", &file.path, e))
+                Some((file, _, end)) => {
+                    let synced =
+                        file.file.sync_data().map_err(|e| Error::io("syncing", &file.path, e));
+                    if synced.is_ok() {
+                        self.note_durable(file, *end);
+                    }
+                    synced
                 }
                 None => Err(Error::Closed),
             };
@@ -307,7 +343,7 @@ impl Engine {
             st.in_progress = false;
             match result {
                 Ok(()) => {
-                    if let Some((_, upto)) = target {
+                    if let Some((_, upto, _)) = target {
                         st.synced = st.synced.max(upto);
                     }
                     self.sync_cv.notify_all();

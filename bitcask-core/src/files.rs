@@ -44,6 +44,9 @@ impl fmt::Display for FileId {
 pub(crate) enum Name {
     Data(FileId),
     Hint(FileId),
+    /// Bytes open cut or skipped from datafile `id` at an offset, set aside.
+    Quarantine(FileId),
+    /// A temporary file of one of the store's own names.
     Tmp,
     Manifest,
     Lock,
@@ -65,9 +68,20 @@ pub(crate) fn tmp_name(name: &str) -> String {
     format!("{name}.tmp")
 }
 
+/// The file that keeps the bytes open cut or skipped at `offset` of datafile `id`.
+pub(crate) fn quarantine_name(id: FileId, offset: u64) -> String {
+    format!("{id}-{offset:016x}.quarantine")
+}
+
+/// What `name` is. Only names the store itself creates are anything but `Other`: a
+/// temporary file is `Tmp` only when it is one of the store's names with `.tmp` added, so
+/// open never removes a file it did not make.
 pub(crate) fn parse_name(name: &str) -> Name {
-    if name.ends_with(".tmp") {
-        return Name::Tmp;
+    if let Some(stem) = name.strip_suffix(".tmp") {
+        return match parse_name(stem) {
+            Name::Data(_) | Name::Hint(_) | Name::Manifest | Name::Quarantine(_) => Name::Tmp,
+            _ => Name::Other,
+        };
     }
     if name == MANIFEST_NAME {
         return Name::Manifest;
@@ -89,6 +103,11 @@ pub(crate) fn parse_name(name: &str) -> Name {
     if let Some(stem) = name.strip_suffix(".hint") {
         if let Some(id) = id(stem) {
             return Name::Hint(id);
+        }
+    }
+    if let Some((file, offset)) = name.strip_suffix(".quarantine").and_then(|s| s.split_once('-')) {
+        if let (Some(file), Some(_)) = (id(file), id(offset)) {
+            return Name::Quarantine(file);
         }
     }
     Name::Other
@@ -116,5 +135,13 @@ mod tests {
         assert_eq!(parse_name("0000000000000001.DATA"), Name::Other);
         assert_eq!(parse_name("000000000000001.data"), Name::Other);
         assert_eq!(parse_name("notes.txt"), Name::Other);
+        let q = quarantine_name(c, 0x1234);
+        assert_eq!(parse_name(&q), Name::Quarantine(c));
+        assert_eq!(parse_name(&tmp_name(&q)), Name::Tmp);
+        assert_eq!(parse_name(&tmp_name(MANIFEST_NAME)), Name::Tmp);
+        // Open removes temporary files of its own names only.
+        assert_eq!(parse_name("notes.tmp"), Name::Other);
+        assert_eq!(parse_name("0000000000000001.data.tmp.tmp"), Name::Other);
+        assert_eq!(parse_name("SHARDS.tmp"), Name::Other);
     }
 }

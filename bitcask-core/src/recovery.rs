@@ -11,7 +11,7 @@ use bitcask_format::{
     FileHeader, FileKind, HintWriter, ScanOutcome, ScannedRecord, FILE_HEADER_LEN,
 };
 
-use crate::datafile::{resync, scan_range, unused_from, DataFile};
+use crate::datafile::{durable_mark_after, resync, scan_chunks_marked, unused_from, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
 use crate::files::{data_name, join, parse_name, tmp_name, FileId, Name, MANIFEST_NAME};
@@ -19,46 +19,10 @@ use crate::hint;
 use crate::keydir::{Keydir, Loc};
 use crate::manifest::Manifest;
 use crate::options::{Options, RecoveryMode, MAX_FILE_SIZE};
+use crate::quarantine;
+pub use crate::recovery_report::{DamagedRegion, RecoveryReport};
 use crate::storage::{OpenMode, Storage, StorageFile};
 use crate::util::{io_err, now_ms};
-
-/// A region of a datafile that open skipped or cut off.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DamagedRegion {
-    /// The datafile.
-    pub file: FileId,
-    /// Where the region starts.
-    pub offset: u64,
-    /// Its length in bytes.
-    pub len: u64,
-    /// What was wrong there.
-    pub detail: String,
-}
-
-/// What open found and did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Datafiles read record by record (no usable hint, or past the hint's prefix).
-    pub files_scanned: usize,
-    /// Datafiles whose keydir entries came from a hint file.
-    pub hints_used: usize,
-    /// Hint files found unusable (damaged, stale) and ignored.
-    pub hints_rejected: usize,
-    /// Records (and hint entries) applied to the keydir.
-    pub records: u64,
-    /// Bytes cut from the tail of the newest datafile (a torn or garbage tail).
-    pub bytes_truncated: u64,
-    /// The torn tail that was cut, if any.
-    pub truncated: Option<DamagedRegion>,
-    /// Corrupt regions skipped in [`RecoveryMode::SkipCorrupt`].
-    pub skipped: Vec<DamagedRegion>,
-    /// An unfinished merge that open completed from its manifest.
-    pub merge_completed: bool,
-    /// Leftover temporary files (an unfinished merge or hint) removed.
-    pub temp_files_removed: usize,
-    /// Hint files written for datafiles that had none.
-    pub hints_written: usize,
-}
 
 /// What recovery hands to the engine.
 pub(crate) struct Recovered {
@@ -69,6 +33,9 @@ pub(crate) struct Recovered {
     pub next_gen: u64,
     /// The newest datafile, when the writer may keep appending to it.
     pub reusable: Option<Arc<DataFile>>,
+    /// How much of the newest datafile is known durable: its hint's prefix, or the largest
+    /// durable end a sync point in it records.
+    pub durable_mark: u64,
 }
 
 /// Live and dead record counts of one file, gathered while building.
@@ -241,6 +208,10 @@ struct Recovery<'a> {
     hints: BTreeSet<FileId>,
     newest: Option<FileId>,
     reusable: Option<Arc<DataFile>>,
+    /// The newest datafile's format version and how much of it is known durable.
+    newest_version: u16,
+    newest_mark: u64,
+    newest_writable: bool,
     /// Hints built while scanning sealed files that had none, written at the end.
     missing_hints: Vec<(FileId, Vec<u8>)>,
 }
@@ -267,6 +238,9 @@ pub(crate) fn recover(
         hints: BTreeSet::new(),
         newest: None,
         reusable: None,
+        newest_version: 0,
+        newest_writable: false,
+        newest_mark: FILE_HEADER_LEN as u64,
         missing_hints: Vec::new(),
     };
     let (excluded, tmp_outputs) = r.finish_or_discard_merge()?;
@@ -375,6 +349,7 @@ impl Recovery<'_> {
     fn load_datafile(&mut self, id: FileId, path: &Path) -> Result<()> {
         let is_newest = Some(id) == self.newest;
         let writable = is_newest && !self.read_only && id.seq() == 0;
+        self.newest_writable |= writable;
         let mode = if writable { OpenMode::ReadWrite } else { OpenMode::Read };
         let file = self.storage.open(path, mode).map_err(io_err("opening", path))?;
         let len = file.len().map_err(io_err("reading the length of", path))?;
@@ -388,6 +363,10 @@ impl Recovery<'_> {
         let df = Arc::new(DataFile::new(id, num, path.to_path_buf(), file.clone(), len));
         self.b.files.insert(df.clone());
         let start = self.apply_hint(id, len, &df);
+        if is_newest {
+            // A hint is written only after its datafile prefix was synced.
+            self.newest_mark = self.newest_mark.max(start);
+        }
         if start < len || start == FILE_HEADER_LEN as u64 {
             self.scan_rest(&df, start, len, is_newest, writable)?;
         }
@@ -428,20 +407,34 @@ impl Recovery<'_> {
                 0,
             ))
         };
-        let Err(e) = checked else { return Ok(true) };
+        let e = match checked {
+            Ok(h) => {
+                if is_newest {
+                    self.newest_version = h.version;
+                }
+                return Ok(true);
+            }
+            Err(e) => e,
+        };
         let damaged = |detail: &bitcask_format::Error| DamagedRegion {
             file: id,
             offset: 0,
             len,
             detail: detail.kind.to_string(),
+            key: None,
+            quarantine: None,
         };
-        let torn = e.is_truncated() || head.iter().all(|&b| b == 0);
+        // A header is synced before any record is written after it: the newest file's
+        // header is torn only when the file holds nothing else (shorter than a header, or
+        // all zeros). Damage to a header with records after it is damage at rest.
+        let torn = len < FILE_HEADER_LEN as u64 || unused_from(file.as_ref(), path, 0, len)?;
         if is_newest && torn {
             if writable {
+                let region = self.set_aside(id, file.as_ref(), path, damaged(&e))?;
                 rewrite_header(file.as_ref(), id, path)?;
                 if len > 0 {
                     self.report.bytes_truncated += len;
-                    self.report.truncated = Some(damaged(&e));
+                    self.report.truncated = Some(region);
                 }
                 let num = self.b.files.next_num();
                 let df = Arc::new(DataFile::new(
@@ -453,11 +446,20 @@ impl Recovery<'_> {
                 ));
                 self.b.files.insert(df.clone());
                 self.reusable = Some(df);
+                self.newest_version = bitcask_format::FORMAT_VERSION;
             }
             return Ok(false);
         }
         if let bitcask_format::ErrorKind::UnsupportedVersion { .. } = e.kind {
             return Err(Error::format(path, e));
+        }
+        if self.opts.recovery == RecoveryMode::SkipCorrupt && !torn {
+            // Only the header is set aside: the records after it are read as usual (the
+            // file's id is its name's; a file with a damaged header is never appended to).
+            let region = DamagedRegion { len: FILE_HEADER_LEN as u64, ..damaged(&e) };
+            let region = self.set_aside(id, file.as_ref(), path, region)?;
+            self.report.skipped.push(region);
+            return Ok(true);
         }
         if self.opts.recovery == RecoveryMode::SkipCorrupt {
             self.report.skipped.push(damaged(&e));
@@ -473,14 +475,19 @@ impl Recovery<'_> {
             return FILE_HEADER_LEN as u64;
         }
         let b = &mut self.b;
-        let loaded =
-            hint::load(self.storage, self.dir, id, len, |entries| b.apply_hint(df, entries));
+        let data = df.file.as_ref();
+        let loaded = hint::load(self.storage, self.dir, id, data, len, |e| b.apply_hint(df, e));
         match loaded {
-            Ok(Some(covered)) => {
+            Ok(hint::Loaded::Covers(covered)) => {
                 self.report.hints_used += 1;
                 covered
             }
-            Ok(None) | Err(_) => {
+            Ok(hint::Loaded::Foreign) => {
+                self.report.hints_rejected += 1;
+                self.report.foreign_hints.push(id);
+                FILE_HEADER_LEN as u64
+            }
+            Ok(hint::Loaded::Damaged) | Err(_) => {
                 self.report.hints_rejected += 1;
                 FILE_HEADER_LEN as u64
             }
@@ -501,8 +508,8 @@ impl Recovery<'_> {
         let build_hint = !self.read_only && !is_newest && start == FILE_HEADER_LEN as u64;
         let mut hint = build_hint.then(|| HintWriter::new(df.id.0));
         let end = self.scan_into(df, start, len, is_newest, hint.as_mut())?;
-        if end < len && writable {
-            // Only the newest file gets here (older files fail or skip in scan_into).
+        if end < len && writable && self.report.truncated.is_none() {
+            // Unused (preallocated) space after the records of the newest file.
             df.file.set_len(end).map_err(io_err("truncating", &df.path))?;
             df.file.sync_data().map_err(io_err("syncing", &df.path))?;
         }
@@ -515,6 +522,12 @@ impl Recovery<'_> {
 
     /// Scans `[start, len)` of a datafile into the keydir. Returns the end of the valid
     /// prefix.
+    ///
+    /// Damage in the newest file after everything a sync point (or its hint) vouches for is
+    /// a torn tail: unsynced writes may land out of order, so from it on everything is cut
+    /// (set aside first). Damage before that point, or in any older file, is damage at rest:
+    /// `Strict` refuses to open, `SkipCorrupt` sets the damaged region aside and keeps every
+    /// valid entry after it.
     fn scan_into(
         &mut self,
         df: &DataFile,
@@ -527,10 +540,16 @@ impl Recovery<'_> {
         let mut pos = start;
         loop {
             let b = &mut self.b;
-            let outcome = scan_range(file, path, pos, len, |r, _| {
-                apply_scanned(df, r, b, hint.as_deref_mut());
+            let mut mark = 0;
+            let outcome = scan_chunks_marked(file, path, pos, len, &mut mark, |records| {
+                for (r, _) in records {
+                    apply_scanned(df, r, b, hint.as_deref_mut());
+                }
                 Ok(())
             })?;
+            if is_newest {
+                self.newest_mark = self.newest_mark.max(mark);
+            }
             let (at, detail) = match outcome {
                 ScanOutcome::Corrupt(e) => (e.offset, e.kind.to_string()),
                 ScanOutcome::TornTail { offset } => {
@@ -542,25 +561,72 @@ impl Recovery<'_> {
                 // Space preallocated for appends, never written: the end, not damage.
                 return Ok(at);
             }
-            let region = DamagedRegion { file: df.id, offset: at, len: len - at, detail };
-            if is_newest {
-                // Point-in-time recovery: unsynced writes may land out of order, so
-                // everything from the first bad entry on is an incomplete tail.
-                self.report.bytes_truncated += len - at;
-                self.report.truncated = Some(region);
+            let key = claimed_key(file, at, len);
+            let region = DamagedRegion {
+                file: df.id,
+                offset: at,
+                len: len - at,
+                detail,
+                key,
+                quarantine: None,
+            };
+            let vouched = if is_newest {
+                self.newest_mark.max(durable_mark_after(file, path, at + 1, len)?)
+            } else {
+                len
+            };
+            if vouched <= at {
+                self.cut_tail(df, region)?;
                 return Ok(at);
             }
             if self.opts.recovery == RecoveryMode::Strict {
-                return Err(Error::corruption(path, at, region.detail));
+                let detail = format!("{} (damage at rest: the bytes were synced)", region.detail);
+                return Err(Error::corruption(path, at, detail));
             }
             // Skip to the next offset where a valid entry starts.
             let next = resync(file, path, at + 1, len)?;
-            self.report.skipped.push(DamagedRegion { len: next - at, ..region });
+            let region = DamagedRegion { len: next - at, ..region };
+            let region = self.set_aside(df.id, file, path, region)?;
+            self.report.skipped.push(region);
             if next >= len {
                 return Ok(len);
             }
             pos = next;
         }
+    }
+
+    /// Reports the newest file's tail from `region.offset` on as cut; a writer's open sets
+    /// its bytes aside (up to the last non-zero byte: the rest is unused space) and cuts it.
+    fn cut_tail(&mut self, df: &DataFile, region: DamagedRegion) -> Result<()> {
+        let (at, len) = (region.offset, region.len);
+        let used = used_end(df.file.as_ref(), &df.path, at, at + len)?;
+        let shortened = DamagedRegion { len: used - at, ..region };
+        let mut region = self.set_aside(df.id, df.file.as_ref(), &df.path, shortened)?;
+        region.len = len;
+        if self.newest_writable {
+            df.file.set_len(at).map_err(io_err("truncating", &df.path))?;
+            df.file.sync_data().map_err(io_err("syncing", &df.path))?;
+        }
+        self.report.bytes_truncated += len;
+        self.report.truncated = Some(region);
+        Ok(())
+    }
+
+    /// Copies a damaged region of datafile `id` into its quarantine file (a writer's open
+    /// only).
+    fn set_aside(
+        &mut self,
+        id: FileId,
+        file: &dyn StorageFile,
+        path: &Path,
+        mut region: DamagedRegion,
+    ) -> Result<DamagedRegion> {
+        if !self.read_only && region.len > 0 {
+            let (at, n) = (region.offset, region.len);
+            region.quarantine =
+                Some(quarantine::set_aside(self.storage, self.dir, id, file, path, at, n)?);
+        }
+        Ok(region)
     }
 
     /// Step 6: a crashed process may have created files (the newest datafile above all)
@@ -585,7 +651,14 @@ impl Recovery<'_> {
         self.b.finish_counts();
         self.b.keydir.shrink();
         let full = |df: &Arc<DataFile>| df.end() >= self.opts.max_file_size;
-        let reusable = self.reusable.take().filter(|df| !full(df));
+        // A file of an older format version takes no new entries (a version 1 file has no
+        // sync points): the writer starts a new file.
+        let current = self.newest_version == bitcask_format::FORMAT_VERSION;
+        let reusable = self.reusable.take();
+        if let Some(df) = reusable.as_ref().filter(|df| full(df) || !current) {
+            df.seal(self.opts.mmap_reads);
+        }
+        let reusable = reusable.filter(|df| !full(df) && current);
         let next_gen = self.newest.map_or(1, |id| id.generation() + 1);
         Recovered {
             files: self.b.files,
@@ -594,8 +667,33 @@ impl Recovery<'_> {
             report: self.report,
             next_gen,
             reusable,
+            durable_mark: self.newest_mark,
         }
     }
+}
+
+/// The key the damaged record at `at` claims, if its header and key can be read.
+fn claimed_key(file: &dyn StorageFile, at: u64, len: u64) -> Option<Vec<u8>> {
+    let n = (len - at).min(bitcask_format::MAX_KEY_LEN as u64 + 32);
+    let mut buf = vec![0u8; n as usize];
+    file.read_at(&mut buf, at).ok()?;
+    bitcask_format::unverified_record_key(&buf).map(<[u8]>::to_vec)
+}
+
+/// The end of the last non-zero byte of `[from, to)` (or `from`): what follows it is unused.
+fn used_end(file: &dyn StorageFile, path: &Path, from: u64, to: u64) -> Result<u64> {
+    let mut end = to;
+    let mut buf = Vec::new();
+    while end > from {
+        let n = (end - from).min(1 << 20);
+        buf.resize(n as usize, 0);
+        file.read_at(&mut buf, end - n).map_err(io_err("reading", path))?;
+        if let Some(i) = buf.iter().rposition(|&b| b != 0) {
+            return Ok(end - n + i as u64 + 1);
+        }
+        end -= n;
+    }
+    Ok(from)
 }
 
 fn rewrite_header(file: &dyn StorageFile, id: FileId, path: &Path) -> Result<()> {

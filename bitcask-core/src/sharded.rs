@@ -387,6 +387,15 @@ impl ShardedBitcask {
         results.into_iter().collect()
     }
 
+    /// The first failure that made a shard refuse writes (see [`Bitcask::write_error`]),
+    /// naming the shard; `None` while every shard takes writes.
+    pub fn write_error(&self) -> Option<String> {
+        self.shards()
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, db)| db.write_error().map(|e| format!("{}: {e}", shard_dir_name(i))))
+    }
+
     /// Number of live keys in all shards.
     pub fn len(&self) -> usize {
         self.shards().into_iter().map(Bitcask::len).sum()

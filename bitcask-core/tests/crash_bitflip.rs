@@ -57,9 +57,9 @@ fn layout(sim: &SimStorage) -> Layout {
 
 /// Opens the flipped store and checks every rule; returns whether open succeeded.
 ///
-/// A key whose record the flip did not touch reads back exactly, with two exceptions: in
-/// the newest file everything from the damaged record on may be cut (a torn tail), and a
-/// skipping open may drop a whole file whose header is damaged. The damaged record of a
+/// A key whose record the flip did not touch reads back exactly: the whole store was synced,
+/// so no flip is a torn tail, and a skipping open sets aside only the damaged record (or
+/// header). The damaged record of a
 /// sealed file (whose intact hint is trusted) reads as `Corruption`, never a wrong value.
 fn check(
     sim: &SimStorage,
@@ -80,12 +80,9 @@ fn check(
             );
             assert_eq!(p, path(file), "{file} byte {byte}: corruption reported in the wrong file");
             assert!(offset as usize <= byte, "{file} byte {byte}: reported at {offset}");
-            // A sealed file's records, or any datafile's header (a damaged header of the
-            // newest file is not a torn tail: the header is synced before any record).
-            assert!(
-                file == SEALED || byte < FILE_HEADER_LEN,
-                "{file} byte {byte}: this damage must not fail the open"
-            );
+            // Any datafile: the newest one was synced and closed (a sync point at its end
+            // says so), so damage in it is damage at rest, not a torn tail.
+            assert!(file != SEALED_HINT, "{file} byte {byte}: this damage must not fail the open");
             return false;
         }
         Err(Error::UnsupportedVersion { path: p, .. }) => {
@@ -100,14 +97,14 @@ fn check(
     if file == SEALED_HINT {
         assert_eq!(db.recovery_report().hints_rejected, 1, "{file} byte {byte}: hint not rejected");
     }
-    let header_hit = byte < FILE_HEADER_LEN;
     let skipping = recovery == RecoveryMode::SkipCorrupt;
     let mut damaged = 0;
     for (k, v) in model {
         let &(in_file, start, end) = &layout[k];
         let touched = in_file == file && (start..end).contains(&byte);
-        let may_be_cut = in_file == file && file == NEWEST && end > byte;
-        let may_be_dropped = in_file == file && skipping && (header_hit || touched);
+        // Only the damaged record: what follows it was synced.
+        let may_be_cut = in_file == file && file == NEWEST && touched;
+        let may_be_dropped = in_file == file && skipping && touched;
         match db.get(k) {
             Ok(Some(got)) => assert_eq!(&got, v, "{file} byte {byte}: wrong value"),
             Ok(None) => assert!(

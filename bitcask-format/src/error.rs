@@ -62,6 +62,8 @@ pub enum ErrorKind {
         /// The declared body length.
         len: u64,
     },
+    /// A sync point that claims more than the file before it (or less than its header).
+    BadSyncPoint,
     /// A hint entry that points outside its datafile or cannot describe a record of its key.
     HintOutOfRange,
     /// A hint file without its trailer, with bytes after it, or whose entry count disagrees.
@@ -105,6 +107,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadBatch => write!(f, "malformed batch frame"),
             ErrorKind::BatchTooLarge { len } => {
                 write!(f, "batch body length {len} exceeds the limit")
+            }
+            ErrorKind::BadSyncPoint => {
+                write!(f, "sync point claims more bytes than precede it")
             }
             ErrorKind::HintOutOfRange => write!(f, "hint entry points outside its datafile"),
             ErrorKind::BadHintTrailer => write!(f, "missing or inconsistent hint file trailer"),

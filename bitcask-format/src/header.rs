@@ -7,7 +7,10 @@ use crate::error::{err, Error, ErrorKind, Result};
 pub const MAGIC: [u8; 4] = *b"BCSK";
 
 /// The format version this build writes. It reads this version and every older one.
-pub const FORMAT_VERSION: u16 = 1;
+///
+/// Version 2 added sync points ([`Entry::SyncPoint`](crate::Entry::SyncPoint)) to
+/// datafiles; a version 1 file has none, and is otherwise read the same way.
+pub const FORMAT_VERSION: u16 = 2;
 
 /// Length of [`FileHeader`] on disk.
 pub const FILE_HEADER_LEN: usize = 20;

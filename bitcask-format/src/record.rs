@@ -22,6 +22,10 @@ pub const FLAG_BATCH: u8 = 0x04;
 /// found on its own (for example by a scan resynchronizing after damage) it is refused, so a
 /// damaged batch can never be applied in part.
 pub const FLAG_IN_BATCH: u8 = 0x08;
+/// Flag value of a sync point (no other bit may be set with it).
+pub const FLAG_SYNC_POINT: u8 = 0x10;
+/// Encoded length of a sync point: checksum, flags and the durable end.
+pub const SYNC_POINT_LEN: usize = 13;
 
 /// Length of the fixed part of a record: checksum and flags.
 const FIXED_LEN: usize = 5;
@@ -153,6 +157,14 @@ pub enum Entry<'a> {
     Record(Record<'a>),
     /// A batch frame whose checksum, count and records have all been verified.
     Batch(Batch<'a>),
+    /// A sync point: a note the writer appends after an fsync, saying that every byte of
+    /// the file before `durable_end` reached the disk. It carries no data. Recovery uses it
+    /// to tell damage at rest (before a sync point: keep what follows) from a torn tail
+    /// (after the last one: cut).
+    SyncPoint {
+        /// Every byte of the file before this offset was durable when the point was written.
+        durable_end: u64,
+    },
 }
 
 /// A verified batch frame: `count` records stored back to back in `body`.
@@ -219,6 +231,9 @@ pub fn decode_entry(buf: &[u8]) -> Result<(Entry<'_>, usize)> {
     if flags == FLAG_BATCH {
         let (b, len) = decode_batch(buf)?;
         Ok((Entry::Batch(b), len))
+    } else if flags == FLAG_SYNC_POINT {
+        let durable_end = decode_sync_point(buf)?;
+        Ok((Entry::SyncPoint { durable_end }, SYNC_POINT_LEN))
     } else if flags & FLAG_IN_BATCH != 0 {
         // A batch member outside its frame.
         err(ErrorKind::BadFlags { flags })
@@ -289,6 +304,36 @@ pub fn unverified_record_key(buf: &[u8]) -> Option<&[u8]> {
         return None;
     }
     c.take(key_len as usize).ok()
+}
+
+/// Appends a sync point saying that the file's first `durable_end` bytes are durable, and
+/// returns its length ([`SYNC_POINT_LEN`]).
+///
+/// ```text
+/// +-----------+-------------+-----------------+
+/// | crc32 u32 | flags=0x10  | durable_end u64 |
+/// +-----------+-------------+-----------------+
+/// ```
+pub fn encode_sync_point(durable_end: u64, out: &mut Vec<u8>) -> usize {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.push(FLAG_SYNC_POINT);
+    out.extend_from_slice(&durable_end.to_le_bytes());
+    seal(out, start);
+    SYNC_POINT_LEN
+}
+
+fn decode_sync_point(buf: &[u8]) -> Result<u64> {
+    let mut c = Cursor::new(buf);
+    c.set_needed(SYNC_POINT_LEN as u64);
+    let stored = c.u32()?;
+    let _flags = c.u8()?;
+    let durable_end = c.u64()?;
+    check_crc(stored, buf.get(4..SYNC_POINT_LEN).unwrap_or_default())?;
+    if durable_end < crate::FILE_HEADER_LEN as u64 {
+        return err(ErrorKind::BadSyncPoint);
+    }
+    Ok(durable_end)
 }
 
 fn decode_batch(buf: &[u8]) -> Result<(Batch<'_>, usize)> {

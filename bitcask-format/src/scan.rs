@@ -81,12 +81,28 @@ pub struct Scanner<'a> {
     at_eof: bool,
     batch: Option<(u64, BatchRecords<'a>)>,
     outcome: ScanOutcome,
+    durable_mark: u64,
 }
 
 impl<'a> Scanner<'a> {
     /// A scanner over `buf`, which starts at absolute offset `base` of its file.
     pub fn new(buf: &'a [u8], base: u64, at_eof: bool) -> Scanner<'a> {
-        Scanner { buf, base, pos: 0, at_eof, batch: None, outcome: ScanOutcome::Running }
+        Scanner {
+            buf,
+            base,
+            pos: 0,
+            at_eof,
+            batch: None,
+            outcome: ScanOutcome::Running,
+            durable_mark: 0,
+        }
+    }
+
+    /// The largest `durable_end` of the sync points passed so far (0 when none): every
+    /// byte of the file before it had reached the disk when that point was written. Sync
+    /// points are not yielded as records.
+    pub fn durable_mark(&self) -> u64 {
+        self.durable_mark
     }
 
     /// How the scan ended ([`ScanOutcome::Running`] until the iterator returned `None`).
@@ -103,20 +119,33 @@ impl<'a> Iterator for Scanner<'a> {
     type Item = ScannedRecord<'a>;
 
     fn next(&mut self) -> Option<ScannedRecord<'a>> {
-        if let Some((body_at, records)) = &mut self.batch {
-            if let Some((at, len, record)) = records.next() {
-                return Some(ScannedRecord {
-                    offset: *body_at + at as u64,
-                    len: len as u32,
-                    record,
-                    in_batch: true,
-                });
+        loop {
+            if let Some((body_at, records)) = &mut self.batch {
+                if let Some((at, len, record)) = records.next() {
+                    return Some(ScannedRecord {
+                        offset: *body_at + at as u64,
+                        len: len as u32,
+                        record,
+                        in_batch: true,
+                    });
+                }
+                self.batch = None;
             }
-            self.batch = None;
+            if self.outcome != ScanOutcome::Running {
+                return None;
+            }
+            if let Some(r) = self.step() {
+                return Some(r);
+            }
         }
-        if self.outcome != ScanOutcome::Running {
-            return None;
-        }
+    }
+}
+
+impl<'a> Scanner<'a> {
+    /// Decodes the entry at the current position: a record is returned; a batch frame is
+    /// opened (its records follow) and a sync point noted, both returning `None` with the
+    /// scan still running; the end or damage sets the outcome.
+    fn step(&mut self) -> Option<ScannedRecord<'a>> {
         let rest = self.buf.get(self.pos..).unwrap_or_default();
         if rest.is_empty() {
             self.outcome = if self.at_eof {
@@ -130,12 +159,24 @@ impl<'a> Iterator for Scanner<'a> {
         match decode_entry(rest) {
             Ok((Entry::Record(record), len)) => {
                 self.pos += len;
-                Some(ScannedRecord { offset: at, len: len as u32, record, in_batch: false })
+                return Some(ScannedRecord {
+                    offset: at,
+                    len: len as u32,
+                    record,
+                    in_batch: false,
+                });
             }
             Ok((Entry::Batch(batch), len)) => {
                 self.pos += len;
                 self.batch = Some((at + batch.body_offset as u64, batch.records()));
-                self.next()
+            }
+            Ok((Entry::SyncPoint { durable_end }, _)) if durable_end > at => {
+                // A sync point is written after the bytes it vouches for.
+                self.outcome = ScanOutcome::Corrupt(Error::new(ErrorKind::BadSyncPoint, at));
+            }
+            Ok((Entry::SyncPoint { durable_end }, len)) => {
+                self.pos += len;
+                self.durable_mark = self.durable_mark.max(durable_end);
             }
             Err(e) => {
                 self.outcome = match e.kind {
@@ -145,9 +186,9 @@ impl<'a> Iterator for Scanner<'a> {
                     ErrorKind::Truncated { .. } => ScanOutcome::TornTail { offset: at },
                     _ => ScanOutcome::Corrupt(e.shifted(at)),
                 };
-                None
             }
         }
+        None
     }
 }
 

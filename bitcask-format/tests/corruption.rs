@@ -40,6 +40,7 @@ fn decode_all(buf: &[u8]) -> Result<Owned> {
             .records()
             .map(|(_, _, r)| (r.key.to_vec(), r.value.to_vec(), r.expiry, r.tombstone))
             .collect(),
+        Entry::SyncPoint { .. } => Vec::new(),
     })
 }
 

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use bitcask_core::SyncPolicy;
+use bitcask_core::{RecoveryMode, SyncPolicy};
 use clap::Parser;
 
 /// bitcask-server: the bitcask store over the Redis protocol (RESP2 and RESP3).
@@ -55,6 +55,19 @@ pub struct Config {
     /// Network threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// What start-up does with damage at rest (bytes that were synced and went bad): strict
+    /// refuses to start, naming the file and offset; skip sets the damaged record aside in
+    /// a quarantine file, keeps every other record, and reports it in the log and INFO.
+    #[arg(long, value_name = "MODE", default_value = "strict", value_parser = parse_recovery)]
+    pub recovery: RecoveryMode,
+}
+
+fn parse_recovery(s: &str) -> Result<RecoveryMode, String> {
+    match s {
+        "strict" => Ok(RecoveryMode::Strict),
+        "skip" => Ok(RecoveryMode::SkipCorrupt),
+        _ => Err(format!("'{s}': expected strict or skip")),
+    }
 }
 
 fn parse_sync(s: &str) -> Result<SyncPolicy, String> {

@@ -17,6 +17,7 @@ const DEFAULT: &[&str] = &[
     "cluster",
     "keyspace",
     "bitcask",
+    "recovery",
 ];
 
 /// The INFO text of the `sections` asked for (none: the default ones).
@@ -72,14 +73,10 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
                 keydir as f64 / (1 << 20) as f64
             )
         }
-        "persistence" => write!(
-            o,
-            "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\naof_enabled:1\r\naof_rewrite_in_progress:{}\r\naof_last_write_status:ok\r\nbitcask_sync:{}\r\n",
-            srv.ks.dirty.load(Relaxed),
-            srv.last_save.load(Relaxed),
-            u8::from(srv.merging.load(Relaxed)),
-            srv.cfg.sync_text(),
-        ),
+        "persistence" => {
+            persistence(srv, o);
+            Ok(())
+        }
         "stats" => write!(
             o,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n",
@@ -111,6 +108,67 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
                 stats.iter().map(|s| s.disk_bytes + s.hint_bytes).sum::<u64>(),
             )
         }
+        "recovery" => {
+            recovery(srv, o);
+            Ok(())
+        }
         _ => Ok(()),
     };
+}
+
+/// `# Persistence`: the real state of writes (refused after a failed write or fsync, with
+/// the error) and of the last SAVE/BGSAVE.
+fn persistence(srv: &Shared, o: &mut String) {
+    let write_error = srv.ks.db.write_error();
+    let save_error = srv.last_save_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let status = |e: &Option<String>| if e.is_some() { "err" } else { "ok" };
+    let clean = |e: Option<String>| e.unwrap_or_default().replace(['\r', '\n'], " ");
+    let _ = write!(
+        o,
+        "# Persistence\r\nloading:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\naof_enabled:1\r\naof_rewrite_in_progress:{}\r\naof_last_write_status:{}\r\nbitcask_sync:{}\r\nbitcask_writes_refused:{}\r\nbitcask_write_error:{}\r\nbitcask_last_save_error:{}\r\n",
+        srv.ks.dirty.load(Relaxed),
+        srv.last_save.load(Relaxed),
+        status(&save_error),
+        u8::from(srv.merging.load(Relaxed)),
+        status(&write_error),
+        srv.cfg.sync_text(),
+        u8::from(write_error.is_some()),
+        clean(write_error),
+        clean(save_error),
+    );
+}
+
+/// `# Recovery`: what opening the store found, summed over shards, then one line per
+/// damaged region (cut or skipped, and where its bytes were set aside).
+fn recovery(srv: &Shared, o: &mut String) {
+    let shards = srv.ks.db.shards();
+    let reports: Vec<_> = shards.iter().map(|s| s.recovery_report()).collect();
+    let sum = |f: &dyn Fn(&bitcask_core::RecoveryReport) -> u64| {
+        reports.iter().map(|r| f(r)).sum::<u64>()
+    };
+    let regions = sum(&|r| r.damaged().count() as u64);
+    let _ = write!(
+        o,
+        "# Recovery\r\nrecovery_clean:{}\r\nrecovery_mode:{}\r\nrecovery_damaged_regions:{regions}\r\nrecovery_bytes_truncated:{}\r\nrecovery_bytes_skipped:{}\r\nrecovery_hints_ignored:{}\r\nrecovery_merges_completed:{}\r\n",
+        u8::from(reports.iter().all(|r| r.is_clean())),
+        if srv.cfg.recovery == bitcask_core::RecoveryMode::Strict { "strict" } else { "skip" },
+        sum(&|r| r.bytes_truncated),
+        sum(&|r| r.skipped.iter().map(|s| s.len).sum()),
+        sum(&|r| r.hints_rejected as u64),
+        sum(&|r| u64::from(r.merge_completed)),
+    );
+    let mut n = 0;
+    for (i, r) in reports.iter().enumerate() {
+        for (what, d) in
+            r.truncated.iter().map(|d| ("cut", d)).chain(r.skipped.iter().map(|d| ("skipped", d)))
+        {
+            let kept = d.quarantine.as_ref().map_or(String::new(), |q| q.display().to_string());
+            let _ = write!(
+                o,
+                "recovery_region{n}:shard={i},file={}.data,offset={},len={},action={what},quarantine={kept}\r\n",
+                d.file, d.offset, d.len
+            );
+            n += 1;
+        }
+    }
 }

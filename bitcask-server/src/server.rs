@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
-use bitcask_core::{MergeOptions, Options, ShardedBitcask, SyncPolicy};
+use bitcask_core::{shard_dir_name, MergeOptions, Options, ShardedBitcask, SyncPolicy};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
@@ -41,7 +41,16 @@ impl std::error::Error for ServeError {}
 pub fn store_options(cfg: &Config) -> Options {
     let sync = if cfg.sync == SyncPolicy::Always { SyncPolicy::Never } else { cfg.sync };
     let merge = MergeOptions { background: true, ..MergeOptions::default() };
-    Options { sync, merge, ..Options::default() }
+    Options { sync, merge, recovery: cfg.recovery, ..Options::default() }
+}
+
+/// Logs what each shard's open found: every region cut or skipped, every hint ignored.
+fn log_recovery(db: &ShardedBitcask) {
+    for (i, shard) in db.shards().into_iter().enumerate() {
+        for w in shard.recovery_report().warnings() {
+            eprintln!("bitcask-server: recovery: {}: {w}", shard_dir_name(i));
+        }
+    }
 }
 
 /// Refuses a bind that is not loopback unless a password is set (as Redis's protected mode).
@@ -134,6 +143,7 @@ fn run_cluster_store(
         handles.push(h);
     }
     drop(listener);
+    log_recovery(&srv.ks.db);
     eprintln!(
         "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
         srv.cfg.dir.display(),

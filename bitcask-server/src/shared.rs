@@ -56,6 +56,8 @@ pub struct Shared {
     pub clients: Mutex<HashMap<u64, ClientInfo>>,
     /// Unix time of the last successful SAVE or sync.
     pub last_save: AtomicU64,
+    /// The error of the last SAVE or BGSAVE, if it failed.
+    pub last_save_error: Mutex<Option<String>>,
     /// Group commit for `--sync always` (and SAVE).
     pub syncer: Syncer,
     /// A background merge is running.
@@ -88,6 +90,7 @@ impl Shared {
             next_id: AtomicU64::new(1),
             clients: Mutex::new(HashMap::new()),
             last_save: AtomicU64::new(crate::keyspace::now_ms() / 1000),
+            last_save_error: Mutex::new(None),
             merging: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),

@@ -56,6 +56,16 @@ pub(crate) fn walk(buf: &[u8], newest: bool) -> (Vec<ValidEntry>, Vec<Problem>) 
     }
     while pos < buf.len() {
         match decode_entry(&buf[pos..]) {
+            // A sync point carries no data (and vouches for offsets of this file only).
+            Ok((Entry::SyncPoint { durable_end }, len)) if durable_end <= pos as u64 => {
+                pos += len;
+            }
+            Ok((Entry::SyncPoint { .. }, _)) => {
+                let next = bitcask_format::next_entry_start(buf, pos + 1);
+                let detail = bitcask_format::ErrorKind::BadSyncPoint.to_string();
+                problems.push(Problem { offset: pos as u64, len: (next - pos) as u64, detail });
+                pos = next;
+            }
             Ok((entry, len)) => {
                 let info = |offset: usize, len: usize, r: &bitcask_format::Record<'_>| RecordInfo {
                     offset: offset as u64,
@@ -70,6 +80,7 @@ pub(crate) fn walk(buf: &[u8], newest: bool) -> (Vec<ValidEntry>, Vec<Problem>) 
                         .records()
                         .map(|(at, l, r)| info(pos + b.body_offset + at, l, &r))
                         .collect(),
+                    Entry::SyncPoint { .. } => Vec::new(),
                 };
                 entries.push(ValidEntry { offset: pos as u64, len: len as u64, records });
                 pos += len;

@@ -173,7 +173,9 @@ pub fn command(cx: &mut Cx<'_>, argv: &[&[u8]]) {
 
 /// Syncs every shard; SAVE and BGSAVE reply with it, and LASTSAVE moves.
 fn save_now(srv: &Shared) -> Result<(), String> {
-    srv.ks.db.sync().map_err(|e| e.to_string())?;
+    let result = srv.ks.db.sync().map_err(|e| e.to_string());
+    *srv.last_save_error.lock().unwrap_or_else(|e| e.into_inner()) = result.clone().err();
+    result?;
     srv.last_save.store(crate::keyspace::now_ms() / 1000, Release);
     srv.ks.dirty.store(0, Relaxed);
     Ok(())
