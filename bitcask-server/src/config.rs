@@ -41,6 +41,14 @@ pub struct Config {
     /// The most bytes a client's unparsed requests may hold (its query buffer).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     pub max_query_buffer: usize,
+    /// The most commands a transaction may queue between MULTI and EXEC; one more
+    /// discards the transaction with an error.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_multi_commands: usize,
+    /// The most bytes of arguments a transaction may queue (each argument counts 16 bytes
+    /// more); past it the transaction is discarded with an error.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_multi_bytes: usize,
     /// Close a connection idle this many seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub timeout: u64,

@@ -79,12 +79,13 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         }
         "stats" => write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nacl_access_denied_auth:{}\r\n",
             st.connections_received.load(Relaxed),
             st.commands_processed.load(Relaxed),
             st.net_input_bytes.load(Relaxed),
             st.net_output_bytes.load(Relaxed),
             st.rejected_connections.load(Relaxed),
+            st.auth_failures.load(Relaxed),
         ),
         "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),

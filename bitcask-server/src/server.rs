@@ -55,6 +55,11 @@ fn log_recovery(db: &ShardedBitcask) {
 
 /// Refuses a bind that is not loopback unless a password is set (as Redis's protected mode).
 pub fn check_bind(cfg: &Config) -> Result<(), ServeError> {
+    if cfg.requirepass.as_deref() == Some("") {
+        return Err(ServeError::Config(
+            "refusing an empty password (--requirepass '' or an empty BITCASK_REQUIREPASS): set a password, or leave the flag and the variable out for none".into(),
+        ));
+    }
     if !cfg.bind.is_loopback() && cfg.requirepass.is_none() {
         return Err(ServeError::Config(format!(
             "refusing to listen on {} without --requirepass: anyone who can reach it could read and write every key (protected mode); bind 127.0.0.1 or set a password",

@@ -21,6 +21,8 @@ pub struct Session {
     pub authed: bool,
     /// The commands queued since MULTI.
     pub multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// Bytes of arguments queued since MULTI.
+    pub multi_bytes: usize,
     /// A command queued since MULTI was refused: EXEC will abort.
     pub multi_error: bool,
     /// WATCHed slots and their versions when watched.
@@ -47,6 +49,7 @@ impl Session {
             authed: !needs_auth,
             multi: None,
             multi_error: false,
+            multi_bytes: 0,
             watched: Vec::new(),
             wrote: false,
             quit: false,
@@ -63,17 +66,25 @@ impl Session {
         }
     }
 
-    /// Queues a command for EXEC.
-    pub fn queue(&mut self, argv: &[&[u8]]) {
-        if let Some(q) = self.multi.as_mut() {
-            q.push(argv.iter().map(|a| a.to_vec()).collect());
+    /// Queues a command for EXEC; false (and the transaction is discarded) when the queue
+    /// would pass `max_commands` commands or `max_bytes` bytes of arguments.
+    pub fn queue(&mut self, argv: &[&[u8]], max_commands: usize, max_bytes: usize) -> bool {
+        let bytes: usize = argv.iter().map(|a| a.len() + 16).sum();
+        let Some(q) = self.multi.as_mut() else { return true };
+        if q.len() >= max_commands || self.multi_bytes + bytes > max_bytes {
+            self.end_multi();
+            return false;
         }
+        self.multi_bytes += bytes;
+        q.push(argv.iter().map(|a| a.to_vec()).collect());
+        true
     }
 
     /// Ends a transaction (EXEC, DISCARD): forgets the queue and the WATCHed keys.
     pub fn end_multi(&mut self) {
         self.multi = None;
         self.multi_error = false;
+        self.multi_bytes = 0;
         self.watched.clear();
     }
 }

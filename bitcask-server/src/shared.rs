@@ -25,6 +25,10 @@ pub struct Counters {
     pub net_input_bytes: AtomicU64,
     /// Bytes written to clients.
     pub net_output_bytes: AtomicU64,
+    /// AUTH (or HELLO ... AUTH) attempts that failed.
+    pub auth_failures: AtomicU64,
+    /// When a failed AUTH was last logged (milliseconds since the Unix epoch).
+    pub auth_logged_ms: AtomicU64,
 }
 
 /// A connected client, as CLIENT LIST shows it.
@@ -95,6 +99,19 @@ impl Shared {
             shutdown: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
         })
+    }
+
+    /// Counts a failed AUTH from `addr` and logs it, at most once a second (with the count
+    /// since the last line), so a client guessing passwords cannot flood the log.
+    pub fn auth_failed(&self, addr: &str) {
+        let total = self.stats.auth_failures.fetch_add(1, Relaxed) + 1;
+        let now = crate::keyspace::now_ms();
+        let last = self.stats.auth_logged_ms.load(Relaxed);
+        if now >= last + 1000
+            && self.stats.auth_logged_ms.compare_exchange(last, now, Relaxed, Relaxed).is_ok()
+        {
+            eprintln!("bitcask-server: failed AUTH from {addr} ({total} failed since start)");
+        }
     }
 
     /// A strong handle to this state (for work moved to another thread).

@@ -37,14 +37,21 @@ fn authenticate(cx: &mut Cx<'_>, user: &[u8], pass: &[u8]) -> bool {
         cx.sess.authed = true;
         true
     } else {
+        cx.srv.auth_failed(&cx.sess.addr);
         cx.out.error("WRONGPASS invalid username-password pair or user is disabled.");
         false
     }
 }
 
-/// Compares without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Compares `given` with `secret` in a time that depends only on `given`'s length: neither
+/// where they first differ nor the secret's length shows.
+fn constant_time_eq(given: &[u8], secret: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != secret.len());
+    for (i, g) in given.iter().enumerate() {
+        let s = secret.get(i % secret.len().max(1)).copied().unwrap_or(0);
+        diff |= g ^ s;
+    }
+    diff == 0
 }
 
 pub fn auth(cx: &mut Cx<'_>, argv: &[&[u8]]) {
@@ -70,12 +77,12 @@ pub fn hello(cx: &mut Cx<'_>, argv: &[&[u8]]) {
         i = 2;
     }
     let mut name = None;
+    // As Redis: every option is read first, then the last AUTH given is checked.
+    let mut credentials = None;
     while let Some(opt) = argv.get(i) {
         match (argv.get(i + 1), argv.get(i + 2)) {
             (Some(user), Some(pass)) if is(opt, "auth") => {
-                if !authenticate(cx, user, pass) {
-                    return;
-                }
+                credentials = Some((*user, *pass));
                 i += 3;
             }
             (Some(n), _) if is(opt, "setname") => {
@@ -88,6 +95,11 @@ pub fn hello(cx: &mut Cx<'_>, argv: &[&[u8]]) {
                     String::from_utf8_lossy(opt)
                 ))
             }
+        }
+    }
+    if let Some((user, pass)) = credentials {
+        if !authenticate(cx, user, pass) {
+            return;
         }
     }
     if !cx.sess.authed {

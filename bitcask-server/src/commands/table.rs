@@ -4,7 +4,7 @@ use super::*;
 
 /// The commands, as COMMAND lists them.
 pub static TABLE: &[Spec] = &[
-    Spec { name: "ping", arity: -1, flags: F_NOAUTH|F_FAST, keys: (0, 0, 0), group: "connection", summary: "Returns the server's liveliness response.", run: connection::ping },
+    Spec { name: "ping", arity: -1, flags: F_FAST, keys: (0, 0, 0), group: "connection", summary: "Returns the server's liveliness response.", run: connection::ping },
     Spec { name: "echo", arity: 2, flags: F_FAST, keys: (0, 0, 0), group: "connection", summary: "Returns the given string.", run: connection::echo },
     Spec { name: "quit", arity: -1, flags: F_NOAUTH|F_TXCONTROL|F_FAST, keys: (0, 0, 0), group: "connection", summary: "Closes the connection.", run: connection::quit },
     Spec { name: "reset", arity: 1, flags: F_NOAUTH|F_TXCONTROL|F_FAST, keys: (0, 0, 0), group: "connection", summary: "Resets the connection.", run: connection::reset },

@@ -1,0 +1,83 @@
+//! Clients that try to make the server hold more than it should, or to get in without the
+//! password: a bounded MULTI queue, and authentication without holes (an empty password
+//! refused at start, PING before AUTH refused, HELLO's last AUTH the one checked, failed
+//! attempts counted in INFO).
+
+mod common;
+
+use common::{bin, Reply, Server};
+
+fn stat(s: &Server, pass: &str, name: &str) -> u64 {
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["AUTH", pass]), Reply::ok());
+    let info = c.cmd(&["INFO", "stats"]).text();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name}: {info}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_transaction_past_the_queue_limit_is_discarded_with_an_error() {
+    let s = Server::start(&["--max-multi-commands", "100", "--max-multi-bytes", "100000"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+    for i in 0..100 {
+        assert_eq!(c.cmd(&["SET", &format!("k{i}"), "v"]), Reply::Simple("QUEUED".into()));
+    }
+    let refused = c.cmd(&["SET", "one-more", "v"]);
+    assert!(refused.error_text().contains("MULTI queue limit reached"), "{refused:?}");
+    assert_eq!(c.cmd(&["EXEC"]).error_text(), "ERR EXEC without MULTI");
+    assert_eq!(c.cmd(&["EXISTS", "k0"]), Reply::Int(0), "nothing of it ran");
+    // The byte bound: a few large arguments.
+    let big = "x".repeat(40_000);
+    assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+    assert_eq!(c.cmd(&["SET", "a", &big]), Reply::Simple("QUEUED".into()));
+    assert_eq!(c.cmd(&["SET", "b", &big]), Reply::Simple("QUEUED".into()));
+    assert!(c.cmd(&["SET", "c", &big]).error_text().contains("MULTI queue limit reached"));
+    assert_eq!(c.cmd(&["EXEC"]).error_text(), "ERR EXEC without MULTI");
+    // A transaction under the limits still runs.
+    assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+    assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::Simple("QUEUED".into()));
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Array(vec![Reply::ok()]));
+}
+
+#[test]
+fn an_empty_password_is_refused_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (flag, env) in [(Some(""), None), (None, Some(""))] {
+        let mut cmd = bin();
+        cmd.args(["--bind", "0.0.0.0", "--port", "0", "--dir"]).arg(tmp.path());
+        if let Some(f) = flag {
+            cmd.args(["--requirepass", f]);
+        }
+        if let Some(e) = env {
+            cmd.env("BITCASK_REQUIREPASS", e);
+        }
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{flag:?} {env:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("empty password"), "{err}");
+    }
+}
+
+#[test]
+fn ping_before_auth_is_refused_and_failed_attempts_are_counted() {
+    let s = Server::start(&["--requirepass", "s3cret"]);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["PING"]).error_text(), "NOAUTH Authentication required.");
+    assert!(c.cmd(&["AUTH", ""]).error_text().starts_with("WRONGPASS"));
+    assert!(c.cmd(&["AUTH", "s3cre"]).error_text().starts_with("WRONGPASS"));
+    assert!(c.cmd(&["AUTH", "s3cret!"]).error_text().starts_with("WRONGPASS"));
+    // HELLO reads every option, then checks the last AUTH given (as Redis).
+    let hello = c.cmd(&["HELLO", "2", "AUTH", "default", "s3cret", "AUTH", "default", "wrong"]);
+    assert!(hello.error_text().starts_with("WRONGPASS"), "{hello:?}");
+    assert_eq!(c.cmd(&["GET", "k"]).error_text(), "NOAUTH Authentication required.");
+    let hello = c.cmd(&["HELLO", "2", "AUTH", "default", "wrong", "AUTH", "default", "s3cret"]);
+    assert!(matches!(hello, Reply::Array(_)), "{hello:?}");
+    assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    drop(c);
+    assert_eq!(stat(&s, "s3cret", "acl_access_denied_auth"), 4);
+}
