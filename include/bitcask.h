@@ -138,6 +138,25 @@ typedef struct {
   uint64_t disk_bytes;
 } bc_store_stats;
 
+// What opening the store found (filled by `bc_recovery_report`). All zero for a clean
+// open; the text of each region is in the store's log of the front end (`bitcask check`
+// lists quarantine files).
+typedef struct {
+  // 1 when open found no damage (nothing cut but unused space, nothing skipped, no hint
+  // ignored), else 0.
+  uint32_t clean;
+  // Damaged regions cut (a torn tail) or skipped (damage at rest).
+  uint64_t damaged_regions;
+  // Bytes cut from the end of the newest datafile.
+  uint64_t bytes_truncated;
+  // Bytes of damage at rest skipped (`skip_corrupt`).
+  uint64_t bytes_skipped;
+  // Regions whose bytes were set aside in a quarantine file.
+  uint64_t quarantined;
+  // Hint files ignored (damaged, or not of their datafile).
+  uint64_t hints_ignored;
+} bc_recovery_info;
+
 // What `bc_check` found.
 typedef struct {
   // Datafiles and hint files checked.
@@ -282,6 +301,13 @@ bc_status bc_merge(const bc_db *db, bc_merge_report *report);
 // # Safety
 // `db` a live handle; `out` writable.
 bc_status bc_stats(const bc_db *db, bc_store_stats *out);
+
+// Fills `*out` with what opening the store found: torn tails cut, damage at rest skipped,
+// bytes set aside in quarantine files, hint files ignored.
+//
+// # Safety
+// `db` a live handle; `out` writable.
+bc_status bc_recovery_report(const bc_db *db, bc_recovery_info *out);
 
 // The remaining time to live of `key` in `*ttl_ms_out`: -1 when it has no expiry.
 // `BC_NOT_FOUND` when the key is absent (or expired).

@@ -27,6 +27,27 @@ pub struct bc_store_stats {
     pub disk_bytes: u64,
 }
 
+/// What opening the store found (filled by `bc_recovery_report`). All zero for a clean
+/// open; the text of each region is in the store's log of the front end (`bitcask check`
+/// lists quarantine files).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct bc_recovery_info {
+    /// 1 when open found no damage (nothing cut but unused space, nothing skipped, no hint
+    /// ignored), else 0.
+    pub clean: u32,
+    /// Damaged regions cut (a torn tail) or skipped (damage at rest).
+    pub damaged_regions: u64,
+    /// Bytes cut from the end of the newest datafile.
+    pub bytes_truncated: u64,
+    /// Bytes of damage at rest skipped (`skip_corrupt`).
+    pub bytes_skipped: u64,
+    /// Regions whose bytes were set aside in a quarantine file.
+    pub quarantined: u64,
+    /// Hint files ignored (damaged, or not of their datafile).
+    pub hints_ignored: u64,
+}
+
 /// What `bc_merge` did.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -398,6 +419,35 @@ pub unsafe extern "C" fn bc_stats(db: *const bc_db, out: *mut bc_store_stats) ->
             live_bytes: s.live_bytes,
             dead_bytes: s.dead_bytes,
             disk_bytes: s.disk_bytes,
+        };
+        // SAFETY: checked non-NULL.
+        unsafe { out.write(st) };
+        BC_OK
+    })
+}
+
+/// Fills `*out` with what opening the store found: torn tails cut, damage at rest skipped,
+/// bytes set aside in quarantine files, hint files ignored.
+///
+/// # Safety
+/// `db` a live handle; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn bc_recovery_report(
+    db: *const bc_db,
+    out: *mut bc_recovery_info,
+) -> bc_status {
+    guard(|| {
+        check_null!(out);
+        // SAFETY: forwarded contract.
+        let db = unsafe { tri!(db_ref(db)) };
+        let r = db.recovery_report();
+        let st = bc_recovery_info {
+            clean: u32::from(r.is_clean()),
+            damaged_regions: r.damaged().count() as u64,
+            bytes_truncated: r.bytes_truncated,
+            bytes_skipped: r.skipped.iter().map(|d| d.len).sum(),
+            quarantined: r.damaged().filter(|d| d.quarantine.is_some()).count() as u64,
+            hints_ignored: r.hints_rejected as u64,
         };
         // SAFETY: checked non-NULL.
         unsafe { out.write(st) };
