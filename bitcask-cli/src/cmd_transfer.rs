@@ -43,39 +43,75 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
         })?)),
         None => Box::new(io::stdin().lock()),
     };
-    let now = SystemTime::now();
-    let mut batch = WriteBatch::new();
-    let (mut n, mut expired) = (0u64, 0u64);
     let started = Instant::now();
-    for (i, line) in reader.lines().enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (k, val, expires_at) =
-            jsonl::from_line(&line).map_err(|m| usage(format!("line {}: {m}", i + 1)))?;
-        match expires_at {
-            Some(at) if at <= now => {
-                expired += 1;
-                continue;
-            }
-            Some(at) => batch.put_expiring_at(&k, &val, at),
-            None => batch.put(&k, &val),
-        };
-        n += 1;
-        if batch.len() >= 1000 {
-            db.write(std::mem::take(&mut batch))
-                .map_err(context(format!("importing near line {}", i + 1)))?;
-        }
-    }
-    db.write(batch).map_err(context("importing".into()))?;
+    let mut load = Load::default();
+    let stopped = match load.run(&db, reader) {
+        Ok(stopped) => stopped,
+        Err((line, e)) => return Err(context(format!("importing near line {line}"))(e)),
+    };
+    // Exactly the lines before a bad one are imported: what is pending is written first.
+    let flushed = db.write(std::mem::take(&mut load.batch));
+    flushed.map_err(context("importing".into()))?;
     db.close()?;
+    if let Some((line, msg)) = stopped {
+        let before = format!("{} before it imported", count(line - 1, "line"));
+        return Err(usage(format!("line {line}: {msg}; the {before} ({})", count(load.n, "key"))));
+    }
     note!(
-        "imported {} in {:.2?} ({expired} already expired, skipped)",
-        count(n, "key"),
-        started.elapsed()
+        "imported {} in {:.2?} ({} already expired, skipped)",
+        count(load.n, "key"),
+        started.elapsed(),
+        load.expired
     );
     Ok(0)
+}
+
+/// An import in progress: keys read so far, expired lines skipped, the pending batch.
+#[derive(Default)]
+struct Load {
+    batch: WriteBatch,
+    n: u64,
+    expired: u64,
+}
+
+impl Load {
+    /// Reads lines into batches of 1,000 written as they fill; stops at the first line it
+    /// cannot read, returning its number and what is wrong (the pending batch, all lines
+    /// before it, is left for the caller to write). A failed write is an error.
+    fn run(
+        &mut self,
+        db: &bitcask_core::Bitcask,
+        reader: Box<dyn BufRead>,
+    ) -> Result<Option<(u64, String)>, (u64, bitcask_core::Error)> {
+        let now = SystemTime::now();
+        for (i, line) in reader.lines().enumerate() {
+            let at = i as u64 + 1;
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return Ok(Some((at, format!("unreadable: {e}")))),
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (k, val, expires_at) = match jsonl::from_line(&line) {
+                Ok(p) => p,
+                Err(m) => return Ok(Some((at, m))),
+            };
+            match expires_at {
+                Some(t) if t <= now => {
+                    self.expired += 1;
+                    continue;
+                }
+                Some(t) => self.batch.put_expiring_at(&k, &val, t),
+                None => self.batch.put(&k, &val),
+            };
+            self.n += 1;
+            if self.batch.len() >= 1000 {
+                db.write(std::mem::take(&mut self.batch)).map_err(|e| (at, e))?;
+            }
+        }
+        Ok(None)
+    }
 }
 
 /// `backup DEST`: a consistent copy of the store, taken read-only (beside a writer it copies

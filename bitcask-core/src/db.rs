@@ -455,7 +455,11 @@ impl Bitcask {
                     active.set_end(end + n);
                     sync()?;
                 }
-                self.engine.write_hint(&active)
+                // The hint is a cache: everything is durable already. A hint that cannot be
+                // built (a record damaged at rest, which a get reports) or written leaves
+                // the older hint, which still describes a prefix of the file.
+                let _ = self.engine.write_hint(&active);
+                Ok(())
             });
         }
         lock(&self.engine.lock_guard).take();
