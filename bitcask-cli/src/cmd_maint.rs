@@ -130,6 +130,15 @@ pub fn check(g: &Global) -> CmdResult {
             out.text(&format!("{}: damaged record of key {}", f.path.display(), escape(k)))?;
         }
     }
+    for q in &report.quarantined {
+        out.text(&format!(
+            "{}: {} set aside by an earlier open from {}.data at offset {} (not part of the store)",
+            q.path.display(),
+            crate::out::size(q.len),
+            q.file,
+            q.offset
+        ))?;
+    }
     out.flush()?;
     let records: u64 = report
         .files
@@ -215,13 +224,26 @@ pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
     let mut out = Out::new();
     for f in &r.files {
         out.text(&format!(
-            "{}: kept {} records; original in {}",
+            "{}: kept {} records; original (with the damaged bytes) in {}",
             f.path.display(),
             f.records_kept,
             f.backup.display()
         ))?;
         for p in &f.lost {
             out.text(&format!("  lost offset {}, {} bytes: {}", p.offset, p.len, p.detail))?;
+        }
+    }
+    let rb = &r.rollback;
+    for (keys, what) in [
+        (&rb.rolled_back, "lost its newest value: it now reads an older value, or nothing"),
+        (&rb.uncertain, "(as its damaged record claims) lost its newest record: a lost value reads an older one, a lost delete lets an older value back"),
+        (
+            &rb.deletes_kept,
+            "lost its delete, which the hint named: written again, it stays deleted",
+        ),
+    ] {
+        for k in keys {
+            out.text(&format!("  key {} {what}", escape(k)))?;
         }
     }
     out.flush()?;

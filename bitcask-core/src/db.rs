@@ -304,6 +304,37 @@ impl Bitcask {
         Ok(Iter { items: items.into_iter(), files })
     }
 
+    /// Up to about `count` keys from `cursor` on (start with 0), and the cursor to pass
+    /// next (0 when every key was visited): a walk over the keydir that holds nothing
+    /// between calls and locks one part of the keydir at a time, for at most
+    /// `10 * count + 64` entries, so writers never wait long. Every key present from the
+    /// first call to the last is returned at least once; a key written or deleted meanwhile
+    /// may or may not be; a key may be returned twice only if it was deleted and written
+    /// again. Cursors are valid for this open of the store only. Keys come in no order.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = bitcask_core::Bitcask::open(dir.path(), Default::default())?;
+    /// for i in 0..100 {
+    ///     db.put(format!("k{i}").as_bytes(), b"v")?;
+    /// }
+    /// let (mut cursor, mut seen) = (0, 0);
+    /// loop {
+    ///     let (keys, next) = db.scan_keys(cursor, 10)?;
+    ///     seen += keys.len();
+    ///     if next == 0 {
+    ///         break;
+    ///     }
+    ///     cursor = next;
+    /// }
+    /// assert_eq!(seen, 100);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        self.engine.check_open()?;
+        Ok(self.engine.scan_keys(cursor, count.max(1)))
+    }
+
     /// A snapshot iterator over the pairs whose key starts with `prefix`, in key order.
     /// Every key is visited once, but only the matching ones are copied and sorted.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Iter> {
@@ -447,7 +478,7 @@ impl Bitcask {
                 let end = active.end();
                 let mut point = Vec::new();
                 let n = bitcask_format::encode_sync_point(end, &mut point) as u64;
-                if end > w.marked + n && end + n <= self.engine.opts.max_file_size {
+                if w.point_is_news(end) && end + n <= self.engine.opts.max_file_size {
                     active
                         .file
                         .write_at(&point, end)

@@ -30,6 +30,16 @@ pub(crate) struct Writer {
     pub next_gen: u64,
     /// The largest durable end a sync point in the active file records.
     pub marked: u64,
+    /// The offset just after the last sync point appended (0: none yet). A point that would
+    /// vouch for the file up to there vouches only for that point, and is not written.
+    pub point_end: u64,
+}
+
+impl Writer {
+    /// Whether a sync point saying the first `end` bytes are durable would say anything new.
+    pub fn point_is_news(&self, end: u64) -> bool {
+        end > self.marked && end != self.point_end
+    }
 }
 
 /// Group commit: how many writes are durable, and whether a thread is syncing now.
@@ -80,7 +90,10 @@ impl Engine {
             None
         } else {
             let (active, next_gen, marked) = match rec.reusable {
-                Some(df) => (df, rec.next_gen, rec.durable_mark),
+                Some(df) => {
+                    let marked = rec.durable_mark.min(df.end());
+                    (df, rec.next_gen, marked)
+                }
                 None => {
                     let id = FileId::new(rec.next_gen, 0);
                     let df = create_datafile(storage.as_ref(), &dir, id, files.next_num())?;
@@ -94,7 +107,11 @@ impl Engine {
                 active.map(opts.max_file_size);
             }
             let appender = Appender::new(&active, &opts);
-            Some(Writer { active, appender, buf: Vec::with_capacity(4096), next_gen, marked })
+            // A file that ends with the point vouching for all before it needs no other.
+            let point_end =
+                if marked + SYNC_POINT_LEN as u64 == active.end() { active.end() } else { 0 };
+            let buf = Vec::with_capacity(4096);
+            Some(Writer { active, appender, buf, next_gen, marked, point_end })
         };
         Ok(Engine {
             dir,
@@ -250,6 +267,7 @@ impl Engine {
         w.appender = Appender::new(&new, &self.opts);
         w.active = new;
         w.marked = FILE_HEADER_LEN as u64;
+        w.point_end = 0;
         // Everything written so far is in the sealed file, which is synced.
         let written = self.written.load(Acquire);
         let mut st = lock(&self.sync_state);
@@ -291,8 +309,7 @@ impl Engine {
         let Some(w) = g.as_mut() else { return };
         let offset = w.active.end();
         let fits = offset + SYNC_POINT_LEN as u64 <= self.opts.max_file_size;
-        // A point right after the last one's durable end would vouch only for that point.
-        let news = end > w.marked + SYNC_POINT_LEN as u64;
+        let news = w.point_is_news(end);
         if !Arc::ptr_eq(&w.active, file) || !news || !fits || self.poisoned.load(Acquire) {
             return;
         }
@@ -304,6 +321,7 @@ impl Engine {
         }
         w.active.set_end(offset + SYNC_POINT_LEN as u64);
         w.marked = end;
+        w.point_end = offset + SYNC_POINT_LEN as u64;
     }
 
     /// Waits until write number `seq` is durable, syncing if no other thread is (group
@@ -311,12 +329,13 @@ impl Engine {
     pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
         let mut st = lock(&self.sync_state);
         loop {
+            // A sync that covered this write succeeded: it is durable, whatever failed since.
+            if st.synced >= seq {
+                return Ok(());
+            }
             if let Err(Error::Poisoned { cause }) = self.check_not_poisoned() {
                 // This write is in the file already (sync_to runs after the append).
                 return Err(Error::NotDurable { cause });
-            }
-            if st.synced >= seq {
-                return Ok(());
             }
             if st.in_progress {
                 st = self.sync_cv.wait(st).unwrap_or_else(|e| e.into_inner());

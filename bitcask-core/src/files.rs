@@ -45,7 +45,7 @@ pub(crate) enum Name {
     Data(FileId),
     Hint(FileId),
     /// Bytes open cut or skipped from datafile `id` at an offset, set aside.
-    Quarantine(FileId),
+    Quarantine(FileId, u64),
     /// A temporary file of one of the store's own names.
     Tmp,
     Manifest,
@@ -79,7 +79,7 @@ pub(crate) fn quarantine_name(id: FileId, offset: u64) -> String {
 pub(crate) fn parse_name(name: &str) -> Name {
     if let Some(stem) = name.strip_suffix(".tmp") {
         return match parse_name(stem) {
-            Name::Data(_) | Name::Hint(_) | Name::Manifest | Name::Quarantine(_) => Name::Tmp,
+            Name::Data(_) | Name::Hint(_) | Name::Manifest | Name::Quarantine(..) => Name::Tmp,
             _ => Name::Other,
         };
     }
@@ -106,8 +106,8 @@ pub(crate) fn parse_name(name: &str) -> Name {
         }
     }
     if let Some((file, offset)) = name.strip_suffix(".quarantine").and_then(|s| s.split_once('-')) {
-        if let (Some(file), Some(_)) = (id(file), id(offset)) {
-            return Name::Quarantine(file);
+        if let (Some(file), Some(offset)) = (id(file), id(offset)) {
+            return Name::Quarantine(file, offset.0);
         }
     }
     Name::Other
@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(parse_name("000000000000001.data"), Name::Other);
         assert_eq!(parse_name("notes.txt"), Name::Other);
         let q = quarantine_name(c, 0x1234);
-        assert_eq!(parse_name(&q), Name::Quarantine(c));
+        assert_eq!(parse_name(&q), Name::Quarantine(c, 0x1234));
         assert_eq!(parse_name(&tmp_name(&q)), Name::Tmp);
         assert_eq!(parse_name(&tmp_name(MANIFEST_NAME)), Name::Tmp);
         // Open removes temporary files of its own names only.

@@ -509,6 +509,40 @@ impl Keydir {
         out
     }
 
+    /// Number of keydir shards (a [`scan_slots`](Self::scan_slots) walk visits each).
+    pub const SHARDS: usize = SHARDS;
+
+    /// The keys of up to `count` live entries of keydir shard `shard` that pass `keep`,
+    /// from slot `from` on, looking at no more than `budget` slots; and the slot to go on
+    /// from (`None`: the shard is done), and how many slots it looked at. The shard is
+    /// read-locked for this call only. A
+    /// key's slot never moves while the key lives (updates rewrite it in place, deletes free
+    /// it), so a walk returns every key present from its first call to its last at least
+    /// once, and holds nothing between calls.
+    pub fn scan_slots(
+        &self,
+        shard: usize,
+        from: u32,
+        count: usize,
+        budget: usize,
+        mut keep: impl FnMut(&Loc) -> bool,
+    ) -> (Vec<Box<[u8]>>, Option<u32>, usize) {
+        let Some(lock) = self.shards.get(shard) else { return (Vec::new(), None, 0) };
+        let g = read(lock);
+        let n = g.slots.iter().map(Vec::len).sum::<usize>() as u64;
+        let mut out = Vec::new();
+        let mut i = u64::from(from);
+        let end = n.min(i + budget.max(1) as u64);
+        while i < end && out.len() < count {
+            let at = i as u32;
+            if g.slot(at).flags & LIVE != 0 && keep(&g.loc(at)) {
+                out.push(g.key(at).into());
+            }
+            i += 1;
+        }
+        (out, (i < n).then_some(i as u32), (i - u64::from(from)) as usize)
+    }
+
     /// Counts the entries that pass `keep`.
     pub fn count(&self, mut keep: impl FnMut(&Loc) -> bool) -> usize {
         self.shards

@@ -97,5 +97,5 @@ pub use stats::Stats;
 pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{
     check, check_with_storage, repair, repair_confirmed, repair_with_storage, CheckReport,
-    CheckedKind, FileCheck, Problem, RepairReport, RepairedFile,
+    CheckedKind, FileCheck, Problem, Quarantined, RepairReport, RepairedFile, Rollback,
 };

@@ -9,7 +9,7 @@ use crate::datafile::DataFile;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
-use crate::keydir::Loc;
+use crate::keydir::{Keydir, Loc};
 use crate::util::now_ms;
 
 type Snapshot = Vec<(Box<[u8]>, Loc)>;
@@ -207,6 +207,31 @@ impl Engine {
         drop(files);
         items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         (items, table)
+    }
+
+    /// Up to about `count` live keys from `cursor` on, and the next cursor (0: done). The
+    /// cursor is a keydir shard (bits 32..38) and a slot in it (bits 0..32); each call
+    /// read-locks one keydir shard at a time, looks at no more than `10 * count + 64`
+    /// slots, and keeps nothing between calls.
+    pub(crate) fn scan_keys(&self, cursor: u64, count: usize) -> (Vec<Vec<u8>>, u64) {
+        let now = now_ms();
+        let (mut shard, mut slot) = ((cursor >> 32) as usize, cursor as u32);
+        let mut budget = count.saturating_mul(10).saturating_add(64);
+        let mut out = Vec::new();
+        while shard < Keydir::SHARDS && out.len() < count && budget > 0 {
+            let want = count - out.len();
+            let (keys, next, seen) =
+                self.keydir.scan_slots(shard, slot, want, budget, |l| !l.expired(now));
+            // An empty shard still costs a step, so the walk always ends.
+            budget = budget.saturating_sub(seen.max(1));
+            out.extend(keys.into_iter().map(Vec::from));
+            match next {
+                Some(n) => slot = n,
+                None => (shard, slot) = (shard + 1, 0),
+            }
+        }
+        let next = if shard >= Keydir::SHARDS { 0 } else { (shard as u64) << 32 | u64::from(slot) };
+        (out, next)
     }
 
     pub(crate) fn len_expiring(&self) -> usize {

@@ -420,6 +420,32 @@ impl ShardedBitcask {
         Ok(out)
     }
 
+    /// [`Bitcask::scan_keys`] over every shard this handle opened: the cursor carries the
+    /// shard in bits 38..48. Nothing is kept between calls.
+    pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        const SHARD_SHIFT: u32 = 38;
+        let (mut shard, mut inner) =
+            ((cursor >> SHARD_SHIFT) as usize, cursor & ((1 << SHARD_SHIFT) - 1));
+        let mut out = Vec::new();
+        while shard < self.shard_count() && out.len() < count {
+            let Some(db) = self.shard(shard) else {
+                (shard, inner) = (shard + 1, 0);
+                continue;
+            };
+            let (keys, next) = db.scan_keys(inner, count - out.len())?;
+            out.extend(keys);
+            if next == 0 {
+                (shard, inner) = (shard + 1, 0);
+            } else {
+                inner = next;
+                break;
+            }
+        }
+        let next =
+            if shard >= self.shard_count() { 0 } else { (shard as u64) << SHARD_SHIFT | inner };
+        Ok((out, next))
+    }
+
     /// A snapshot of every key, shard by shard (each sorted).
     pub fn keys(&self) -> Result<impl Iterator<Item = Vec<u8>>> {
         let parts = self.shards().into_iter().map(Bitcask::keys).collect::<Result<Vec<Keys>>>()?;

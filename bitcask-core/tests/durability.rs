@@ -376,9 +376,10 @@ fn a_write_waiting_for_a_sync_that_fails_is_not_durable_not_refused() {
     // Long enough that the two other puts surely write while it runs, even on a busy machine.
     sim.set_sync_delay(Duration::from_millis(1000));
     // op 0: the first put's write, op 1: its sync (slow, succeeds), ops 2 and 3: two more
-    // puts' writes while it runs, op 4: the next sync, which fails.
+    // puts' writes while it runs, op 4: the sync point after that sync, op 5: the next
+    // sync, which fails.
     sim.set_faults(Some(FaultPlan {
-        at_op: 4,
+        at_op: 5,
         fault: Fault::Eio,
         persistent: false,
         reads: false,

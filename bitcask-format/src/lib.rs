@@ -42,8 +42,8 @@ pub use hint::{
 };
 pub use record::{
     batch_frame_len, decode_entry, decode_record, encode_batch, encode_sync_point, record_len,
-    unverified_record_key, Batch, BatchRecords, Entry, Record, FLAG_BATCH, FLAG_EXPIRY,
-    FLAG_IN_BATCH, FLAG_SYNC_POINT, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN,
-    MIN_RECORD_LEN, SYNC_POINT_LEN,
+    unverified_record_header, unverified_record_key, Batch, BatchRecords, Entry, Record,
+    FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_SYNC_POINT, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN,
+    MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN, SYNC_POINT_LEN,
 };
 pub use scan::{is_unused_tail, next_entry_start, ScanOutcome, ScannedRecord, Scanner};

@@ -289,6 +289,12 @@ fn decode_record_flags(buf: &[u8]) -> Result<(Record<'_>, usize, bool)> {
 /// header is not that of a plain record or its key is not all in `buf`. For reports that
 /// name what damage touched, never for reading data.
 pub fn unverified_record_key(buf: &[u8]) -> Option<&[u8]> {
+    unverified_record_header(buf).map(|h| h.0)
+}
+
+/// Like [`unverified_record_key`], also giving whether the header claims a tombstone and
+/// the record's whole length as the header claims it (unverified, for reports only).
+pub fn unverified_record_header(buf: &[u8]) -> Option<(&[u8], bool, usize)> {
     let mut c = Cursor::new(buf);
     let _crc = c.u32().ok()?;
     let flags = c.u8().ok()?;
@@ -299,11 +305,12 @@ pub fn unverified_record_key(buf: &[u8]) -> Option<&[u8]> {
         c.u64().ok()?;
     }
     let key_len = c.varint().ok()?;
-    let _value_len = c.varint().ok()?;
-    if key_len == 0 || key_len > MAX_KEY_LEN as u64 {
+    let value_len = c.varint().ok()?;
+    if key_len == 0 || key_len > MAX_KEY_LEN as u64 || value_len > MAX_VALUE_LEN as u64 {
         return None;
     }
-    c.take(key_len as usize).ok()
+    let total = c.pos() + key_len as usize + value_len as usize;
+    Some((c.take(key_len as usize).ok()?, flags & FLAG_TOMBSTONE != 0, total))
 }
 
 /// Appends a sync point saying that the file's first `durable_end` bytes are durable, and

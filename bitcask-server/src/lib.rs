@@ -32,7 +32,6 @@ pub mod fuzz;
 mod info;
 mod keyspace;
 mod reply;
-mod scan;
 mod server;
 mod session;
 mod shared;

@@ -2,7 +2,6 @@
 //! slots, and what the connection loop must do after the current request.
 
 use crate::reply::Out;
-use crate::scan::ScanCache;
 use crate::shared::Shared;
 
 /// Work that must not run on a network thread (a sync, a merge): the connection loop runs
@@ -33,8 +32,6 @@ pub struct Session {
     pub quit: bool,
     /// Work for a blocking thread before the next request runs.
     pub deferred: Option<Deferred>,
-    /// The key snapshot a SCAN of this connection is walking.
-    pub scan: Option<ScanCache>,
     /// The peer's address.
     pub addr: String,
 }
@@ -54,7 +51,6 @@ impl Session {
             wrote: false,
             quit: false,
             deferred: None,
-            scan: None,
             addr,
         }
     }

@@ -39,11 +39,27 @@ pub struct FileCheck {
     pub damaged_keys: Vec<Vec<u8>>,
 }
 
+/// Bytes an open cut (a torn tail) or skipped (damage at rest) from a datafile, kept in a
+/// quarantine file of the store's directory. They are no longer part of the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The quarantine file.
+    pub path: PathBuf,
+    /// The datafile the bytes came from.
+    pub file: FileId,
+    /// Where in it they were.
+    pub offset: u64,
+    /// How many bytes it keeps.
+    pub len: u64,
+}
+
 /// What `check` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     /// Every datafile and hint file, datafiles first within each id.
     pub files: Vec<FileCheck>,
+    /// Quarantine files: bytes earlier opens set aside (they do not make the store unclean).
+    pub quarantined: Vec<Quarantined>,
 }
 
 impl CheckReport {
@@ -72,7 +88,8 @@ pub fn check_with_storage(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<CheckReport> {
     let (data, hints) = store_files(storage, dir)?;
-    let mut report = CheckReport::default();
+    let mut report =
+        CheckReport { quarantined: super::quarantine_files(storage, dir)?, ..Default::default() };
     let total = total_bytes(storage, dir, &data)?;
     let mut done = 0;
     for id in &data {

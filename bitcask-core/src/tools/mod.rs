@@ -12,9 +12,11 @@ use crate::storage::{OpenMode, Storage};
 
 mod check;
 mod repair;
+mod rollback;
 
-pub use check::{check, check_with_storage, CheckReport, CheckedKind, FileCheck};
+pub use check::{check, check_with_storage, CheckReport, CheckedKind, FileCheck, Quarantined};
 pub use repair::{repair, repair_confirmed, repair_with_storage, RepairReport, RepairedFile};
+pub use rollback::Rollback;
 
 /// A damaged region of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,23 @@ pub(crate) fn read_all(storage: &dyn Storage, path: &Path) -> Result<Vec<u8>> {
 
 pub(crate) fn exists(storage: &dyn Storage, path: &Path) -> bool {
     storage.is_dir(path).is_ok()
+}
+
+/// The quarantine files in `dir`: bytes an open cut or skipped, with where they came from.
+pub(crate) fn quarantine_files(storage: &dyn Storage, dir: &Path) -> Result<Vec<Quarantined>> {
+    let names = storage.list(dir).map_err(|e| Error::io("listing", dir, e))?;
+    let mut out = Vec::new();
+    for n in names {
+        if let Name::Quarantine(file, offset) = parse_name(&n) {
+            let path = dir.join(&n);
+            let f =
+                storage.open(&path, OpenMode::Read).map_err(|e| Error::io("opening", &path, e))?;
+            let len = f.len().map_err(|e| Error::io("reading the length of", &path, e))?;
+            out.push(Quarantined { path, file, offset, len });
+        }
+    }
+    out.sort_by_key(|q| (q.file, q.offset));
+    Ok(out)
 }
 
 pub(crate) fn store_files(storage: &dyn Storage, dir: &Path) -> Result<(Vec<FileId>, Vec<FileId>)> {

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use bitcask_format::{FileHeader, FileKind};
+use bitcask_format::{FileHeader, FileKind, Record};
 
 use super::check::{check_with_storage, CheckReport, CheckedKind, FileCheck};
-use super::{exists, read_all, walk, Problem};
+use super::rollback::{classify, latest_positions, lost_records, LostRecord, Rollback};
+use super::{exists, read_all, store_files, walk, Problem};
 use crate::error::{Error, Result};
 use crate::files::{hint_name, join, parse_name, tmp_name, Name, LOCK_NAME};
 use crate::storage::{OpenMode, OsStorage, Storage};
@@ -31,6 +32,9 @@ pub struct RepairedFile {
 pub struct RepairReport {
     /// Each file rewritten or set aside.
     pub files: Vec<RepairedFile>,
+    /// What the records it could not save mean for their keys (as far as a hint or the
+    /// damaged headers name them; a record nothing names is not in these lists).
+    pub rollback: Rollback,
 }
 
 impl RepairReport {
@@ -111,10 +115,14 @@ fn repair_checked(
         }
     })?;
     let r = Repair { storage, dir, backup_dir, check };
+    let lost = r.lost_records()?;
+    let keys = lost.iter().map(|l| l.key.clone()).collect();
+    let latest = latest_positions(storage, dir, &store_files(storage, dir)?.0, &keys);
+    report.rollback = classify(&lost, &latest);
     for f in check.files.iter().filter(|f| !f.problems.is_empty()) {
         let done = match f.kind {
             CheckedKind::Hint => Some(r.set_hint_aside(f)?),
-            CheckedKind::Data => r.rewrite_datafile(f)?,
+            CheckedKind::Data => r.rewrite_datafile(f, &lost)?,
         };
         report.files.extend(done);
     }
@@ -147,20 +155,57 @@ impl Repair<'_> {
         Ok(RepairedFile { path: f.path.clone(), backup, records_kept: 0, lost: Vec::new() })
     }
 
+    /// The records in the damaged regions of every damaged datafile, in store order.
+    fn lost_records(&self) -> Result<Vec<LostRecord>> {
+        let mut lost = Vec::new();
+        for f in self.check.files.iter().filter(|f| !f.problems.is_empty()) {
+            let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if let (CheckedKind::Data, Name::Data(id)) = (f.kind, parse_name(name)) {
+                let buf = read_all(self.storage, &f.path)?;
+                let (_, problems) = walk(&buf, true);
+                lost.extend(lost_records(self.storage, self.dir, id, &buf, &problems));
+            }
+        }
+        lost.sort_by_key(|l| (l.file, l.offset));
+        Ok(lost)
+    }
+
     /// Writes every valid entry of a damaged datafile to a temporary file, synced, then
-    /// swaps it in; the original and its (now stale) hint go to the backup folder.
-    fn rewrite_datafile(&self, f: &FileCheck) -> Result<Option<RepairedFile>> {
+    /// swaps it in; the original and its (now stale) hint go to the backup folder. A delete
+    /// the hint names in a damaged region is written again in its place.
+    fn rewrite_datafile(
+        &self,
+        f: &FileCheck,
+        lost_records: &[LostRecord],
+    ) -> Result<Option<RepairedFile>> {
         let name = f.path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
         let Name::Data(id) = parse_name(&name) else { return Ok(None) };
         let buf = read_all(self.storage, &f.path)?;
         // Zeros at the end are never data (preallocated space), whichever file this is.
         let (entries, lost) = walk(&buf, true);
+        let deletes = lost_records.iter().filter(|l| l.file == id && l.tombstone && l.from_hint);
+        let mut pieces: Vec<(u64, Vec<u8>, u64)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.offset,
+                    buf[e.offset as usize..(e.offset + e.len) as usize].to_vec(),
+                    e.records.len() as u64,
+                )
+            })
+            .collect();
+        for l in deletes {
+            let mut rec = Vec::new();
+            Record::tombstone(&l.key).encode(&mut rec).map_err(|e| Error::format(&f.path, e))?;
+            pieces.push((l.offset, rec, 1));
+        }
+        pieces.sort_by_key(|p| p.0);
         let mut out = Vec::with_capacity(buf.len());
         FileHeader::new(FileKind::Data, id.0).encode(&mut out);
         let mut kept = 0;
-        for e in &entries {
-            out.extend_from_slice(&buf[e.offset as usize..(e.offset + e.len) as usize]);
-            kept += e.records.len() as u64;
+        for (_, bytes, records) in &pieces {
+            out.extend_from_slice(bytes);
+            kept += records;
         }
         let tmp = join(self.dir, &tmp_name(&name));
         let file = self

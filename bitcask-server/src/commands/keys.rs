@@ -222,13 +222,25 @@ pub fn touch(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     exists(cx, argv);
 }
 
+/// KEYS walks the keyspace as SCAN does, a thousand keys at a time: no lock is held while
+/// the pattern is matched, and no part of the keydir for longer than a thousand entries
+/// take to copy, so writers never wait behind it.
 pub fn keys(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let pattern = key_arg(argv, 1);
-    let Some(keys) = check(cx.out, cx.srv.ks.db.keys_where(|k| glob::matches(pattern, k))) else {
-        return;
-    };
-    cx.out.array(keys.len());
-    for k in &keys {
+    let pattern = glob::Pattern::new(key_arg(argv, 1));
+    let mut out = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let Some((keys, next)) = check(cx.out, cx.srv.ks.db.scan_keys(cursor, 1000)) else {
+            return;
+        };
+        out.extend(keys.into_iter().filter(|k| pattern.matches(k)));
+        if next == 0 {
+            break;
+        }
+        cursor = next;
+    }
+    cx.out.array(out.len());
+    for k in &out {
         cx.out.bulk(k);
     }
 }
@@ -257,10 +269,13 @@ pub fn scan(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     if i != argv.len() {
         return cx.out.err("syntax error");
     }
-    let (keys, next) = crate::scan::scan(&cx.srv.ks.db, &mut cx.sess.scan, cursor, count);
+    let Some((keys, next)) = check(cx.out, cx.srv.ks.db.scan_keys(cursor, count)) else {
+        return;
+    };
+    let pattern = pattern.map(glob::Pattern::new);
     let keys: Vec<&Vec<u8>> = keys
         .iter()
-        .filter(|k| only_strings && pattern.is_none_or(|p| glob::matches(p, k)))
+        .filter(|k| only_strings && pattern.as_ref().is_none_or(|p| p.matches(k)))
         .collect();
     cx.out.array(2);
     cx.out.bulk(next.to_string().as_bytes());
@@ -277,15 +292,16 @@ pub fn randomkey(cx: &mut Cx<'_>, _: &[&[u8]]) {
         if n == 0 {
             break;
         }
-        let target =
-            (crate::keyspace::now_ms().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11) as usize % n;
-        let mut seen = 0;
-        let picked = db.keys_where(|_| {
-            seen += 1;
-            seen == target + 1
-        });
-        if let Ok(Some(k)) = picked.map(|v| v.into_iter().next()) {
-            return cx.out.bulk(&k);
+        // A random place in the walk, then a random key of the few found there.
+        let r = crate::keyspace::now_ms().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11;
+        let shard = r % db.shard_count() as u64;
+        let start = (shard << 38) | (((r >> 16) % 64) << 32);
+        let found = match db.scan_keys(start, 16) {
+            Ok((keys, _)) if !keys.is_empty() => keys,
+            _ => db.scan_keys(0, 16).map(|(k, _)| k).unwrap_or_default(),
+        };
+        if let Some(k) = found.get((r >> 32) as usize % found.len().max(1)) {
+            return cx.out.bulk(k);
         }
     }
     cx.out.null();

@@ -73,6 +73,31 @@ impl Server {
         }
     }
 
+    /// The server's resident memory in KiB (`VmRSS`).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    /// Writes `n` keys `key:0`.. with `size`-byte values, through pipelined MSETs.
+    pub fn fill(&self, n: usize, size: usize) {
+        let mut c = self.raw();
+        let value = vec![b'v'; size];
+        let mut i = 0;
+        while i < n {
+            let end = (i + 1000).min(n);
+            let keys: Vec<Vec<u8>> = (i..end).map(|j| format!("key:{j}").into_bytes()).collect();
+            let mut args: Vec<&[u8]> = vec![b"MSET"];
+            for k in &keys {
+                args.push(k);
+                args.push(&value);
+            }
+            assert_eq!(c.cmd_bytes(&args), Reply::ok());
+            i = end;
+        }
+    }
+
     /// A raw RESP connection.
     pub fn raw(&self) -> Raw {
         Raw::connect(self.port)
