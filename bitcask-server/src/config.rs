@@ -49,6 +49,15 @@ pub struct Config {
     /// more); past it the transaction is discarded with an error.
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     pub max_multi_bytes: usize,
+    /// The most bytes of replies one client may have waiting (0: no limit): a reply that
+    /// would pass it closes the connection (logged), as Redis's `client-output-buffer-limit`.
+    /// A client's requests are not run while its earlier replies wait to be sent.
+    #[arg(long, value_name = "BYTES", default_value_t = 512 << 20)]
+    pub client_output_buffer_limit: usize,
+    /// The most bytes of replies all clients together may have waiting (0: no limit): the
+    /// client whose reply would pass it is closed (logged), as Redis's `maxmemory-clients`.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub maxmemory_clients: usize,
     /// Close a connection idle this many seconds (0: never).
     #[arg(long, value_name = "SECS", default_value_t = 0)]
     pub timeout: u64,

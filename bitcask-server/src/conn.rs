@@ -58,23 +58,57 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         full,
         strict,
     };
+    // Requests left unrun because replies were waiting: run them before reading more.
+    let mut pending = false;
     loop {
-        if c.input.unparsed().len() > cfg.max_query_buffer {
+        if !pending {
+            if c.input.unparsed().len() > cfg.max_query_buffer {
+                eprintln!(
+                    "bitcask-server: closing client {} that reached the query buffer limit",
+                    sess.addr
+                );
+                return Ok(());
+            }
+            if !read(srv, socket, &mut c.input).await? {
+                return Ok(());
+            }
+        }
+        c.out.limit = output_allowance(srv);
+        let (commands, fatal, more) = run_requests(srv, sess, &mut c).await;
+        srv.stats.commands_processed.fetch_add(commands, Relaxed);
+        if c.out.overflow {
+            srv.stats.output_limit_closed.fetch_add(1, Relaxed);
             eprintln!(
-                "bitcask-server: closing client {} that reached the query buffer limit",
-                sess.addr
+                "bitcask-server: closing client {}: its replies would pass the output limit ({} bytes for it, {} for all clients)",
+                sess.addr, cfg.client_output_buffer_limit, cfg.maxmemory_clients
             );
             return Ok(());
         }
-        if !read(srv, socket, &mut c.input).await? {
-            return Ok(());
-        }
-        let (commands, fatal) = run_requests(srv, sess, &mut c).await;
-        srv.stats.commands_processed.fetch_add(commands, Relaxed);
         reply(srv, socket, sess, &mut c.out, commands).await?;
         if fatal || sess.quit {
             return Ok(());
         }
+        pending = more;
+    }
+}
+
+/// Replies past this many bytes are sent before more requests run: a client that sends
+/// faster than it reads makes the server hold one batch of replies, not all of them.
+const OUTPUT_BATCH: usize = 64 * 1024;
+
+/// How many bytes of replies this client may build now: its own limit, and what the
+/// limit of all clients leaves (0: no limit).
+fn output_allowance(srv: &Shared) -> usize {
+    let own = srv.cfg.client_output_buffer_limit;
+    let total = srv.cfg.maxmemory_clients;
+    if total == 0 {
+        return own;
+    }
+    let left = total.saturating_sub(srv.stats.output_bytes.load(Relaxed) as usize).max(1);
+    if own == 0 {
+        left
+    } else {
+        own.min(left)
     }
 }
 
@@ -93,15 +127,20 @@ async fn read(srv: &Shared, socket: &mut Socket, input: &mut InBuf) -> std::io::
     Ok(n > 0)
 }
 
-/// Parses and runs every complete request in the input; returns how many ran and whether
-/// a protocol error ends the connection.
-async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u64, bool) {
+/// Parses and runs the complete requests in the input, until their replies pass
+/// [`OUTPUT_BATCH`] bytes; returns how many ran, whether a protocol error ends the
+/// connection, and whether requests were left for after the replies are sent.
+async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u64, bool, bool) {
     let mut commands = 0u64;
-    let mut fatal = false;
+    let (mut fatal, mut more) = (false, false);
     // One argument vector for every request of this read.
     let mut argv: Vec<&[u8]> = Vec::with_capacity(8);
     let mut consumed = 0;
-    while !sess.quit {
+    while !sess.quit && !c.out.overflow {
+        if c.out.buf.len() >= OUTPUT_BATCH {
+            more = true;
+            break;
+        }
         let limits = if sess.authed { c.full } else { c.strict };
         let frame = c.input.unparsed().get(consumed..).unwrap_or_default();
         match c.parser.parse(frame, limits) {
@@ -134,7 +173,7 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
     drop(argv);
     c.input.consume(consumed);
     c.input.shrink();
-    (commands, fatal)
+    (commands, fatal, more)
 }
 
 /// Runs one request (an empty one is nothing); whether it ran.
@@ -150,7 +189,7 @@ fn run_one(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) -> b
 async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::Deferred) {
     let (srv2, resp3) = (srv.clone(), out.resp3);
     let done = tokio::task::spawn_blocking(move || {
-        let mut o = Out { buf: Vec::new(), resp3 };
+        let mut o = Out { resp3, ..Out::default() };
         work(&srv2, &mut o);
         o.buf
     })
@@ -183,8 +222,12 @@ async fn reply(
     if out.buf.is_empty() {
         return Ok(());
     }
-    socket.write_all(&out.buf).await?;
-    srv.stats.net_output_bytes.fetch_add(out.buf.len() as u64, Relaxed);
+    let n = out.buf.len() as u64;
+    srv.stats.output_bytes.fetch_add(n, Relaxed);
+    let sent = socket.write_all(&out.buf).await;
+    srv.stats.output_bytes.fetch_sub(n, Relaxed);
+    sent?;
+    srv.stats.net_output_bytes.fetch_add(n, Relaxed);
     out.buf.clear();
     if out.buf.capacity() > 1 << 20 {
         out.buf.shrink_to(READ_CHUNK);

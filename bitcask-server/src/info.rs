@@ -61,9 +61,11 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         ),
         "clients" => write!(
             o,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
             st.connected_clients.load(Relaxed),
-            srv.cfg.maxclients
+            srv.cfg.maxclients,
+            st.output_bytes.load(Relaxed),
+            st.output_limit_closed.load(Relaxed),
         ),
         "memory" => {
             let keydir: u64 = srv.ks.db.stats().iter().map(|s| s.keydir_bytes).sum();

@@ -10,6 +10,12 @@ pub struct Out {
     pub buf: Vec<u8>,
     /// RESP3 (after `HELLO 3`) instead of RESP2.
     pub resp3: bool,
+    /// The most bytes the buffer may hold (0: no limit): a bulk string that would pass it
+    /// is not appended and [`overflow`](Self::overflow) is set (the connection is then
+    /// closed, as Redis's `client-output-buffer-limit` does).
+    pub limit: usize,
+    /// A reply passed [`limit`](Self::limit).
+    pub overflow: bool,
 }
 
 impl Out {
@@ -54,6 +60,12 @@ impl Out {
 
     /// A bulk string.
     pub fn bulk(&mut self, v: &[u8]) {
+        if self.limit > 0 && self.buf.len() + v.len() > self.limit {
+            self.overflow = true;
+        }
+        if self.overflow {
+            return;
+        }
         self.num(b'$', v.len() as i64);
         self.buf.extend_from_slice(v);
         self.buf.extend_from_slice(b"\r\n");
@@ -103,7 +115,7 @@ impl Out {
     /// A verbatim string (`=` with format `txt` in RESP3, a bulk string in RESP2), as INFO
     /// replies.
     pub fn verbatim(&mut self, text: &str) {
-        if self.resp3 {
+        if self.resp3 && !self.overflow {
             self.num(b'=', text.len() as i64 + 4);
             self.buf.extend_from_slice(b"txt:");
             self.buf.extend_from_slice(text.as_bytes());
@@ -143,5 +155,16 @@ mod tests {
         o.map(2);
         o.verbatim("x");
         assert_eq!(o.buf, b"_\r\n%2\r\n=5\r\ntxt:x\r\n");
+    }
+
+    #[test]
+    fn a_bulk_string_past_the_limit_is_not_appended_and_flags_overflow() {
+        let mut o = Out { limit: 16, ..Out::default() };
+        o.bulk(b"12345");
+        assert!(!o.overflow);
+        o.bulk(b"1234567890");
+        assert!(o.overflow);
+        o.bulk(b"x");
+        assert_eq!(o.buf, b"$5\r\n12345\r\n");
     }
 }

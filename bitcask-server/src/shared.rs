@@ -25,6 +25,10 @@ pub struct Counters {
     pub net_input_bytes: AtomicU64,
     /// Bytes written to clients.
     pub net_output_bytes: AtomicU64,
+    /// Bytes of replies built and not yet sent, all clients together.
+    pub output_bytes: AtomicU64,
+    /// Clients closed for passing an output limit.
+    pub output_limit_closed: AtomicU64,
     /// AUTH (or HELLO ... AUTH) attempts that failed.
     pub auth_failures: AtomicU64,
     /// When a failed AUTH was last logged (milliseconds since the Unix epoch).

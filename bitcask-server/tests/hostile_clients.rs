@@ -148,3 +148,55 @@ fn a_pathological_keys_pattern_does_not_stall_writers() {
     assert!(worst < std::time::Duration::from_millis(250), "a SET waited {worst:?} ({i} SETs)");
     eprintln!("{i} SETs beside {runs} pathological KEYS; the slowest took {worst:?}");
 }
+
+/// Sends `frames` without reading a byte back.
+fn send_unread(port: u16, frames: &[u8]) -> std::net::TcpStream {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_write_timeout(Some(std::time::Duration::from_secs(2))).unwrap();
+    // The server stops reading once its replies back up: a write may then time out.
+    let _ = s.write_all(frames);
+    s
+}
+
+#[test]
+fn replies_to_a_client_that_does_not_read_are_held_one_batch_at_a_time() {
+    let s = Server::start(&[]);
+    let big = "b".repeat(8 << 20);
+    assert_eq!(s.raw().cmd(&["SET", "big", &big]), Reply::ok());
+    let before = s.rss_kib();
+    // 200 GETs of an 8 MB value (1.6 GB of replies), sent and never read.
+    let frames = common::Raw::frame(&[b"GET", b"big"]).repeat(200);
+    let stuck = send_unread(s.port, &frames);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let grown = s.rss_kib().saturating_sub(before);
+    assert!(grown < 64 * 1024, "RSS grew {grown} KiB for a client that does not read");
+    // Another client is served meanwhile.
+    assert_eq!(s.raw().cmd(&["GET", "missing"]), Reply::Nil);
+    // Once it reads, every reply arrives.
+    let mut c = common::Raw::from_stream(stuck);
+    for i in 0..200 {
+        assert_eq!(c.read(), Reply::Bulk(big.as_bytes().to_vec()), "reply {i}");
+    }
+}
+
+#[test]
+fn a_reply_past_the_output_limit_closes_the_client_and_frees_its_memory() {
+    let s = Server::start(&["--client-output-buffer-limit", "104857600"]);
+    let big = "b".repeat(8 << 20);
+    assert_eq!(s.raw().cmd(&["SET", "big", &big]), Reply::ok());
+    let before = s.rss_kib();
+    let mut args = vec!["MGET"];
+    args.extend(std::iter::repeat_n("big", 600));
+    let mut c = s.raw();
+    c.send(&common::Raw::frame(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()));
+    assert!(c.is_closed(), "a 4.8 GB MGET reply closes the connection");
+    let grown = s.rss_kib().saturating_sub(before);
+    assert!(grown < 200 * 1024, "RSS grew {grown} KiB");
+    let mut d = s.raw();
+    let info = d.cmd(&["INFO", "clients"]).text();
+    assert!(info.contains("bitcask_output_limit_disconnections:1"), "{info}");
+    // A reply under the limit is served whole.
+    let Reply::Array(v) = d.cmd(&["MGET", "big", "big"]) else { panic!() };
+    assert_eq!(v.len(), 2);
+}

@@ -249,6 +249,12 @@ pub struct Raw {
 }
 
 impl Raw {
+    /// A raw client over a stream already connected.
+    pub fn from_stream(s: TcpStream) -> Raw {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        Raw { stream: BufReader::new(s) }
+    }
+
     pub fn connect(port: u16) -> Raw {
         let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
