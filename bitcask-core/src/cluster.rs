@@ -268,10 +268,89 @@ fn holds_data(dir: &Path) -> Result<bool> {
     }
 }
 
+/// The file in a cluster node's store directory that names the node it belongs to.
+pub const NODE_NAME: &str = "NODE";
+
+/// The node id recorded in the store at `dir` (`None` when none is).
+pub fn node_id(dir: &Path) -> Result<Option<String>> {
+    let path = dir.join(NODE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("reading", &path, e)),
+    }
+}
+
+/// Records that the store at `dir` belongs to node `id` (written once: temporary file,
+/// fsync, rename, directory fsync), or checks that it already does: a store of another node
+/// is refused, so a node never serves (and a move never takes) another node's data.
+pub fn claim_node_id(dir: &Path, id: &str) -> Result<()> {
+    match node_id(dir)? {
+        Some(have) if have.eq_ignore_ascii_case(id) => Ok(()),
+        Some(have) => Err(Error::InvalidOptions(format!(
+            "the store in {} belongs to cluster node {have}, not {id}",
+            dir.display()
+        ))),
+        None => {
+            let (path, tmp) = (dir.join(NODE_NAME), dir.join(format!("{NODE_NAME}.tmp")));
+            std::fs::write(&tmp, format!("{id}\n")).map_err(|e| Error::io("writing", &tmp, e))?;
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io("syncing", &tmp, e))?;
+            std::fs::rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| Error::io("syncing", dir, e))
+        }
+    }
+}
+
+/// Checks that the store at `from_dir` is node `source`'s and holds data in every shard of
+/// `shards`, and that the store at `to_dir` is not another node's than `target`.
+fn check_move_ends(
+    from_dir: &Path,
+    to_dir: &Path,
+    source: &str,
+    target: &str,
+    shards: std::ops::Range<usize>,
+) -> Result<()> {
+    let bad = |m: String| Err(Error::InvalidOptions(m));
+    match node_id(from_dir)? {
+        Some(id) if id.eq_ignore_ascii_case(source) => {}
+        Some(id) => {
+            return bad(format!(
+                "{} is the store of node {id}, but node {source} owns those slots: pass its store as --from",
+                from_dir.display()
+            ))
+        }
+        None => {
+            return bad(format!(
+                "{} records no node id: start node {source} on it once in cluster mode (it records its id), then move",
+                from_dir.display()
+            ))
+        }
+    }
+    if let Some(id) = node_id(to_dir)?.filter(|id| !id.eq_ignore_ascii_case(target)) {
+        return bad(format!("{} is the store of node {id}, not of {target}", to_dir.display()));
+    }
+    for i in shards {
+        let src = from_dir.join(shard_dir_name(i));
+        if !holds_data(&src)? {
+            return bad(format!(
+                "{} holds no data for the slots being moved: refusing to move nothing and give the slots away",
+                src.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Moves the slots `slots` (whole shards) from the node whose store is `from_dir` to the
 /// node `to_node` whose store is `to_dir`, and rewrites the configuration at `config`.
 ///
-/// The source must be stopped (its shards' locks free) and must own the slots; the target
+/// The source must be stopped (its shards' locks free), must own the slots, and its store
+/// must record its node id (`NODE`, written by the node at start) and hold data in every
+/// shard moved; the target's store must not record another node's id; the target
 /// must have the same shard count and no data in those shards (a copy left by an
 /// interrupted move is replaced). Steps, each durable before the next: copy each shard
 /// into `shard-NNNN.moving` beside the target's, rename it into place, rewrite the
@@ -307,6 +386,7 @@ pub fn move_slots(
         return Err(bad("the two stores have different shard counts".into()));
     }
     let shards = shards_of_slots(n, slots).map_err(bad)?;
+    check_move_ends(from_dir, to_dir, &source, to_node, shards.clone())?;
     let mut bytes = 0;
     for i in shards.clone() {
         let (src, dst) = (from_dir.join(shard_dir_name(i)), to_dir.join(shard_dir_name(i)));

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use bitcask_core::cluster::{move_slots, ClusterConfig};
+use bitcask_core::cluster::{claim_node_id, move_slots, ClusterConfig};
 use bitcask_core::{key_slot, shard_dir_name, Options, ShardedBitcask};
 
 const ID1: &str = "0000000000000000000000000000000000000001";
@@ -27,6 +27,9 @@ fn setup(root: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
     }
     a.close().unwrap();
     ShardedBitcask::open(root.join("b"), Options::default(), Some(8)).unwrap().close().unwrap();
+    // What each node records in its store when it starts in cluster mode.
+    claim_node_id(&root.join("a"), ID1).unwrap();
+    claim_node_id(&root.join("b"), ID2).unwrap();
     (conf, keys)
 }
 
@@ -107,4 +110,46 @@ fn a_running_source_or_a_differently_sharded_target_is_refused() {
     let err = move_slots(&conf, &tmp.path().join("a"), &tmp.path().join("b"), (0, 1000), ID2)
         .unwrap_err();
     assert!(err.to_string().contains("not whole shards"), "{err}");
+}
+
+#[test]
+fn a_move_from_a_store_that_is_not_the_owners_is_refused_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (conf, keys) = setup(tmp.path());
+    let before = std::fs::read(&conf).unwrap();
+    // --from names the target's own store.
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let err = move_slots(&conf, &b, &a, (0, 2047), ID2).unwrap_err();
+    assert!(err.to_string().contains("is the store of node"), "{err}");
+    // A store that records no node id.
+    ShardedBitcask::open(tmp.path().join("c"), Options::default(), Some(8))
+        .unwrap()
+        .close()
+        .unwrap();
+    let c = tmp.path().join("c");
+    let err = move_slots(&conf, &c, &b, (0, 2047), ID2).unwrap_err();
+    assert!(err.to_string().contains("records no node id"), "{err}");
+    // The owner's id, but no data where the slots live.
+    claim_node_id(&c, ID1).unwrap();
+    std::fs::remove_dir_all(c.join(shard_dir_name(0))).unwrap();
+    let err = move_slots(&conf, &c, &b, (0, 2047), ID2).unwrap_err();
+    assert!(err.to_string().contains("holds no data"), "{err}");
+    // --to names a store of a third node.
+    let d = tmp.path().join("d");
+    ShardedBitcask::open(&d, Options::default(), Some(8)).unwrap().close().unwrap();
+    claim_node_id(&d, "0000000000000000000000000000000000000003").unwrap();
+    let err = move_slots(&conf, &a, &d, (0, 2047), ID2).unwrap_err();
+    assert!(err.to_string().contains("not of"), "{err}");
+    assert_eq!(std::fs::read(&conf).unwrap(), before, "the configuration is unchanged");
+    let a = ShardedBitcask::open(&a, Options::default(), None).unwrap();
+    assert_eq!(a.len(), keys.len(), "the owner's data is untouched");
+}
+
+#[test]
+fn a_store_claimed_by_one_node_is_refused_to_another() {
+    let tmp = tempfile::tempdir().unwrap();
+    claim_node_id(tmp.path(), ID1).unwrap();
+    claim_node_id(tmp.path(), ID1).unwrap();
+    let err = claim_node_id(tmp.path(), ID2).unwrap_err();
+    assert!(err.to_string().contains("belongs to cluster node"), "{err}");
 }

@@ -96,6 +96,12 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         let _ = db.close();
         return Err(ServeError::Config(e));
     }
+    // The store records whose it is: another node's store is refused, and a slot move can
+    // check that it takes the slots from their owner.
+    if let Err(e) = bitcask_core::cluster::claim_node_id(&cfg.dir, &cluster.myself().id) {
+        let _ = db.close();
+        return Err(ServeError::Store(e));
+    }
     run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
 

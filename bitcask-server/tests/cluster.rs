@@ -276,9 +276,10 @@ fn move_and_restart(c: &mut Cluster, from: usize, to: usize, slots: (u16, u16)) 
         bitcask_core::cluster::move_slots(&c.config(), &c.dir(from), &c.dir(to), slots, IDS[to])
             .unwrap();
     assert_eq!(report.shards.len(), usize::from(slots.1 - slots.0 + 1) / 1024);
-    // The source and the target restart with the new configuration; the third node keeps
-    // running on the old one (it redirects through the old owner).
-    for i in [from, to] {
+    // The target restarts first, then the source, with the new configuration (the other
+    // way round they would redirect to each other until both run on it); the third node
+    // keeps running on the old one (it redirects through the old owner).
+    for i in [to, from] {
         if let Some(s) = c.nodes[i].take() {
             let (code, _) = s.terminate();
             assert_eq!(code, Some(0));
