@@ -45,8 +45,9 @@ pub struct Config {
     /// discards the transaction with an error.
     #[arg(long, value_name = "N", default_value_t = 1_000_000)]
     pub max_multi_commands: usize,
-    /// The most bytes of arguments a transaction may queue (each argument counts 16 bytes
-    /// more); past it the transaction is discarded with an error.
+    /// The most memory a transaction's queue may take (its arguments' bytes, 40 more for
+    /// each argument and 48 for each command); past it the transaction is discarded with an
+    /// error.
     #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
     pub max_multi_bytes: usize,
     /// The most bytes of replies one client may have waiting (0: no limit): a reply that

@@ -22,6 +22,8 @@ pub struct Session {
     pub multi: Option<Vec<Vec<Vec<u8>>>>,
     /// Bytes of arguments queued since MULTI.
     pub multi_bytes: usize,
+    /// The queue passed its limit: it was dropped and EXEC will abort.
+    pub multi_overflow: bool,
     /// A command queued since MULTI was refused: EXEC will abort.
     pub multi_error: bool,
     /// WATCHed slots and their versions when watched.
@@ -36,6 +38,10 @@ pub struct Session {
     pub addr: String,
 }
 
+/// The memory a queued argument costs besides its bytes: its vector's header and the
+/// allocator's rounding.
+const QUEUED_ARG_COST: usize = 40;
+
 impl Session {
     /// A new connection's state.
     pub fn new(id: u64, addr: String, needs_auth: bool) -> Session {
@@ -47,6 +53,7 @@ impl Session {
             multi: None,
             multi_error: false,
             multi_bytes: 0,
+            multi_overflow: false,
             watched: Vec::new(),
             wrote: false,
             quit: false,
@@ -65,10 +72,17 @@ impl Session {
     /// Queues a command for EXEC; false (and the transaction is discarded) when the queue
     /// would pass `max_commands` commands or `max_bytes` bytes of arguments.
     pub fn queue(&mut self, argv: &[&[u8]], max_commands: usize, max_bytes: usize) -> bool {
-        let bytes: usize = argv.iter().map(|a| a.len() + 16).sum();
+        // What the queue entry costs in memory: each argument's bytes and its vector
+        // (header and allocation), and the command's own vector.
+        let bytes: usize = argv.iter().map(|a| a.len() + QUEUED_ARG_COST).sum::<usize>() + 48;
         let Some(q) = self.multi.as_mut() else { return true };
-        if q.len() >= max_commands || self.multi_bytes + bytes > max_bytes {
-            self.end_multi();
+        if self.multi_overflow || q.len() >= max_commands || self.multi_bytes + bytes > max_bytes {
+            // The queue is dropped now (its memory freed); the transaction stays open so
+            // that nothing after this runs outside it, and EXEC aborts it.
+            *q = Vec::new();
+            self.multi_bytes = 0;
+            self.multi_overflow = true;
+            self.multi_error = true;
             return false;
         }
         self.multi_bytes += bytes;
@@ -81,6 +95,7 @@ impl Session {
         self.multi = None;
         self.multi_error = false;
         self.multi_bytes = 0;
+        self.multi_overflow = false;
         self.watched.clear();
     }
 }

@@ -29,15 +29,20 @@ fn a_transaction_past_the_queue_limit_is_discarded_with_an_error() {
     }
     let refused = c.cmd(&["SET", "one-more", "v"]);
     assert!(refused.error_text().contains("MULTI queue limit reached"), "{refused:?}");
-    assert_eq!(c.cmd(&["EXEC"]).error_text(), "ERR EXEC without MULTI");
-    assert_eq!(c.cmd(&["EXISTS", "k0"]), Reply::Int(0), "nothing of it ran");
-    // The byte bound: a few large arguments.
+    // Nothing after the limit runs outside the transaction either.
+    assert!(c.cmd(&["SET", "after", "v"]).error_text().contains("MULTI queue limit reached"));
+    assert_eq!(
+        c.cmd(&["EXEC"]).error_text(),
+        "EXECABORT Transaction discarded because of previous errors."
+    );
+    assert_eq!(c.cmd(&["EXISTS", "k0", "after"]), Reply::Int(0), "nothing of it ran");
+    // The byte bound: a few large arguments (each SET of 40,000 bytes costs ~40,200).
     let big = "x".repeat(40_000);
     assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "a", &big]), Reply::Simple("QUEUED".into()));
     assert_eq!(c.cmd(&["SET", "b", &big]), Reply::Simple("QUEUED".into()));
     assert!(c.cmd(&["SET", "c", &big]).error_text().contains("MULTI queue limit reached"));
-    assert_eq!(c.cmd(&["EXEC"]).error_text(), "ERR EXEC without MULTI");
+    assert_eq!(c.cmd(&["DISCARD"]), Reply::ok());
     // A transaction under the limits still runs.
     assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
     assert_eq!(c.cmd(&["SET", "a", "1"]), Reply::Simple("QUEUED".into()));
@@ -199,4 +204,32 @@ fn a_reply_past_the_output_limit_closes_the_client_and_frees_its_memory() {
     // A reply under the limit is served whole.
     let Reply::Array(v) = d.cmd(&["MGET", "big", "big"]) else { panic!() };
     assert_eq!(v.len(), 2);
+}
+
+#[test]
+fn a_transaction_queue_holds_no_more_memory_than_its_limit() {
+    let s = Server::start(&["--max-multi-bytes", "33554432"]);
+    let before = s.rss_kib();
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+    // Small commands cost most per byte: queue them until the limit discards the queue.
+    let frame = common::Raw::frame(&[b"SET", b"k", b"v"]);
+    let batch = frame.repeat(10_000);
+    let mut queued = 0;
+    let refused = 'outer: loop {
+        c.send(&batch);
+        for _ in 0..10_000 {
+            match c.read() {
+                Reply::Simple(q) if q == "QUEUED" => queued += 1,
+                other => break 'outer other,
+            }
+        }
+        assert!(queued < 2_000_000, "the queue never filled");
+    };
+    assert!(refused.error_text().contains("MULTI queue limit reached"), "{refused:?}");
+    let peak = s.rss_kib().saturating_sub(before);
+    // 32 MiB of accounted queue; the real cost may differ somewhat from the estimate.
+    assert!(peak < 64 * 1024, "{queued} queued commands grew RSS by {peak} KiB");
+    assert!(queued > 100_000, "{queued}");
+    eprintln!("{queued} commands queued in {peak} KiB before the limit");
 }

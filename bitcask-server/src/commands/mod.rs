@@ -159,7 +159,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     if sess.multi.is_some() && spec.flags & F_TXCONTROL == 0 {
         let (n, bytes) = (srv.cfg.max_multi_commands, srv.cfg.max_multi_bytes);
         if !sess.queue(argv, n, bytes) {
-            return out.err(&format!("MULTI queue limit reached ({n} commands or {bytes} bytes of arguments); transaction discarded"));
+            return out.err(&format!("MULTI queue limit reached ({n} commands or {bytes} bytes); the transaction will be discarded"));
         }
         return out.simple("QUEUED");
     }
