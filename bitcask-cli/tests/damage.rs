@@ -69,6 +69,9 @@ fn a_writing_open_warns_about_what_it_cut_and_where_the_bytes_went() {
     // Said once: the next open finds nothing to cut.
     let o = run(&d, &["put", "z", "w"], b"");
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // `check` lists what was set aside, and where it came from.
+    let listed = ok(&d, &["check"]);
+    assert!(listed.contains(".quarantine: 6 B set aside by an earlier open from"), "{listed}");
 }
 
 #[test]
