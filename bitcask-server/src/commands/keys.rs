@@ -224,24 +224,35 @@ pub fn touch(cx: &mut Cx<'_>, argv: &[&[u8]]) {
 
 /// KEYS walks the keyspace as SCAN does, a thousand keys at a time: no lock is held while
 /// the pattern is matched, and no part of the keydir for longer than a thousand entries
-/// take to copy, so writers never wait behind it.
+/// take to copy. Outside a transaction it runs on a blocking thread, so the other
+/// connections of its network thread go on meanwhile.
 pub fn keys(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     let pattern = glob::Pattern::new(key_arg(argv, 1));
-    let mut out = Vec::new();
+    if cx.in_exec {
+        return matching_keys(cx.srv, cx.out, &pattern);
+    }
+    cx.sess.deferred = Some(Box::new(move |srv, out| matching_keys(srv, out, &pattern)));
+}
+
+/// The KEYS reply: every key `pattern` matches.
+fn matching_keys(
+    srv: &crate::shared::Shared,
+    out: &mut crate::reply::Out,
+    pattern: &glob::Pattern,
+) {
+    let mut found = Vec::new();
     let mut cursor = 0;
     loop {
-        let Some((keys, next)) = check(cx.out, cx.srv.ks.db.scan_keys(cursor, 1000)) else {
-            return;
-        };
-        out.extend(keys.into_iter().filter(|k| pattern.matches(k)));
+        let Some((keys, next)) = check(out, srv.ks.db.scan_keys(cursor, 1000)) else { return };
+        found.extend(keys.into_iter().filter(|k| pattern.matches(k)));
         if next == 0 {
             break;
         }
         cursor = next;
     }
-    cx.out.array(out.len());
-    for k in &out {
-        cx.out.bulk(k);
+    out.array(found.len());
+    for k in &found {
+        out.bulk(k);
     }
 }
 
