@@ -1,4 +1,4 @@
-//! Online backup (issue 14): the copy opens and holds exactly a prefix of the history while
+//! Online backup: the copy opens and holds exactly a prefix of the history while
 //! a writer goes on; sealed files are linked, not copied; a kill -9 in the middle of a
 //! backup leaves the source untouched and no store-like directory behind.
 

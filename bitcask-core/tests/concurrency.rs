@@ -1,4 +1,4 @@
-//! Writers, readers, iterators, read-only opens and merges at once (bug classes 21, 25, 26).
+//! Writers, readers, iterators, read-only opens and merges at once.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -100,7 +100,7 @@ fn readers_see_only_values_written_for_their_key_and_never_go_back() {
 
 #[test]
 fn snapshots_never_show_half_a_batch() {
-    // Bug class 26: each batch sets all of a group's keys to the same counter.
+    // Each batch sets all of a group's keys to the same counter.
     let t = tempfile::tempdir().unwrap();
     let db = Arc::new(Bitcask::open(t.path(), opts()).unwrap());
     let group: Vec<Vec<u8>> = (0..8).map(|i| format!("g{i}").into_bytes()).collect();
@@ -155,7 +155,7 @@ fn snapshots_never_show_half_a_batch() {
 
 #[test]
 fn read_only_opens_while_the_writer_rotates_and_merges() {
-    // Bug class 21: a reader opening while a writer rotates files (and merges delete them).
+    // A reader opening while a writer rotates files (and merges delete them).
     let t = tempfile::tempdir().unwrap();
     let db = Arc::new(
         Bitcask::open(t.path(), Options { max_file_size: 2048, ..Options::default() }).unwrap(),

@@ -66,6 +66,101 @@ fn sigkill() -> i32 {
     9
 }
 
+/// The acks a child wrote, read until it ends: the last op acknowledged by each thread and
+/// how many acks there were. `first` hears of the first ack.
+type Acks = (HashMap<u64, u64>, u64);
+
+fn read_acks(out: impl std::io::Read, first: std::sync::mpsc::Sender<()>) -> Acks {
+    let mut last: HashMap<u64, u64> = HashMap::new();
+    let mut n = 0u64;
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        let mut p = line.split_whitespace();
+        let (Some("A"), Some(t), Some(i), None) = (p.next(), p.next(), p.next(), p.next()) else {
+            // Anything but an ack (a panic message, an error) is a failure.
+            panic!("the child wrote a line that is not an ack: {line:?}");
+        };
+        let (t, i): (u64, u64) = (t.parse().unwrap(), i.parse().unwrap());
+        assert!(last.get(&t).is_none_or(|&j| i == j + 1), "acks out of order");
+        last.insert(t, i);
+        n += 1;
+        if n == 1 {
+            let _ = first.send(());
+        }
+    }
+    (last, n)
+}
+
+/// Starts a writer child on `dir` whose ops start at `start`, lets it write for `pause`
+/// once it acknowledged something, kills it with SIGKILL, and returns its acks.
+fn run_and_kill(dir: &std::path::Path, start: u64, pause: Duration, kill: u64) -> Acks {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "t8_kill_9_at_random_moments", "--nocapture", "--test-threads", "1"])
+        .env("BITCASK_KILL9_DIR", dir)
+        .env("BITCASK_KILL9_START", start.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stderr.take().unwrap();
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || read_acks(out, first_tx));
+    if first_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        let _ = reader.join();
+        panic!("kill {kill}: no ack within 30 s (the child ended with {status})");
+    }
+    std::thread::sleep(pause);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    let acks = reader.join().expect("the ack reader failed");
+    use std::os::unix::process::ExitStatusExt;
+    // Killed by our SIGKILL: it was still writing, it had not died on its own.
+    assert_eq!(status.signal(), Some(sigkill()), "kill {kill}: child ended with {status}");
+    acks
+}
+
+/// Checks every key of the reopened store against `expected` (updated with the ops
+/// acknowledged this round); the op after each thread's last ack may or may not have landed.
+fn check_after_kill(
+    dir: &std::path::Path,
+    expected: &mut HashMap<Vec<u8>, Option<Vec<u8>>>,
+    (last, n): &Acks,
+    start: u64,
+    kill: u64,
+) {
+    for (&t, &a) in last {
+        for i in start..=a {
+            let (k, v) = op(t, i);
+            expected.insert(k, v);
+        }
+    }
+    let db = Bitcask::open(dir, opts(kill))
+        .unwrap_or_else(|e| panic!("kill {kill}: reopen failed: {e}"));
+    for t in 0..THREADS {
+        let next = last.get(&t).map_or(start, |a| a + 1);
+        let (maybe_key, maybe_val) = op(t, next);
+        for k in 0..KEYS {
+            let key = format!("t{t}-k{k}").into_bytes();
+            let got = db.get(&key).unwrap();
+            let want = expected.get(&key).cloned().flatten();
+            if got == want {
+                continue;
+            }
+            assert!(
+                key == maybe_key && got == maybe_val,
+                "kill {kill}: key {} is {:?}, acknowledged {:?} (acks this round: {n}, last per thread {last:?}, start {start})",
+                String::from_utf8_lossy(&key),
+                got.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                want.map(|v| String::from_utf8_lossy(&v).into_owned()),
+            );
+            // The unacknowledged op did land: it is the state from now on.
+            expected.insert(key, got);
+        }
+    }
+}
+
 #[test]
 fn t8_kill_9_at_random_moments() {
     if let Ok(dir) = std::env::var("BITCASK_KILL9_DIR") {
@@ -81,90 +176,13 @@ fn t8_kill_9_at_random_moments() {
     let mut acks_total = 0u64;
     for kill in 0..kills {
         let start = kill * 10_000_000;
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "t8_kill_9_at_random_moments", "--nocapture", "--test-threads", "1"])
-            .env("BITCASK_KILL9_DIR", &dir)
-            .env("BITCASK_KILL9_START", start.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stderr.take().unwrap();
-        let (first_tx, first_rx) = std::sync::mpsc::channel();
-        let reader = std::thread::spawn(move || {
-            let mut last: HashMap<u64, u64> = HashMap::new();
-            let mut n = 0u64;
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let mut p = line.split_whitespace();
-                let (Some("A"), Some(t), Some(i), None) = (p.next(), p.next(), p.next(), p.next())
-                else {
-                    // Anything but an ack (a panic message, an error) is a failure.
-                    panic!("the child wrote a line that is not an ack: {line:?}");
-                };
-                let (t, i): (u64, u64) = (t.parse().unwrap(), i.parse().unwrap());
-                assert!(last.get(&t).is_none_or(|&j| i == j + 1), "acks out of order");
-                last.insert(t, i);
-                n += 1;
-                if n == 1 {
-                    let _ = first_tx.send(());
-                }
-            }
-            (last, n)
-        });
-        // Let it run a random while once it is writing, then kill -9.
-        if first_rx.recv_timeout(Duration::from_secs(30)).is_err() {
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            let _ = reader.join();
-            panic!("kill {kill}: no ack within 30 s (the child ended with {status})");
-        }
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        std::thread::sleep(Duration::from_micros(500 + x % 20_000));
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        let (last, n) = reader.join().expect("the ack reader failed");
-        {
-            use std::os::unix::process::ExitStatusExt;
-            // Killed by our SIGKILL: it was still writing, it had not died on its own.
-            let ended = status.signal();
-            assert_eq!(ended, Some(sigkill()), "kill {kill}: child ended with {status}");
-        }
-        acks_total += n;
-        // What may have happened: every acknowledged op, and possibly the one after the
-        // last acknowledged op of each thread (done or in flight when the kill came).
-        for (&t, &a) in &last {
-            for i in start..=a {
-                let (k, v) = op(t, i);
-                expected.insert(k, v);
-            }
-        }
-        let db = Bitcask::open(&dir, opts(kill))
-            .unwrap_or_else(|e| panic!("kill {kill}: reopen failed: {e}"));
-        for t in 0..THREADS {
-            let next = last.get(&t).map_or(start, |a| a + 1);
-            let (maybe_key, maybe_val) = op(t, next);
-            for k in 0..KEYS {
-                let key = format!("t{t}-k{k}").into_bytes();
-                let got = db.get(&key).unwrap();
-                let want = expected.get(&key).cloned().flatten();
-                if got == want {
-                    continue;
-                }
-                assert!(
-                    key == maybe_key && got == maybe_val,
-                    "kill {kill}: key {} is {:?}, acknowledged {:?} (acks this round: {n}, last per thread {last:?}, start {start})",
-                    String::from_utf8_lossy(&key),
-                    got.map(|v| String::from_utf8_lossy(&v).into_owned()),
-                    want.map(|v| String::from_utf8_lossy(&v).into_owned()),
-                );
-                // The unacknowledged op did land: it is the state from now on.
-                expected.insert(key, got);
-            }
-        }
-        drop(db);
+        // Let it run a random while once it is writing, then kill -9.
+        let acks = run_and_kill(&dir, start, Duration::from_micros(500 + x % 20_000), kill);
+        acks_total += acks.1;
+        check_after_kill(&dir, &mut expected, &acks, start, kill);
     }
     eprintln!("t8: {kills} kills, {acks_total} acknowledged writes checked after each");
     assert!(acks_total > kills, "the child barely wrote");

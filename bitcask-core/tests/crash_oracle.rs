@@ -1,4 +1,4 @@
-//! The crash oracle (issue 12): random histories of puts, TTL puts, deletes, batches, gets,
+//! The crash oracle: random histories of puts, TTL puts, deletes, batches, gets,
 //! syncs, every kind of merge (`merge`, `merge_files` of random subsets, `merge_if_needed`,
 //! the background merge thread), reopens and kills, under `Never` and `Always`, with the
 //! power cut at every I/O operation of the run (or at evenly spread ones) and each of the

@@ -32,7 +32,7 @@ fn contract_1_acknowledged_writes_survive_a_process_kill() {
 
 #[test]
 fn contract_2_always_means_synced_before_ok() {
-    // Bug class 16 too: files made by rotation survive because their directory entry is
+    // Files made by rotation survive because their directory entry is
     // synced before a record in them is acknowledged.
     let sim = SimStorage::new(2);
     let db = open(&sim, with_sync(SyncPolicy::Always, 200));
@@ -103,7 +103,6 @@ fn control_never_loses_unsynced_writes_on_power_loss() {
 
 #[test]
 fn sync_is_not_a_no_op() {
-    // Bug class 18.
     let sim = SimStorage::new(6);
     let db = open(&sim, with_sync(SyncPolicy::Never, 1 << 20));
     db.put(b"k", b"v").unwrap();
@@ -270,7 +269,6 @@ fn contract_5_a_failed_write_poisons_until_reopen() {
 
 #[test]
 fn contract_5_a_failed_fsync_is_never_retried_and_acknowledged() {
-    // Bug class 19.
     let sim = SimStorage::new(10);
     let db = open(&sim, with_sync(SyncPolicy::Always, 1 << 20));
     db.put(b"a", b"1").unwrap();
@@ -337,7 +335,7 @@ fn sync_after_a_crash_covers_the_dead_process_writes() {
 
 #[test]
 fn a_file_left_by_a_failed_rotation_is_made_durable_before_reuse() {
-    // Found by the ops_model fuzzer (bug class 16): the rotation created the next file but
+    // Found by the ops_model fuzzer: the rotation created the next file but
     // failed to sync the directory; reopen reused that file, and synced puts into it were
     // acknowledged while its directory entry could still vanish.
     let sim = SimStorage::new(12);

@@ -1,4 +1,4 @@
-//! Key and value limits (bug classes 23, 24): exactly at the limit works, one byte past is a
+//! Key and value limits: exactly at the limit works, one byte past is a
 //! typed error, and nothing is written.
 
 mod common;

@@ -1,5 +1,5 @@
-//! One writer per directory, enforced by an OS advisory lock that dies with its process
-//! (bug classes 20, 21), and bounded file descriptors (bug class 22).
+//! One writer per directory, enforced by an OS advisory lock that dies with its process,
+//! and bounded file descriptors.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -24,7 +24,7 @@ fn a_second_writer_in_the_same_process_is_refused() {
 
 #[test]
 fn a_leftover_lock_file_does_not_block() {
-    // Bug class 20: an empty LOCK file (or one with a stale PID in it) means nothing.
+    // An empty LOCK file (or one with a stale PID in it) means nothing.
     let t = tempfile::tempdir().unwrap();
     std::fs::write(t.path().join("LOCK"), b"12345\n").unwrap();
     Bitcask::open(t.path(), Options::default()).unwrap();
@@ -86,7 +86,6 @@ fn open_fds() -> Vec<String> {
 
 #[test]
 fn file_descriptors_stay_bounded_and_deleted_files_are_released() {
-    // Bug class 22.
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().to_string_lossy().into_owned();
     let db =

@@ -1,4 +1,4 @@
-//! Mapped reads (issue 12, hole 4): gets read through maps of the datafiles by default, the
+//! Mapped reads: gets read through maps of the datafiles by default, the
 //! simulated disk models those maps (so the crash suite reads through them), and
 //! `Options::mmap_reads = false` puts every read on `pread`, where a file truncated behind
 //! the store's back is an error, not a `SIGBUS`.

@@ -1,19 +1,13 @@
-//! Merge: compaction results, the resurrection scenarios of bug classes 1–7 by name, crash at
-//! every step of the protocol, errors mid-merge, triggers, progress and stats.
+//! Merge: what it keeps and reclaims, and the scenarios where a merge could bring a deleted
+//! key back or lose a newer write (partial merges, races with puts and deletes, expiry,
+//! batches).
 
 mod common;
 use common::*;
 
 use std::collections::BTreeMap;
 
-use bitcask_core::{
-    Error, Fault, FaultPlan, FileId, MergeOptions, MergeReason, Options, PowerLoss, SimStorage,
-    WriteBatch,
-};
-
-fn ids(db: &bitcask_core::Bitcask) -> Vec<FileId> {
-    db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect()
-}
+use bitcask_core::{SimStorage, WriteBatch};
 
 #[test]
 fn merge_keeps_exactly_the_live_data_and_reclaims_the_rest() {
@@ -57,7 +51,6 @@ fn merge_keeps_exactly_the_live_data_and_reclaims_the_rest() {
 
 #[test]
 fn merge_leaves_no_empty_outputs_and_deletes_its_inputs() {
-    // Bug class 5.
     let sim = SimStorage::new(2);
     let db = open(&sim, small(300));
     for i in 0..40 {
@@ -83,7 +76,7 @@ fn merge_leaves_no_empty_outputs_and_deletes_its_inputs() {
 }
 
 #[test]
-fn bug_1_partial_merge_then_restart_does_not_resurrect_a_deleted_key() {
+fn a_partial_merge_then_restart_does_not_resurrect_a_deleted_key() {
     let sim = SimStorage::new(3);
     let db = open(&sim, small(200));
     db.put(b"victim", b"old value").unwrap();
@@ -112,7 +105,7 @@ fn bug_1_partial_merge_then_restart_does_not_resurrect_a_deleted_key() {
 }
 
 #[test]
-fn bug_1_every_single_file_partial_merge_keeps_deletes() {
+fn every_single_file_partial_merge_keeps_deletes() {
     for seed in 0..20u64 {
         let sim = SimStorage::new(seed);
         let db = open(&sim, small(150));
@@ -137,7 +130,7 @@ fn bug_1_every_single_file_partial_merge_keeps_deletes() {
 }
 
 #[test]
-fn bug_2_delete_racing_merge_wins() {
+fn a_delete_racing_merge_wins() {
     // The merge has copied the value; the delete lands before the keydir switch.
     let sim = SimStorage::new(4);
     let db = open(&sim, small(200));
@@ -166,7 +159,7 @@ fn bug_2_delete_racing_merge_wins() {
 }
 
 #[test]
-fn bug_3_put_racing_merge_wins() {
+fn a_put_racing_merge_wins() {
     let sim = SimStorage::new(5);
     let db = std::sync::Arc::new(open(&sim, small(200)));
     for i in 0..12 {
@@ -196,7 +189,7 @@ fn bug_3_put_racing_merge_wins() {
 }
 
 #[test]
-fn bug_4_put_merge_delete_merge_does_not_bring_the_key_back() {
+fn put_merge_delete_merge_does_not_bring_the_key_back() {
     let sim = SimStorage::new(6);
     let db = open(&sim, small(200));
     db.put(b"k", b"v").unwrap();
@@ -219,7 +212,7 @@ fn bug_4_put_merge_delete_merge_does_not_bring_the_key_back() {
 }
 
 #[test]
-fn bug_5_an_iterator_survives_a_merge_that_deletes_its_files() {
+fn an_iterator_survives_a_merge_that_deletes_its_files() {
     let sim = SimStorage::new(7);
     let db = open(&sim, small(200));
     for i in 0..30 {
@@ -239,99 +232,8 @@ fn bug_5_an_iterator_survives_a_merge_that_deletes_its_files() {
     }
 }
 
-/// Runs a merge with the disk failing at operation `n` and every operation after it (the
-/// process dies there), then loses power and reopens.
-fn crash_merge_at(n: u64, mode: PowerLoss) -> Option<()> {
-    let sim = SimStorage::new(100 + n);
-    let db = open(&sim, small(256));
-    let mut model = BTreeMap::new();
-    for i in 0..80usize {
-        let k = key(i % 13);
-        if i % 5 == 4 {
-            db.delete(&k).unwrap();
-            model.remove(&k);
-        } else {
-            db.put(&k, &[i as u8; 12]).unwrap();
-            model.insert(k, vec![i as u8; 12]);
-        }
-    }
-    db.sync().unwrap();
-    sim.set_faults(Some(FaultPlan { at_op: n, fault: Fault::Eio, persistent: true, reads: false }));
-    let result = db.merge();
-    let fired = sim.fault_fired();
-    if result.is_ok() {
-        assert!(!fired, "merge succeeded although operation {n} failed");
-    }
-    sim.power_loss(mode);
-    drop(db);
-    let db = open(&sim, small(256));
-    assert_eq!(
-        contents(&db),
-        model.clone().into_iter().collect::<Vec<_>>(),
-        "crash at op {n} ({mode:?})"
-    );
-    // And once more after that recovery, with a merge that completes.
-    db.merge().unwrap();
-    drop(db);
-    let db = open(&sim, small(256));
-    assert_eq!(
-        contents(&db),
-        model.into_iter().collect::<Vec<_>>(),
-        "crash at op {n}, second merge"
-    );
-    fired.then_some(())
-}
-
 #[test]
-fn bug_6_and_17_crash_at_every_step_of_a_merge() {
-    let mut crashed = 0;
-    for mode in [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite] {
-        let mut n = 0;
-        while crash_merge_at(n, mode).is_some() {
-            n += 1;
-            crashed += 1;
-        }
-        assert!(n > 20, "a merge has more steps than {n}");
-    }
-    assert!(crashed > 60);
-}
-
-#[test]
-fn an_error_mid_merge_aborts_cleanly_and_the_store_keeps_working() {
-    for fault in [Fault::Enospc, Fault::Eio] {
-        for at in [3u64, 8, 15] {
-            let sim = SimStorage::new(at);
-            let db = open(&sim, small(256));
-            for i in 0..60 {
-                db.put(&key(i % 20), &[i as u8; 16]).unwrap();
-            }
-            let before = contents(&db);
-            let files_before = sim.files(&dir());
-            // Merge the sealed files (merge() would first seal the active file, and a failed
-            // fsync there rightly poisons the store).
-            let sealed = ids(&db);
-            sim.set_faults(Some(FaultPlan { at_op: at, fault, persistent: false, reads: false }));
-            let err = db.merge_files(&sealed).unwrap_err();
-            assert!(matches!(err, Error::Io { .. }), "{err}");
-            sim.set_faults(None);
-            // Partial outputs are gone, the store works and nothing was lost.
-            let leftovers: Vec<_> =
-                sim.files(&dir()).into_iter().filter(|n| n.ends_with(".tmp")).collect();
-            assert!(leftovers.is_empty(), "{leftovers:?}");
-            assert_eq!(contents(&db), before);
-            db.put(b"after", b"merge").unwrap();
-            let report = db.merge().unwrap();
-            assert!(report.files_in > 0);
-            drop(db);
-            let db = open(&sim, small(256));
-            assert_eq!(db.get(b"after").unwrap(), Some(b"merge".to_vec()));
-            assert_eq!(db.len(), 21, "{files_before:?}");
-        }
-    }
-}
-
-#[test]
-fn bug_7_expiry_is_per_record_so_an_update_keeps_the_key() {
+fn expiry_is_per_record_so_an_update_keeps_the_key() {
     let sim = SimStorage::new(8);
     let db = open(&sim, small(1 << 20));
     db.put_with_ttl(b"k", b"short", std::time::Duration::from_millis(1)).unwrap();
@@ -365,132 +267,6 @@ fn an_expired_value_keeps_hiding_older_values_in_a_partial_merge() {
     assert_eq!(db.get(b"k").unwrap(), None);
     drop(db);
     assert_eq!(open(&sim, small(150)).get(b"k").unwrap(), None);
-}
-
-#[test]
-fn stats_stay_exact_through_puts_deletes_and_merges() {
-    let sim = SimStorage::new(10);
-    let db = open(&sim, small(500));
-    for i in 0..100usize {
-        db.put(&key(i % 17), &[i as u8; 9]).unwrap();
-        if i % 4 == 0 {
-            db.delete(&key(i % 5)).unwrap();
-        }
-        if i % 30 == 29 {
-            db.merge().unwrap();
-        }
-    }
-    let s = db.stats();
-    let live_keys: u64 = s.files.iter().map(|f| f.live_keys).sum();
-    assert_eq!(live_keys, db.len() as u64);
-    for f in &s.files {
-        assert_eq!(f.live_bytes + f.dead_bytes + 20, f.size, "{f:?}");
-    }
-    drop(db);
-    // Open rebuilds exactly the same figures.
-    let db = open(&sim, small(500));
-    let again = db.stats();
-    let strip = |s: &bitcask_core::Stats| {
-        s.files
-            .iter()
-            .map(|f| (f.file_id, f.live_keys, f.live_bytes, f.dead_keys, f.dead_bytes))
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(strip(&again), strip(&s));
-}
-
-#[test]
-fn triggers_select_files_and_say_why() {
-    let sim = SimStorage::new(11);
-    let opts = Options {
-        max_file_size: 400,
-        merge: MergeOptions {
-            fragmentation: 0.6,
-            dead_bytes: 1 << 30,
-            small_file: 0,
-            total_dead_bytes: 1 << 30,
-            ..MergeOptions::default()
-        },
-        ..Options::default()
-    };
-    let db = open(&sim, opts.clone());
-    for i in 0..30 {
-        db.put(&key(i), b"0123456789").unwrap();
-    }
-    assert!(db.needs_merge().is_empty());
-    assert_eq!(db.merge_if_needed().unwrap(), None);
-    // Overwrite the keys of the first file only.
-    for i in 0..10 {
-        db.put(&key(i), b"x").unwrap();
-    }
-    let plan = db.needs_merge();
-    assert!(!plan.is_empty());
-    for (_, why) in &plan.files {
-        assert!(matches!(why[0], MergeReason::Fragmentation(f) if f >= 0.6));
-    }
-    let report = db.merge_if_needed().unwrap().unwrap();
-    assert!(report.files_in >= 1);
-    assert!(db.needs_merge().is_empty());
-    // Small files: two or more below the threshold.
-    let opts2 =
-        Options { merge: MergeOptions { small_file: 1 << 20, ..opts.merge.clone() }, ..opts };
-    drop(db);
-    let db = open(&sim, opts2);
-    let plan = db.needs_merge();
-    assert!(plan.files.len() >= 2);
-    assert!(plan
-        .files
-        .iter()
-        .all(|(_, w)| w.iter().any(|r| matches!(r, MergeReason::SmallFile(_)))));
-}
-
-#[test]
-fn progress_reaches_the_total() {
-    let sim = SimStorage::new(12);
-    let db = open(&sim, small(300));
-    for i in 0..50 {
-        db.put(&key(i), b"0123456789").unwrap();
-    }
-    let mut last = None;
-    db.merge_with_progress(|p| {
-        if let Some((done, _)) = last {
-            assert!(p.bytes_done >= done);
-        }
-        last = Some((p.bytes_done, p.bytes_total));
-    })
-    .unwrap();
-    let (done, total) = last.unwrap();
-    assert!(done > 0 && done <= total, "{done} / {total}");
-}
-
-#[test]
-fn background_merge_runs_when_triggered() {
-    let sim = SimStorage::new(13);
-    let opts = Options {
-        max_file_size: 300,
-        merge: MergeOptions {
-            fragmentation: 0.5,
-            background: true,
-            check_interval: std::time::Duration::from_millis(5),
-            min_interval: std::time::Duration::ZERO,
-            ..MergeOptions::default()
-        },
-        ..Options::default()
-    };
-    let db = open(&sim, opts);
-    for round in 0..6u8 {
-        for i in 0..10 {
-            db.put(&key(i), &[round; 10]).unwrap();
-        }
-    }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !db.needs_merge().is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    assert!(db.needs_merge().is_empty(), "the background merge did not run");
-    for i in 0..10 {
-        assert_eq!(db.get(&key(i)).unwrap(), Some(vec![5u8; 10]));
-    }
 }
 
 #[test]
@@ -555,153 +331,4 @@ fn batch_members_are_copied_as_standalone_records() {
     assert!(bitcask_core::check_with_storage(&sim, &dir(), |_, _| {}).unwrap().is_clean());
     assert_eq!(db.get(b"kept").unwrap(), Some(b"1".to_vec()));
     assert_eq!(db.get(b"gone").unwrap(), None);
-}
-
-#[test]
-fn a_one_off_error_at_any_merge_step_loses_nothing() {
-    // Found by the crash suite (t6): the manifest's rename succeeded, the directory sync
-    // after it failed, and the abort path deleted the outputs while the manifest stayed, so
-    // reopen "completed" the merge by deleting its inputs.
-    let mut n = 0;
-    loop {
-        let sim = SimStorage::new(200 + n);
-        let db = open(&sim, small(200));
-        for i in 0..60usize {
-            db.put(&key(i % 11), &[i as u8; 14]).unwrap();
-        }
-        let before = contents(&db);
-        sim.set_faults(Some(FaultPlan {
-            at_op: n,
-            fault: Fault::Eio,
-            persistent: false,
-            reads: false,
-        }));
-        let _ = db.merge();
-        let fired = sim.fault_fired();
-        assert_eq!(contents(&db), before, "op {n}: in-process view");
-        sim.kill_process();
-        drop(db);
-        let db = open(&sim, small(200));
-        assert_eq!(contents(&db), before, "op {n}: after reopen");
-        if !fired {
-            break;
-        }
-        n += 1;
-    }
-    assert!(n > 20);
-}
-
-/// Issue 12, hole 1: a merge judged liveness on the keydir, which holds unsynced writes, and
-/// then deleted its inputs durably. Each scenario leaves a record in a sealed (synced) file
-/// superseded only by an unsynced write, merges, and cuts the power dropping every unsynced
-/// write: the synced state must come back.
-mod a_merge_never_drops_a_synced_record_for_an_unsynced_write {
-    use super::*;
-    use bitcask_core::{Bitcask, SyncPolicy};
-
-    fn opts() -> Options {
-        Options { max_file_size: 256, sync: SyncPolicy::Never, ..Options::default() }
-    }
-
-    /// Puts `k=v1` and fills the file until it rotates, syncs, then puts `k=v2` (unsynced).
-    fn setup(sim: &SimStorage) -> Bitcask {
-        let db = open(sim, opts());
-        db.put(b"k", b"v1").unwrap();
-        for i in 0..20 {
-            db.put(&key(i), &[1u8; 20]).unwrap();
-        }
-        db.sync().unwrap();
-        assert!(!ids(&db).is_empty(), "k=v1 is in a sealed file");
-        db.put(b"k", b"v2").unwrap();
-        db
-    }
-
-    /// A prefix of the history that holds the synced put: v1, or v1 then v2. Never nothing.
-    fn assert_v1_or_v2(db: &Bitcask) {
-        let got = db.get(b"k").unwrap();
-        assert!(
-            got == Some(b"v1".to_vec()) || got == Some(b"v2".to_vec()),
-            "the synced value is lost: {got:?}"
-        );
-    }
-
-    fn after_power_loss(sim: &SimStorage, db: Bitcask) -> Bitcask {
-        sim.power_loss(PowerLoss::DropUnsynced);
-        drop(db);
-        open(sim, opts())
-    }
-
-    #[test]
-    fn with_merge_files() {
-        let sim = SimStorage::new(1);
-        let db = setup(&sim);
-        let sealed = ids(&db);
-        db.merge_files(&sealed).unwrap();
-        let db = after_power_loss(&sim, db);
-        assert_v1_or_v2(&db);
-    }
-
-    #[test]
-    fn with_merge_if_needed() {
-        let sim = SimStorage::new(2);
-        let db = setup(&sim);
-        // Two small files are a merge candidate by default.
-        assert!(db.merge_if_needed().unwrap().is_some());
-        let db = after_power_loss(&sim, db);
-        assert_v1_or_v2(&db);
-    }
-
-    #[test]
-    fn with_a_synced_delete_and_a_newer_unsynced_value() {
-        let sim = SimStorage::new(3);
-        let db = open(&sim, opts());
-        db.put(b"k", b"old").unwrap();
-        for i in 0..20 {
-            db.put(&key(i), &[1u8; 20]).unwrap();
-        }
-        let first = ids(&db);
-        db.delete(b"k").unwrap();
-        for i in 20..40 {
-            db.put(&key(i), &[1u8; 20]).unwrap();
-        }
-        db.sync().unwrap();
-        // The tombstone lies in a sealed file newer than the one with k=old.
-        let with_tombstone: Vec<FileId> =
-            ids(&db).into_iter().filter(|id| !first.contains(id)).collect();
-        assert!(!with_tombstone.is_empty());
-        db.put(b"k", b"new").unwrap();
-        // A partial merge of the tombstone's files: the tombstone is dropped because a newer
-        // value exists, which only holds while that value survives.
-        db.merge_files(&with_tombstone).unwrap();
-        let db = after_power_loss(&sim, db);
-        // A prefix of the history: the delete, or the delete and the newer value.
-        let got = db.get(b"k").unwrap();
-        assert!(
-            got.is_none() || got == Some(b"new".to_vec()),
-            "a synced delete came undone: {got:?}"
-        );
-    }
-
-    #[test]
-    fn with_merge_and_a_put_in_its_race_window() {
-        let sim = SimStorage::new(4);
-        let db = open(&sim, opts());
-        db.put(b"a", b"1").unwrap();
-        db.put(b"k", b"v1").unwrap();
-        db.sync().unwrap();
-        // merge() seals the active file, then a put lands while it copies (from its progress
-        // callback, before it reaches k).
-        let mut raced = false;
-        db.merge_with_progress(|_| {
-            if !raced {
-                raced = true;
-                db.put(b"k", b"v2").unwrap();
-            }
-        })
-        .unwrap();
-        assert!(raced);
-        let db = after_power_loss(&sim, db);
-        assert_v1_or_v2(&db);
-        assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
-    }
 }

@@ -1,5 +1,5 @@
 //! Open after damage: torn and garbage tails, corrupt records, bad hint files, odd file
-//! sizes, empty files, unknown versions (bug classes 8–15).
+//! sizes, empty files, unknown versions.
 
 mod common;
 use common::*;
@@ -45,7 +45,6 @@ fn store_with(bytes: &[u8]) -> SimStorage {
 
 #[test]
 fn torn_tail_at_every_byte_offset() {
-    // Bug class 8.
     let (bytes, ends) = one_file(40);
     for cut in FILE_HEADER_LEN..bytes.len() {
         let sim = store_with(&bytes[..cut]);
@@ -83,7 +82,7 @@ fn torn_header_of_the_newest_file_is_rewritten() {
 
 #[test]
 fn garbage_tail_leaves_no_phantom_records() {
-    // Bug class 9: zeros or random bytes after the last record.
+    // Zeros or random bytes after the last record.
     let (bytes, ends) = one_file(10);
     let mut x: u64 = 0x1234_5678;
     for (name, tail) in [
@@ -141,7 +140,6 @@ fn two_files() -> (SimStorage, Vec<u8>, Vec<usize>) {
 
 #[test]
 fn corrupt_record_in_a_sealed_file_fails_open_with_file_and_offset() {
-    // Bug classes 10 and 11.
     let (sim, mut bytes, ends) = two_files();
     let victim = 3; // the 4th record
     bytes[ends[victim - 1] + 12] ^= 0x10;
@@ -195,7 +193,6 @@ fn a_zero_length_key_is_corruption() {
 
 #[test]
 fn a_get_whose_record_fails_its_checksum_is_an_error_never_wrong_bytes() {
-    // Bug class 11.
     let sim = SimStorage::new(5);
     let db = open(&sim, Options::default());
     db.put(b"k", b"the value").unwrap();
@@ -216,7 +213,6 @@ fn a_get_whose_record_fails_its_checksum_is_an_error_never_wrong_bytes() {
 
 #[test]
 fn damaged_hint_files_fall_back_to_a_scan() {
-    // Bug class 12.
     let (sim, _, _) = two_files();
     let reference = contents(&open(&sim, small(600)));
     let hint = sim.read_file(&path(FIRST_HINT)).expect("sealed files have hints");
@@ -265,7 +261,7 @@ fn damaged_hint_files_fall_back_to_a_scan() {
 
 #[test]
 fn a_file_whose_size_is_a_multiple_of_the_read_buffer() {
-    // Bug class 13: the scan reads SCAN_BUFFER_SIZE bytes at a time from the header's end.
+    // The scan reads SCAN_BUFFER_SIZE bytes at a time from the header's end.
     for target_body in [SCAN_BUFFER_SIZE, 2 * SCAN_BUFFER_SIZE, SCAN_BUFFER_SIZE - FILE_HEADER_LEN]
     {
         let sim = SimStorage::new(11);
@@ -297,7 +293,7 @@ fn a_file_whose_size_is_a_multiple_of_the_read_buffer() {
 
 #[test]
 fn file_ids_are_never_reused() {
-    // Bug class 14: an empty newest file, one with only tombstones, reopen, merge.
+    // An empty newest file, one with only tombstones, reopen, merge.
     let sim = SimStorage::new(13);
     let mut seen = std::collections::BTreeSet::new();
     let mut record = |sim: &SimStorage| {
@@ -393,7 +389,7 @@ fn a_newer_format_version_is_refused() {
 
 #[test]
 fn order_comes_from_position_never_from_time() {
-    // Bug class 15: a later write with an earlier expiry still wins, before and after reopen,
+    // A later write with an earlier expiry still wins, before and after reopen,
     // from the scan and from hint files.
     let sim = SimStorage::new(23);
     let db = open(&sim, small(120));

@@ -42,12 +42,12 @@ pub enum ErrorKind {
     BadVarint,
     /// A key of length zero.
     EmptyKey,
-    /// A key longer than [`MAX_KEY_LEN`](crate::MAX_KEY_LEN).
+    /// A key longer than [`MAX_KEY_LEN`](crate::limits::MAX_KEY_LEN).
     KeyTooLarge {
         /// The declared length.
         len: u64,
     },
-    /// A value longer than [`MAX_VALUE_LEN`](crate::MAX_VALUE_LEN).
+    /// A value longer than [`MAX_VALUE_LEN`](crate::limits::MAX_VALUE_LEN).
     ValueTooLarge {
         /// The declared length.
         len: u64,
@@ -57,7 +57,7 @@ pub enum ErrorKind {
     /// A batch frame whose body does not hold exactly its declared records, holds a nested
     /// batch, or is empty.
     BadBatch,
-    /// A batch body longer than [`MAX_BATCH_BODY_LEN`](crate::MAX_BATCH_BODY_LEN).
+    /// A batch body longer than [`MAX_BATCH_BODY_LEN`](crate::limits::MAX_BATCH_BODY_LEN).
     BatchTooLarge {
         /// The declared body length.
         len: u64,
@@ -87,7 +87,7 @@ impl fmt::Display for ErrorKind {
                 write!(
                     f,
                     "unsupported format version {found} (this build reads {})",
-                    crate::FORMAT_VERSION
+                    crate::limits::FORMAT_VERSION
                 )
             }
             ErrorKind::WrongFileKind { found } => write!(f, "unexpected file kind {found}"),
@@ -98,10 +98,14 @@ impl fmt::Display for ErrorKind {
             ErrorKind::BadVarint => write!(f, "malformed variable-length integer"),
             ErrorKind::EmptyKey => write!(f, "empty key"),
             ErrorKind::KeyTooLarge { len } => {
-                write!(f, "key length {len} exceeds the limit of {}", crate::MAX_KEY_LEN)
+                write!(f, "key length {len} exceeds the limit of {}", crate::limits::MAX_KEY_LEN)
             }
             ErrorKind::ValueTooLarge { len } => {
-                write!(f, "value length {len} exceeds the limit of {}", crate::MAX_VALUE_LEN)
+                write!(
+                    f,
+                    "value length {len} exceeds the limit of {}",
+                    crate::limits::MAX_VALUE_LEN
+                )
             }
             ErrorKind::BadTombstone => write!(f, "tombstone with a value or an expiry"),
             ErrorKind::BadBatch => write!(f, "malformed batch frame"),
@@ -121,7 +125,7 @@ impl fmt::Display for ErrorKind {
 /// A decoding error: what went wrong ([`ErrorKind`]) and where (a byte offset).
 ///
 /// Offsets are relative to the start of the slice handed to the decoder, plus the base offset
-/// the caller supplied (the [`Scanner`](crate::Scanner) reports absolute file offsets).
+/// the caller supplied (the scanner reports absolute file offsets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} at offset {offset}")]
 #[non_exhaustive]

@@ -2,18 +2,10 @@
 
 use crate::bytes::Cursor;
 use crate::error::{err, Error, ErrorKind, Result};
+use crate::limits::{FILE_HEADER_LEN, FORMAT_VERSION};
 
 /// The four bytes every bitcask file starts with.
 pub const MAGIC: [u8; 4] = *b"BCSK";
-
-/// The format version this build writes. It reads this version and every older one.
-///
-/// Version 2 added sync points ([`Entry::SyncPoint`](crate::Entry::SyncPoint)) to
-/// datafiles; a version 1 file has none, and is otherwise read the same way.
-pub const FORMAT_VERSION: u16 = 2;
-
-/// Length of [`FileHeader`] on disk.
-pub const FILE_HEADER_LEN: usize = 20;
 
 /// Which kind of file a header introduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,8 +3,9 @@
 
 use crate::bytes::{put_varint, Cursor};
 use crate::error::{err, Error, ErrorKind, Result};
-use crate::header::{FileHeader, FileKind, FILE_HEADER_LEN};
-use crate::record::{record_len, FLAG_EXPIRY, FLAG_TOMBSTONE, MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::header::{FileHeader, FileKind};
+use crate::limits::{FILE_HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
+use crate::record::{record_len, FLAG_EXPIRY, FLAG_TOMBSTONE};
 
 /// Flag value of the trailer that ends every hint file.
 pub const FLAG_TRAILER: u8 = 0x80;

@@ -31,19 +31,22 @@ mod error;
 pub mod fuzz;
 mod header;
 mod hint;
+mod limits;
 mod record;
 mod scan;
 
 pub use error::{Error, ErrorKind, Result};
-pub use header::{FileHeader, FileKind, FILE_HEADER_LEN, FORMAT_VERSION, MAGIC};
+pub use header::{FileHeader, FileKind, MAGIC};
 pub use hint::{
     decode_hint_entry, HintEntry, HintReader, HintTrailer, HintWriter, FLAG_TRAILER,
     HINT_TRAILER_LEN,
 };
+pub use limits::{
+    FILE_HEADER_LEN, FORMAT_VERSION, MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN,
+};
 pub use record::{
     batch_frame_len, decode_entry, decode_record, encode_batch, encode_sync_point, record_len,
     unverified_record_header, unverified_record_key, Batch, BatchRecords, Entry, Record,
-    FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_SYNC_POINT, FLAG_TOMBSTONE, MAX_BATCH_BODY_LEN,
-    MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN, SYNC_POINT_LEN,
+    FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_SYNC_POINT, FLAG_TOMBSTONE, SYNC_POINT_LEN,
 };
 pub use scan::{is_unused_tail, next_entry_start, ScanOutcome, ScannedRecord, Scanner};

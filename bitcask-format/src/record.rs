@@ -2,15 +2,9 @@
 
 use crate::bytes::{put_varint, varint_len, Cursor};
 use crate::error::{err, Error, ErrorKind, Result};
-
-/// Longest key the format can hold, in bytes (64 KiB).
-pub const MAX_KEY_LEN: usize = 64 * 1024;
-/// Longest value the format can hold, in bytes (256 MiB).
-pub const MAX_VALUE_LEN: usize = 256 * 1024 * 1024;
-/// Longest batch body (the records inside one batch frame), in bytes (4 GiB - 1).
-pub const MAX_BATCH_BODY_LEN: u64 = u32::MAX as u64;
-/// Shortest possible record: checksum, flags, two one-byte lengths and a one-byte key.
-pub const MIN_RECORD_LEN: usize = 8;
+use crate::limits::{
+    FILE_HEADER_LEN, MAX_BATCH_BODY_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, MIN_RECORD_LEN,
+};
 
 /// Flag bit: the record deletes its key and carries no value.
 pub const FLAG_TOMBSTONE: u8 = 0x01;
@@ -337,7 +331,7 @@ fn decode_sync_point(buf: &[u8]) -> Result<u64> {
     let _flags = c.u8()?;
     let durable_end = c.u64()?;
     check_crc(stored, buf.get(4..SYNC_POINT_LEN).unwrap_or_default())?;
-    if durable_end < crate::FILE_HEADER_LEN as u64 {
+    if durable_end < FILE_HEADER_LEN as u64 {
         return err(ErrorKind::BadSyncPoint);
     }
     Ok(durable_end)

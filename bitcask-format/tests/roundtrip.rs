@@ -185,7 +185,7 @@ fn limits_are_enforced_by_the_encoder_and_nothing_is_appended() {
 
 #[test]
 fn a_value_shaped_like_a_tombstone_stays_a_value() {
-    // Bug class 23: tombstones are a flag, so any value (empty, or bytes that look special)
+    // Tombstones are a flag, so any value (empty, or bytes that look special)
     // is stored as given.
     for value in [&b""[..], b"__tombstone__", &[0u8; 8], &[0xff; 4]] {
         let mut buf = Vec::new();

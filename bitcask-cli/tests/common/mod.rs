@@ -38,3 +38,27 @@ pub fn code(o: &Output) -> i32 {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// Starts `bitcask import` on `d`, which holds the writer's lock while it waits for stdin,
+/// and returns once the lock is taken.
+pub fn hold_the_lock(d: &Path) -> std::process::Child {
+    let mut holder = bin()
+        .arg("--dir")
+        .arg(d)
+        .arg("import")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = holder.id().to_string();
+    for _ in 0..6000 {
+        let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+        if locks.lines().any(|l| l.contains("FLOCK") && l.split_whitespace().any(|w| w == pid)) {
+            return holder;
+        }
+        assert!(holder.try_wait().unwrap().is_none(), "the holder exited");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the holder never took the lock");
+}

@@ -55,3 +55,8 @@ pub fn key(i: usize) -> Vec<u8> {
 pub fn is_dir(p: &Path) -> bool {
     p.is_dir()
 }
+
+/// The ids of the sealed datafiles, in order.
+pub fn ids(db: &Bitcask) -> Vec<bitcask_core::FileId> {
+    db.stats().files.iter().filter(|f| !f.active).map(|f| f.file_id).collect()
+}
