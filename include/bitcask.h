@@ -104,6 +104,11 @@ typedef struct {
   // preallocation; the active datafile carries up to 4 MiB of zeros while open. With
   // `false` every write is a `pwrite`.
   bool mmap_writes;
+  // 0 (the default): open the store's layout as found (a plain store, or a sharded one
+  // as `bitcask-server` writes), creating a plain store if there is none. N: a sharded
+  // store of N shards (a power of two up to 1024), created if missing; an existing store
+  // must have N.
+  uint32_t shards;
 } bc_options;
 
 // What `bc_merge` did.

@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Write};
 use std::path::Path;
 use std::time::{Instant, SystemTime};
 
-use bitcask_core::WriteBatch;
+use bitcask_core::{Store, WriteBatch};
 
 use crate::failure::{context, usage, CmdResult, Failure, EXIT_OTHER};
 use crate::flags::Global;
@@ -50,8 +50,9 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
         Err((line, e)) => return Err(context(format!("importing near line {line}"))(e)),
     };
     // Exactly the lines before a bad one are imported: what is pending is written first.
-    let flushed = db.write(std::mem::take(&mut load.batch));
-    flushed.map_err(context("importing".into()))?;
+    for batch in std::mem::take(&mut load.batches).into_values() {
+        db.write(batch).map_err(context("importing".into()))?;
+    }
     db.close()?;
     if let Some((line, msg)) = stopped {
         let before = format!("{} before it imported", count(line - 1, "line"));
@@ -66,10 +67,11 @@ pub fn import(g: &Global, file: Option<&Path>) -> CmdResult {
     Ok(0)
 }
 
-/// An import in progress: keys read so far, expired lines skipped, the pending batch.
+/// An import in progress: keys read so far, expired lines skipped, and a pending batch per
+/// shard (a batch stays in one shard of a sharded store).
 #[derive(Default)]
 struct Load {
-    batch: WriteBatch,
+    batches: std::collections::BTreeMap<usize, WriteBatch>,
     n: u64,
     expired: u64,
 }
@@ -80,7 +82,7 @@ impl Load {
     /// before it, is left for the caller to write). A failed write is an error.
     fn run(
         &mut self,
-        db: &bitcask_core::Bitcask,
+        db: &Store,
         reader: Box<dyn BufRead>,
     ) -> Result<Option<(u64, String)>, (u64, bitcask_core::Error)> {
         let now = SystemTime::now();
@@ -97,17 +99,18 @@ impl Load {
                 Ok(p) => p,
                 Err(m) => return Ok(Some((at, m))),
             };
+            if expires_at.is_some_and(|t| t <= now) {
+                self.expired += 1;
+                continue;
+            }
+            let batch = self.batches.entry(db.shard_of(&k)).or_default();
             match expires_at {
-                Some(t) if t <= now => {
-                    self.expired += 1;
-                    continue;
-                }
-                Some(t) => self.batch.put_expiring_at(&k, &val, t),
-                None => self.batch.put(&k, &val),
+                Some(t) => batch.put_expiring_at(&k, &val, t),
+                None => batch.put(&k, &val),
             };
             self.n += 1;
-            if self.batch.len() >= 1000 {
-                db.write(std::mem::take(&mut self.batch)).map_err(|e| (at, e))?;
+            if batch.len() >= 1000 {
+                db.write(std::mem::take(batch)).map_err(|e| (at, e))?;
             }
         }
         Ok(None)

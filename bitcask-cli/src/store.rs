@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use bitcask_core::{Bitcask, Options};
+use bitcask_core::{Options, Store};
 
 use crate::failure::{context, usage, Failure};
 use crate::flags::{Global, KeyArg};
@@ -17,24 +17,29 @@ pub fn dir(g: &Global) -> Result<&Path, Failure> {
     g.dir.as_deref().ok_or_else(|| usage("no store directory: pass --dir PATH or set BITCASK_DIR"))
 }
 
-/// Opens the store for a command that only reads: never takes the writer's lock (it works
-/// beside a running writer, as of the moment it opens), never creates or repairs anything.
-/// A missing store is an error (exit code 6).
-pub fn open_to_read(g: &Global) -> Result<Bitcask, Failure> {
+/// Opens the store (plain or sharded, as a server writes it) for a command that only
+/// reads: never takes the writer's lock (it works beside a running writer or server, as of
+/// the moment it opens), never creates or repairs anything. A missing store is an error
+/// (exit code 6).
+pub fn open_to_read(g: &Global) -> Result<Store, Failure> {
     let d = dir(g)?;
-    Bitcask::open_read_only(d, options(g)).map_err(context(format!("opening {}", d.display())))
+    Store::open_read_only(d, options(g)).map_err(context(format!("opening {}", d.display())))
 }
 
 /// Opens the store for a command that writes, creating it if missing and saying so.
-pub fn open_to_write(g: &Global) -> Result<Bitcask, Failure> {
+/// A store a server holds is refused (its shards' locks are taken: exit code 4).
+pub fn open_to_write(g: &Global) -> Result<Store, Failure> {
     let d = dir(g)?;
     let existed = d.is_dir();
-    let db = Bitcask::open(d, options(g)).map_err(context(format!("opening {}", d.display())))?;
+    let db = Store::open(d, options(g)).map_err(context(format!("opening {}", d.display())))?;
     if !existed {
         note!("bitcask: created store {}", d.display());
     }
-    for w in db.recovery_report().warnings() {
-        note!("bitcask: warning: {w}");
+    for (shard, report) in db.recovery_reports() {
+        let at = if db.shard_count() > 1 { format!("{shard}: ") } else { String::new() };
+        for w in report.warnings() {
+            note!("bitcask: warning: {at}{w}");
+        }
     }
     Ok(db)
 }

@@ -301,7 +301,7 @@ impl Bitcask {
     pub fn iter(&self) -> Result<Iter> {
         self.engine.check_open()?;
         let (items, files) = self.engine.snapshot();
-        Ok(Iter { items: items.into_iter(), files })
+        Ok(Iter::new(items, files))
     }
 
     /// Up to about `count` keys from `cursor` on (start with 0), and the cursor to pass
@@ -340,7 +340,7 @@ impl Bitcask {
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Iter> {
         self.engine.check_open()?;
         let (items, files) = self.engine.snapshot_where(|k| k.starts_with(prefix));
-        Ok(Iter { items: items.into_iter(), files })
+        Ok(Iter::new(items, files))
     }
 
     /// A snapshot iterator over the pairs whose key lies in `range`, in key order (byte-wise
@@ -372,7 +372,7 @@ impl Bitcask {
             above && below
         };
         let (items, files) = self.engine.snapshot_where(within);
-        Ok(Iter { items: items.into_iter(), files })
+        Ok(Iter::new(items, files))
     }
 
     /// Number of live keys. O(1) while no key has a TTL; once some do, expired keys are

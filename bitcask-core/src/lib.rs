@@ -72,6 +72,7 @@ mod sharded;
 mod slot;
 mod stats;
 pub mod storage;
+mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tools;
@@ -93,6 +94,7 @@ pub use recovery::{DamagedRegion, RecoveryReport};
 pub use sharded::{shard_dir_name, ShardedBitcask, MAX_SHARDS, SHARDS_NAME};
 pub use slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
 pub use stats::Stats;
+pub use store::Store;
 #[cfg(feature = "testing")]
 pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{

@@ -54,6 +54,26 @@ pub struct MergeReport {
     pub duration: Duration,
 }
 
+impl MergeReport {
+    /// The merges of several stores (the shards of a sharded store) as one: sums.
+    pub fn combine(parts: impl IntoIterator<Item = MergeReport>) -> MergeReport {
+        let mut all = MergeReport::default();
+        for p in parts {
+            all.files_in += p.files_in;
+            all.files_out += p.files_out;
+            all.bytes_read += p.bytes_read;
+            all.bytes_written += p.bytes_written;
+            all.bytes_reclaimed += p.bytes_reclaimed;
+            all.keys_moved += p.keys_moved;
+            all.tombstones_dropped += p.tombstones_dropped;
+            all.tombstones_kept += p.tombstones_kept;
+            all.raced += p.raced;
+            all.duration += p.duration;
+        }
+        all
+    }
+}
+
 /// Progress of a running merge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeProgress {

@@ -20,6 +20,15 @@ pub struct Keys {
     pub(crate) inner: std::vec::IntoIter<(Box<[u8]>, Loc)>,
 }
 
+impl Keys {
+    /// One sorted key set made of several (the shards of a sharded store).
+    pub(crate) fn merge(parts: Vec<Keys>) -> Keys {
+        let mut all: Snapshot = parts.into_iter().flat_map(|k| k.inner).collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Keys { inner: all.into_iter() }
+    }
+}
+
 impl Iterator for Keys {
     type Item = Vec<u8>;
     fn next(&mut self) -> Option<Vec<u8>> {
@@ -35,8 +44,30 @@ impl ExactSizeIterator for Keys {}
 /// A snapshot of the key/value pairs, sorted by key; values are read when the iterator reaches
 /// them, from the files as they were when the snapshot was taken (a merge does not disturb it).
 pub struct Iter {
-    pub(crate) items: std::vec::IntoIter<(Box<[u8]>, Loc)>,
-    pub(crate) files: Arc<FileTable>,
+    /// Each key, where its record is, and which file table holds that file.
+    items: std::vec::IntoIter<(Box<[u8]>, Loc, u32)>,
+    files: Vec<Arc<FileTable>>,
+}
+
+impl Iter {
+    /// An iterator over a snapshot of one store.
+    pub(crate) fn new(items: Snapshot, files: Arc<FileTable>) -> Iter {
+        let items: Vec<_> = items.into_iter().map(|(k, l)| (k, l, 0)).collect();
+        Iter { items: items.into_iter(), files: vec![files] }
+    }
+
+    /// One iterator, in key order, over several (the shards of a sharded store).
+    pub(crate) fn merge(parts: Vec<Iter>) -> Iter {
+        let mut files = Vec::with_capacity(parts.len());
+        let mut items = Vec::new();
+        for part in parts {
+            let base = files.len() as u32;
+            items.extend(part.items.map(|(k, l, t)| (k, l, t + base)));
+            files.extend(part.files);
+        }
+        items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Iter { items: items.into_iter(), files }
+    }
 }
 
 impl std::fmt::Debug for Iter {
@@ -72,7 +103,7 @@ impl Iter {
 impl Iterator for Entries {
     type Item = Result<Entry>;
     fn next(&mut self) -> Option<Self::Item> {
-        let expiry = self.iter.items.as_slice().first().map(|(_, l)| l.expiry)?;
+        let expiry = self.iter.items.as_slice().first().map(|(_, l, _)| l.expiry)?;
         let expires_at =
             (expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(expiry));
         Some(self.iter.next()?.map(|(key, value)| Entry { key, value, expires_at }))
@@ -82,8 +113,9 @@ impl Iterator for Entries {
 impl Iterator for Iter {
     type Item = Result<(Vec<u8>, Vec<u8>)>;
     fn next(&mut self) -> Option<Self::Item> {
-        let (key, loc) = self.items.next()?;
-        let Some(file) = self.files.get(&loc.file) else {
+        let (key, loc, table) = self.items.next()?;
+        let file = self.files.get(table as usize).and_then(|t| t.get(&loc.file));
+        let Some(file) = file else {
             return Some(Err(Error::corruption(
                 PathBuf::from(format!("datafile number {}", loc.file)),
                 loc.offset,

@@ -112,6 +112,17 @@ fn check_count(n: u32) -> Result<()> {
     Ok(())
 }
 
+/// The shard directories of the store in `dir` when it is sharded (`None`: a plain store,
+/// or no store).
+pub(crate) fn shard_dirs(storage: &dyn Storage, dir: &Path) -> Result<Option<Vec<PathBuf>>> {
+    let names = storage.list(dir).unwrap_or_default();
+    if !names.iter().any(|n| n == SHARDS_NAME) {
+        return Ok(None);
+    }
+    let n = read_layout(storage, &join(dir, SHARDS_NAME))?;
+    Ok(Some((0..n as usize).map(|i| join(dir, &shard_dir_name(i))).collect()))
+}
+
 fn read_layout(storage: &dyn Storage, path: &Path) -> Result<u32> {
     let f = storage.open(path, OpenMode::Read).map_err(|e| Error::io("opening", path, e))?;
     let len = f.len().map_err(|e| Error::io("reading the length of", path, e))?;
@@ -270,7 +281,8 @@ impl ShardedBitcask {
         slots_of(i, self.shards.len())
     }
 
-    fn shard_for(&self, key: &[u8]) -> Result<&Bitcask> {
+    /// The open shard that holds `key` ([`Error::ShardNotOpen`] if this handle did not open it).
+    pub fn shard_for(&self, key: &[u8]) -> Result<&Bitcask> {
         let i = self.shard_of(key);
         self.shard(i).ok_or(Error::ShardNotOpen { shard: i })
     }

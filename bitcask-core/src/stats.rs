@@ -10,7 +10,7 @@ use crate::storage::OpenMode;
 use crate::util::{lock, now_ms};
 
 /// Store-wide statistics.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
     /// Live (unexpired) keys.
     pub keys: u64,
@@ -29,6 +29,22 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The statistics of several stores (the shards of a sharded store) as one: sums, and
+    /// every file, shard after shard.
+    pub fn combine(parts: impl IntoIterator<Item = Stats>) -> Stats {
+        let mut all = Stats::default();
+        for p in parts {
+            all.keys += p.keys;
+            all.files.extend(p.files);
+            all.live_bytes += p.live_bytes;
+            all.dead_bytes += p.dead_bytes;
+            all.disk_bytes += p.disk_bytes;
+            all.hint_bytes += p.hint_bytes;
+            all.keydir_bytes += p.keydir_bytes;
+        }
+        all
+    }
+
     /// Dead bytes as a fraction of all record bytes.
     pub fn fragmentation(&self) -> f64 {
         dead_fraction(self.live_bytes, self.dead_bytes)

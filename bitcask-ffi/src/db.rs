@@ -4,10 +4,10 @@ use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use bitcask_core::Bitcask;
+use bitcask_core::Store;
 
 use crate::memory::{key_bytes, key_value, malloc_copy, positive_ttl};
-use crate::options::{bc_options, to_options};
+use crate::options::{bc_options, shards_of, to_options};
 use crate::status::bc_status::{self, *};
 use crate::status::{fail, guard, null, set_error};
 
@@ -70,7 +70,7 @@ pub struct bc_merge_report {
 
 /// An open store. Opaque; use from many threads at once.
 pub struct bc_db {
-    pub(crate) db: Bitcask,
+    pub(crate) db: Store,
 }
 
 unsafe fn open_impl(
@@ -84,9 +84,10 @@ unsafe fn open_impl(
         // SAFETY: checked non-NULL; the caller promises a NUL-terminated string.
         let path = Path::new(OsStr::from_bytes(unsafe { CStr::from_ptr(path) }.to_bytes()));
         // SAFETY: NULL means defaults; otherwise the caller promises a valid struct.
-        let opts = tri!(to_options(unsafe { options.as_ref() }));
-        let db =
-            if read_only { Bitcask::open_read_only(path, opts) } else { Bitcask::open(path, opts) };
+        let o = unsafe { options.as_ref() };
+        let opts = tri!(to_options(o));
+        let storage = std::sync::Arc::new(bitcask_core::storage::OsStorage);
+        let db = Store::open_with_storage(storage, path, opts, shards_of(o), read_only);
         match db {
             Ok(db) => {
                 // SAFETY: checked non-NULL.
@@ -152,7 +153,7 @@ pub unsafe extern "C" fn bc_close(db: *mut bc_db) -> bc_status {
 }
 
 /// Borrows the handle.
-pub(crate) unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Bitcask, bc_status> {
+pub(crate) unsafe fn db_ref<'a>(db: *const bc_db) -> Result<&'a Store, bc_status> {
     // SAFETY: the caller promises a live handle when non-NULL.
     match unsafe { db.as_ref() } {
         Some(d) => Ok(&d.db),
@@ -440,15 +441,16 @@ pub unsafe extern "C" fn bc_recovery_report(
         check_null!(out);
         // SAFETY: forwarded contract.
         let db = unsafe { tri!(db_ref(db)) };
-        let r = db.recovery_report();
-        let st = bc_recovery_info {
-            clean: u32::from(r.is_clean()),
-            damaged_regions: r.damaged().count() as u64,
-            bytes_truncated: r.bytes_truncated,
-            bytes_skipped: r.skipped.iter().map(|d| d.len).sum(),
-            quarantined: r.damaged().filter(|d| d.quarantine.is_some()).count() as u64,
-            hints_ignored: r.hints_rejected as u64,
-        };
+        let mut st = bc_recovery_info { clean: 1, ..bc_recovery_info::default() };
+        // Every shard's report, summed.
+        for (_, r) in db.recovery_reports() {
+            st.clean &= u32::from(r.is_clean());
+            st.damaged_regions += r.damaged().count() as u64;
+            st.bytes_truncated += r.bytes_truncated;
+            st.bytes_skipped += r.skipped.iter().map(|d| d.len).sum::<u64>();
+            st.quarantined += r.damaged().filter(|d| d.quarantine.is_some()).count() as u64;
+            st.hints_ignored += r.hints_rejected as u64;
+        }
         // SAFETY: checked non-NULL.
         unsafe { out.write(st) };
         BC_OK

@@ -44,6 +44,11 @@ pub struct bc_options {
     /// preallocation; the active datafile carries up to 4 MiB of zeros while open. With
     /// `false` every write is a `pwrite`.
     pub mmap_writes: bool,
+    /// 0 (the default): open the store's layout as found (a plain store, or a sharded one
+    /// as `bitcask-server` writes), creating a plain store if there is none. N: a sharded
+    /// store of N shards (a power of two up to 1024), created if missing; an existing store
+    /// must have N.
+    pub shards: u32,
 }
 
 pub(crate) fn to_options(o: Option<&bc_options>) -> Result<Options, bc_status> {
@@ -76,6 +81,11 @@ pub(crate) fn to_options(o: Option<&bc_options>) -> Result<Options, bc_status> {
     Ok(opts)
 }
 
+/// The shard count `bc_options.shards` asks for (`None`: the layout found).
+pub(crate) fn shards_of(o: Option<&bc_options>) -> Option<u32> {
+    o.map(|o| o.shards).filter(|&n| n != 0)
+}
+
 /// Fills `out` with the default options.
 ///
 /// # Safety
@@ -95,6 +105,7 @@ pub unsafe extern "C" fn bc_options_default(out: *mut bc_options) -> bc_status {
             background_merge: false,
             mmap_reads: d.mmap_reads,
             mmap_writes: d.mmap_writes,
+            shards: 0,
         };
         // SAFETY: checked non-NULL; the caller promises it is writable.
         unsafe { out.write(o) };

@@ -82,7 +82,27 @@ pub fn check(dir: impl AsRef<Path>, progress: impl FnMut(u64, u64)) -> Result<Ch
 }
 
 /// [`check`] through another storage.
+///
+/// A sharded store (a server's) is checked shard by shard, as one report.
 pub fn check_with_storage(
+    storage: &dyn Storage,
+    dir: &Path,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<CheckReport> {
+    let Some(shards) = crate::sharded::shard_dirs(storage, dir)? else {
+        return check_one(storage, dir, progress);
+    };
+    let mut all = CheckReport::default();
+    for d in shards {
+        let r = check_one(storage, &d, &mut progress)?;
+        all.files.extend(r.files);
+        all.quarantined.extend(r.quarantined);
+    }
+    Ok(all)
+}
+
+/// [`check_with_storage`] of one plain store directory.
+pub(crate) fn check_one(
     storage: &dyn Storage,
     dir: &Path,
     mut progress: impl FnMut(u64, u64),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bitcask_format::{FileHeader, FileKind, Record};
 
-use super::check::{check_with_storage, CheckReport, CheckedKind, FileCheck};
+use super::check::{check_one, check_with_storage, CheckReport, CheckedKind, FileCheck};
 use super::rollback::{classify, latest_positions, lost_records, LostRecord, Rollback};
 use super::{exists, read_all, store_files, walk, Problem};
 use crate::error::{Error, Result};
@@ -80,24 +80,46 @@ fn repair_locked(
     backup_dir: &Path,
     confirm: impl FnOnce(&CheckReport) -> bool,
 ) -> Result<Option<RepairReport>> {
-    let lock_path = join(dir, LOCK_NAME);
-    let _lock = match storage.is_dir(dir) {
-        Ok(true) => match storage.try_lock(&lock_path) {
-            Ok(Some(g)) => g,
+    if !storage.is_dir(dir).unwrap_or(false) {
+        // Let the check report a missing or wrong path.
+        return check_with_storage(storage, dir, |_, _| {}).map(|_| None);
+    }
+    // A sharded store (a server's) is repaired shard by shard, every lock held first.
+    let shards = crate::sharded::shard_dirs(storage, dir)?;
+    let dirs = shards.clone().unwrap_or_else(|| vec![dir.to_path_buf()]);
+    let mut _locks = Vec::with_capacity(dirs.len());
+    for d in &dirs {
+        let lock_path = join(d, LOCK_NAME);
+        match storage.try_lock(&lock_path) {
+            Ok(Some(g)) => _locks.push(g),
             Ok(None) => return Err(Error::Locked { path: dir.to_path_buf() }),
             Err(e) => return Err(Error::io("locking", &lock_path, e)),
-        },
-        // Let the check report a missing or wrong path.
-        _ => return check_with_storage(storage, dir, |_, _| {}).map(|_| None),
+        }
+    }
+    let checks =
+        dirs.iter().map(|d| check_one(storage, d, |_, _| {})).collect::<Result<Vec<_>>>()?;
+    let combined = CheckReport {
+        files: checks.iter().flat_map(|c| c.files.clone()).collect(),
+        quarantined: checks.iter().flat_map(|c| c.quarantined.clone()).collect(),
     };
-    let check = check_with_storage(storage, dir, |_, _| {})?;
-    if check.is_clean() {
+    if combined.is_clean() {
         return Ok(Some(RepairReport::default()));
     }
-    if !confirm(&check) {
+    if !confirm(&combined) {
         return Ok(None);
     }
-    repair_checked(storage, dir, backup_dir, &check).map(Some)
+    let mut report = RepairReport::default();
+    for (d, c) in dirs.iter().zip(&checks).filter(|(_, c)| !c.is_clean()) {
+        let name = d.file_name().unwrap_or_default();
+        let backup =
+            if shards.is_some() { backup_dir.join(name) } else { backup_dir.to_path_buf() };
+        let r = repair_checked(storage, d, &backup, c)?;
+        report.files.extend(r.files);
+        report.rollback.rolled_back.extend(r.rollback.rolled_back);
+        report.rollback.uncertain.extend(r.rollback.uncertain);
+        report.rollback.deletes_kept.extend(r.rollback.deletes_kept);
+    }
+    Ok(Some(report))
 }
 
 fn repair_checked(

@@ -472,6 +472,55 @@ static void test_fuller_api(const char *base) {
     free(dir);
 }
 
+/* A sharded store (as bitcask-server writes one): created with bc_options.shards, then
+ * opened with default options, which find the layout; backed up whole. */
+static void test_sharded(const char *base) {
+    char *dir = join(base, "sharded");
+    bc_options o;
+    bc_options_default(&o);
+    o.shards = 4;
+    bc_db *db = NULL;
+    EXPECT_STATUS(bc_open(dir, &o, &db), BC_OK);
+    char key[32];
+    for (int i = 0; i < 200; i++) {
+        snprintf(key, sizeof key, "key:%d", i);
+        EXPECT_STATUS(bc_put(db, K(key), K("value")), BC_OK);
+    }
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    char *layout = join(dir, "SHARDS");
+    FILE *f = fopen(layout, "r");
+    EXPECT(f != NULL);
+    if (f) fclose(f);
+    db = NULL;
+    EXPECT_STATUS(bc_open(dir, NULL, &db), BC_OK);
+    uint64_t n = 0;
+    EXPECT_STATUS(bc_len(db, &n), BC_OK);
+    EXPECT(n == 200);
+    uint8_t *val = NULL;
+    size_t len = 0;
+    EXPECT_STATUS(bc_get(db, K("key:77"), &val, &len), BC_OK);
+    EXPECT(len == 5 && memcmp(val, "value", 5) == 0);
+    bc_free_value(val);
+    bc_store_stats st;
+    EXPECT_STATUS(bc_stats(db, &st), BC_OK);
+    EXPECT(st.keys == 200 && st.files >= 4);
+    char *copy = join(base, "sharded-copy");
+    EXPECT_STATUS(bc_backup(db, copy), BC_OK);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    db = NULL;
+    EXPECT_STATUS(bc_open_read_only(copy, NULL, &db), BC_OK);
+    EXPECT_STATUS(bc_len(db, &n), BC_OK);
+    EXPECT(n == 200);
+    EXPECT_STATUS(bc_close(db), BC_OK);
+    /* Another shard count than the store's is refused. */
+    o.shards = 8;
+    db = NULL;
+    EXPECT(bc_open(dir, &o, &db) != BC_OK && db == NULL);
+    free(copy);
+    free(layout);
+    free(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s <scratch dir>\n", argv[0]);
@@ -485,6 +534,7 @@ int main(int argc, char **argv) {
     test_reads_without_maps(argv[1]);
     test_mapped_appends(argv[1]);
     test_fuller_api(argv[1]);
+    test_sharded(argv[1]);
     free(store);
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);
