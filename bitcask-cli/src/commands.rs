@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::failure::{usage, CmdResult};
+use crate::failure::{usage, CmdResult, CLOSED_OUTPUT};
 use crate::flags::{Cli, Command};
 use crate::{bench, cmd_cluster, cmd_kv, cmd_maint, cmd_transfer, demo, inspect};
 
@@ -11,10 +11,8 @@ use crate::{bench, cmd_cluster, cmd_kv, cmd_maint, cmd_transfer, demo, inspect};
 pub fn run(cli: Cli) -> ExitCode {
     match dispatch(&cli) {
         Ok(code) => ExitCode::from(code),
+        Err(f) if f.code == CLOSED_OUTPUT => ExitCode::SUCCESS,
         Err(f) => {
-            if f.msg.contains("Broken pipe") || f.msg.contains("os error 32") {
-                return ExitCode::SUCCESS;
-            }
             note!("bitcask: {}", f.msg);
             ExitCode::from(f.code)
         }

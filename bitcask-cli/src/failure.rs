@@ -35,16 +35,24 @@ impl From<Error> for Failure {
             | Error::ValueTooLarge { .. }
             | Error::BatchTooLarge { .. }
             | Error::ReadOnly
-            | Error::InvalidOptions(_) => EXIT_USAGE,
+            | Error::InvalidOptions(_)
+            | Error::Layout { .. }
+            | Error::AlreadyExists { .. }
+            | Error::Cluster(_) => EXIT_USAGE,
             _ => EXIT_OTHER,
         };
         Failure { code, msg: e.to_string() }
     }
 }
 
+/// The code of a failure that is not one: the reader of the output went away (`head`,
+/// a closed pipe). The command ends quietly with success.
+pub const CLOSED_OUTPUT: u8 = 0;
+
 impl From<io::Error> for Failure {
     fn from(e: io::Error) -> Failure {
-        Failure { code: EXIT_OTHER, msg: e.to_string() }
+        let code = if e.kind() == io::ErrorKind::BrokenPipe { CLOSED_OUTPUT } else { EXIT_OTHER };
+        Failure { code, msg: e.to_string() }
     }
 }
 

@@ -15,9 +15,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
 use crate::sharded::{shard_dir_name, SHARDS_NAME};
 use crate::slot::SLOTS;
+use crate::storage::OsStorage;
 
 /// One node of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +117,7 @@ impl ClusterConfig {
     /// Reads and parses a configuration file.
     pub fn read(path: &Path) -> Result<ClusterConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
-        ClusterConfig::parse(&text)
-            .map_err(|e| Error::InvalidOptions(format!("{}: {e}", path.display())))
+        ClusterConfig::parse(&text).map_err(|e| Error::Cluster(format!("{}: {e}", path.display())))
     }
 
     /// The file's text (comments are not kept).
@@ -190,16 +191,9 @@ fn ranges_of(owner: &[u16], i: u16) -> Vec<(u16, u16)> {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
-    f.write_all(bytes).map_err(|e| Error::io("writing", &tmp, e))?;
-    f.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming", &tmp, e))?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("syncing directory", dir, e))
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    write_file(&OsStorage, dir, name, bytes, DirSync::Yes).map(|_| ())
 }
 
 /// The shard count recorded in the sharded store at `dir`.
@@ -287,20 +281,13 @@ pub fn node_id(dir: &Path) -> Result<Option<String>> {
 pub fn claim_node_id(dir: &Path, id: &str) -> Result<()> {
     match node_id(dir)? {
         Some(have) if have.eq_ignore_ascii_case(id) => Ok(()),
-        Some(have) => Err(Error::InvalidOptions(format!(
+        Some(have) => Err(Error::Cluster(format!(
             "the store in {} belongs to cluster node {have}, not {id}",
             dir.display()
         ))),
         None => {
-            let (path, tmp) = (dir.join(NODE_NAME), dir.join(format!("{NODE_NAME}.tmp")));
-            std::fs::write(&tmp, format!("{id}\n")).map_err(|e| Error::io("writing", &tmp, e))?;
-            std::fs::File::open(&tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| Error::io("syncing", &tmp, e))?;
-            std::fs::rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| Error::io("syncing", dir, e))
+            let text = format!("{id}\n");
+            write_file(&OsStorage, dir, NODE_NAME, text.as_bytes(), DirSync::Yes).map(|_| ())
         }
     }
 }
@@ -314,7 +301,7 @@ fn check_move_ends(
     target: &str,
     shards: std::ops::Range<usize>,
 ) -> Result<()> {
-    let bad = |m: String| Err(Error::InvalidOptions(m));
+    let bad = |m: String| Err(Error::Cluster(m));
     match node_id(from_dir)? {
         Some(id) if id.eq_ignore_ascii_case(source) => {}
         Some(id) => {
@@ -364,7 +351,7 @@ pub fn move_slots(
     slots: (u16, u16),
     to_node: &str,
 ) -> Result<MoveReport> {
-    let bad = |m: String| Error::InvalidOptions(m);
+    let bad = |m: String| Error::Cluster(m);
     let mut cfg = ClusterConfig::read(config)?;
     if cfg.node(to_node).is_none() {
         return Err(bad(format!("no node {to_node} in {}", config.display())));

@@ -115,7 +115,7 @@ impl Bitcask {
     /// while it takes them. Writes stay refused until the store is reopened.
     pub fn write_error(&self) -> Option<String> {
         self.engine.check_not_poisoned().err().map(|e| match e {
-            Error::Poisoned { cause } => cause,
+            Error::Poisoned { cause, .. } => cause,
             other => other.to_string(),
         })
     }

@@ -63,7 +63,7 @@ pub(crate) struct Engine {
     pub sync_state: Mutex<SyncState>,
     pub sync_cv: Condvar,
     pub poisoned: AtomicBool,
-    pub poison_cause: Mutex<Option<String>>,
+    pub poison_cause: Mutex<Option<(String, Option<Arc<std::io::Error>>)>>,
     pub closed: AtomicBool,
     pub ttl_keys: AtomicU64,
     pub merge_lock: Mutex<()>,
@@ -185,8 +185,8 @@ impl Engine {
     /// `Error::Poisoned` once a write or sync has failed.
     pub(crate) fn check_not_poisoned(&self) -> Result<()> {
         if self.poisoned.load(Acquire) {
-            let cause = lock(&self.poison_cause).clone().unwrap_or_default();
-            return Err(Error::Poisoned { cause });
+            let (cause, source) = lock(&self.poison_cause).clone().unwrap_or_default();
+            return Err(Error::Poisoned { cause, source });
         }
         Ok(())
     }
@@ -195,7 +195,7 @@ impl Engine {
     pub(crate) fn poison(&self, e: &Error) {
         let mut cause = lock(&self.poison_cause);
         if cause.is_none() {
-            *cause = Some(e.to_string());
+            *cause = Some((e.to_string(), e.os_source()));
         }
         self.poisoned.store(true, Release);
         drop(cause);
@@ -333,9 +333,9 @@ impl Engine {
             if st.synced >= seq {
                 return Ok(());
             }
-            if let Err(Error::Poisoned { cause }) = self.check_not_poisoned() {
+            if let Err(Error::Poisoned { cause, source }) = self.check_not_poisoned() {
                 // This write is in the file already (sync_to runs after the append).
-                return Err(Error::NotDurable { cause });
+                return Err(Error::NotDurable { cause, source });
             }
             if st.in_progress {
                 st = self.sync_cv.wait(st).unwrap_or_else(|e| e.into_inner());

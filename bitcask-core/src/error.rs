@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Everything that can go wrong in the engine.
 ///
@@ -55,6 +56,9 @@ pub enum Error {
     Poisoned {
         /// The failure that poisoned the store.
         cause: String,
+        /// The operating system's error behind it, when there was one.
+        #[source]
+        source: Option<Arc<io::Error>>,
     },
     /// The write reached the datafile, but the store was poisoned (another write, sync or
     /// merge failed) before an fsync covering it succeeded: under `SyncPolicy::Always` it is
@@ -64,6 +68,9 @@ pub enum Error {
     NotDurable {
         /// The failure that poisoned the store.
         cause: String,
+        /// The operating system's error behind it, when there was one.
+        #[source]
+        source: Option<Arc<io::Error>>,
     },
     /// A key of length zero.
     #[error("empty key")]
@@ -124,6 +131,36 @@ pub enum Error {
     /// Inconsistent or out-of-range options.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
+    /// A record or batch the format refused to encode (the engine validates before it
+    /// encodes, so this means a bug, not bad input).
+    #[error("encoding a record: {0}")]
+    Encode(#[source] bitcask_format::Error),
+    /// Every merge sequence number of a generation is used (2^24 merges without a write).
+    #[error("merge sequence space of generation {generation} exhausted")]
+    MergeSequenceExhausted {
+        /// The generation.
+        generation: u64,
+    },
+    /// The directory's layout is not what was asked for: a sharded store with another
+    /// shard count, a plain store where a sharded one was asked for, a shard count that is
+    /// not a power of two up to 1024.
+    #[error("store layout of {path}: {detail}")]
+    Layout {
+        /// The store directory.
+        path: PathBuf,
+        /// What does not match.
+        detail: String,
+    },
+    /// A cluster operation refused (a bad topology file, a store of another node, a slot
+    /// move that cannot be done safely).
+    #[error("cluster: {0}")]
+    Cluster(String),
+    /// The destination of a copy (a backup) exists already.
+    #[error("{path} exists already")]
+    AlreadyExists {
+        /// The destination.
+        path: PathBuf,
+    },
     /// The store was closed.
     #[error("store is closed")]
     Closed,
@@ -143,6 +180,22 @@ impl Error {
         detail: impl ToString,
     ) -> Error {
         Error::Corruption { path: path.into(), offset, detail: detail.to_string() }
+    }
+
+    /// The operating system's error behind this one, as a value of its own (same kind and
+    /// error number), for an error that must be reported again later (poisoning).
+    pub(crate) fn os_source(&self) -> Option<Arc<io::Error>> {
+        let src: &io::Error = match self {
+            Error::Io { source, .. } => source,
+            Error::Poisoned { source, .. } | Error::NotDurable { source, .. } => {
+                return source.clone()
+            }
+            _ => return None,
+        };
+        Some(Arc::new(match src.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(src.kind(), src.to_string()),
+        }))
     }
 
     /// Converts a format error found in `path` (whose offsets are absolute in that file).

@@ -9,8 +9,9 @@ use bitcask_format::{
 };
 
 use crate::datafile::{for_each_record, DataFile};
+use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
-use crate::files::{hint_name, join, tmp_name, FileId};
+use crate::files::{hint_name, join, FileId};
 use crate::storage::{OpenMode, Storage, StorageFile};
 use crate::util::io_err;
 
@@ -28,20 +29,10 @@ pub(crate) fn build(df: &DataFile) -> Result<Vec<u8>> {
     Ok(w.finish(df.end()))
 }
 
-/// Writes a hint file atomically: a temporary file, synced, renamed into place.
+/// Writes a hint file atomically: a temporary file, synced, renamed into place (a hint is a
+/// cache: the directory is synced with the next directory sync).
 pub(crate) fn write(storage: &dyn Storage, dir: &Path, id: FileId, bytes: &[u8]) -> Result<()> {
-    let path = join(dir, &hint_name(id));
-    let tmp = join(dir, &tmp_name(&hint_name(id)));
-    let result = (|| {
-        let f = storage.open(&tmp, OpenMode::CreateTruncate).map_err(io_err("creating", &tmp))?;
-        f.write_at(bytes, 0).map_err(io_err("writing", &tmp))?;
-        f.sync_data().map_err(io_err("syncing", &tmp))?;
-        storage.rename(&tmp, &path).map_err(io_err("renaming", &tmp))
-    })();
-    if result.is_err() {
-        let _ = storage.remove(&tmp);
-    }
-    result
+    write_file(storage, dir, &hint_name(id), bytes, DirSync::No).map(|_| ())
 }
 
 /// The entry count in a hint file's trailer, as a sizing hint only. It is not verified yet,

@@ -54,6 +54,7 @@ mod batch;
 pub mod cluster;
 mod datafile;
 mod db;
+mod durable_file;
 mod engine;
 mod error;
 mod file_table;

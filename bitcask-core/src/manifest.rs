@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
 use crate::files::{data_name, hint_name, join, tmp_name, FileId, MANIFEST_NAME};
 use crate::storage::{OpenMode, Storage};
@@ -62,15 +63,7 @@ impl Manifest {
     }
 
     pub(crate) fn write(&self, storage: &dyn Storage, dir: &Path) -> Result<()> {
-        let path = join(dir, MANIFEST_NAME);
-        let tmp = join(dir, &tmp_name(MANIFEST_NAME));
-        let f = storage
-            .open(&tmp, OpenMode::CreateTruncate)
-            .map_err(|e| Error::io("creating", &tmp, e))?;
-        f.write_at(&self.encode(), 0).map_err(|e| Error::io("writing", &tmp, e))?;
-        f.sync_data().map_err(|e| Error::io("syncing", &tmp, e))?;
-        storage.rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
-        storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))
+        write_file(storage, dir, MANIFEST_NAME, &self.encode(), DirSync::Yes).map(|_| ())
     }
 
     /// Renames the outputs into place (steps already done are skipped).

@@ -209,6 +209,7 @@ pub(crate) fn merge_files(
     if let Err(e) = m.install_outputs().and_then(|()| m.delete_inputs()) {
         let e = Error::Poisoned {
             cause: format!("merge committed but not finished ({e}); reopen the store to finish it"),
+            source: e.os_source(),
         };
         engine.poison(&e);
         return Err(e);
@@ -403,9 +404,7 @@ impl<'e> Merge<'e> {
             prev.buf = Vec::new();
         }
         if self.next_seq > MAX_SEQ {
-            return Err(Error::InvalidOptions(
-                "merge sequence space of a generation exhausted".into(),
-            ));
+            return Err(Error::MergeSequenceExhausted { generation: self.out_gen });
         }
         let id = FileId::new(self.out_gen, self.next_seq);
         self.next_seq += 1;
@@ -469,6 +468,7 @@ impl<'e> Merge<'e> {
             if let Err(e2) = retracted {
                 let e = Error::Poisoned {
                     cause: format!("merge failed ({e}) and its manifest could not be retracted ({e2}); reopen the store"),
+                    source: Some(Arc::new(e2)),
                 };
                 self.engine.poison(&e);
                 return e;

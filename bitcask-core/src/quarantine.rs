@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::durable_file::{write_file_with, DirSync};
 use crate::error::Result;
-use crate::files::{join, quarantine_name, tmp_name, FileId};
-use crate::storage::{OpenMode, Storage, StorageFile};
+use crate::files::{quarantine_name, FileId};
+use crate::storage::{Storage, StorageFile};
 use crate::util::io_err;
 
 /// Bytes are copied this many at a time.
@@ -26,20 +27,16 @@ pub(crate) fn set_aside(
     len: u64,
 ) -> Result<PathBuf> {
     let name = quarantine_name(id, offset);
-    let path = join(dir, &name);
-    let tmp = join(dir, &tmp_name(&name));
-    let out = storage.open(&tmp, OpenMode::CreateTruncate).map_err(io_err("creating", &tmp))?;
-    let mut buf = Vec::new();
-    let mut done = 0;
-    while done < len {
-        let n = CHUNK.min(len - done);
-        buf.resize(n as usize, 0);
-        data.read_at(&mut buf, offset + done).map_err(io_err("reading", data_path))?;
-        out.write_at(&buf, done).map_err(io_err("writing", &tmp))?;
-        done += n;
-    }
-    out.sync_data().map_err(io_err("syncing", &tmp))?;
-    storage.rename(&tmp, &path).map_err(io_err("renaming", &tmp))?;
-    storage.sync_dir(dir).map_err(io_err("syncing directory", dir))?;
-    Ok(path)
+    write_file_with(storage, dir, &name, DirSync::Yes, |out, tmp| {
+        let mut buf = Vec::new();
+        let mut done = 0;
+        while done < len {
+            let n = CHUNK.min(len - done);
+            buf.resize(n as usize, 0);
+            data.read_at(&mut buf, offset + done).map_err(io_err("reading", data_path))?;
+            out.write_at(&buf, done).map_err(io_err("writing", tmp))?;
+            done += n;
+        }
+        Ok(())
+    })
 }

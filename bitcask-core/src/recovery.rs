@@ -599,9 +599,15 @@ impl Recovery<'_> {
     /// its bytes aside (up to the last non-zero byte: the rest is unused space) and cuts it.
     fn cut_tail(&mut self, df: &DataFile, region: DamagedRegion) -> Result<()> {
         let (at, len) = (region.offset, region.len);
-        let used = used_end(df.file.as_ref(), &df.path, at, at + len)?;
-        let shortened = DamagedRegion { len: used - at, ..region };
-        let mut region = self.set_aside(df.id, df.file.as_ref(), &df.path, shortened)?;
+        // A read-only open sets nothing aside, and must not read the tail: a writer in
+        // another process may be cutting its unused part right now.
+        let mut region = if self.read_only {
+            region
+        } else {
+            let used = used_end(df.file.as_ref(), &df.path, at, at + len)?;
+            let shortened = DamagedRegion { len: used - at, ..region };
+            self.set_aside(df.id, df.file.as_ref(), &df.path, shortened)?
+        };
         region.len = len;
         if self.newest_writable {
             df.file.set_len(at).map_err(io_err("truncating", &df.path))?;

@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::batch::WriteBatch;
 use crate::db::Bitcask;
+use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
-use crate::files::{join, tmp_name};
+use crate::files::join;
 use crate::merge::MergeReport;
 use crate::options::Options;
 use crate::read::{Iter, Keys};
@@ -142,14 +143,7 @@ fn create_layout(storage: &dyn Storage, dir: &Path, n: u32) -> Result<()> {
         let d = join(dir, &shard_dir_name(i));
         storage.create_dir_all(&d).map_err(|e| Error::io("creating", &d, e))?;
     }
-    let path = join(dir, SHARDS_NAME);
-    let tmp = join(dir, &tmp_name(SHARDS_NAME));
-    let f =
-        storage.open(&tmp, OpenMode::CreateTruncate).map_err(|e| Error::io("creating", &tmp, e))?;
-    f.write_at(layout_text(n).as_bytes(), 0).map_err(|e| Error::io("writing", &tmp, e))?;
-    f.sync_data().map_err(|e| Error::io("syncing", &tmp, e))?;
-    storage.rename(&tmp, &path).map_err(|e| Error::io("renaming", &tmp, e))?;
-    storage.sync_dir(dir).map_err(|e| Error::io("syncing directory", dir, e))
+    write_file(storage, dir, SHARDS_NAME, layout_text(n).as_bytes(), DirSync::Yes).map(|_| ())
 }
 
 /// The shard count of the store in `dir`, creating the layout when there is none.
@@ -162,18 +156,18 @@ fn layout(storage: &dyn Storage, dir: &Path, asked: Option<u32>, read_only: bool
     if names.iter().any(|n| n == SHARDS_NAME) {
         let n = read_layout(storage, &join(dir, SHARDS_NAME))?;
         return match asked {
-            Some(a) if a != n => Err(Error::InvalidOptions(format!(
-                "{} has {n} shards; {a} were asked for (the count is fixed at creation)",
-                dir.display()
-            ))),
+            Some(a) if a != n => Err(Error::Layout {
+                path: dir.to_path_buf(),
+                detail: format!("{n} shards; {a} were asked for (the count is fixed at creation)"),
+            }),
             _ => Ok(n),
         };
     }
     if names.iter().any(|n| n.ends_with(".data") || n == crate::files::LOCK_NAME) {
-        return Err(Error::InvalidOptions(format!(
-            "{} holds a store that is not sharded",
-            dir.display()
-        )));
+        return Err(Error::Layout {
+            path: dir.to_path_buf(),
+            detail: "it holds a store that is not sharded".into(),
+        });
     }
     if read_only {
         return Err(Error::NotFound { path: join(dir, SHARDS_NAME) });

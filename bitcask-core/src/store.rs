@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::backup::BackupReport;
 use crate::batch::WriteBatch;
 use crate::db::Bitcask;
+use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
 use crate::merge::{MergeProgress, MergeReport};
 use crate::options::Options;
@@ -278,7 +279,7 @@ impl Store {
             Store::Sharded(s) => s,
         };
         if dest.exists() {
-            return Err(Error::InvalidOptions(format!("{} exists already", dest.display())));
+            return Err(Error::AlreadyExists { path: dest.to_path_buf() });
         }
         let mut total = BackupReport::default();
         for (name, db) in self.shards() {
@@ -300,15 +301,9 @@ impl Store {
     }
 }
 
-/// Copies the `SHARDS` layout file of `from` into `to`: written under a temporary name,
-/// synced, renamed, the directory synced.
+/// Copies the `SHARDS` layout file of `from` into `to`, durably.
 fn copy_layout(from: &Path, to: &Path) -> Result<()> {
-    let (src, dst) = (from.join(SHARDS_NAME), to.join(SHARDS_NAME));
-    let tmp = to.join(format!("{SHARDS_NAME}.tmp"));
-    std::fs::copy(&src, &tmp).map_err(|e| Error::io("copying", &src, e))?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io("syncing", &tmp, e))?;
-    std::fs::rename(&tmp, &dst).map_err(|e| Error::io("renaming", &tmp, e))?;
-    std::fs::File::open(to).and_then(|d| d.sync_all()).map_err(|e| Error::io("syncing", to, e))
+    let src = from.join(SHARDS_NAME);
+    let bytes = std::fs::read(&src).map_err(|e| Error::io("reading", &src, e))?;
+    write_file(&OsStorage, to, SHARDS_NAME, &bytes, DirSync::Yes).map(|_| ())
 }

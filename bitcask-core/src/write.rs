@@ -83,7 +83,7 @@ impl Engine {
             }
         }
         w.buf.clear();
-        let len = rec.encode(&mut w.buf).map_err(|e| Error::InvalidOptions(e.to_string()))? as u32;
+        let len = rec.encode(&mut w.buf).map_err(Error::Encode)? as u32;
         let (offset, rotated) = self.append_locked(w)?;
         let active = &w.active;
         let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
@@ -150,7 +150,7 @@ impl Engine {
                     bitcask_format::ErrorKind::BatchTooLarge { len } => {
                         Error::BatchTooLarge { len, max: MAX_WRITE_LEN }
                     }
-                    _ => Error::InvalidOptions(e.to_string()),
+                    _ => Error::Encode(e),
                 })?;
                 Ok(positions)
             },

@@ -44,7 +44,7 @@ fn the_shard_count_is_recorded_and_fixed() {
     assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
     db.close().unwrap();
     let err = ShardedBitcask::open(tmp.path(), Options::default(), Some(8)).unwrap_err();
-    assert!(matches!(&err, Error::InvalidOptions(m) if m.contains("has 4 shards")), "{err}");
+    assert!(matches!(&err, Error::Layout { detail, .. } if detail.contains("4 shards")), "{err}");
     for bad in [0, 3, 2048] {
         let other = tempfile::tempdir().unwrap();
         let err = ShardedBitcask::open(other.path(), Options::default(), Some(bad)).unwrap_err();
@@ -73,7 +73,10 @@ fn a_plain_store_is_not_opened_as_a_sharded_one() {
     db.put(b"k", b"v").unwrap();
     db.close().unwrap();
     let err = ShardedBitcask::open(tmp.path(), Options::default(), Some(2)).unwrap_err();
-    assert!(matches!(&err, Error::InvalidOptions(m) if m.contains("not sharded")), "{err}");
+    assert!(
+        matches!(&err, Error::Layout { detail, .. } if detail.contains("not sharded")),
+        "{err}"
+    );
     let missing = tmp.path().join("missing");
     assert!(matches!(
         ShardedBitcask::open_read_only(&missing, Options::default()),

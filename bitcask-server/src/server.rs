@@ -21,6 +21,16 @@ pub enum ServeError {
     Store(bitcask_core::Error),
     /// The listener failed.
     Io(std::io::Error),
+    /// A network thread panicked (a bug): what it said.
+    Panic(String),
+}
+
+/// The message a panic carried.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 impl std::fmt::Display for ServeError {
@@ -29,6 +39,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Config(m) => f.write_str(m),
             ServeError::Store(e) => write!(f, "store: {e}"),
             ServeError::Io(e) => write!(f, "network: {e}"),
+            ServeError::Panic(m) => write!(f, "a network thread panicked: {m}"),
         }
     }
 }
@@ -179,7 +190,7 @@ fn run_cluster_store(
         match h.join() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => served = Err(ServeError::Io(e)),
-            Err(_) => served = Err(ServeError::Config("a network thread panicked".into())),
+            Err(p) => served = Err(ServeError::Panic(panic_text(p.as_ref()))),
         }
     }
     let closed = srv.ks.db.close().map_err(ServeError::Store);
