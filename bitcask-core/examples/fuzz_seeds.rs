@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bitcask_core::{Bitcask, Options, SimStorage, WriteBatch};
+use bitcask_core::{Bitcask, Options, WriteBatch};
 use bitcask_format::{encode_batch, Record};
+use bitcask_testkit::SimStorage;
 
 fn write(dir: &Path, target: &str, name: &str, data: &[u8]) {
     let d = dir.join(target);

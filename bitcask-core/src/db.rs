@@ -53,7 +53,7 @@ impl Bitcask {
     }
 
     /// Opens a store through another [`Storage`] (for example
-    /// the simulated disk of the `testing` feature).
+    /// the simulated disk of the workspace's test kit).
     pub fn open_with_storage(
         storage: Arc<dyn Storage>,
         path: impl AsRef<Path>,

@@ -40,9 +40,9 @@
 //! The durability contract is in `docs/durability.md`; the on-disk format in
 //! `docs/format.md`; the module map in `docs/architecture.md`.
 //!
-//! The cargo feature `testing` (off by default) adds the module `testing`: a simulated disk with
-//! fault injection and power loss, the crash oracle and the fuzz checks. It is for this
-//! crate's own tests, benches and fuzz targets, not for embedding.
+//! The test kit (a simulated disk with fault injection and power loss, the crash oracle,
+//! the fuzz checks) is the workspace crate `bitcask-testkit`, built on the public
+//! [`storage::Storage`] seam; nothing of it is in this crate.
 #![deny(missing_docs)]
 // `unsafe` appears only in storage.rs: mapping datafiles, copying into a writable map,
 // `fallocate`.
@@ -74,8 +74,6 @@ mod slot;
 mod stats;
 pub mod storage;
 mod store;
-#[cfg(feature = "testing")]
-pub mod testing;
 mod tools;
 mod util;
 mod write;
@@ -83,7 +81,6 @@ mod write;
 pub use backup::BackupReport;
 pub use batch::WriteBatch;
 pub use datafile::FileStats;
-#[cfg(feature = "testing")]
 pub use datafile::SCAN_BUFFER_SIZE;
 pub use db::Bitcask;
 pub use error::{Error, Result};
@@ -96,8 +93,6 @@ pub use sharded::{shard_dir_name, ShardedBitcask, MAX_SHARDS, SHARDS_NAME};
 pub use slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
 pub use stats::Stats;
 pub use store::Store;
-#[cfg(feature = "testing")]
-pub use testing::{fuzz, Fault, FaultPlan, Op, PowerLoss, SimStorage};
 pub use tools::{
     check, check_with_storage, repair, repair_confirmed, repair_with_storage, CheckReport,
     CheckedKind, FileCheck, Problem, Quarantined, RepairReport, RepairedFile, Rollback,

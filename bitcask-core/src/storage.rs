@@ -1,7 +1,6 @@
 //! The narrow I/O layer: every file operation of the engine goes through [`Storage`] and
-//! [`StorageFile`], so tests can swap in the simulated disk (`SimStorage`, cargo feature
-//! `testing`), which injects
-//! errors and simulates power loss.
+//! [`StorageFile`], so tests can swap in the simulated disk (`SimStorage` of the
+//! workspace's `bitcask-testkit`), which injects errors and simulates power loss.
 
 use std::any::Any;
 use std::fmt;

@@ -7,8 +7,9 @@ mod common;
 use common::workload::{scale, Model};
 use common::*;
 
-use bitcask_core::{Error, Options, RecoveryMode, SimStorage};
+use bitcask_core::{Error, Options, RecoveryMode};
 use bitcask_format::{ScanOutcome, Scanner, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 const SEALED: &str = "0000000001000001.data";
 const SEALED_HINT: &str = "0000000001000001.hint";

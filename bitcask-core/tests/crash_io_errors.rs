@@ -6,7 +6,8 @@ mod common;
 use common::workload::{check_prefix, model_of, run, scale, workload, Run, Step};
 use common::*;
 
-use bitcask_core::{Bitcask, Error, Fault, FaultPlan, Options, SimStorage, SyncPolicy};
+use bitcask_core::{Bitcask, Error, Options, SyncPolicy};
+use bitcask_testkit::{Fault, FaultPlan, SimStorage};
 
 #[test]
 fn t6_io_error_at_every_operation() {

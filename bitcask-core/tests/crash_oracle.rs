@@ -9,8 +9,8 @@
 
 mod common;
 
-use bitcask_core::testing::oracle::{random_steps, sweep, Config};
 use bitcask_core::SyncPolicy;
+use bitcask_testkit::oracle::{random_steps, sweep, Config};
 
 fn scale() -> u64 {
     common::workload::scale() as u64
@@ -86,7 +86,8 @@ type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 /// there after each power-loss mode.
 #[test]
 fn eight_synced_writers_keep_every_acknowledged_write_when_the_power_is_cut() {
-    use bitcask_core::{Options, PowerLoss, SimStorage};
+    use bitcask_core::Options;
+    use bitcask_testkit::{PowerLoss, SimStorage};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

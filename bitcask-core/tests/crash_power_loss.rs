@@ -6,7 +6,8 @@ mod common;
 use common::workload::{check_prefix, model_of, run, scale, workload, Run, Step};
 use common::*;
 
-use bitcask_core::{Bitcask, Fault, FaultPlan, Options, PowerLoss, SimStorage, SyncPolicy};
+use bitcask_core::{Bitcask, Options, SyncPolicy};
+use bitcask_testkit::{Fault, FaultPlan, PowerLoss, SimStorage};
 
 const MODES: [PowerLoss; 3] =
     [PowerLoss::DropUnsynced, PowerLoss::KeepRandomPrefix, PowerLoss::TornWrite];

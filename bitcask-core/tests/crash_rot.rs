@@ -15,8 +15,9 @@ use common::*;
 
 use std::collections::{HashMap, HashSet};
 
-use bitcask_core::{Error, Options, RecoveryMode, SimStorage, SyncPolicy, WriteBatch};
+use bitcask_core::{Error, Options, RecoveryMode, SyncPolicy, WriteBatch};
 use bitcask_format::{decode_entry, Entry, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 /// Every value each key ever held (`None`: deleted), and what it holds now.
 #[derive(Default, Clone)]

@@ -6,8 +6,9 @@ mod common;
 use common::workload::{model_of, scale};
 use common::*;
 
-use bitcask_core::{Options, SimStorage};
+use bitcask_core::Options;
 use bitcask_format::{record_len, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 const NEWEST: &str = "0000000002000000.data";
 

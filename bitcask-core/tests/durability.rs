@@ -6,9 +6,8 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcask_core::{
-    Error, Fault, FaultPlan, Op, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch,
-};
+use bitcask_core::{Error, Options, SyncPolicy, WriteBatch};
+use bitcask_testkit::{Fault, FaultPlan, Op, PowerLoss, SimStorage};
 
 fn with_sync(sync: SyncPolicy, max_file_size: u64) -> Options {
     Options { sync, max_file_size, ..Options::default() }

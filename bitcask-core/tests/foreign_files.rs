@@ -5,8 +5,9 @@
 mod common;
 use common::*;
 
-use bitcask_core::{Options, SimStorage};
+use bitcask_core::Options;
 use bitcask_format::{FileHeader, FileKind, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 fn filled(seed: u64, prefix: &str, n: usize) -> SimStorage {
     let sim = SimStorage::new(seed);

@@ -5,20 +5,20 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fuzz_regressions")
         .join(target);
-    bitcask_core::testing::replay_dir(&dir, check)
+    bitcask_testkit::replay_dir(&dir, check)
 }
 
 #[test]
 fn open_dir_regressions() {
-    assert!(replay("open_dir", bitcask_core::fuzz::open_dir) > 0);
+    assert!(replay("open_dir", bitcask_testkit::fuzz::open_dir) > 0);
 }
 
 #[test]
 fn fault_model_regressions() {
-    assert!(replay("fault_model", bitcask_core::fuzz::fault_model) > 0);
+    assert!(replay("fault_model", bitcask_testkit::fuzz::fault_model) > 0);
 }
 
 #[test]
 fn ops_model_regressions() {
-    assert!(replay("ops_model", bitcask_core::fuzz::ops_model) > 0);
+    assert!(replay("ops_model", bitcask_testkit::fuzz::ops_model) > 0);
 }

@@ -8,8 +8,14 @@ use std::path::{Path, PathBuf};
 
 const MAX_FN_LINES: usize = 80;
 
-const CRATES: [&str; 5] =
-    ["bitcask-format", "bitcask-core", "bitcask-ffi", "bitcask-cli", "bitcask-server"];
+const CRATES: [&str; 6] = [
+    "bitcask-format",
+    "bitcask-core",
+    "bitcask-ffi",
+    "bitcask-cli",
+    "bitcask-server",
+    "bitcask-testkit",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -4,8 +4,9 @@
 mod common;
 use common::*;
 
-use bitcask_core::{Error, Options, SimStorage, WriteBatch, MAX_FILE_SIZE};
+use bitcask_core::{Error, Options, WriteBatch, MAX_FILE_SIZE};
 use bitcask_format::{batch_frame_len, Record, FILE_HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN};
+use bitcask_testkit::SimStorage;
 
 #[test]
 fn keys_at_and_past_the_limit() {

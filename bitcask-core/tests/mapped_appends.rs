@@ -6,8 +6,9 @@
 mod common;
 use common::*;
 
-use bitcask_core::{Bitcask, Options, SimStorage};
+use bitcask_core::{Bitcask, Options};
 use bitcask_format::FILE_HEADER_LEN;
+use bitcask_testkit::SimStorage;
 
 fn mapped(max_file_size: u64) -> Options {
     Options { mmap_writes: true, ..small(max_file_size) }

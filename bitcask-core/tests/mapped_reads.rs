@@ -6,7 +6,8 @@
 mod common;
 use common::*;
 
-use bitcask_core::{Bitcask, Error, Options, SimStorage};
+use bitcask_core::{Bitcask, Error, Options};
+use bitcask_testkit::SimStorage;
 
 fn fill(db: &Bitcask) {
     for i in 0..100 {

@@ -7,7 +7,8 @@ use common::*;
 
 use std::collections::BTreeMap;
 
-use bitcask_core::{SimStorage, WriteBatch};
+use bitcask_core::WriteBatch;
+use bitcask_testkit::SimStorage;
 
 #[test]
 fn merge_keeps_exactly_the_live_data_and_reclaims_the_rest() {

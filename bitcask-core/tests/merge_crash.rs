@@ -6,7 +6,8 @@ use common::*;
 
 use std::collections::BTreeMap;
 
-use bitcask_core::{Error, Fault, FaultPlan, FileId, Options, PowerLoss, SimStorage};
+use bitcask_core::{Error, FileId, Options};
+use bitcask_testkit::{Fault, FaultPlan, PowerLoss, SimStorage};
 
 /// Runs a merge with the disk failing at operation `n` and every operation after it (the
 /// process dies there), then loses power and reopens.

@@ -4,7 +4,8 @@
 mod common;
 use common::*;
 
-use bitcask_core::{MergeOptions, MergeReason, Options, SimStorage};
+use bitcask_core::{MergeOptions, MergeReason, Options};
+use bitcask_testkit::SimStorage;
 
 #[test]
 fn stats_stay_exact_through_puts_deletes_and_merges() {

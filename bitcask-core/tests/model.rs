@@ -7,7 +7,8 @@ use common::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bitcask_core::{Bitcask, FileId, Options, PowerLoss, SimStorage, SyncPolicy, WriteBatch};
+use bitcask_core::{Bitcask, FileId, Options, SyncPolicy, WriteBatch};
+use bitcask_testkit::{PowerLoss, SimStorage};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -120,8 +121,8 @@ proptest! {
 /// The crash oracle on proptest-generated histories (shrunk to a minimal one on failure):
 /// random configuration, random steps, and the power cut at a random I/O operation.
 mod oracle_histories {
-    use bitcask_core::testing::oracle::{check, steps_from, Config};
     use bitcask_core::SyncPolicy;
+    use bitcask_testkit::oracle::{check, steps_from, Config};
     use proptest::prelude::*;
 
     proptest! {

@@ -7,7 +7,8 @@ use common::*;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitcask_core::{Bitcask, Error, Options, SimStorage};
+use bitcask_core::{Bitcask, Error, Options};
+use bitcask_testkit::SimStorage;
 
 fn store() -> (SimStorage, Bitcask) {
     let sim = SimStorage::new(1);

@@ -6,10 +6,11 @@ use common::*;
 
 use std::time::Duration;
 
-use bitcask_core::{Error, Options, RecoveryMode, SimStorage, SCAN_BUFFER_SIZE};
+use bitcask_core::{Error, Options, RecoveryMode, SCAN_BUFFER_SIZE};
 use bitcask_format::{
     record_len, FileHeader, FileKind, HintEntry, HintWriter, FILE_HEADER_LEN, SYNC_POINT_LEN,
 };
+use bitcask_testkit::SimStorage;
 
 const FIRST: &str = "0000000001000000.data";
 const FIRST_HINT: &str = "0000000001000000.hint";
@@ -332,7 +333,9 @@ fn file_ids_are_never_reused() {
         .log()
         .into_iter()
         .filter_map(|op| match op {
-            bitcask_core::Op::Create(p) => p.file_name().map(|n| n.to_string_lossy().into_owned()),
+            bitcask_testkit::Op::Create(p) => {
+                p.file_name().map(|n| n.to_string_lossy().into_owned())
+            }
             _ => None,
         })
         .filter(|n| n.ends_with(".data") || n.ends_with(".data.tmp"))

@@ -8,8 +8,9 @@ use common::*;
 
 use std::sync::Arc;
 
-use bitcask_core::{check_with_storage, repair_with_storage, Options, RecoveryMode, SimStorage};
+use bitcask_core::{check_with_storage, repair_with_storage, Options, RecoveryMode};
 use bitcask_format::{decode_entry, Entry, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 const FIRST: &str = "0000000001000000.data";
 const FIRST_HINT: &str = "0000000001000000.hint";

@@ -6,7 +6,8 @@ use common::*;
 
 use std::collections::HashSet;
 
-use bitcask_core::{Options, ShardedBitcask, SimStorage};
+use bitcask_core::{Options, ShardedBitcask};
+use bitcask_testkit::SimStorage;
 
 #[test]
 fn a_walk_returns_every_key_present_throughout_despite_churn() {

@@ -6,10 +6,9 @@ use common::*;
 
 use std::sync::Arc;
 
-use bitcask_core::{
-    check_with_storage, repair_with_storage, CheckedKind, Error, SimStorage, WriteBatch,
-};
+use bitcask_core::{check_with_storage, repair_with_storage, CheckedKind, Error, WriteBatch};
 use bitcask_format::{record_len, FILE_HEADER_LEN};
+use bitcask_testkit::SimStorage;
 
 const FIRST: &str = "0000000001000000.data";
 

@@ -8,8 +8,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 
-use bitcask_core::{Fault, FaultPlan, ShardedBitcask, SimStorage, SyncPolicy};
+use bitcask_core::{ShardedBitcask, SyncPolicy};
 use bitcask_server::{run_store, store_options, Config};
+use bitcask_testkit::{Fault, FaultPlan, SimStorage};
 use common::{bin, Raw, Reply, Server};
 
 fn info(c: &mut Raw, section: &str) -> String {

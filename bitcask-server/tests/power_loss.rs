@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use bitcask_core::{Options, PowerLoss, ShardedBitcask, SimStorage, SyncPolicy};
+use bitcask_core::{Options, ShardedBitcask, SyncPolicy};
 use bitcask_server::{run_store, store_options, Config};
+use bitcask_testkit::{PowerLoss, SimStorage};
 use common::{Raw, Reply, WriteAllOk};
 
 type Acked = Arc<Mutex<HashMap<Vec<u8>, Vec<u8>>>>;

@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bitcask_core::fuzz::open_dir(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bitcask_testkit::fuzz::open_dir(data));

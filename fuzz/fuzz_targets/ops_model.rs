@@ -1,2 +1,2 @@
 #![no_main]
-libfuzzer_sys::fuzz_target!(|data: &[u8]| bitcask_core::fuzz::ops_model(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| bitcask_testkit::fuzz::ops_model(data));

@@ -6,7 +6,8 @@ pub mod workload;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bitcask_core::{Bitcask, Options, SimStorage};
+use bitcask_core::{Bitcask, Options};
+use bitcask_testkit::SimStorage;
 
 /// The directory every simulated store lives in.
 pub fn dir() -> PathBuf {

@@ -6,10 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::{
-    Bitcask, Error, Fault, FaultPlan, FileId, Options, PowerLoss, RecoveryMode, SimStorage,
-    SyncPolicy, WriteBatch,
-};
+use crate::{Fault, FaultPlan, PowerLoss, SimStorage};
+use bitcask_core::{Bitcask, Error, FileId, Options, RecoveryMode, SyncPolicy, WriteBatch};
 
 /// Reads bytes as a stream of small numbers; zeros once exhausted.
 struct Bytes<'a>(&'a [u8]);
@@ -49,7 +47,8 @@ pub fn open_dir(data: &[u8]) {
     sim.delete_file(&dir().join("0000000001000000.data"));
     while !b.done() {
         let kind = b.byte() % 5;
-        let id = FileId::new(u64::from(b.byte() % 4) + 1, u64::from(b.byte() % 3));
+        // A generation (high 40 bits) and a merge sequence (low 24 bits).
+        let id = FileId(((u64::from(b.byte() % 4) + 1) << 24) | u64::from(b.byte() % 3));
         let len = usize::from(u16::from_le_bytes([b.byte(), b.byte()])) % 4096;
         let bytes = b.take(len).to_vec();
         let name = match kind {
@@ -122,7 +121,7 @@ fn contents(db: &Bitcask) -> Model {
 /// every power-loss mode must recover a prefix of the acknowledged history holding
 /// everything synced (see [`oracle`](super::oracle)).
 pub fn ops_model(data: &[u8]) {
-    use super::oracle::{check, steps_from, Config};
+    use crate::oracle::{check, steps_from, Config};
     let mut b = Bytes(data);
     let flags = b.byte();
     let cfg = Config {
@@ -246,7 +245,7 @@ impl FaultModel {
 
     /// Applies `change` to the model if the write succeeded; else notes the state it would
     /// leave if it landed.
-    fn write_done(&mut self, r: crate::Result<()>, change: impl FnOnce(&mut Model)) {
+    fn write_done(&mut self, r: bitcask_core::Result<()>, change: impl FnOnce(&mut Model)) {
         match r {
             Ok(()) => change(&mut self.model),
             Err(e) => {

@@ -1,6 +1,8 @@
-//! The test kit (cargo feature `testing`, off by default): a simulated disk with fault
-//! injection and power loss, the crash oracle, and the checks the fuzz targets run. Nothing
-//! here is meant for embedding; it is for this crate's tests, benches and `fuzz/`.
+//! The test kit of the bitcask workspace: a simulated disk with fault injection and power
+//! loss (`SimStorage`, a `bitcask_core::storage::Storage`), the crash oracle, and the checks
+//! the fuzz targets run. It is a dev-dependency of the engine's and the server's tests and
+//! of `fuzz/`; nothing here is part of the engine's public API or meant for embedding.
+#![deny(missing_docs)]
 
 pub mod fuzz;
 pub mod oracle;

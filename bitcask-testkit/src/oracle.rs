@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Fault, FaultPlan, PowerLoss, SimStorage};
-use crate::{
+use crate::{Fault, FaultPlan, PowerLoss, SimStorage};
+use bitcask_core::{
     key_slot, Bitcask, Error, FileId, MergeOptions, Options, Result, ShardedBitcask, SyncPolicy,
     WriteBatch, SLOTS,
 };
@@ -553,7 +553,7 @@ impl<'a> Run<'a> {
             .sim
             .log()
             .iter()
-            .filter(|op| !matches!(op, super::Op::Write(..) | super::Op::Sync(_)))
+            .filter(|op| !matches!(op, crate::Op::Write(..) | crate::Op::Sync(_)))
             .map(|op| format!("{op:?}").replace("\"/db/", "\""))
             .collect();
         self.sim.kill_process();
@@ -563,7 +563,7 @@ impl<'a> Run<'a> {
         for (mode, disk) in disks {
             disk.power_loss(mode);
             let before = disk.files(&dir());
-            let manifest = crate::manifest::Manifest::read(&disk, &dir()).ok();
+            let manifest = disk.read_file(&dir().join("MERGE")).map(|m| m.len());
             let fail = |e: String| self.fail(Some(mode), e);
             let db = open(&disk, self.cfg).map_err(|e| fail(format!("reopen: {e}")))?;
             let got = contents(&db).map_err(fail)?;

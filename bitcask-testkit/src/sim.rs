@@ -14,7 +14,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::storage::{
+use bitcask_core::storage::{
     LockGuard, MappedSink, MappedView, Mapping, OpenMode, Storage, StorageFile, WriteMap,
 };
 
