@@ -109,7 +109,7 @@ pub fn merge(g: &Global) -> CmdResult {
 pub fn check(g: &Global) -> CmdResult {
     let d = dir(g)?;
     let pb = bar(0, "check");
-    let report = bitcask_core::check(d, |done, total| {
+    let report = bitcask_core::tools::check(d, |done, total| {
         pb.set_length(total);
         pb.set_position(done);
     })
@@ -143,7 +143,7 @@ pub fn check(g: &Global) -> CmdResult {
     let records: u64 = report
         .files
         .iter()
-        .filter(|f| f.kind == bitcask_core::CheckedKind::Data)
+        .filter(|f| f.kind == bitcask_core::tools::CheckedKind::Data)
         .map(|f| f.records)
         .sum();
     if report.is_clean() {
@@ -189,7 +189,7 @@ pub fn repair(g: &Global, yes: bool, backup: Option<PathBuf>) -> CmdResult {
     let backup = backup.unwrap_or_else(|| d.join(format!("repair-backup-{stamp}")));
     let mut refusal = None;
     // The lock is taken before anything is announced; the question is asked under it.
-    let done = bitcask_core::repair_confirmed(d, &backup, |report| {
+    let done = bitcask_core::tools::repair_confirmed(d, &backup, |report| {
         note!("damaged files:");
         for f in report.files.iter().filter(|f| !f.problems.is_empty()) {
             let lost: u64 = f.problems.iter().map(|p| p.len).sum();

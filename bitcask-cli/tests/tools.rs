@@ -69,7 +69,8 @@ fn bench_never_writes_to_bitcask_dir() {
 
 #[test]
 fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
-    use bitcask_core::{key_slot, Options, ShardedBitcask};
+    use bitcask_core::sharded::key_slot;
+    use bitcask_core::{Options, ShardedBitcask};
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let id1 = "0000000000000000000000000000000000000001";

@@ -69,12 +69,12 @@ mod quarantine;
 mod read;
 mod recovery;
 mod recovery_report;
-mod sharded;
+pub mod sharded;
 mod slot;
 mod stats;
 pub mod storage;
 mod store;
-mod tools;
+pub mod tools;
 mod util;
 mod write;
 
@@ -89,11 +89,6 @@ pub use merge::{MergePlan, MergeProgress, MergeReason, MergeReport};
 pub use options::{MergeOptions, Options, RecoveryMode, SyncPolicy, MAX_FILE_SIZE};
 pub use read::{Entries, Entry, Iter, Keys};
 pub use recovery::{DamagedRegion, RecoveryReport};
-pub use sharded::{shard_dir_name, ShardedBitcask, MAX_SHARDS, SHARDS_NAME};
-pub use slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
+pub use sharded::ShardedBitcask;
 pub use stats::Stats;
 pub use store::Store;
-pub use tools::{
-    check, check_with_storage, repair, repair_confirmed, repair_with_storage, CheckReport,
-    CheckedKind, FileCheck, Problem, Quarantined, RepairReport, RepairedFile, Rollback,
-};

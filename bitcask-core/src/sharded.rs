@@ -1,6 +1,19 @@
 //! A store of N shards: each a whole [`Bitcask`] in its own subdirectory (its own writer,
 //! keydir, hint files and merges), a key's shard chosen by its Redis Cluster slot. The
 //! layout file `SHARDS` records N; docs/format.md, "Sharded stores", shows it.
+//!
+//! ```
+//! use bitcask_core::sharded::{key_slot, ShardedBitcask};
+//! # let dir = tempfile::tempdir()?;
+//! let db = ShardedBitcask::open(dir.path(), Default::default(), Some(4))?;
+//! db.put(b"user:{42}:name", b"ada")?;
+//! // Keys with one {hash tag} share a slot, so a shard: they can go in one batch.
+//! assert_eq!(key_slot(b"user:{42}:name"), key_slot(b"user:{42}:email"));
+//! assert_eq!(db.shard_of(b"user:{42}:name"), db.shard_of(b"user:{42}:email"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub use crate::slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +27,6 @@ use crate::files::join;
 use crate::merge::MergeReport;
 use crate::options::Options;
 use crate::read::{Iter, Keys};
-use crate::slot::{key_slot, SLOTS};
 use crate::stats::Stats;
 use crate::storage::{OpenMode, OsStorage, Storage};
 

@@ -45,7 +45,7 @@ pub fn hash_tag(key: &[u8]) -> &[u8] {
 /// The Redis Cluster slot of `key`, in `0..16384`.
 ///
 /// ```
-/// use bitcask_core::key_slot;
+/// use bitcask_core::sharded::key_slot;
 /// assert_eq!(key_slot(b"foo"), 12182);                      // as `CLUSTER KEYSLOT foo`
 /// assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"{user1000}.followers"));
 /// ```

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use bitcask_core::cluster::{claim_node_id, move_slots, ClusterConfig};
-use bitcask_core::{key_slot, shard_dir_name, Options, ShardedBitcask};
+use bitcask_core::sharded::{key_slot, shard_dir_name};
+use bitcask_core::{Options, ShardedBitcask};
 
 const ID1: &str = "0000000000000000000000000000000000000001";
 const ID2: &str = "0000000000000000000000000000000000000002";

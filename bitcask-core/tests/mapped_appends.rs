@@ -64,7 +64,7 @@ fn only_the_open_active_file_holds_unused_space() {
     db.close().unwrap();
     let point = bitcask_format::SYNC_POINT_LEN as u64;
     assert_eq!(file_len(&sim, &active) as u64, end + point, "close cuts the unused tail");
-    let report = bitcask_core::check_with_storage(&sim, &dir(), |_, _| {}).unwrap();
+    let report = bitcask_core::tools::check_with_storage(&sim, &dir(), |_, _| {}).unwrap();
     assert!(report.is_clean(), "{report:?}");
 }
 
@@ -83,7 +83,7 @@ fn after_a_kill_recovery_finds_the_end_of_a_preallocated_file_exactly() {
     assert_eq!(ro.recovery_report().bytes_truncated, 0);
     drop(ro);
     // `check` beside the writer: the zeros after the records are not damage.
-    let report = bitcask_core::check_with_storage(&sim, &dir(), |_, _| {}).unwrap();
+    let report = bitcask_core::tools::check_with_storage(&sim, &dir(), |_, _| {}).unwrap();
     assert!(report.is_clean(), "{report:?}");
     sim.kill_process();
     drop(db);

@@ -329,7 +329,7 @@ fn batch_members_are_copied_as_standalone_records() {
     db.merge_files(&files[1..]).unwrap(); // not the oldest: the delete is carried forward
     drop(db);
     let db = open(&sim, small(150));
-    assert!(bitcask_core::check_with_storage(&sim, &dir(), |_, _| {}).unwrap().is_clean());
+    assert!(bitcask_core::tools::check_with_storage(&sim, &dir(), |_, _| {}).unwrap().is_clean());
     assert_eq!(db.get(b"kept").unwrap(), Some(b"1".to_vec()));
     assert_eq!(db.get(b"gone").unwrap(), None);
 }

@@ -8,7 +8,8 @@ use common::*;
 
 use std::sync::Arc;
 
-use bitcask_core::{check_with_storage, repair_with_storage, Options, RecoveryMode};
+use bitcask_core::tools::{check_with_storage, repair_with_storage};
+use bitcask_core::{Options, RecoveryMode};
 use bitcask_format::{decode_entry, Entry, FILE_HEADER_LEN};
 use bitcask_testkit::SimStorage;
 

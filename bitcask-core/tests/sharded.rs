@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use bitcask_core::{
-    key_slot, shard_dir_name, Bitcask, Error, Options, ShardedBitcask, WriteBatch, SHARDS_NAME,
-};
+use bitcask_core::sharded::{key_slot, shard_dir_name, SHARDS_NAME};
+use bitcask_core::{Bitcask, Error, Options, ShardedBitcask, WriteBatch};
 
 fn key(i: u32) -> Vec<u8> {
     format!("key:{i}").into_bytes()

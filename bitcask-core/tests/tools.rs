@@ -6,7 +6,8 @@ use common::*;
 
 use std::sync::Arc;
 
-use bitcask_core::{check_with_storage, repair_with_storage, CheckedKind, Error, WriteBatch};
+use bitcask_core::tools::{check_with_storage, repair_with_storage, CheckedKind};
+use bitcask_core::{Error, WriteBatch};
 use bitcask_format::{record_len, FILE_HEADER_LEN};
 use bitcask_testkit::SimStorage;
 

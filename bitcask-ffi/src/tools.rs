@@ -31,14 +31,14 @@ pub unsafe extern "C" fn bc_check(path: *const c_char, report: *mut bc_check_rep
         check_null!(path, report);
         // SAFETY: checked non-NULL; the caller promises a NUL-terminated string.
         let path = Path::new(OsStr::from_bytes(unsafe { CStr::from_ptr(path) }.to_bytes()));
-        let r = match bitcask_core::check(path, |_, _| {}) {
+        let r = match bitcask_core::tools::check(path, |_, _| {}) {
             Ok(r) => r,
             Err(e) => return fail(e),
         };
         let records = r
             .files
             .iter()
-            .filter(|f| f.kind == bitcask_core::CheckedKind::Data)
+            .filter(|f| f.kind == bitcask_core::tools::CheckedKind::Data)
             .map(|f| f.records)
             .sum();
         let out = bc_check_report {

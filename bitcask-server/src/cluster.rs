@@ -3,7 +3,7 @@
 //! `CLUSTERDOWN` for a slot nobody owns).
 
 use bitcask_core::cluster::{ClusterConfig, ClusterNode};
-use bitcask_core::{key_slot, SLOTS};
+use bitcask_core::sharded::{key_slot, SLOTS};
 
 /// The cluster as this node sees it.
 #[derive(Debug, Clone)]

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bitcask_core::{key_slot, Error, ShardedBitcask, WriteBatch, SLOTS};
+use bitcask_core::sharded::{key_slot, SLOTS};
+use bitcask_core::{Error, ShardedBitcask, WriteBatch};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {

@@ -4,7 +4,8 @@
 use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
-use bitcask_core::{shard_dir_name, MergeOptions, Options, ShardedBitcask, SyncPolicy};
+use bitcask_core::sharded::shard_dir_name;
+use bitcask_core::{MergeOptions, Options, ShardedBitcask, SyncPolicy};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 

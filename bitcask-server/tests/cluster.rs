@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitcask_core::key_slot;
+use bitcask_core::sharded::key_slot;
 use common::{need, Raw, Reply, Server, WriteAllOk};
 use redis::Commands;
 

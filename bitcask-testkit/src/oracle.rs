@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Fault, FaultPlan, PowerLoss, SimStorage};
+use bitcask_core::sharded::{key_slot, SLOTS};
 use bitcask_core::{
-    key_slot, Bitcask, Error, FileId, MergeOptions, Options, Result, ShardedBitcask, SyncPolicy,
-    WriteBatch, SLOTS,
+    Bitcask, Error, FileId, MergeOptions, Options, Result, ShardedBitcask, SyncPolicy, WriteBatch,
 };
 
 /// The key space: a few keys, so that overwrites and deletes meet older versions in sealed

@@ -1,6 +1,17 @@
 //! Offline tools: `check` verifies every record and hint entry of a store, `repair` rewrites
 //! damaged datafiles keeping every valid record. This file holds what both read: the walk
 //! of a whole datafile into valid entries and damaged regions.
+//!
+//! ```
+//! use bitcask_core::tools::check;
+//! # let dir = tempfile::tempdir()?;
+//! let db = bitcask_core::Bitcask::open(dir.path(), Default::default())?;
+//! db.put(b"k", b"v")?;
+//! db.close()?;
+//! let report = check(dir.path(), |_done, _total| {})?;
+//! assert!(report.is_clean());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! READONLY, READWRITE and ASKING: what cluster-aware clients ask to route by themselves.
 
 use bitcask_core::cluster::ClusterNode;
-use bitcask_core::{key_slot, SLOTS};
+use bitcask_core::sharded::{key_slot, SLOTS};
 
 use super::{int_arg, is, wrong_args, Cx};
 use crate::cluster::Cluster;

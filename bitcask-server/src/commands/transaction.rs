@@ -3,7 +3,7 @@
 //! against one write set and commits it as one atomic batch: all or none, also across a
 //! crash. A transaction whose writes span shards is refused whole (nothing is written).
 
-use bitcask_core::key_slot;
+use bitcask_core::sharded::key_slot;
 
 use super::{keys_of, lookup, store_error, Cx, F_ALLKEYS};
 use crate::keyspace::Commit;
