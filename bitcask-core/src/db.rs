@@ -475,15 +475,9 @@ impl Bitcask {
                 sync()?;
                 // A sync point at the end says all of it is durable, so that damage to it
                 // is never taken for a torn tail, even without its hint.
-                let end = active.end();
-                let mut point = Vec::new();
-                let n = bitcask_format::encode_sync_point(end, &mut point) as u64;
-                if w.point_is_news(end) && end + n <= self.engine.opts.max_file_size {
-                    active
-                        .file
-                        .write_at(&point, end)
-                        .map_err(|e| Error::io("appending to", &active.path, e))?;
-                    active.set_end(end + n);
+                let max = self.engine.opts.max_file_size;
+                let appended = w.append_sync_point(active.end(), max);
+                if appended.map_err(|e| Error::io("appending to", &active.path, e))? {
                     sync()?;
                 }
                 // The hint is a cache: everything is durable already. A hint that cannot be

@@ -36,9 +36,22 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Whether a sync point saying the first `end` bytes are durable would say anything new.
-    pub fn point_is_news(&self, end: u64) -> bool {
-        end > self.marked && end != self.point_end
+    /// Appends to the active file a sync point saying that its first `end` bytes are
+    /// durable, unless it would say nothing new (a point right after the last one vouches
+    /// only for that point) or not fit in `max_file_size`; whether it was appended.
+    pub fn append_sync_point(&mut self, end: u64, max_file_size: u64) -> std::io::Result<bool> {
+        let offset = self.active.end();
+        let news = end > self.marked && end != self.point_end;
+        if !news || offset + SYNC_POINT_LEN as u64 > max_file_size {
+            return Ok(false);
+        }
+        let mut point = Vec::with_capacity(SYNC_POINT_LEN);
+        encode_sync_point(end, &mut point);
+        self.appender.append(&self.active, &point, offset)?;
+        self.active.set_end(offset + SYNC_POINT_LEN as u64);
+        self.marked = end;
+        self.point_end = offset + SYNC_POINT_LEN as u64;
+        Ok(true)
     }
 }
 
@@ -307,21 +320,12 @@ impl Engine {
     pub(crate) fn note_durable(&self, file: &Arc<DataFile>, end: u64) {
         let mut g = lock(&self.writer);
         let Some(w) = g.as_mut() else { return };
-        let offset = w.active.end();
-        let fits = offset + SYNC_POINT_LEN as u64 <= self.opts.max_file_size;
-        let news = w.point_is_news(end);
-        if !Arc::ptr_eq(&w.active, file) || !news || !fits || self.poisoned.load(Acquire) {
+        if !Arc::ptr_eq(&w.active, file) || self.poisoned.load(Acquire) {
             return;
         }
-        let mut point = Vec::with_capacity(SYNC_POINT_LEN);
-        encode_sync_point(end, &mut point);
-        if let Err(e) = w.appender.append(&w.active, &point, offset) {
+        if let Err(e) = w.append_sync_point(end, self.opts.max_file_size) {
             self.poison(&Error::io("appending to", &w.active.path, e));
-            return;
         }
-        w.active.set_end(offset + SYNC_POINT_LEN as u64);
-        w.marked = end;
-        w.point_end = offset + SYNC_POINT_LEN as u64;
     }
 
     /// Waits until write number `seq` is durable, syncing if no other thread is (group

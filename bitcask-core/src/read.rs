@@ -22,7 +22,11 @@ pub struct Keys {
 
 impl Keys {
     /// One sorted key set made of several (the shards of a sharded store).
-    pub(crate) fn merge(parts: Vec<Keys>) -> Keys {
+    pub(crate) fn merge(mut parts: Vec<Keys>) -> Keys {
+        if parts.len() == 1 {
+            // One store: its snapshot is sorted already.
+            return parts.remove(0);
+        }
         let mut all: Snapshot = parts.into_iter().flat_map(|k| k.inner).collect();
         all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Keys { inner: all.into_iter() }
@@ -57,7 +61,11 @@ impl Iter {
     }
 
     /// One iterator, in key order, over several (the shards of a sharded store).
-    pub(crate) fn merge(parts: Vec<Iter>) -> Iter {
+    pub(crate) fn merge(mut parts: Vec<Iter>) -> Iter {
+        if parts.len() == 1 {
+            // One store: its snapshot is sorted already.
+            return parts.remove(0);
+        }
         let mut files = Vec::with_capacity(parts.len());
         let mut items = Vec::new();
         for part in parts {

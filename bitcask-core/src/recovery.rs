@@ -211,7 +211,6 @@ struct Recovery<'a> {
     /// The newest datafile's format version and how much of it is known durable.
     newest_version: u16,
     newest_mark: u64,
-    newest_writable: bool,
     /// Hints built while scanning sealed files that had none, written at the end.
     missing_hints: Vec<(FileId, Vec<u8>)>,
 }
@@ -239,7 +238,6 @@ pub(crate) fn recover(
         newest: None,
         reusable: None,
         newest_version: 0,
-        newest_writable: false,
         newest_mark: FILE_HEADER_LEN as u64,
         missing_hints: Vec::new(),
     };
@@ -349,7 +347,6 @@ impl Recovery<'_> {
     fn load_datafile(&mut self, id: FileId, path: &Path) -> Result<()> {
         let is_newest = Some(id) == self.newest;
         let writable = is_newest && !self.read_only && id.seq() == 0;
-        self.newest_writable |= writable;
         let mode = if writable { OpenMode::ReadWrite } else { OpenMode::Read };
         let file = self.storage.open(path, mode).map_err(io_err("opening", path))?;
         let len = file.len().map_err(io_err("reading the length of", path))?;
@@ -508,8 +505,8 @@ impl Recovery<'_> {
         let build_hint = !self.read_only && !is_newest && start == FILE_HEADER_LEN as u64;
         let mut hint = build_hint.then(|| HintWriter::new(df.id.0));
         let end = self.scan_into(df, start, len, is_newest, hint.as_mut())?;
-        if end < len && writable && self.report.truncated.is_none() {
-            // Unused (preallocated) space after the records of the newest file.
+        if end < len && writable {
+            // The newest file's torn tail (set aside already) or unused, preallocated space.
             df.file.set_len(end).map_err(io_err("truncating", &df.path))?;
             df.file.sync_data().map_err(io_err("syncing", &df.path))?;
         }
@@ -596,7 +593,8 @@ impl Recovery<'_> {
     }
 
     /// Reports the newest file's tail from `region.offset` on as cut; a writer's open sets
-    /// its bytes aside (up to the last non-zero byte: the rest is unused space) and cuts it.
+    /// its bytes aside (up to the last non-zero byte: the rest is unused space); `scan_rest`
+    /// cuts it.
     fn cut_tail(&mut self, df: &DataFile, region: DamagedRegion) -> Result<()> {
         let (at, len) = (region.offset, region.len);
         // A read-only open sets nothing aside, and must not read the tail: a writer in
@@ -609,10 +607,6 @@ impl Recovery<'_> {
             self.set_aside(df.id, df.file.as_ref(), &df.path, shortened)?
         };
         region.len = len;
-        if self.newest_writable {
-            df.file.set_len(at).map_err(io_err("truncating", &df.path))?;
-            df.file.sync_data().map_err(io_err("syncing", &df.path))?;
-        }
         self.report.bytes_truncated += len;
         self.report.truncated = Some(region);
         Ok(())

@@ -73,8 +73,10 @@ fn check_after_failure(db: &Bitcask, r: &Run, case: &str) {
     let Some(first) = &r.first_failure else { return };
     let after = db.put(b"after the failure", b"x");
     match first {
+        // An aborted merge leaves the store writable: on a disk that keeps failing, the
+        // next write then fails itself (and poisons the store).
         Step::Merge => assert!(
-            matches!(after, Ok(()) | Err(Error::Poisoned { .. })),
+            matches!(after, Ok(()) | Err(Error::Poisoned { .. } | Error::Io { .. })),
             "{case}: after a failed merge: {after:?}"
         ),
         _ => assert!(
