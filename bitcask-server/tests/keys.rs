@@ -217,3 +217,24 @@ fn memory_usage_counts_key_and_value() {
         "ERR unknown subcommand 'FOO'. Try MEMORY HELP."
     );
 }
+
+#[test]
+fn randomkey_finds_every_key_of_a_keydir_left_sparse_by_deletes() {
+    let s = Server::start(&["--shards", "2"]);
+    s.fill(20_000, 4);
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["FLUSHALL"]), Reply::ok());
+    assert_eq!(c.cmd(&["RANDOMKEY"]), Reply::Nil);
+    assert_eq!(c.cmd(&["SET", "foo", "x"]), Reply::ok());
+    assert_eq!(c.cmd(&["SET", "bar", "y"]), Reply::ok());
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..100 {
+        match c.cmd(&["RANDOMKEY"]) {
+            Reply::Bulk(k) => {
+                seen.insert(k);
+            }
+            other => panic!("RANDOMKEY with two keys: {other:?}"),
+        }
+    }
+    assert_eq!(seen.len(), 2, "{seen:?}");
+}

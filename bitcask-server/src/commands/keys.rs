@@ -296,26 +296,37 @@ pub fn scan(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     }
 }
 
+/// RANDOMKEY: the walk from a random place (a shard and a part of its keydir) to the first
+/// keys it finds, wrapping around once; a random one of those. A keydir left sparse by
+/// deletes costs more steps, never a wrong "empty".
 pub fn randomkey(cx: &mut Cx<'_>, _: &[&[u8]]) {
     let db = &cx.srv.ks.db;
-    for _ in 0..3 {
-        let n = db.len();
-        if n == 0 {
-            break;
-        }
-        // A random place in the walk, then a random key of the few found there.
-        let r = crate::keyspace::now_ms().wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 11;
-        let shard = r % db.shard_count() as u64;
-        let start = (shard << 38) | (((r >> 16) % 64) << 32);
-        let found = match db.scan_keys(start, 16) {
-            Ok((keys, _)) if !keys.is_empty() => keys,
-            _ => db.scan_keys(0, 16).map(|(k, _)| k).unwrap_or_default(),
-        };
-        if let Some(k) = found.get((r >> 32) as usize % found.len().max(1)) {
+    let r = random();
+    let shard = r % db.shard_count() as u64;
+    let mut cursor = (shard << 38) | (((r >> 16) % 64) << 32);
+    let mut wrapped = false;
+    loop {
+        let Some((keys, next)) = check(cx.out, db.scan_keys(cursor, 16)) else { return };
+        if let Some(k) = keys.get((r >> 32) as usize % keys.len().max(1)) {
             return cx.out.bulk(k);
         }
+        match next {
+            0 if wrapped => return cx.out.null(),
+            0 => (cursor, wrapped) = (0, true),
+            n => cursor = n,
+        }
     }
-    cx.out.null();
+}
+
+/// A pseudo-random number that differs on every call (calls within one millisecond too).
+fn random() -> u64 {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // SplitMix64 of the clock and the call count.
+    let mut z = crate::keyspace::now_ms() ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }
 
 pub fn dbsize(cx: &mut Cx<'_>, _: &[&[u8]]) {
