@@ -37,11 +37,23 @@ impl From<Error> for Failure {
             | Error::ReadOnly
             | Error::InvalidOptions(_)
             | Error::Layout { .. }
-            | Error::AlreadyExists { .. }
-            | Error::Cluster(_) => EXIT_USAGE,
+            | Error::AlreadyExists { .. } => EXIT_USAGE,
             _ => EXIT_OTHER,
         };
         Failure { code, msg: e.to_string() }
+    }
+}
+
+impl From<bitcask_cluster::ClusterError> for Failure {
+    fn from(e: bitcask_cluster::ClusterError) -> Failure {
+        match e {
+            bitcask_cluster::ClusterError::Store(e) => Failure::from(e),
+            bitcask_cluster::ClusterError::Read { .. } => {
+                Failure { code: EXIT_OTHER, msg: e.to_string() }
+            }
+            // The move cannot be done as asked.
+            _ => Failure { code: EXIT_USAGE, msg: format!("cluster: {e}") },
+        }
     }
 }
 

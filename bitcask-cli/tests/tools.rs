@@ -105,7 +105,7 @@ fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
     let o = run_move("0-1023");
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("records no node id"), "{}", stderr(&o));
-    bitcask_core::cluster::claim_node_id(&a, id1).unwrap();
+    bitcask_cluster::claim_node_id(&a, id1).unwrap();
     let o = run_move("0-1000");
     assert_ne!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("not whole shards"), "{}", stderr(&o));

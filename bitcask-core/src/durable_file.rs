@@ -33,6 +33,16 @@ pub(crate) fn write_file(
     })
 }
 
+/// Replaces the file at `path` with `bytes` atomically and durably (temporary file, sync,
+/// rename, directory sync): a crash leaves the old contents or the new, never part.
+pub fn replace_file(storage: &dyn Storage, path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Err(crate::Error::InvalidOptions(format!("{} names no file", path.display())));
+    };
+    write_file(storage, dir, name, bytes, DirSync::Yes).map(|_| ())
+}
+
 /// [`write_file`] with the contents written by `fill` into the temporary file. On an error
 /// the temporary file is removed.
 pub(crate) fn write_file_with(

@@ -151,10 +151,6 @@ pub enum Error {
         /// What does not match.
         detail: String,
     },
-    /// A cluster operation refused (a bad topology file, a store of another node, a slot
-    /// move that cannot be done safely).
-    #[error("cluster: {0}")]
-    Cluster(String),
     /// The destination of a copy (a backup) exists already.
     #[error("{path} exists already")]
     AlreadyExists {

@@ -51,7 +51,6 @@
 mod append;
 mod backup;
 mod batch;
-pub mod cluster;
 mod datafile;
 mod db;
 mod durable_file;
@@ -69,6 +68,8 @@ mod quarantine;
 mod read;
 mod recovery;
 mod recovery_report;
+mod shard_layout;
+mod shard_move;
 pub mod sharded;
 mod slot;
 mod stats;

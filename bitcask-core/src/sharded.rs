@@ -13,7 +13,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub use crate::slot::{crc16_xmodem, hash_tag, key_slot, SLOTS};
+pub use crate::shard_layout::{shard_count_at, shard_dir_name, MAX_SHARDS, SHARDS_NAME};
+pub use crate::shard_move::{copy_shard, empty_shard, shard_holds_data};
+pub use crate::slot::{
+    crc16_xmodem, hash_tag, key_slot, shard_of_slot, shards_of_slots, slots_of_shard, SLOTS,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,21 +25,14 @@ use std::time::{Duration, SystemTime};
 
 use crate::batch::WriteBatch;
 use crate::db::Bitcask;
-use crate::durable_file::{write_file, DirSync};
 use crate::error::{Error, Result};
 use crate::files::join;
 use crate::merge::MergeReport;
 use crate::options::Options;
 use crate::read::{Iter, Keys};
+use crate::shard_layout::layout;
 use crate::stats::Stats;
-use crate::storage::{OpenMode, OsStorage, Storage};
-
-/// The name of the layout file in a sharded store's directory.
-pub const SHARDS_NAME: &str = "SHARDS";
-/// The most shards a store may have.
-pub const MAX_SHARDS: u32 = 1024;
-const LAYOUT_MAGIC: &str = "bitcask-shards";
-const LAYOUT_VERSION: u16 = 1;
+use crate::storage::{OsStorage, Storage};
 
 /// A store of N shards (a power of two, fixed when the store is created). Shard `i` holds
 /// the slots `i * 16384 / N .. (i + 1) * 16384 / N`, so it is a directory that could move
@@ -64,129 +61,6 @@ pub struct ShardedBitcask {
     /// Every shard of the layout; `None` for one this process does not serve (a node of a
     /// cluster opens only the shards whose slots it owns).
     shards: Vec<Option<Bitcask>>,
-}
-
-/// The subdirectory of shard `i`.
-pub fn shard_dir_name(i: usize) -> String {
-    format!("shard-{i:04}")
-}
-
-/// The layout file's text for `n` shards.
-fn layout_text(n: u32) -> String {
-    let mut s = format!("{LAYOUT_MAGIC} {LAYOUT_VERSION}\nshards {n}\n");
-    for i in 0..n as usize {
-        let r = slots_of(i, n as usize);
-        s.push_str(&format!(
-            "shard {i} slots {}-{} dir {}\n",
-            r.start,
-            r.end - 1,
-            shard_dir_name(i)
-        ));
-    }
-    s
-}
-
-/// The slots of shard `i` of `n`.
-fn slots_of(i: usize, n: usize) -> std::ops::Range<u16> {
-    let per = SLOTS as usize / n;
-    (i * per) as u16..((i + 1) * per) as u16
-}
-
-/// Reads the shard count from the layout text, refusing anything but the exact layout.
-fn parse_layout(path: &Path, text: &str) -> Result<u32> {
-    let bad = |d: &str| Error::corruption(path, 0, d);
-    let mut lines = text.lines();
-    let head = lines.next().ok_or_else(|| bad("empty shard layout"))?;
-    let version = head
-        .strip_prefix(LAYOUT_MAGIC)
-        .and_then(|v| v.trim().parse::<u16>().ok())
-        .ok_or_else(|| bad("not a shard layout file"))?;
-    if version > LAYOUT_VERSION {
-        return Err(Error::UnsupportedVersion { path: path.into(), found: version });
-    }
-    let n = lines
-        .next()
-        .and_then(|l| l.strip_prefix("shards "))
-        .and_then(|n| n.parse::<u32>().ok())
-        .filter(|n| n.is_power_of_two() && *n <= MAX_SHARDS)
-        .ok_or_else(|| bad("bad shard count"))?;
-    if text != layout_text(n) {
-        return Err(bad("the slot ranges do not match the shard count"));
-    }
-    Ok(n)
-}
-
-fn check_count(n: u32) -> Result<()> {
-    if n == 0 || !n.is_power_of_two() || n > MAX_SHARDS {
-        return Err(Error::InvalidOptions(format!(
-            "the shard count must be a power of two from 1 to {MAX_SHARDS}, not {n}"
-        )));
-    }
-    Ok(())
-}
-
-/// The shard directories of the store in `dir` when it is sharded (`None`: a plain store,
-/// or no store).
-pub(crate) fn shard_dirs(storage: &dyn Storage, dir: &Path) -> Result<Option<Vec<PathBuf>>> {
-    let names = storage.list(dir).unwrap_or_default();
-    if !names.iter().any(|n| n == SHARDS_NAME) {
-        return Ok(None);
-    }
-    let n = read_layout(storage, &join(dir, SHARDS_NAME))?;
-    Ok(Some((0..n as usize).map(|i| join(dir, &shard_dir_name(i))).collect()))
-}
-
-fn read_layout(storage: &dyn Storage, path: &Path) -> Result<u32> {
-    let f = storage.open(path, OpenMode::Read).map_err(|e| Error::io("opening", path, e))?;
-    let len = f.len().map_err(|e| Error::io("reading the length of", path, e))?;
-    if len > 1 << 20 {
-        return Err(Error::corruption(path, 0, "shard layout too large"));
-    }
-    let mut buf = vec![0u8; len as usize];
-    f.read_at(&mut buf, 0).map_err(|e| Error::io("reading", path, e))?;
-    let text = String::from_utf8(buf).map_err(|_| Error::corruption(path, 0, "not UTF-8"))?;
-    parse_layout(path, &text)
-}
-
-/// Creates the shard directories, then the layout file (durably: a crash before it is
-/// renamed into place leaves a directory that is created afresh).
-fn create_layout(storage: &dyn Storage, dir: &Path, n: u32) -> Result<()> {
-    for i in 0..n as usize {
-        let d = join(dir, &shard_dir_name(i));
-        storage.create_dir_all(&d).map_err(|e| Error::io("creating", &d, e))?;
-    }
-    write_file(storage, dir, SHARDS_NAME, layout_text(n).as_bytes(), DirSync::Yes).map(|_| ())
-}
-
-/// The shard count of the store in `dir`, creating the layout when there is none.
-fn layout(storage: &dyn Storage, dir: &Path, asked: Option<u32>, read_only: bool) -> Result<u32> {
-    if let Some(n) = asked {
-        check_count(n)?;
-    }
-    crate::db::prepare_dir(storage, dir, read_only)?;
-    let names = storage.list(dir).map_err(|e| Error::io("listing", dir, e))?;
-    if names.iter().any(|n| n == SHARDS_NAME) {
-        let n = read_layout(storage, &join(dir, SHARDS_NAME))?;
-        return match asked {
-            Some(a) if a != n => Err(Error::Layout {
-                path: dir.to_path_buf(),
-                detail: format!("{n} shards; {a} were asked for (the count is fixed at creation)"),
-            }),
-            _ => Ok(n),
-        };
-    }
-    if names.iter().any(|n| n.ends_with(".data") || n == crate::files::LOCK_NAME) {
-        return Err(Error::Layout {
-            path: dir.to_path_buf(),
-            detail: "it holds a store that is not sharded".into(),
-        });
-    }
-    if read_only {
-        return Err(Error::NotFound { path: join(dir, SHARDS_NAME) });
-    }
-    let n = asked.unwrap_or(1);
-    create_layout(storage, dir, n)?;
-    Ok(n)
 }
 
 impl ShardedBitcask {
@@ -236,7 +110,7 @@ impl ShardedBitcask {
                     let (storage, options) = (storage.clone(), options.clone());
                     let d = join(&dir, &shard_dir_name(i));
                     s.spawn(move || {
-                        if !serve(slots_of(i, n as usize)) {
+                        if !serve(slots_of_shard(n, i)) {
                             return Ok(None);
                         }
                         Bitcask::open_with_storage(storage, d, options, read_only).map(Some)
@@ -274,7 +148,7 @@ impl ShardedBitcask {
 
     /// The shard that holds `slot`.
     pub fn shard_of_slot(&self, slot: u16) -> usize {
-        usize::from(slot % SLOTS) * self.shards.len() / SLOTS as usize
+        shard_of_slot(self.shards.len() as u32, slot)
     }
 
     /// The shard that holds `key`.
@@ -284,7 +158,7 @@ impl ShardedBitcask {
 
     /// The slots shard `i` holds.
     pub fn slots_of_shard(&self, i: usize) -> std::ops::Range<u16> {
-        slots_of(i, self.shards.len())
+        slots_of_shard(self.shards.len() as u32, i)
     }
 
     /// The open shard that holds `key` ([`Error::ShardNotOpen`] if this handle did not open it).
@@ -507,36 +381,5 @@ impl ShardedBitcask {
             }
         }
         first
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_layout_round_trips_and_refuses_edits() {
-        let p = Path::new("SHARDS");
-        for n in [1, 2, 4, 1024] {
-            assert_eq!(parse_layout(p, &layout_text(n)).unwrap(), n);
-        }
-        let edited = layout_text(4).replace("4095", "4000");
-        assert!(matches!(parse_layout(p, &edited), Err(Error::Corruption { .. })));
-        let newer = layout_text(2).replace("shards 1\n", "shards 9\n");
-        assert!(matches!(parse_layout(p, &newer), Err(Error::UnsupportedVersion { found: 9, .. })));
-        assert!(matches!(parse_layout(p, "shards 3\n"), Err(Error::Corruption { .. })));
-    }
-
-    #[test]
-    fn shards_cover_every_slot_once() {
-        for n in [1usize, 2, 8, 1024] {
-            let mut next = 0u32;
-            for i in 0..n {
-                let r = slots_of(i, n);
-                assert_eq!(u32::from(r.start), next);
-                next = u32::from(r.end);
-            }
-            assert_eq!(next, u32::from(SLOTS));
-        }
     }
 }

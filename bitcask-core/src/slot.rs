@@ -53,9 +53,59 @@ pub fn key_slot(key: &[u8]) -> u16 {
     crc16_xmodem(hash_tag(key)) % SLOTS
 }
 
+/// The shard of a store of `shards` shards that holds `slot`: shards hold equal runs of
+/// consecutive slots (`shards` is a power of two up to 1024, so each holds
+/// `16384 / shards`).
+pub fn shard_of_slot(shards: u32, slot: u16) -> usize {
+    usize::from(slot % SLOTS) * shards.max(1) as usize / usize::from(SLOTS)
+}
+
+/// The slots of shard `i` of a store of `shards` shards.
+///
+/// ```
+/// use bitcask_core::sharded::{shard_of_slot, slots_of_shard};
+/// assert_eq!(slots_of_shard(16, 5), 5120..6144);
+/// assert_eq!(shard_of_slot(16, 6143), 5);
+/// ```
+pub fn slots_of_shard(shards: u32, i: usize) -> std::ops::Range<u16> {
+    let per = usize::from(SLOTS) / shards.max(1) as usize;
+    (i * per) as u16..((i + 1) * per).min(usize::from(SLOTS)) as u16
+}
+
+/// The shards of a store of `shards` shards that hold exactly the slots `first..=last`, or
+/// `None` when the range does not start and end at shard boundaries.
+pub fn shards_of_slots(shards: u32, (first, last): (u16, u16)) -> Option<std::ops::Range<usize>> {
+    let (a, b) = (shard_of_slot(shards, first), shard_of_slot(shards, last));
+    let whole = first <= last
+        && last < SLOTS
+        && slots_of_shard(shards, a).start == first
+        && slots_of_shard(shards, b).end == last + 1;
+    whole.then_some(a..b + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_hold_equal_runs_of_slots() {
+        for n in [1u32, 2, 16, 1024] {
+            let mut next = 0u32;
+            for i in 0..n as usize {
+                let r = slots_of_shard(n, i);
+                assert_eq!(u32::from(r.start), next);
+                assert!(r.clone().all(|s| shard_of_slot(n, s) == i));
+                next = u32::from(r.end);
+            }
+            assert_eq!(next, u32::from(SLOTS));
+        }
+        assert_eq!(shards_of_slots(16, (0, 1023)), Some(0..1));
+        assert_eq!(shards_of_slots(16, (5120, 10239)), Some(5..10));
+        assert_eq!(shards_of_slots(16, (0, 5460)), None);
+        assert_eq!(shards_of_slots(16, (1, 1023)), None);
+        assert_eq!(shards_of_slots(1, (0, 16383)), Some(0..1));
+        assert_eq!(shards_of_slots(16, (9, 2)), None);
+    }
 
     #[test]
     fn crc16_matches_the_reference_check_value() {

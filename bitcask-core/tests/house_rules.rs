@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 
 const MAX_FN_LINES: usize = 80;
 
-const CRATES: [&str; 6] = [
+const CRATES: [&str; 7] = [
     "bitcask-format",
     "bitcask-core",
     "bitcask-ffi",
     "bitcask-cli",
     "bitcask-server",
+    "bitcask-cluster",
     "bitcask-testkit",
 ];
 

@@ -23,7 +23,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod cluster;
 mod commands;
 mod config;
 mod conn;

@@ -6,15 +6,8 @@ use clap::Parser;
 
 fn main() {
     let cfg = bitcask_server::Config::parse();
-    match bitcask_server::run(cfg) {
-        Ok(()) => {}
-        Err(e @ bitcask_server::ServeError::Config(_)) => {
-            eprintln!("bitcask-server: {e}");
-            std::process::exit(2);
-        }
-        Err(e) => {
-            eprintln!("bitcask-server: {e}");
-            std::process::exit(1);
-        }
+    if let Err(e) = bitcask_server::run(cfg) {
+        eprintln!("bitcask-server: {e}");
+        std::process::exit(e.exit_code());
     }
 }

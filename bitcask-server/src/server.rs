@@ -20,6 +20,8 @@ pub enum ServeError {
     Config(String),
     /// The store could not be opened or closed.
     Store(bitcask_core::Error),
+    /// The cluster configuration is unusable, or the store is another node's.
+    Cluster(bitcask_cluster::ClusterError),
     /// The listener failed.
     Io(std::io::Error),
     /// A network thread panicked (a bug): what it said.
@@ -39,6 +41,7 @@ impl std::fmt::Display for ServeError {
         match self {
             ServeError::Config(m) => f.write_str(m),
             ServeError::Store(e) => write!(f, "store: {e}"),
+            ServeError::Cluster(e) => write!(f, "cluster: {e}"),
             ServeError::Io(e) => write!(f, "network: {e}"),
             ServeError::Panic(m) => write!(f, "a network thread panicked: {m}"),
         }
@@ -46,6 +49,21 @@ impl std::fmt::Display for ServeError {
 }
 
 impl std::error::Error for ServeError {}
+
+impl ServeError {
+    /// The process's exit code for it: 2 for flags that cannot work (this node's place in
+    /// the cluster included), 1 for anything else.
+    pub fn exit_code(&self) -> i32 {
+        use bitcask_cluster::ClusterError as C;
+        match self {
+            ServeError::Config(_) => 2,
+            ServeError::Cluster(
+                C::UnknownNode { .. } | C::NoNodeOnPort { .. } | C::ShardSplitsOwners { .. },
+            ) => 2,
+            _ => 1,
+        }
+    }
+}
 
 /// The options the store is opened with: under `always` the server syncs itself (one
 /// fsync for every connection that wrote), so the store does not; each shard merges in the
@@ -92,9 +110,9 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
         return run_store(db, cfg, |_| {});
     };
     // Cluster mode: open only the shards whose slots this node owns.
-    let config = bitcask_core::cluster::ClusterConfig::read(&path).map_err(ServeError::Store)?;
-    let cluster = crate::cluster::Cluster::new(config, cfg.cluster_myid.as_deref(), cfg.port)
-        .map_err(ServeError::Config)?;
+    let config = bitcask_cluster::ClusterConfig::read(&path).map_err(ServeError::Cluster)?;
+    let cluster = bitcask_cluster::Node::find(config, cfg.cluster_myid.as_deref(), cfg.port)
+        .map_err(ServeError::Cluster)?;
     let db = ShardedBitcask::open_some(
         std::sync::Arc::new(bitcask_core::storage::OsStorage),
         &cfg.dir,
@@ -106,13 +124,13 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     .map_err(ServeError::Store)?;
     if let Err(e) = cluster.check_shards(db.shard_count() as u32) {
         let _ = db.close();
-        return Err(ServeError::Config(e));
+        return Err(ServeError::Cluster(e));
     }
     // The store records whose it is: another node's store is refused, and a slot move can
     // check that it takes the slots from their owner.
-    if let Err(e) = bitcask_core::cluster::claim_node_id(&cfg.dir, &cluster.myself().id) {
+    if let Err(e) = bitcask_cluster::claim_node_id(&cfg.dir, &cluster.myself().id) {
         let _ = db.close();
-        return Err(ServeError::Store(e));
+        return Err(ServeError::Cluster(e));
     }
     run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
@@ -130,7 +148,7 @@ pub fn run_store(
 fn run_cluster_store(
     db: ShardedBitcask,
     cfg: Config,
-    cluster: Option<crate::cluster::Cluster>,
+    cluster: Option<bitcask_cluster::Node>,
     listening: impl FnOnce(std::net::SocketAddr) + Send + 'static,
 ) -> Result<(), ServeError> {
     let threads = cfg.threads.unwrap_or_else(|| {

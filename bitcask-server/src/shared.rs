@@ -75,13 +75,13 @@ pub struct Shared {
     /// Set once shutting down.
     pub stopping: AtomicBool,
     /// Cluster mode: the topology and this node.
-    pub cluster: Option<crate::cluster::Cluster>,
+    pub cluster: Option<bitcask_cluster::Node>,
     me: Weak<Shared>,
 }
 
 impl Shared {
     /// The shared state of a server on `ks`, with its sync thread.
-    pub fn new(ks: Keyspace, cfg: Config, cluster: Option<crate::cluster::Cluster>) -> Arc<Shared> {
+    pub fn new(ks: Keyspace, cfg: Config, cluster: Option<bitcask_cluster::Node>) -> Arc<Shared> {
         Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             me: me.clone(),
             cluster,

@@ -273,8 +273,7 @@ fn redis_cli_follows_redirects_and_redis_benchmark_runs_in_cluster_mode() {
 fn move_and_restart(c: &mut Cluster, from: usize, to: usize, slots: (u16, u16)) {
     let (_, _keep) = c.nodes[from].take().unwrap().terminate();
     let report =
-        bitcask_core::cluster::move_slots(&c.config(), &c.dir(from), &c.dir(to), slots, IDS[to])
-            .unwrap();
+        bitcask_cluster::move_slots(&c.config(), &c.dir(from), &c.dir(to), slots, IDS[to]).unwrap();
     assert_eq!(report.shards.len(), usize::from(slots.1 - slots.0 + 1) / 1024);
     // The target restarts first, then the source, with the new configuration (the other
     // way round they would redirect to each other until both run on it); the third node
@@ -353,17 +352,17 @@ fn a_slot_move_keeps_every_key_readable_and_clients_follow_it() {
 #[test]
 fn a_moving_source_must_be_stopped_and_the_slots_whole_shards() {
     let c = Cluster::start(&[]);
-    let err =
-        bitcask_core::cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (0, 1023), IDS[1])
-            .unwrap_err();
-    assert!(matches!(err, bitcask_core::Error::Locked { .. }), "{err}");
-    let err =
-        bitcask_core::cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (0, 1000), IDS[1])
-            .unwrap_err();
+    let err = bitcask_cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (0, 1023), IDS[1])
+        .unwrap_err();
+    assert!(
+        matches!(err, bitcask_cluster::ClusterError::Store(bitcask_core::Error::Locked { .. })),
+        "{err}"
+    );
+    let err = bitcask_cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (0, 1000), IDS[1])
+        .unwrap_err();
     assert!(err.to_string().contains("not whole shards"), "{err}");
-    let err =
-        bitcask_core::cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (5120, 6143), IDS[1])
-            .unwrap_err();
+    let err = bitcask_cluster::move_slots(&c.config(), &c.dir(0), &c.dir(1), (5120, 6143), IDS[1])
+        .unwrap_err();
     assert!(err.to_string().contains("owns those slots already"), "{err}");
 }
 

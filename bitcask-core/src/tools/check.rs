@@ -89,7 +89,7 @@ pub fn check_with_storage(
     dir: &Path,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<CheckReport> {
-    let Some(shards) = crate::sharded::shard_dirs(storage, dir)? else {
+    let Some(shards) = crate::shard_layout::shard_dirs(storage, dir)? else {
         return check_one(storage, dir, progress);
     };
     let mut all = CheckReport::default();

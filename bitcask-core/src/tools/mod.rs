@@ -29,6 +29,8 @@ pub use check::{check, check_with_storage, CheckReport, CheckedKind, FileCheck, 
 pub use repair::{repair, repair_confirmed, repair_with_storage, RepairReport, RepairedFile};
 pub use rollback::Rollback;
 
+pub use crate::durable_file::replace_file;
+
 /// A damaged region of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

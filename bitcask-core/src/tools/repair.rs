@@ -85,7 +85,7 @@ fn repair_locked(
         return check_with_storage(storage, dir, |_, _| {}).map(|_| None);
     }
     // A sharded store (a server's) is repaired shard by shard, every lock held first.
-    let shards = crate::sharded::shard_dirs(storage, dir)?;
+    let shards = crate::shard_layout::shard_dirs(storage, dir)?;
     let dirs = shards.clone().unwrap_or_else(|| vec![dir.to_path_buf()]);
     let mut _locks = Vec::with_capacity(dirs.len());
     for d in &dirs {

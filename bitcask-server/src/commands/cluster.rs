@@ -1,11 +1,10 @@
 //! CLUSTER (SLOTS, SHARDS, NODES, INFO, MYID, KEYSLOT, COUNTKEYSINSLOT, GETKEYSINSLOT),
 //! READONLY, READWRITE and ASKING: what cluster-aware clients ask to route by themselves.
 
-use bitcask_core::cluster::ClusterNode;
+use bitcask_cluster::{ClusterNode, Node};
 use bitcask_core::sharded::{key_slot, SLOTS};
 
 use super::{int_arg, is, wrong_args, Cx};
-use crate::cluster::Cluster;
 
 pub fn accepted(cx: &mut Cx<'_>, _: &[&[u8]]) {
     if cx.srv.cluster.is_none() {
@@ -38,10 +37,10 @@ fn keys_in_slot(cx: &Cx<'_>, slot: u16, limit: usize) -> Vec<Vec<u8>> {
         .unwrap_or_default()
 }
 
-fn nodes_text(c: &Cluster) -> String {
+fn nodes_text(c: &Node) -> String {
     let mut s = String::new();
-    for (i, n) in c.config.nodes.iter().enumerate() {
-        let flags = if i == c.me { "myself,master" } else { "master" };
+    for (i, n) in c.config().nodes().iter().enumerate() {
+        let flags = if i == c.index() { "myself,master" } else { "master" };
         s.push_str(&format!(
             "{} {}:{}@{} {flags} - 0 0 {} connected",
             n.id,
@@ -62,15 +61,15 @@ fn nodes_text(c: &Cluster) -> String {
     s
 }
 
-fn info_text(c: &Cluster) -> String {
-    let assigned = c.config.assigned_slots();
-    let size = c.config.nodes.iter().filter(|n| !n.slots.is_empty()).count();
+fn info_text(c: &Node) -> String {
+    let assigned = c.config().assigned_slots();
+    let size = c.config().nodes().iter().filter(|n| !n.slots.is_empty()).count();
     format!(
         "cluster_state:{}\r\ncluster_slots_assigned:{assigned}\r\ncluster_slots_ok:{assigned}\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:0\r\ncluster_known_nodes:{}\r\ncluster_size:{size}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\ncluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\ntotal_cluster_links_buffer_limit_exceeded:0\r\n",
         if assigned == usize::from(SLOTS) { "ok" } else { "fail" },
-        c.config.nodes.len(),
-        c.config.nodes.len(),
-        c.me + 1,
+        c.config().nodes().len(),
+        c.config().nodes().len(),
+        c.index() + 1,
     )
 }
 
@@ -81,8 +80,9 @@ fn node_entry(cx: &mut Cx<'_>, n: &ClusterNode) {
     cx.out.bulk(n.id.as_bytes());
 }
 
-fn shards_reply(cx: &mut Cx<'_>, c: &Cluster) {
-    let owners: Vec<&ClusterNode> = c.config.nodes.iter().filter(|n| !n.slots.is_empty()).collect();
+fn shards_reply(cx: &mut Cx<'_>, c: &Node) {
+    let owners: Vec<&ClusterNode> =
+        c.config().nodes().iter().filter(|n| !n.slots.is_empty()).collect();
     cx.out.array(owners.len());
     for n in owners {
         cx.out.map(2);
@@ -122,8 +122,8 @@ pub fn cluster(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     match name.as_str() {
         "slots" if n == 2 => {
             let ranges: Vec<(u16, u16, &ClusterNode)> = c
-                .config
-                .nodes
+                .config()
+                .nodes()
                 .iter()
                 .flat_map(|n| n.slots.iter().map(move |&(a, b)| (a, b, n)))
                 .collect();

@@ -153,7 +153,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     if let Some(c) = &srv.cluster {
         if let Some(r) = c.route(&keys_of(spec, argv)) {
             sess.flag_multi_error();
-            return out.error(&r.text());
+            return out.error(&r.to_string());
         }
     }
     if sess.multi.is_some() && spec.flags & F_TXCONTROL == 0 {

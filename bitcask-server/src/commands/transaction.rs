@@ -57,7 +57,7 @@ pub fn exec(cx: &mut Cx<'_>, _: &[&[u8]]) {
     if let Some(c) = &cx.srv.cluster {
         if let Some(r) = c.route(&keys) {
             cx.sess.end_multi();
-            return cx.out.error(&r.text());
+            return cx.out.error(&r.to_string());
         }
     }
     let watched: Vec<u16> = cx.sess.watched.iter().map(|(s, _)| *s).collect();

@@ -1,10 +1,10 @@
-//! Moving slots between cluster nodes' stores (`cluster::move_slots`): whole shards only,
+//! Moving slots between cluster nodes' stores (`move_slots`): whole shards only,
 //! the source must be stopped, and a move interrupted at any step can be run again with
 //! nothing lost or duplicated.
 
 use std::path::Path;
 
-use bitcask_core::cluster::{claim_node_id, move_slots, ClusterConfig};
+use bitcask_cluster::{claim_node_id, move_slots, ClusterConfig, ClusterError};
 use bitcask_core::sharded::{key_slot, shard_dir_name};
 use bitcask_core::{Options, ShardedBitcask};
 
@@ -88,7 +88,7 @@ fn a_move_interrupted_after_the_configuration_changed_is_complete() {
     // Running it again (the operator did not know it had finished) is refused: the target
     // owns the slots; nothing changes.
     let err = move_slots(&conf, &a, &b, (0, 2047), ID2).unwrap_err();
-    assert!(err.to_string().contains("owns those slots already"), "{err}");
+    assert!(matches!(err, ClusterError::AlreadyOwner { .. }), "{err}");
     check_moved(tmp.path(), &conf, &keys);
 }
 
@@ -99,7 +99,7 @@ fn a_running_source_or_a_differently_sharded_target_is_refused() {
     let running = ShardedBitcask::open(tmp.path().join("a"), Options::default(), None).unwrap();
     let err = move_slots(&conf, &tmp.path().join("a"), &tmp.path().join("b"), (0, 2047), ID2)
         .unwrap_err();
-    assert!(matches!(err, bitcask_core::Error::Locked { .. }), "{err}");
+    assert!(matches!(err, ClusterError::Store(bitcask_core::Error::Locked { .. })), "{err}");
     drop(running);
     ShardedBitcask::open(tmp.path().join("c"), Options::default(), Some(4))
         .unwrap()
@@ -107,10 +107,11 @@ fn a_running_source_or_a_differently_sharded_target_is_refused() {
         .unwrap();
     let err = move_slots(&conf, &tmp.path().join("a"), &tmp.path().join("c"), (0, 2047), ID2)
         .unwrap_err();
-    assert!(err.to_string().contains("different shard counts"), "{err}");
+    assert!(matches!(err, ClusterError::ShardCountsDiffer { from: 8, to: 4 }), "{err}");
     let err = move_slots(&conf, &tmp.path().join("a"), &tmp.path().join("b"), (0, 1000), ID2)
         .unwrap_err();
     assert!(err.to_string().contains("not whole shards"), "{err}");
+    assert!(matches!(err, ClusterError::NotWholeShards { first: 0, last: 1000, shards: 8 }));
 }
 
 #[test]
@@ -121,7 +122,7 @@ fn a_move_from_a_store_that_is_not_the_owners_is_refused_and_changes_nothing() {
     // --from names the target's own store.
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let err = move_slots(&conf, &b, &a, (0, 2047), ID2).unwrap_err();
-    assert!(err.to_string().contains("is the store of node"), "{err}");
+    assert!(matches!(err, ClusterError::NotTheOwnersStore { .. }), "{err}");
     // A store that records no node id.
     ShardedBitcask::open(tmp.path().join("c"), Options::default(), Some(8))
         .unwrap()
@@ -129,18 +130,18 @@ fn a_move_from_a_store_that_is_not_the_owners_is_refused_and_changes_nothing() {
         .unwrap();
     let c = tmp.path().join("c");
     let err = move_slots(&conf, &c, &b, (0, 2047), ID2).unwrap_err();
-    assert!(err.to_string().contains("records no node id"), "{err}");
+    assert!(matches!(err, ClusterError::NoNodeId { .. }), "{err}");
     // The owner's id, but no data where the slots live.
     claim_node_id(&c, ID1).unwrap();
     std::fs::remove_dir_all(c.join(shard_dir_name(0))).unwrap();
     let err = move_slots(&conf, &c, &b, (0, 2047), ID2).unwrap_err();
-    assert!(err.to_string().contains("holds no data"), "{err}");
+    assert!(matches!(err, ClusterError::NothingToMove { .. }), "{err}");
     // --to names a store of a third node.
     let d = tmp.path().join("d");
     ShardedBitcask::open(&d, Options::default(), Some(8)).unwrap().close().unwrap();
     claim_node_id(&d, "0000000000000000000000000000000000000003").unwrap();
     let err = move_slots(&conf, &a, &d, (0, 2047), ID2).unwrap_err();
-    assert!(err.to_string().contains("not of"), "{err}");
+    assert!(matches!(err, ClusterError::ForeignStore { .. }), "{err}");
     assert_eq!(std::fs::read(&conf).unwrap(), before, "the configuration is unchanged");
     let a = ShardedBitcask::open(&a, Options::default(), None).unwrap();
     assert_eq!(a.len(), keys.len(), "the owner's data is untouched");
