@@ -3,17 +3,17 @@
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::atomic::Ordering::*;
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::background::Background;
 use crate::backup::BackupReport;
 use crate::batch::WriteBatch;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::files::{join, FileId, LOCK_NAME};
 use crate::merge::{MergePlan, MergeProgress, MergeReport};
-use crate::options::{Options, SyncPolicy};
+use crate::options::Options;
 use crate::read::{Iter, Keys};
 use crate::recovery::{self, Recovered, RecoveryReport};
 use crate::stats::Stats;
@@ -26,7 +26,7 @@ use crate::util::{lock, now_ms};
 /// in parallel with the writer; a `get` never waits for a disk write or an fsync.
 pub struct Bitcask {
     engine: Arc<Engine>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    threads: Background,
 }
 
 impl std::fmt::Debug for Bitcask {
@@ -66,39 +66,11 @@ impl Bitcask {
         let lock_guard = if read_only { None } else { Some(take_lock(storage.as_ref(), &dir)?) };
         let rec = recover_retrying(storage.as_ref(), &dir, &options, read_only)?;
         let engine = Engine::new(dir, storage, options, read_only, rec, lock_guard)?;
-        let db = Bitcask { engine: Arc::new(engine), threads: Mutex::new(Vec::new()) };
+        let db = Bitcask { engine: Arc::new(engine), threads: Background::default() };
         if !read_only {
-            db.start_threads();
+            db.threads.start(&db.engine);
         }
         Ok(db)
-    }
-
-    fn start_threads(&self) {
-        let mut threads = lock(&self.threads);
-        if let SyncPolicy::EveryMillis(ms) = self.engine.opts.sync {
-            let engine = self.engine.clone();
-            threads.push(std::thread::spawn(move || {
-                let every = Duration::from_millis(ms);
-                while engine.sleep(every) {
-                    if engine.written.load(Acquire) > lock(&engine.sync_state).synced {
-                        let _ = engine.sync_to(engine.written.load(Acquire));
-                    }
-                }
-            }));
-        }
-        if self.engine.opts.merge.background {
-            let engine = self.engine.clone();
-            threads.push(std::thread::spawn(move || {
-                let every = engine.opts.merge.check_interval;
-                while engine.sleep(every) {
-                    let due = lock(&engine.last_merge)
-                        .is_none_or(|t| t.elapsed() >= engine.opts.merge.min_interval);
-                    if due && !engine.poisoned.load(Acquire) {
-                        let _ = crate::merge::merge_needed(&engine, &mut |_| {});
-                    }
-                }
-            }));
-        }
     }
 
     /// The directory of the store.
@@ -269,10 +241,46 @@ impl Bitcask {
     /// every write is durable already (an earlier sync covered it), nothing is synced.
     pub fn sync(&self) -> Result<()> {
         self.engine.check_writable()?;
-        if self.engine.written.load(Acquire) <= lock(&self.engine.sync_state).synced {
+        if self.engine.commit.covers(self.engine.written.load(Acquire)) {
             return Ok(());
         }
         self.engine.sync_now()
+    }
+
+    /// Calls `done` once every write made before this call is durable, or with the error
+    /// that made it not ([`Error::NotDurable`] after a failed sync, [`Error::Closed`] when
+    /// the store closed first). It never blocks: the sync runs on the store's sync thread,
+    /// one `fdatasync` for every caller waiting then and for the writers of
+    /// [`SyncPolicy::Always`](crate::SyncPolicy::Always) (one group commit). `done` runs on
+    /// that thread, or here when nothing needs syncing. For callers that must not block, an
+    /// event loop answering a client only once its write is durable:
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = bitcask_core::Bitcask::open(dir.path(), Default::default())?;
+    /// db.put(b"k", b"v")?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// db.when_synced(move |r| tx.send(r).unwrap());
+    /// rx.recv()??; // an async caller awaits a oneshot channel instead
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn when_synced(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
+        let seq = self.engine.written.load(Acquire);
+        if self.engine.read_only || self.engine.commit.covers(seq) {
+            return done(Ok(()));
+        }
+        if let Err(e) = self.engine.check_open() {
+            return done(Err(e));
+        }
+        self.threads.start_syncer(&self.engine);
+        if let Err(done) = self.engine.commit.enqueue(seq, Box::new(done)) {
+            done(Err(Error::Closed));
+        }
+    }
+
+    /// Whether a write made before this call is not durable yet.
+    pub fn has_unsynced(&self) -> bool {
+        !self.engine.read_only && !self.engine.commit.covers(self.engine.written.load(Acquire))
     }
 
     /// A snapshot of the keys present now, sorted.
@@ -453,11 +461,7 @@ impl Bitcask {
         if self.engine.closed.swap(true, AcqRel) {
             return Ok(());
         }
-        *lock(&self.engine.stop) = true;
-        self.engine.stop_cv.notify_all();
-        for t in lock(&self.threads).drain(..) {
-            let _ = t.join();
-        }
+        self.threads.stop(&self.engine);
         let _merge = lock(&self.engine.merge_lock);
         let writer = lock(&self.engine.writer).take();
         let mut result = Ok(());
@@ -480,6 +484,7 @@ impl Bitcask {
                 if appended.map_err(|e| Error::io("appending to", &active.path, e))? {
                     sync()?;
                 }
+                self.engine.commit.mark_synced(self.engine.written.load(Acquire));
                 // The hint is a cache: everything is durable already. A hint that cannot be
                 // built (a record damaged at rest, which a get reports) or written leaves
                 // the older hint, which still describes a prefix of the file.

@@ -13,6 +13,7 @@ use crate::datafile::{create_datafile, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
 use crate::files::FileId;
+use crate::group_commit::GroupCommit;
 use crate::hint;
 use crate::keydir::{Keydir, Loc};
 use crate::options::Options;
@@ -55,13 +56,6 @@ impl Writer {
     }
 }
 
-/// Group commit: how many writes are durable, and whether a thread is syncing now.
-#[derive(Default)]
-pub(crate) struct SyncState {
-    pub synced: u64,
-    pub in_progress: bool,
-}
-
 /// The state every handle, background thread, writer and merge shares.
 pub(crate) struct Engine {
     pub dir: PathBuf,
@@ -73,8 +67,7 @@ pub(crate) struct Engine {
     pub writer: Mutex<Option<Writer>>,
     pub written: AtomicU64,
     pub next_num: AtomicU32,
-    pub sync_state: Mutex<SyncState>,
-    pub sync_cv: Condvar,
+    pub commit: GroupCommit,
     pub poisoned: AtomicBool,
     pub poison_cause: Mutex<Option<(String, Option<Arc<std::io::Error>>)>>,
     pub closed: AtomicBool,
@@ -137,8 +130,7 @@ impl Engine {
             // 1, not 0: the first sync() after an open always fsyncs, covering what a
             // killed process left in the page cache (sync() skips when nothing is new).
             written: AtomicU64::new(1),
-            sync_state: Mutex::new(SyncState::default()),
-            sync_cv: Condvar::new(),
+            commit: GroupCommit::default(),
             poisoned: AtomicBool::new(false),
             poison_cause: Mutex::new(None),
             closed: AtomicBool::new(false),
@@ -212,7 +204,7 @@ impl Engine {
         }
         self.poisoned.store(true, Release);
         drop(cause);
-        self.sync_cv.notify_all();
+        self.commit.wake_all();
     }
 
     /// Moves live/dead accounting from `old` to `new` and keeps the count of keys with a
@@ -282,9 +274,7 @@ impl Engine {
         w.marked = FILE_HEADER_LEN as u64;
         w.point_end = 0;
         // Everything written so far is in the sealed file, which is synced.
-        let written = self.written.load(Acquire);
-        let mut st = lock(&self.sync_state);
-        st.synced = st.synced.max(written);
+        self.commit.mark_synced(self.written.load(Acquire));
         Ok(old)
     }
 
@@ -296,19 +286,8 @@ impl Engine {
     /// Syncs the active file now, whether or not this process wrote to it (it may hold
     /// writes of a process that died), and counts every write made so far as durable.
     pub(crate) fn sync_now(&self) -> Result<()> {
-        let (file, upto, end) = {
-            let w = lock(&self.writer);
-            let w = w.as_ref().ok_or(Error::Closed)?;
-            (w.active.clone(), self.written.load(Acquire), w.active.end())
-        };
-        if let Err(e) = file.file.sync_data() {
-            let e = Error::io("syncing", &file.path, e);
-            self.poison(&e);
-            return Err(e);
-        }
-        self.note_durable(&file, end);
-        let mut st = lock(&self.sync_state);
-        st.synced = st.synced.max(upto);
+        let upto = self.sync_active()?;
+        self.commit.mark_synced(upto);
         Ok(())
     }
 
@@ -331,53 +310,28 @@ impl Engine {
     /// Waits until write number `seq` is durable, syncing if no other thread is (group
     /// commit: one fdatasync covers every write made before it started).
     pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
-        let mut st = lock(&self.sync_state);
-        loop {
-            // A sync that covered this write succeeded: it is durable, whatever failed since.
-            if st.synced >= seq {
-                return Ok(());
-            }
-            if let Err(Error::Poisoned { cause, source }) = self.check_not_poisoned() {
-                // This write is in the file already (sync_to runs after the append).
-                return Err(Error::NotDurable { cause, source });
-            }
-            if st.in_progress {
-                st = self.sync_cv.wait(st).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            st.in_progress = true;
-            drop(st);
-            let target = {
-                let w = lock(&self.writer);
-                w.as_ref().map(|w| (w.active.clone(), self.written.load(Acquire), w.active.end()))
-            };
-            let result = match &target {
-                Some((file, _, end)) => {
-                    let synced =
-                        file.file.sync_data().map_err(|e| Error::io("syncing", &file.path, e));
-                    if synced.is_ok() {
-                        self.note_durable(file, *end);
-                    }
-                    synced
-                }
-                None => Err(Error::Closed),
-            };
-            st = lock(&self.sync_state);
-            st.in_progress = false;
-            match result {
-                Ok(()) => {
-                    if let Some((_, upto, _)) = target {
-                        st.synced = st.synced.max(upto);
-                    }
-                    self.sync_cv.notify_all();
-                }
-                Err(e) => {
-                    drop(st);
-                    self.poison(&e);
-                    self.sync_cv.notify_all();
-                    return Err(e);
-                }
-            }
+        let refused = || match self.check_not_poisoned() {
+            // This write is in the file already (sync_to runs after the append).
+            Err(Error::Poisoned { cause, source }) => Err(Error::NotDurable { cause, source }),
+            other => other,
+        };
+        self.commit.wait_for(seq, refused, || self.sync_active())
+    }
+
+    /// One fdatasync of the active file; returns the last write it covers. A failure
+    /// poisons the store.
+    fn sync_active(&self) -> Result<u64> {
+        let (file, upto, end) = {
+            let w = lock(&self.writer);
+            let w = w.as_ref().ok_or(Error::Closed)?;
+            (w.active.clone(), self.written.load(Acquire), w.active.end())
+        };
+        if let Err(e) = file.file.sync_data() {
+            let e = Error::io("syncing", &file.path, e);
+            self.poison(&e);
+            return Err(e);
         }
+        self.note_durable(&file, end);
+        Ok(upto)
     }
 }

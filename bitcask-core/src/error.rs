@@ -180,6 +180,18 @@ impl Error {
 
     /// The operating system's error behind this one, as a value of its own (same kind and
     /// error number), for an error that must be reported again later (poisoning).
+    /// The error a waiter for the same sync is given: the writes it waited for reached the
+    /// file, so a failure makes them not durable.
+    pub(crate) fn for_another_waiter(&self) -> Error {
+        match self {
+            Error::Closed => Error::Closed,
+            Error::NotDurable { cause, source } | Error::Poisoned { cause, source } => {
+                Error::NotDurable { cause: cause.clone(), source: source.clone() }
+            }
+            e => Error::NotDurable { cause: e.to_string(), source: e.os_source() },
+        }
+    }
+
     pub(crate) fn os_source(&self) -> Option<Arc<io::Error>> {
         let src: &io::Error = match self {
             Error::Io { source, .. } => source,

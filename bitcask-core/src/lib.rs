@@ -49,6 +49,7 @@
 #![deny(unsafe_code)]
 
 mod append;
+mod background;
 mod backup;
 mod batch;
 mod datafile;
@@ -58,6 +59,7 @@ mod engine;
 mod error;
 mod file_table;
 mod files;
+mod group_commit;
 mod hint;
 mod keydir;
 mod manifest;

@@ -20,7 +20,7 @@ pub use crate::slot::{
 };
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::batch::WriteBatch;
@@ -61,6 +61,31 @@ pub struct ShardedBitcask {
     /// Every shard of the layout; `None` for one this process does not serve (a node of a
     /// cluster opens only the shards whose slots it owns).
     shards: Vec<Option<Bitcask>>,
+}
+
+/// What [`ShardedBitcask::when_synced`] waits for: the shards still syncing, the first
+/// error, and what to call when the last is done.
+struct AllSynced {
+    left: usize,
+    result: Result<()>,
+    done: Option<Box<dyn FnOnce(Result<()>) + Send>>,
+}
+
+impl AllSynced {
+    fn one_done(all: &Mutex<AllSynced>, r: Result<()>) {
+        let mut all = crate::util::lock(all);
+        if all.result.is_ok() {
+            all.result = r;
+        }
+        all.left -= 1;
+        if all.left == 0 {
+            let (result, done) = (std::mem::replace(&mut all.result, Ok(())), all.done.take());
+            drop(all);
+            if let Some(done) = done {
+                done(result);
+            }
+        }
+    }
 }
 
 impl ShardedBitcask {
@@ -277,6 +302,24 @@ impl ShardedBitcask {
                 .collect()
         });
         results.into_iter().collect()
+    }
+
+    /// Calls `done` once every write made before this call, in every shard, is durable, or
+    /// with the first shard's error that made one not (see [`Bitcask::when_synced`]). Never
+    /// blocks: the shards with writes to sync each sync on their own sync thread, in
+    /// parallel, and the last to finish calls `done`.
+    pub fn when_synced(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
+        let dirty: Vec<&Bitcask> = self.shards().into_iter().filter(|s| s.has_unsynced()).collect();
+        if dirty.is_empty() {
+            return done(Ok(()));
+        }
+        let left = dirty.len();
+        let all =
+            Arc::new(Mutex::new(AllSynced { left, result: Ok(()), done: Some(Box::new(done)) }));
+        for shard in dirty {
+            let all = all.clone();
+            shard.when_synced(move |r| AllSynced::one_done(&all, r));
+        }
     }
 
     /// The first failure that made a shard refuse writes (see [`Bitcask::write_error`]),

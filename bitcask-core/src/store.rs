@@ -214,6 +214,15 @@ impl Store {
         }
     }
 
+    /// Calls `done` once every write made before this call is durable, without blocking
+    /// ([`Bitcask::when_synced`], [`ShardedBitcask::when_synced`]).
+    pub fn when_synced(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
+        match self {
+            Store::Plain(db) => db.when_synced(done),
+            Store::Sharded(s) => s.when_synced(done),
+        }
+    }
+
     /// Number of live keys.
     pub fn len(&self) -> usize {
         self.shards().iter().map(|(_, db)| db.len()).sum()

@@ -200,6 +200,25 @@ async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::De
     }
 }
 
+/// Waits, without blocking the event loop, until every write made so far is durable: the
+/// store's group commit (one fsync of each shard with unsynced writes for every connection
+/// waiting). Err holds why not.
+async fn durable(srv: &Shared) -> Result<(), String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    srv.ks.db.when_synced(move |r| {
+        let _ = tx.send(r);
+    });
+    match rx.await {
+        Ok(Ok(())) => {
+            srv.last_save.store(crate::keyspace::now_ms() / 1000, Relaxed);
+            Ok(())
+        }
+        Ok(Err(bitcask_core::Error::NotDurable { cause, .. })) => Err(cause),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the store closed".into()),
+    }
+}
+
 /// Waits for the group commit if the requests wrote under `--sync always` (on failure every
 /// reply becomes the error), then sends every reply in one write.
 async fn reply(
@@ -210,7 +229,7 @@ async fn reply(
     commands: u64,
 ) -> std::io::Result<()> {
     if sess.wrote && srv.cfg.sync == SyncPolicy::Always {
-        if let Err(e) = srv.syncer.wait().await {
+        if let Err(e) = durable(srv).await {
             // Nothing in this batch may be acknowledged.
             out.buf.clear();
             for _ in 0..commands.max(1) {

@@ -35,7 +35,6 @@ mod server;
 mod session;
 mod shared;
 mod socket;
-mod syncer;
 
 pub mod glob;
 pub mod number;

@@ -65,8 +65,9 @@ impl ServeError {
     }
 }
 
-/// The options the store is opened with: under `always` the server syncs itself (one
-/// fsync for every connection that wrote), so the store does not; each shard merges in the
+/// The options the store is opened with: under `always` a write does not wait in the store
+/// (that would block a network thread); the connection awaits the store's group commit
+/// (`when_synced`) before it replies; each shard merges in the
 /// background when its triggers fire (the defaults of `MergeOptions`).
 pub fn store_options(cfg: &Config) -> Options {
     let sync = if cfg.sync == SyncPolicy::Always { SyncPolicy::Never } else { cfg.sync };

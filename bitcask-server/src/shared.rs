@@ -1,5 +1,5 @@
-//! What every connection shares: the keyspace, the flags, counters, the client list, the
-//! syncer and the shutdown signal.
+//! What every connection shares: the keyspace, the flags, counters, the client list and
+//! the shutdown signal.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::keyspace::Keyspace;
-use crate::syncer::Syncer;
 
 /// Counters INFO reports.
 #[derive(Debug, Default)]
@@ -66,8 +65,6 @@ pub struct Shared {
     pub last_save: AtomicU64,
     /// The error of the last SAVE or BGSAVE, if it failed.
     pub last_save_error: Mutex<Option<String>>,
-    /// Group commit for `--sync always` (and SAVE).
-    pub syncer: Syncer,
     /// A background merge is running.
     pub merging: AtomicBool,
     /// SHUTDOWN was asked for.
@@ -85,11 +82,6 @@ impl Shared {
         Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             me: me.clone(),
             cluster,
-            syncer: Syncer::start(me.clone(), |srv: &Shared| {
-                srv.ks.db.sync().map_err(|e| e.to_string())?;
-                srv.last_save.store(crate::keyspace::now_ms() / 1000, Release);
-                Ok(())
-            }),
             ks,
             cfg,
             port: AtomicU64::new(0),
