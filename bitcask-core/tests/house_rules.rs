@@ -173,6 +173,87 @@ fn module_uses(dir: &Path, file: &Path) -> (String, BTreeSet<String>) {
     (module, uses)
 }
 
+/// Fails if some module of `graph` reaches itself again.
+fn assert_no_circle(graph: &BTreeMap<String, BTreeSet<String>>, what: &str) {
+    for (m, deps) in graph {
+        let mut deps = deps.clone();
+        deps.remove(m);
+        // Every module reachable from m must not reach back to m.
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<String> = deps.into_iter().collect();
+        while let Some(d) = stack.pop() {
+            assert!(&d != m, "{what}: module {m} imports itself through a circle");
+            if seen.insert(d.clone()) {
+                stack.extend(graph.get(&d).into_iter().flatten().filter(|x| **x != d).cloned());
+            }
+        }
+    }
+}
+
+/// The code of a file without its unit tests and comment lines.
+fn plain_code(file: &Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default().to_owned();
+    text.lines().filter(|l| !l.trim_start().starts_with("//")).flat_map(|l| [l, "\n"]).collect()
+}
+
+/// The first identifier of `s`.
+fn ident(s: &str) -> String {
+    s.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect()
+}
+
+/// The modules of a directory module (`dir/mod.rs` is `mod`, the others their file names)
+/// that each of them uses: `super::x` and `use super::{x, y}` in a child, `x::` in mod.rs.
+/// A name from `super::` that is not a sibling is an item of mod.rs.
+fn sibling_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    let stem = |p: &Path| p.file_stem().unwrap().to_string_lossy().into_owned();
+    let siblings: BTreeSet<String> = files.iter().map(|f| stem(f)).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in &files {
+        let (me, text) = (stem(f), plain_code(f));
+        let uses = graph.entry(me.clone()).or_default();
+        if me == "mod" {
+            for line in text.lines().filter(|l| l.trim_start().starts_with("use ")) {
+                uses.insert(ident(line.trim_start().trim_start_matches("use ")));
+            }
+            continue;
+        }
+        for part in text.split("super::").skip(1) {
+            let names: Vec<String> = match part.strip_prefix('{') {
+                Some(group) => {
+                    group.split('}').next().unwrap_or_default().split(',').map(ident).collect()
+                }
+                None => vec![ident(part)],
+            };
+            for n in names.into_iter().filter(|n| !n.is_empty()) {
+                uses.insert(if siblings.contains(&n) { n } else { "mod".into() });
+            }
+        }
+    }
+    for deps in graph.values_mut() {
+        deps.retain(|d| siblings.contains(d));
+    }
+    graph
+}
+
+/// Every directory under `dir` that is a module of several files.
+fn directory_modules(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            if p.join("mod.rs").exists() {
+                out.push(p.clone());
+            }
+            directory_modules(&p, out);
+        }
+    }
+}
+
 #[test]
 fn no_module_imports_in_a_circle() {
     for dir in crates() {
@@ -189,18 +270,11 @@ fn no_module_imports_in_a_circle() {
         for deps in graph.values_mut() {
             deps.retain(|d| modules.contains(d));
         }
-        for (m, deps) in &graph {
-            let mut deps = deps.clone();
-            deps.remove(m);
-            // Every module reachable from m must not reach back to m.
-            let mut seen = BTreeSet::new();
-            let mut stack: Vec<String> = deps.into_iter().collect();
-            while let Some(d) = stack.pop() {
-                assert!(&d != m, "{}: module {m} imports itself through a circle", dir.display());
-                if seen.insert(d.clone()) {
-                    stack.extend(graph.get(&d).into_iter().flatten().filter(|x| **x != d).cloned());
-                }
-            }
+        assert_no_circle(&graph, &dir.display().to_string());
+        let mut nested = Vec::new();
+        directory_modules(&dir, &mut nested);
+        for d in nested {
+            assert_no_circle(&sibling_graph(&d), &d.display().to_string());
         }
     }
 }

@@ -205,7 +205,7 @@ async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::De
 /// waiting). Err holds why not.
 async fn durable(srv: &Shared) -> Result<(), String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    srv.ks.db.when_synced(move |r| {
+    srv.ks.when_synced(move |r| {
         let _ = tx.send(r);
     });
     match rx.await {

@@ -68,7 +68,7 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
             st.output_limit_closed.load(Relaxed),
         ),
         "memory" => {
-            let keydir: u64 = srv.ks.db.stats().iter().map(|s| s.keydir_bytes).sum();
+            let keydir: u64 = srv.ks.stats().iter().map(|s| s.keydir_bytes).sum();
             write!(
                 o,
                 "# Memory\r\nused_memory:{keydir}\r\nused_memory_human:{:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n",
@@ -92,15 +92,15 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),
         "keyspace" => {
-            let keys = srv.ks.db.len();
+            let keys = srv.ks.len();
             o.push_str("# Keyspace\r\n");
             if keys > 0 {
-                let _ = write!(o, "db0:keys={keys},expires={},avg_ttl=0\r\n", srv.ks.db.len_expiring());
+                let _ = write!(o, "db0:keys={keys},expires={},avg_ttl=0\r\n", srv.ks.len_expiring());
             }
             Ok(())
         }
         "bitcask" => {
-            let stats = srv.ks.db.stats();
+            let stats = srv.ks.stats();
             write!(
                 o,
                 "# Bitcask\r\nshards:{}\r\ndatafiles:{}\r\nlive_bytes:{}\r\ndead_bytes:{}\r\ndisk_bytes:{}\r\n",
@@ -122,7 +122,7 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
 /// `# Persistence`: the real state of writes (refused after a failed write or fsync, with
 /// the error) and of the last SAVE/BGSAVE.
 fn persistence(srv: &Shared, o: &mut String) {
-    let write_error = srv.ks.db.write_error();
+    let write_error = srv.ks.write_error();
     let save_error = srv.last_save_error.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let status = |e: &Option<String>| if e.is_some() { "err" } else { "ok" };
     let clean = |e: Option<String>| e.unwrap_or_default().replace(['\r', '\n'], " ");
@@ -144,8 +144,7 @@ fn persistence(srv: &Shared, o: &mut String) {
 /// `# Recovery`: what opening the store found, summed over shards, then one line per
 /// damaged region (cut or skipped, and where its bytes were set aside).
 fn recovery(srv: &Shared, o: &mut String) {
-    let shards = srv.ks.db.shards();
-    let reports: Vec<_> = shards.iter().map(|s| s.recovery_report()).collect();
+    let reports = srv.ks.recovery_reports();
     let sum = |f: &dyn Fn(&bitcask_core::RecoveryReport) -> u64| {
         reports.iter().map(|r| f(r)).sum::<u64>()
     };

@@ -1,13 +1,14 @@
 //! The keyspace: the sharded store, a lock per slot that makes every write (and each
-//! read-modify-write) atomic against the others, a version per slot for WATCH, and [`Tx`],
-//! the write set a command (or a whole MULTI/EXEC) builds before it commits.
+//! read-modify-write) atomic against the others, and a version per slot for WATCH. The
+//! store is reachable only through it: every write moves its slot's version (commands write
+//! through [`Tx`](crate::tx::Tx)); reads and administration go through the methods below.
 
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bitcask_core::sharded::{key_slot, SLOTS};
-use bitcask_core::{Error, ShardedBitcask, WriteBatch};
+use bitcask_core::{Bitcask, Error, ShardedBitcask, WriteBatch};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -35,8 +36,7 @@ fn store(db: &ShardedBitcask, key: &[u8], value: &[u8], at: u64) -> Result<(), E
 
 /// The store with the locks and versions of its slots.
 pub struct Keyspace {
-    /// The store.
-    pub db: ShardedBitcask,
+    db: ShardedBitcask,
     locks: Box<[Mutex<()>]>,
     versions: Box<[AtomicU64]>,
     /// Writes since the store was last synced by SAVE (for INFO's `rdb_changes_since_last_save`).
@@ -91,6 +91,7 @@ impl Keyspace {
         self.versions.get(usize::from(slot)).map_or(0, |v| v.load(Acquire))
     }
 
+    /// Counts a committed write of `key`: its slot's version moves.
     fn bump(&self, key: &[u8]) {
         if let Some(v) = self.versions.get(usize::from(key_slot(key))) {
             v.fetch_add(1, AcqRel);
@@ -104,6 +105,118 @@ impl Keyspace {
         store(&self.db, key, value, at)?;
         self.bump(key);
         Ok(())
+    }
+}
+
+/// What a key holds in a [`Tx`]: its value and expiry (ms since the epoch, 0: none).
+pub type Entry = (Vec<u8>, u64);
+
+/// How a [`Tx`] that touches several shards commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// One atomic batch (MULTI/EXEC): keys in several shards are refused.
+    Atomic,
+    /// One atomic batch per shard, in the order the shards were first written.
+    PerShard,
+}
+
+/// Reads of keys, for [`Tx`](crate::tx::Tx) (which sees its own writes first).
+impl Keyspace {
+    /// The value and expiry of `key`, if it is present.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
+        let Some(at) = self.db.expires_at(key)? else { return Ok(None) };
+        Ok(self.db.get(key)?.map(|v| (v, at.map_or(0, ms_of))))
+    }
+
+    /// Calls `f` with the value of `key`, without copying it.
+    pub fn with_value<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, Error> {
+        self.db.get_with(key, f)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &[u8]) -> Result<bool, Error> {
+        self.db.contains(key)
+    }
+
+    /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
+    pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
+        Ok(self.db.expires_at(key)?.map(|at| at.map_or(0, ms_of)))
+    }
+}
+
+/// Reads and administration: what is not a write of a key.
+impl Keyspace {
+    /// The number of live keys.
+    pub fn len(&self) -> usize {
+        self.db.len()
+    }
+
+    /// The number of live keys with an expiry.
+    pub fn len_expiring(&self) -> usize {
+        self.db.len_expiring()
+    }
+
+    /// Up to about `count` keys from `cursor` on, and the next cursor (0: done).
+    pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64), Error> {
+        self.db.scan_keys(cursor, count)
+    }
+
+    /// Up to `limit` keys of `slot` held here.
+    pub fn keys_in_slot(&self, slot: u16, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
+        let Some(shard) = self.db.shard(self.db.shard_of_slot(slot)) else { return Ok(Vec::new()) };
+        let mut n = 0;
+        shard
+            .keys_where(|k| {
+                let take = n < limit && key_slot(k) == slot;
+                n += usize::from(take);
+                take
+            })
+            .map(Iterator::collect)
+    }
+
+    /// The number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.db.shard_count()
+    }
+
+    /// Each open shard's statistics.
+    pub fn stats(&self) -> Vec<bitcask_core::Stats> {
+        self.db.stats()
+    }
+
+    /// What each open shard's open found.
+    pub fn recovery_reports(&self) -> Vec<&bitcask_core::RecoveryReport> {
+        self.db.shards().into_iter().map(Bitcask::recovery_report).collect()
+    }
+
+    /// The failure that made a shard refuse writes, if one did.
+    pub fn write_error(&self) -> Option<String> {
+        self.db.write_error()
+    }
+
+    /// Makes every write durable now (SAVE).
+    pub fn sync(&self) -> Result<(), Error> {
+        self.db.sync()
+    }
+
+    /// Calls `done` once every write made so far is durable, without blocking (the store's
+    /// group commit).
+    pub fn when_synced(&self, done: impl FnOnce(Result<(), Error>) + Send + 'static) {
+        self.db.when_synced(done);
+    }
+
+    /// Merges every shard.
+    pub fn merge(&self) -> Result<Vec<bitcask_core::MergeReport>, Error> {
+        self.db.merge()
+    }
+
+    /// Closes the store.
+    pub fn close(&self) -> Result<(), Error> {
+        self.db.close()
     }
 }
 
@@ -131,117 +244,13 @@ impl Keyspace {
     }
 }
 
-/// What a key holds in a [`Tx`]: its value and expiry (ms since the epoch, 0: none).
-pub type Entry = (Vec<u8>, u64);
-
-/// The write set of a command or a transaction: reads see its own writes first, then the
-/// store; [`commit`](Tx::commit) applies it.
-pub struct Tx<'a> {
-    ks: &'a Keyspace,
-    /// The time the command runs at, for every expiry it reads or sets.
-    pub now: u64,
-    ops: Vec<(Vec<u8>, Option<Entry>)>,
-}
-
-/// How a [`Tx`] that touches several shards commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Commit {
-    /// One atomic batch (MULTI/EXEC): keys in several shards are refused.
-    Atomic,
-    /// One atomic batch per shard, in the order the shards were first written.
-    PerShard,
-}
-
-impl<'a> Tx<'a> {
-    /// An empty write set.
-    pub fn new(ks: &'a Keyspace) -> Tx<'a> {
-        Tx { ks, now: now_ms(), ops: Vec::new() }
-    }
-
-    /// The keyspace.
-    pub fn ks(&self) -> &'a Keyspace {
-        self.ks
-    }
-
-    /// Whether it holds writes.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-
-    fn pending(&self, key: &[u8]) -> Option<&Option<Entry>> {
-        self.ops.iter().rev().find(|(k, _)| k == key).map(|(_, e)| e)
-    }
-
-    /// The value and expiry of `key`, if it is present (and not expired).
-    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.clone().filter(|(_, at)| *at == 0 || *at > self.now));
-        }
-        if key.is_empty() {
-            return Ok(None);
-        }
-        let Some(at) = self.ks.db.expires_at(key)? else { return Ok(None) };
-        Ok(self.ks.db.get(key)?.map(|v| (v, at.map_or(0, ms_of))))
-    }
-
-    /// Calls `f` with the value of `key` without copying it when no write of this set
-    /// covers it.
-    pub fn with_value<R>(
-        &self,
-        key: &[u8],
-        f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<Option<R>, Error> {
-        if self.pending(key).is_some() {
-            return Ok(self.get(key)?.map(|(v, _)| f(&v)));
-        }
-        if key.is_empty() {
-            return Ok(None);
-        }
-        self.ks.db.get_with(key, f)
-    }
-
-    /// Whether `key` is present.
-    pub fn exists(&self, key: &[u8]) -> Result<bool, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.as_ref().is_some_and(|(_, at)| *at == 0 || *at > self.now));
-        }
-        if key.is_empty() {
-            return Ok(false);
-        }
-        self.ks.db.contains(key)
-    }
-
-    /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
-    pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.as_ref().filter(|(_, at)| *at == 0 || *at > self.now).map(|(_, at)| *at));
-        }
-        if key.is_empty() {
-            return Ok(None);
-        }
-        Ok(self.ks.db.expires_at(key)?.map(|at| at.map_or(0, ms_of)))
-    }
-
-    /// Sets `key` to `value`, expiring at `at` (0: never).
-    pub fn put(&mut self, key: &[u8], value: Vec<u8>, at: u64) {
-        self.ops.push((key.to_vec(), Some((value, at))));
-    }
-
-    /// Deletes `key`; returns whether it was present.
-    pub fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
-        let existed = self.exists(key)?;
-        if existed {
-            self.ops.push((key.to_vec(), None));
-        }
-        Ok(existed)
-    }
-
-    /// Applies the write set. A single write is a plain put or delete; several are one
-    /// batch per shard (`PerShard`) or one batch that must stay in one shard (`Atomic`).
-    pub fn commit(self, how: Commit) -> Result<(), Error> {
-        let ks = self.ks;
-        let db = &ks.db;
-        if let [(key, e)] = self.ops.as_slice() {
+/// Writes of a committed write set.
+impl Keyspace {
+    /// Applies a write set (see [`Tx::commit`](crate::tx::Tx::commit)); the caller holds
+    /// its keys' slot locks. Every key written moves its slot's version.
+    pub fn apply(&self, ops: &[(Vec<u8>, Option<Entry>)], how: Commit) -> Result<(), Error> {
+        let (ks, db) = (self, &self.db);
+        if let [(key, e)] = ops {
             match e {
                 Some((v, at)) => store(db, key, v, *at)?,
                 None => {
@@ -252,7 +261,7 @@ impl<'a> Tx<'a> {
             return Ok(());
         }
         let mut order: Vec<usize> = Vec::new();
-        for (k, _) in &self.ops {
+        for (k, _) in ops {
             let s = db.shard_of(k);
             if !order.contains(&s) {
                 order.push(s);
@@ -263,7 +272,7 @@ impl<'a> Tx<'a> {
         }
         for s in order {
             let mut batch = WriteBatch::new();
-            for (k, e) in self.ops.iter().filter(|(k, _)| db.shard_of(k) == s) {
+            for (k, e) in ops.iter().filter(|(k, _)| db.shard_of(k) == s) {
                 match e {
                     Some((v, 0)) => batch.put(k, v),
                     Some((v, at)) => batch.put_expiring_at(k, v, time_of(*at)),
@@ -272,7 +281,7 @@ impl<'a> Tx<'a> {
             }
             db.write(batch)?;
         }
-        for (k, _) in &self.ops {
+        for (k, _) in ops {
             ks.bump(k);
         }
         Ok(())

@@ -35,6 +35,7 @@ mod server;
 mod session;
 mod shared;
 mod socket;
+mod tx;
 
 pub mod glob;
 pub mod number;

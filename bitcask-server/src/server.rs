@@ -76,9 +76,9 @@ pub fn store_options(cfg: &Config) -> Options {
 }
 
 /// Logs what each shard's open found: every region cut or skipped, every hint ignored.
-fn log_recovery(db: &ShardedBitcask) {
-    for (i, shard) in db.shards().into_iter().enumerate() {
-        for w in shard.recovery_report().warnings() {
+fn log_recovery(ks: &Keyspace) {
+    for (i, report) in ks.recovery_reports().into_iter().enumerate() {
+        for w in report.warnings() {
             eprintln!("bitcask-server: recovery: {}: {w}", shard_dir_name(i));
         }
     }
@@ -185,12 +185,12 @@ fn run_cluster_store(
         handles.push(h);
     }
     drop(listener);
-    log_recovery(&srv.ks.db);
+    log_recovery(&srv.ks);
     eprintln!(
         "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
         srv.cfg.dir.display(),
-        srv.ks.db.len(),
-        srv.ks.db.shard_count(),
+        srv.ks.len(),
+        srv.ks.shard_count(),
         srv.cfg.sync_text(),
         threads.max(1)
     );
@@ -213,7 +213,7 @@ fn run_cluster_store(
             Err(p) => served = Err(ServeError::Panic(panic_text(p.as_ref()))),
         }
     }
-    let closed = srv.ks.db.close().map_err(ServeError::Store);
+    let closed = srv.ks.close().map_err(ServeError::Store);
     served.and(closed)?;
     eprintln!("bitcask-server: store closed cleanly, exiting");
     Ok(())

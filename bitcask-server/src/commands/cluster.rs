@@ -4,37 +4,136 @@
 use bitcask_cluster::{ClusterNode, Node};
 use bitcask_core::sharded::{key_slot, SLOTS};
 
-use super::{int_arg, is, wrong_args, Cx};
+use super::args::{Args, Failure, Res};
+use super::spec::{Cx, Spec, F_FAST};
 
-pub fn accepted(cx: &mut Cx<'_>, _: &[&[u8]]) {
-    if cx.srv.cluster.is_none() {
-        return cx.out.err("This instance has cluster support disabled");
-    }
+/// The cluster commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec {
+        name: "cluster",
+        arity: -2,
+        group: "cluster",
+        summary: "A container for Redis Cluster commands.",
+        subs: CLUSTER,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "readonly",
+        arity: 1,
+        flags: F_FAST,
+        group: "cluster",
+        summary: "Accepted (no replicas to read from).",
+        run: accepted,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "readwrite",
+        arity: 1,
+        flags: F_FAST,
+        group: "cluster",
+        summary: "Accepted (no replicas to read from).",
+        run: accepted,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "asking",
+        arity: 1,
+        flags: F_FAST,
+        group: "cluster",
+        summary: "Accepted (slots never migrate while served).",
+        run: accepted,
+        ..Spec::NONE
+    },
+];
+
+/// CLUSTER's subcommands.
+static CLUSTER: &[Spec] = &[
+    Spec {
+        name: "slots",
+        arity: 2,
+        group: "cluster",
+        summary: "Returns the mapping of cluster slots to nodes.",
+        run: slots,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "shards",
+        arity: 2,
+        group: "cluster",
+        summary: "Returns the mapping of cluster slots to shards.",
+        run: shards,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "nodes",
+        arity: 2,
+        group: "cluster",
+        summary: "Returns the cluster configuration for a node.",
+        run: nodes,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "info",
+        arity: 2,
+        group: "cluster",
+        summary: "Returns information about the state of a node.",
+        run: info,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "myid",
+        arity: 2,
+        group: "cluster",
+        summary: "Returns the ID of a node.",
+        run: myid,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "keyslot",
+        arity: 3,
+        group: "cluster",
+        syntax: "<key>",
+        summary: "Returns the hash slot for a key.",
+        run: keyslot,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "countkeysinslot",
+        arity: 3,
+        group: "cluster",
+        syntax: "<slot>",
+        summary: "Returns the number of keys in a hash slot.",
+        run: countkeysinslot,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "getkeysinslot",
+        arity: 4,
+        group: "cluster",
+        syntax: "<slot> <count>",
+        summary: "Returns the key names in a hash slot.",
+        run: getkeysinslot,
+        ..Spec::NONE
+    },
+];
+
+/// This node's view of the cluster, or the error of a server not in cluster mode.
+fn node<'a>(cx: &Cx<'a>) -> Result<&'a Node, Failure> {
+    cx.srv.cluster.as_ref().ok_or(Failure::err("This instance has cluster support disabled"))
+}
+
+fn accepted(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    node(cx)?;
     cx.out.ok();
+    Ok(())
 }
 
-fn slot_arg(cx: &mut Cx<'_>, arg: &[u8]) -> Option<u16> {
-    let n = int_arg(cx.out, arg)?;
+fn slot_arg(args: &mut Args<'_>) -> Result<u16, Failure> {
+    let n = args.int()?;
     if !(0..i64::from(SLOTS)).contains(&n) {
-        cx.out.err("Invalid or out of range slot");
-        return None;
+        return Err(Failure::err("Invalid or out of range slot"));
     }
-    Some(n as u16)
-}
-
-/// The keys of `slot` held here.
-fn keys_in_slot(cx: &Cx<'_>, slot: u16, limit: usize) -> Vec<Vec<u8>> {
-    let db = &cx.srv.ks.db;
-    let Some(shard) = db.shard(db.shard_of_slot(slot)) else { return Vec::new() };
-    let mut n = 0;
-    shard
-        .keys_where(|k| {
-            let take = n < limit && key_slot(k) == slot;
-            n += usize::from(take);
-            take
-        })
-        .map(Iterator::collect)
-        .unwrap_or_default()
+    Ok(n as u16)
 }
 
 fn nodes_text(c: &Node) -> String {
@@ -112,83 +211,73 @@ fn shards_reply(cx: &mut Cx<'_>, c: &Node) {
     }
 }
 
-pub fn cluster(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let Some(c) = cx.srv.cluster.as_ref() else {
-        return cx.out.err("This instance has cluster support disabled");
-    };
-    let sub = argv.get(1).copied().unwrap_or_default();
-    let name = String::from_utf8_lossy(sub).to_lowercase();
-    let n = argv.len();
-    match name.as_str() {
-        "slots" if n == 2 => {
-            let ranges: Vec<(u16, u16, &ClusterNode)> = c
-                .config()
-                .nodes()
-                .iter()
-                .flat_map(|n| n.slots.iter().map(move |&(a, b)| (a, b, n)))
-                .collect();
-            cx.out.array(ranges.len());
-            for (a, b, node) in ranges {
-                cx.out.array(3);
-                cx.out.int(i64::from(a));
-                cx.out.int(i64::from(b));
-                node_entry(cx, node);
-            }
-        }
-        "shards" if n == 2 => shards_reply(cx, c),
-        "nodes" if n == 2 => {
-            let t = nodes_text(c);
-            cx.out.bulk(t.as_bytes());
-        }
-        "info" if n == 2 => {
-            let t = info_text(c);
-            cx.out.bulk(t.as_bytes());
-        }
-        "myid" if n == 2 => cx.out.bulk(c.myself().id.as_bytes()),
-        "keyslot" if n == 3 => {
-            cx.out.int(i64::from(key_slot(argv.get(2).copied().unwrap_or_default())))
-        }
-        "countkeysinslot" if n == 3 => {
-            let Some(slot) = slot_arg(cx, argv.get(2).copied().unwrap_or_default()) else { return };
-            let keys = keys_in_slot(cx, slot, usize::MAX);
-            cx.out.int(keys.len() as i64);
-        }
-        "getkeysinslot" if n == 4 => {
-            let Some(slot) = slot_arg(cx, argv.get(2).copied().unwrap_or_default()) else { return };
-            let Some(count) = int_arg(cx.out, argv.get(3).copied().unwrap_or_default()) else {
-                return;
-            };
-            if count < 0 {
-                return cx.out.err("Invalid number of keys");
-            }
-            let keys = keys_in_slot(cx, slot, count as usize);
-            cx.out.array(keys.len());
-            for k in &keys {
-                cx.out.bulk(k);
-            }
-        }
-        "slots" | "shards" | "nodes" | "info" | "myid" | "keyslot" | "countkeysinslot"
-        | "getkeysinslot" => wrong_args(cx.out, &format!("cluster|{name}")),
-        _ if is(sub, "help") => {
-            let lines = [
-                "CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
-                "SLOTS",
-                "SHARDS",
-                "NODES",
-                "INFO",
-                "MYID",
-                "KEYSLOT <key>",
-                "COUNTKEYSINSLOT <slot>",
-                "GETKEYSINSLOT <slot> <count>",
-            ];
-            cx.out.array(lines.len());
-            for l in lines {
-                cx.out.simple(l);
-            }
-        }
-        _ => cx.out.err(&format!(
-            "unknown subcommand '{}'. Try CLUSTER HELP.",
-            String::from_utf8_lossy(sub)
-        )),
+fn slots(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let c = node(cx)?;
+    let ranges: Vec<(u16, u16, &ClusterNode)> = c
+        .config()
+        .nodes()
+        .iter()
+        .flat_map(|n| n.slots.iter().map(move |&(a, b)| (a, b, n)))
+        .collect();
+    cx.out.array(ranges.len());
+    for (a, b, node) in ranges {
+        cx.out.array(3);
+        cx.out.int(i64::from(a));
+        cx.out.int(i64::from(b));
+        node_entry(cx, node);
     }
+    Ok(())
+}
+
+fn shards(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let c = node(cx)?;
+    shards_reply(cx, c);
+    Ok(())
+}
+
+fn nodes(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let t = nodes_text(node(cx)?);
+    cx.out.bulk(t.as_bytes());
+    Ok(())
+}
+
+fn info(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let t = info_text(node(cx)?);
+    cx.out.bulk(t.as_bytes());
+    Ok(())
+}
+
+fn myid(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let id = &node(cx)?.myself().id;
+    cx.out.bulk(id.as_bytes());
+    Ok(())
+}
+
+fn keyslot(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    node(cx)?;
+    cx.out.int(i64::from(key_slot(args.key())));
+    Ok(())
+}
+
+fn countkeysinslot(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    node(cx)?;
+    let slot = slot_arg(args)?;
+    let keys = cx.srv.ks.keys_in_slot(slot, usize::MAX)?;
+    cx.out.int(keys.len() as i64);
+    Ok(())
+}
+
+fn getkeysinslot(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    node(cx)?;
+    let slot = slot_arg(args)?;
+    let count = args.int()?;
+    if count < 0 {
+        return Err(Failure::err("Invalid number of keys"));
+    }
+    let keys = cx.srv.ks.keys_in_slot(slot, count as usize)?;
+    cx.out.array(keys.len());
+    for k in &keys {
+        cx.out.bulk(k);
+    }
+    Ok(())
 }

@@ -1,45 +1,203 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, SELECT, CLIENT.
 
-use super::{int_arg, is, wrong_args, Cx};
+use super::args::{is, shown, Args, Failure, Res};
+use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_TXCONTROL};
 
-pub fn ping(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    match argv {
-        [_] => cx.out.simple("PONG"),
-        [_, msg] => cx.out.bulk(msg),
-        _ => wrong_args(cx.out, "ping"),
+/// The connection commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec {
+        name: "ping",
+        arity: -1,
+        flags: F_FAST,
+        group: "connection",
+        summary: "Returns the server's liveliness response.",
+        run: ping,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "echo",
+        arity: 2,
+        flags: F_FAST,
+        group: "connection",
+        summary: "Returns the given string.",
+        run: echo,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "quit",
+        arity: -1,
+        flags: F_NOAUTH | F_TXCONTROL | F_FAST,
+        group: "connection",
+        summary: "Closes the connection.",
+        run: quit,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "reset",
+        arity: 1,
+        flags: F_NOAUTH | F_TXCONTROL | F_FAST,
+        group: "connection",
+        summary: "Resets the connection.",
+        run: reset,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "auth",
+        arity: -2,
+        flags: F_NOAUTH | F_FAST,
+        group: "connection",
+        summary: "Authenticates the connection.",
+        run: auth,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "hello",
+        arity: -1,
+        flags: F_NOAUTH | F_FAST,
+        group: "connection",
+        summary: "Handshakes with the server (RESP2 or RESP3).",
+        run: hello,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "select",
+        arity: 2,
+        flags: F_FAST,
+        group: "connection",
+        summary: "Changes the selected database (only 0 exists).",
+        run: select,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "client",
+        arity: -2,
+        flags: F_ADMIN,
+        group: "connection",
+        summary: "A container for client connection commands.",
+        subs: CLIENT,
+        ..Spec::NONE
+    },
+];
+
+/// CLIENT's subcommands.
+static CLIENT: &[Spec] = &[
+    Spec {
+        name: "id",
+        arity: 2,
+        flags: F_FAST,
+        group: "connection",
+        summary: "Returns the unique client ID of the connection.",
+        run: client_id,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "getname",
+        arity: 2,
+        flags: F_FAST,
+        group: "connection",
+        summary: "Returns the name of the connection.",
+        run: client_getname,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "setname",
+        arity: 3,
+        flags: F_FAST,
+        group: "connection",
+        syntax: "<name>",
+        summary: "Sets the connection name.",
+        run: client_setname,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "setinfo",
+        arity: 4,
+        flags: F_FAST,
+        group: "connection",
+        syntax: "<LIB-NAME|LIB-VER> <value>",
+        summary: "Sets information specific to the client or connection.",
+        run: client_setinfo,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "info",
+        arity: 2,
+        group: "connection",
+        summary: "Returns information about the connection.",
+        run: client_info,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "list",
+        arity: 2,
+        flags: F_ADMIN,
+        group: "connection",
+        summary: "Lists open connections.",
+        run: client_list,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "no-evict",
+        arity: 3,
+        flags: F_ADMIN,
+        group: "connection",
+        syntax: "<ON|OFF>",
+        summary: "Accepted (nothing is evicted).",
+        run: accepted,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "no-touch",
+        arity: 3,
+        flags: F_FAST,
+        group: "connection",
+        syntax: "<ON|OFF>",
+        summary: "Accepted (nothing tracks access times).",
+        run: accepted,
+        ..Spec::NONE
+    },
+];
+
+fn ping(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    match args.rest() {
+        [] => cx.out.simple("PONG"),
+        [msg] => cx.out.bulk(msg),
+        _ => return Err(Failure::arity("ping")),
     }
+    Ok(())
 }
 
-pub fn echo(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    cx.out.bulk(argv.get(1).copied().unwrap_or_default());
+fn echo(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    cx.out.bulk(args.key());
+    Ok(())
 }
 
-pub fn quit(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn quit(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.quit = true;
     cx.out.ok();
+    Ok(())
 }
 
-pub fn reset(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.end_multi();
     cx.sess.name = None;
     cx.out.resp3 = false;
     cx.sess.authed = cx.srv.cfg.requirepass.is_none();
     cx.out.simple("RESET");
+    Ok(())
 }
 
-/// Checks a user and password; replies the error and returns false when they are wrong.
-fn authenticate(cx: &mut Cx<'_>, user: &[u8], pass: &[u8]) -> bool {
+/// Checks a user and password (a wrong one is counted and logged).
+fn authenticate(cx: &mut Cx<'_>, user: &[u8], pass: &[u8]) -> Res {
     let Some(want) = cx.srv.cfg.requirepass.as_deref() else {
-        cx.out.err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
-        return false;
+        return Err(Failure::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     };
     if user == b"default" && constant_time_eq(pass, want.as_bytes()) {
         cx.sess.authed = true;
-        true
+        Ok(())
     } else {
         cx.srv.auth_failed(&cx.sess.addr);
-        cx.out.error("WRONGPASS invalid username-password pair or user is disabled.");
-        false
+        Err(Failure::coded("WRONGPASS invalid username-password pair or user is disabled."))
     }
 }
 
@@ -54,56 +212,48 @@ fn constant_time_eq(given: &[u8], secret: &[u8]) -> bool {
     diff == 0
 }
 
-pub fn auth(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let (user, pass) = match argv {
-        [_, pass] => (&b"default"[..], *pass),
-        [_, user, pass] => (*user, *pass),
-        _ => return cx.out.err("syntax error"),
+fn auth(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (user, pass) = match args.rest() {
+        [pass] => (&b"default"[..], *pass),
+        [user, pass] => (*user, *pass),
+        _ => return Err(Failure::syntax()),
     };
-    if authenticate(cx, user, pass) {
-        cx.out.ok();
+    authenticate(cx, user, pass)?;
+    cx.out.ok();
+    Ok(())
+}
+
+/// HELLO's protocol version, if given.
+fn hello_proto(args: &mut Args<'_>) -> Result<Option<i64>, Failure> {
+    let Some(v) = args.next() else { return Ok(None) };
+    match crate::number::parse_i64(v) {
+        Some(p @ (2 | 3)) => Ok(Some(p)),
+        Some(_) => Err(Failure::coded("NOPROTO unsupported protocol version")),
+        None => Err(Failure::err("Protocol version is not an integer or out of range")),
     }
 }
 
-pub fn hello(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let mut proto = if cx.out.resp3 { 3 } else { 2 };
-    let mut i = 1;
-    if let Some(v) = argv.get(1) {
-        match crate::number::parse_i64(v) {
-            Some(p @ (2 | 3)) => proto = p,
-            Some(_) => return cx.out.error("NOPROTO unsupported protocol version"),
-            None => return cx.out.err("Protocol version is not an integer or out of range"),
-        }
-        i = 2;
-    }
+fn hello(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let proto = hello_proto(args)?.unwrap_or(if cx.out.resp3 { 3 } else { 2 });
     let mut name = None;
     // As Redis: every option is read first, then the last AUTH given is checked.
     let mut credentials = None;
-    while let Some(opt) = argv.get(i) {
-        match (argv.get(i + 1), argv.get(i + 2)) {
-            (Some(user), Some(pass)) if is(opt, "auth") => {
-                credentials = Some((*user, *pass));
-                i += 3;
-            }
-            (Some(n), _) if is(opt, "setname") => {
-                name = Some(String::from_utf8_lossy(n).into_owned());
-                i += 2;
+    while let Some(opt) = args.next() {
+        match args.left() {
+            n if n >= 2 && is(opt, "auth") => credentials = Some((args.key(), args.key())),
+            n if n >= 1 && is(opt, "setname") => {
+                name = Some(String::from_utf8_lossy(args.key()).into_owned())
             }
             _ => {
-                return cx.out.err(&format!(
-                    "Syntax error in HELLO option '{}'",
-                    String::from_utf8_lossy(opt)
-                ))
+                return Err(Failure::err(format!("Syntax error in HELLO option '{}'", shown(opt))))
             }
         }
     }
     if let Some((user, pass)) = credentials {
-        if !authenticate(cx, user, pass) {
-            return;
-        }
+        authenticate(cx, user, pass)?;
     }
     if !cx.sess.authed {
-        return cx.out.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+        return Err(Failure::coded("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         set_name(cx, n);
@@ -125,15 +275,15 @@ pub fn hello(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     out.bulk(b"master");
     out.bulk(b"modules");
     out.array(0);
+    Ok(())
 }
 
-pub fn select(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let Some(db) = int_arg(cx.out, argv.get(1).copied().unwrap_or_default()) else { return };
-    if db == 0 {
-        cx.out.ok();
-    } else {
-        cx.out.err("DB index is out of range");
+fn select(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    if args.int()? != 0 {
+        return Err(Failure::err("DB index is out of range"));
     }
+    cx.out.ok();
+    Ok(())
 }
 
 fn set_name(cx: &mut Cx<'_>, name: String) {
@@ -148,83 +298,67 @@ fn plain(v: &[u8]) -> bool {
     v.iter().all(|&b| (b'!'..=b'~').contains(&b))
 }
 
-pub fn client(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let sub = argv.get(1).copied().unwrap_or_default();
-    let sub_name = String::from_utf8_lossy(sub).to_lowercase();
-    let n = argv.len();
-    match sub_name.as_str() {
-        "id" if n == 2 => cx.out.int(cx.sess.id as i64),
-        "getname" if n == 2 => match &cx.sess.name {
-            Some(name) => cx.out.bulk(name.as_bytes()),
-            None => cx.out.null(),
-        },
-        "setname" if n == 3 => {
-            let name = argv.get(2).copied().unwrap_or_default();
-            if !plain(name) {
-                return cx
-                    .out
-                    .err("Client names cannot contain spaces, newlines or special characters.");
-            }
-            set_name(cx, String::from_utf8_lossy(name).into_owned());
-            cx.out.ok();
-        }
-        "setinfo" if n == 4 => {
-            let (attr, value) = (
-                argv.get(2).copied().unwrap_or_default(),
-                argv.get(3).copied().unwrap_or_default(),
-            );
-            let v = String::from_utf8_lossy(value).into_owned();
-            if !plain(value) && !value.is_empty() {
-                let a = String::from_utf8_lossy(attr).to_lowercase();
-                return cx
-                    .out
-                    .err(&format!("{a} cannot contain spaces, newlines or special characters."));
-            }
-            if is(attr, "lib-name") {
-                cx.sess.lib.0 = Some(v);
-            } else if is(attr, "lib-ver") {
-                cx.sess.lib.1 = Some(v);
-            } else {
-                return cx
-                    .out
-                    .err(&format!("Unrecognized option '{}'", String::from_utf8_lossy(attr)));
-            }
-            cx.out.ok();
-        }
-        "info" if n == 2 => {
-            let line = client_line(cx, cx.sess.id);
-            cx.out.verbatim(&line);
-        }
-        "list" if n == 2 => {
-            let ids: Vec<u64> = cx.srv.clients().keys().copied().collect();
-            let text: String = ids.into_iter().map(|id| client_line(cx, id)).collect();
-            cx.out.verbatim(&text);
-        }
-        "no-evict" | "no-touch" if n == 3 => cx.out.ok(),
-        "help" => {
-            let lines = [
-                "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
-                "ID",
-                "GETNAME",
-                "SETNAME <name>",
-                "SETINFO <LIB-NAME|LIB-VER> <value>",
-                "INFO",
-                "LIST",
-                "HELP",
-            ];
-            cx.out.array(lines.len());
-            for l in lines {
-                cx.out.simple(l);
-            }
-        }
-        "id" | "getname" | "setname" | "setinfo" | "info" | "list" | "no-evict" | "no-touch" => {
-            wrong_args(cx.out, &format!("client|{sub_name}"))
-        }
-        _ => cx.out.err(&format!(
-            "unknown subcommand '{}'. Try CLIENT HELP.",
-            String::from_utf8_lossy(sub)
-        )),
+fn client_id(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.int(cx.sess.id as i64);
+    Ok(())
+}
+
+fn client_getname(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    match &cx.sess.name {
+        Some(name) => cx.out.bulk(name.as_bytes()),
+        None => cx.out.null(),
     }
+    Ok(())
+}
+
+fn client_setname(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let name = args.key();
+    if !plain(name) {
+        return Err(Failure::err(
+            "Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    set_name(cx, String::from_utf8_lossy(name).into_owned());
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_setinfo(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (attr, value) = (args.key(), args.key());
+    let v = String::from_utf8_lossy(value).into_owned();
+    if !plain(value) && !value.is_empty() {
+        let a = String::from_utf8_lossy(attr).to_lowercase();
+        return Err(Failure::err(format!(
+            "{a} cannot contain spaces, newlines or special characters."
+        )));
+    }
+    if is(attr, "lib-name") {
+        cx.sess.lib.0 = Some(v);
+    } else if is(attr, "lib-ver") {
+        cx.sess.lib.1 = Some(v);
+    } else {
+        return Err(Failure::err(format!("Unrecognized option '{}'", shown(attr))));
+    }
+    cx.out.ok();
+    Ok(())
+}
+
+fn client_info(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let line = client_line(cx, cx.sess.id);
+    cx.out.verbatim(&line);
+    Ok(())
+}
+
+fn client_list(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let ids: Vec<u64> = cx.srv.clients().keys().copied().collect();
+    let text: String = ids.into_iter().map(|id| client_line(cx, id)).collect();
+    cx.out.verbatim(&text);
+    Ok(())
+}
+
+fn accepted(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.ok();
+    Ok(())
 }
 
 /// One line of CLIENT LIST.

@@ -1,102 +1,336 @@
 //! Keyspace commands: DEL, EXISTS, RENAME, COPY, expiry, TYPE, KEYS, SCAN, RANDOMKEY,
 //! DBSIZE, FLUSHDB/FLUSHALL, MEMORY USAGE.
 
-use super::{check, int_arg, is, store_error, Cx};
+use super::args::{is, shown, Args, Failure, Res};
+use super::spec::{Cx, Spec, F_ALLKEYS, F_FAST, F_READONLY, F_WRITE};
 use crate::glob;
 
-fn key_arg<'b>(argv: &[&'b [u8]], i: usize) -> &'b [u8] {
-    argv.get(i).copied().unwrap_or_default()
-}
+/// The keyspace commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec {
+        name: "del",
+        arity: -2,
+        flags: F_WRITE,
+        keys: (1, -1, 1),
+        group: "generic",
+        summary: "Deletes one or more keys.",
+        run: del,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "unlink",
+        arity: -2,
+        flags: F_WRITE | F_FAST,
+        keys: (1, -1, 1),
+        group: "generic",
+        summary: "Deletes one or more keys.",
+        run: del,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "exists",
+        arity: -2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, -1, 1),
+        group: "generic",
+        summary: "Determines whether one or more keys exist.",
+        run: exists,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "touch",
+        arity: -2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, -1, 1),
+        group: "generic",
+        summary: "Returns the number of existing keys out of those specified.",
+        run: exists,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "rename",
+        arity: 3,
+        flags: F_WRITE,
+        keys: (1, 2, 1),
+        group: "generic",
+        summary: "Renames a key and overwrites the destination.",
+        run: rename,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "renamenx",
+        arity: 3,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 2, 1),
+        group: "generic",
+        summary: "Renames a key only when the target key name doesn't exist.",
+        run: renamenx,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "copy",
+        arity: -3,
+        flags: F_WRITE,
+        keys: (1, 2, 1),
+        group: "generic",
+        summary: "Copies the value of a key to a new key.",
+        run: copy,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "expire",
+        arity: -3,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Sets the expiration time of a key in seconds.",
+        run: expire,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "pexpire",
+        arity: -3,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Sets the expiration time of a key in milliseconds.",
+        run: pexpire,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "expireat",
+        arity: -3,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Sets the expiration time of a key to a Unix timestamp.",
+        run: expireat,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "pexpireat",
+        arity: -3,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.",
+        run: pexpireat,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "expiretime",
+        arity: 2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Returns the expiration time of a key as a Unix timestamp.",
+        run: expiretime,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "pexpiretime",
+        arity: 2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.",
+        run: pexpiretime,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "ttl",
+        arity: 2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Returns the expiration time in seconds of a key.",
+        run: ttl,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "pttl",
+        arity: 2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Returns the expiration time in milliseconds of a key.",
+        run: pttl,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "persist",
+        arity: 2,
+        flags: F_WRITE | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Removes the expiration time of a key.",
+        run: persist,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "type",
+        arity: 2,
+        flags: F_READONLY | F_FAST,
+        keys: (1, 1, 1),
+        group: "generic",
+        summary: "Determines the type of value stored at a key.",
+        run: type_,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "keys",
+        arity: 2,
+        flags: F_READONLY,
+        group: "generic",
+        summary: "Returns all key names that match a pattern.",
+        run: keys,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "scan",
+        arity: -2,
+        flags: F_READONLY,
+        group: "generic",
+        summary: "Iterates over the key names in the database.",
+        run: scan,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "randomkey",
+        arity: 1,
+        flags: F_READONLY,
+        group: "generic",
+        summary: "Returns a random key name from the database.",
+        run: randomkey,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "dbsize",
+        arity: 1,
+        flags: F_READONLY | F_FAST,
+        group: "server",
+        summary: "Returns the number of keys in the database.",
+        run: dbsize,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "flushdb",
+        arity: -1,
+        flags: F_WRITE | F_ALLKEYS,
+        group: "server",
+        summary: "Removes all keys from the current database.",
+        run: flushall,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "flushall",
+        arity: -1,
+        flags: F_WRITE | F_ALLKEYS,
+        group: "server",
+        summary: "Removes all keys from all databases.",
+        run: flushall,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "memory",
+        arity: -2,
+        group: "server",
+        summary: "A container for memory diagnostics commands.",
+        subs: MEMORY,
+        ..Spec::NONE
+    },
+];
 
-pub fn del(cx: &mut Cx<'_>, argv: &[&[u8]]) {
+/// MEMORY's subcommands.
+static MEMORY: &[Spec] = &[Spec {
+    name: "usage",
+    arity: -3,
+    flags: F_READONLY,
+    keys: (2, 2, 1),
+    group: "server",
+    syntax: "<key> [SAMPLES <count>]",
+    summary: "Estimates the memory usage of a key.",
+    run: memory_usage,
+    ..Spec::NONE
+}];
+
+fn del(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let mut n = 0;
-    for key in argv.get(1..).unwrap_or_default() {
-        match cx.tx.delete(key) {
-            Ok(existed) => n += i64::from(existed),
-            Err(e) => return store_error(cx.out, &e),
-        }
+    for key in args.rest() {
+        n += i64::from(cx.tx.delete(key)?);
     }
     cx.out.int(n);
+    Ok(())
 }
 
-pub fn exists(cx: &mut Cx<'_>, argv: &[&[u8]]) {
+fn exists(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let mut n = 0;
-    for key in argv.get(1..).unwrap_or_default() {
-        match cx.tx.exists(key) {
-            Ok(e) => n += i64::from(e),
-            Err(e) => return store_error(cx.out, &e),
-        }
+    for key in args.rest() {
+        n += i64::from(cx.tx.exists(key)?);
     }
     cx.out.int(n);
+    Ok(())
 }
 
-fn rename_generic(cx: &mut Cx<'_>, argv: &[&[u8]], nx: bool) {
-    let (src, dst) = (key_arg(argv, 1), key_arg(argv, 2));
-    let Some(old) = check(cx.out, cx.tx.get(src)) else { return };
-    let Some((v, at)) = old else { return cx.out.err("no such key") };
-    if src == dst {
-        return if nx { cx.out.int(0) } else { cx.out.ok() };
-    }
-    if nx {
-        let Some(taken) = check(cx.out, cx.tx.exists(dst)) else { return };
-        if taken {
-            return cx.out.int(0);
+fn rename_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, nx: bool) -> Res {
+    let (src, dst) = (args.key(), args.key());
+    let Some((v, at)) = cx.tx.get(src)? else { return Err(Failure::err("no such key")) };
+    let done = |cx: &mut Cx<'_>, moved: bool| {
+        if nx {
+            cx.out.int(i64::from(moved));
+        } else {
+            cx.out.ok();
         }
+        Ok(())
+    };
+    if src == dst || (nx && cx.tx.exists(dst)?) {
+        return done(cx, false);
     }
     // The destination is written first: across a crash between two shards' writes the key
     // is at worst in both places, never in neither.
     cx.tx.put(dst, v, at);
-    if check(cx.out, cx.tx.delete(src)).is_none() {
-        return;
-    }
-    if nx {
-        cx.out.int(1);
-    } else {
-        cx.out.ok();
-    }
+    cx.tx.delete(src)?;
+    done(cx, true)
 }
 
-pub fn rename(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    rename_generic(cx, argv, false);
+fn rename(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    rename_generic(cx, args, false)
 }
 
-pub fn renamenx(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    rename_generic(cx, argv, true);
+fn renamenx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    rename_generic(cx, args, true)
 }
 
-pub fn copy(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let (src, dst) = (key_arg(argv, 1), key_arg(argv, 2));
+fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (src, dst) = (args.key(), args.key());
     let mut replace = false;
-    let mut i = 3;
-    while let Some(opt) = argv.get(i) {
-        if is(opt, "replace") {
+    while args.left() > 0 {
+        if args.eat("replace") {
             replace = true;
-        } else if is(opt, "db") && i + 1 < argv.len() {
-            let Some(db) = int_arg(cx.out, key_arg(argv, i + 1)) else { return };
-            if db != 0 {
-                return cx.out.err("DB index is out of range");
+        } else if args.left() > 1 && args.eat("db") {
+            if args.int()? != 0 {
+                return Err(Failure::err("DB index is out of range"));
             }
-            i += 1;
         } else {
-            return cx.out.err("syntax error");
+            return Err(Failure::syntax());
         }
-        i += 1;
     }
     if src == dst {
-        return cx.out.err("source and destination objects are the same");
+        return Err(Failure::err("source and destination objects are the same"));
     }
-    let Some(old) = check(cx.out, cx.tx.get(src)) else { return };
-    let Some((v, at)) = old else { return cx.out.int(0) };
-    let Some(taken) = check(cx.out, cx.tx.exists(dst)) else { return };
-    if taken && !replace {
-        return cx.out.int(0);
-    }
-    cx.tx.put(dst, v, at);
-    cx.out.int(1);
+    let copied = match cx.tx.get(src)? {
+        Some((v, at)) if replace || !cx.tx.exists(dst)? => {
+            cx.tx.put(dst, v, at);
+            1
+        }
+        _ => 0,
+    };
+    cx.out.int(copied);
+    Ok(())
 }
 
 /// EXPIRE's NX/XX/GT/LT, as a condition on the current expiry (0: none) and the new one.
-fn expire_condition(cx: &mut Cx<'_>, opts: &[&[u8]]) -> Option<fn(u64, u64) -> bool> {
+fn expire_condition(opts: &[&[u8]]) -> Result<fn(u64, u64) -> bool, Failure> {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for o in opts {
         match () {
@@ -104,21 +338,18 @@ fn expire_condition(cx: &mut Cx<'_>, opts: &[&[u8]]) -> Option<fn(u64, u64) -> b
             _ if is(o, "xx") => xx = true,
             _ if is(o, "gt") => gt = true,
             _ if is(o, "lt") => lt = true,
-            _ => {
-                cx.out.err(&format!("Unsupported option {}", String::from_utf8_lossy(o)));
-                return None;
-            }
+            _ => return Err(Failure::err(format!("Unsupported option {}", shown(o)))),
         }
     }
     if nx && (xx || gt || lt) {
-        cx.out.err("NX and XX, GT or LT options at the same time are not compatible");
-        return None;
+        return Err(Failure::err(
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        cx.out.err("GT and LT options at the same time are not compatible");
-        return None;
+        return Err(Failure::err("GT and LT options at the same time are not compatible"));
     }
-    Some(match (nx, xx, gt, lt) {
+    Ok(match (nx, xx, gt, lt) {
         (true, ..) => |cur, _| cur == 0,
         (_, _, true, _) => |cur, new| cur != 0 && new > cur,
         (_, _, _, true) => |cur, new| cur == 0 || new < cur,
@@ -127,9 +358,15 @@ fn expire_condition(cx: &mut Cx<'_>, opts: &[&[u8]]) -> Option<fn(u64, u64) -> b
     })
 }
 
-fn expire_generic(cx: &mut Cx<'_>, argv: &[&[u8]], unit: i64, absolute: bool, cmd: &str) {
-    let key = key_arg(argv, 1);
-    let Some(v) = int_arg(cx.out, key_arg(argv, 2)) else { return };
+fn expire_generic(
+    cx: &mut Cx<'_>,
+    args: &mut Args<'_>,
+    unit: i64,
+    absolute: bool,
+    cmd: &str,
+) -> Res {
+    let key = args.key();
+    let v = args.int()?;
     let at = v.checked_mul(unit).and_then(|ms| {
         if absolute {
             Some(ms)
@@ -137,101 +374,100 @@ fn expire_generic(cx: &mut Cx<'_>, argv: &[&[u8]], unit: i64, absolute: bool, cm
             ms.checked_add(cx.tx.now as i64)
         }
     });
-    let Some(at) = at else {
-        return cx.out.err(&format!("invalid expire time in '{cmd}' command"));
-    };
-    let Some(cond) = expire_condition(cx, argv.get(3..).unwrap_or_default()) else { return };
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    let Some((value, cur)) = old else { return cx.out.int(0) };
+    let at = at.ok_or_else(|| Failure::err(format!("invalid expire time in '{cmd}' command")))?;
+    let cond = expire_condition(args.rest())?;
     let new = at.max(0) as u64;
-    if !cond(cur, new) {
-        return cx.out.int(0);
-    }
-    if new <= cx.tx.now {
+    let changed = match cx.tx.get(key)? {
+        Some((_, cur)) if !cond(cur, new) => false,
+        None => false,
         // A time in the past deletes the key.
-        if check(cx.out, cx.tx.delete(key)).is_none() {
-            return;
+        Some(_) if new <= cx.tx.now => cx.tx.delete(key)?,
+        Some((value, _)) => {
+            cx.tx.put(key, value, new);
+            true
         }
-    } else {
-        cx.tx.put(key, value, new);
-    }
-    cx.out.int(1);
+    };
+    cx.out.int(i64::from(changed));
+    Ok(())
 }
 
-pub fn expire(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    expire_generic(cx, argv, 1000, false, "expire");
+fn expire(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    expire_generic(cx, args, 1000, false, "expire")
 }
 
-pub fn pexpire(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    expire_generic(cx, argv, 1, false, "pexpire");
+fn pexpire(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    expire_generic(cx, args, 1, false, "pexpire")
 }
 
-pub fn expireat(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    expire_generic(cx, argv, 1000, true, "expireat");
+fn expireat(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    expire_generic(cx, args, 1000, true, "expireat")
 }
 
-pub fn pexpireat(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    expire_generic(cx, argv, 1, true, "pexpireat");
+fn pexpireat(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    expire_generic(cx, args, 1, true, "pexpireat")
 }
 
-/// The expiry of the key in `argv[1]`: -2 absent, -1 none, else `f(at)`.
-fn ttl_generic(cx: &mut Cx<'_>, argv: &[&[u8]], f: impl FnOnce(u64, u64) -> i64) {
-    let Some(at) = check(cx.out, cx.tx.expiry(key_arg(argv, 1))) else { return };
+/// The expiry of the key: -2 absent, -1 none, else `f(at, now)`.
+fn ttl_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, f: impl FnOnce(u64, u64) -> i64) -> Res {
+    let at = cx.tx.expiry(args.key())?;
     cx.out.int(match at {
         None => -2,
         Some(0) => -1,
         Some(at) => f(at, cx.tx.now),
     });
+    Ok(())
 }
 
-pub fn ttl(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    ttl_generic(cx, argv, |at, now| (at.saturating_sub(now) as i64 + 500) / 1000);
+fn ttl(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    ttl_generic(cx, args, |at, now| (at.saturating_sub(now) as i64 + 500) / 1000)
 }
 
-pub fn pttl(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    ttl_generic(cx, argv, |at, now| at.saturating_sub(now) as i64);
+fn pttl(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    ttl_generic(cx, args, |at, now| at.saturating_sub(now) as i64)
 }
 
-pub fn expiretime(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    ttl_generic(cx, argv, |at, _| (at / 1000) as i64);
+fn expiretime(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    ttl_generic(cx, args, |at, _| (at / 1000) as i64)
 }
 
-pub fn pexpiretime(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    ttl_generic(cx, argv, |at, _| at as i64);
+fn pexpiretime(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    ttl_generic(cx, args, |at, _| at as i64)
 }
 
-pub fn persist(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = key_arg(argv, 1);
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    match old {
+fn persist(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let changed = match cx.tx.get(key)? {
         Some((v, at)) if at != 0 => {
             cx.tx.put(key, v, 0);
-            cx.out.int(1);
+            true
         }
-        _ => cx.out.int(0),
-    }
+        _ => false,
+    };
+    cx.out.int(i64::from(changed));
+    Ok(())
 }
 
-pub fn type_(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    if let Some(e) = check(cx.out, cx.tx.exists(key_arg(argv, 1))) {
-        cx.out.simple(if e { "string" } else { "none" });
-    }
-}
-
-pub fn touch(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    exists(cx, argv);
+fn type_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let e = cx.tx.exists(args.key())?;
+    cx.out.simple(if e { "string" } else { "none" });
+    Ok(())
 }
 
 /// KEYS walks the keyspace as SCAN does, a thousand keys at a time: no lock is held while
 /// the pattern is matched, and no part of the keydir for longer than a thousand entries
 /// take to copy. Outside a transaction it runs on a blocking thread, so the other
 /// connections of its network thread go on meanwhile.
-pub fn keys(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let pattern = glob::Pattern::new(key_arg(argv, 1));
+fn keys(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let pattern = glob::Pattern::new(args.key());
     if cx.in_exec {
         return matching_keys(cx.srv, cx.out, &pattern);
     }
-    cx.sess.deferred = Some(Box::new(move |srv, out| matching_keys(srv, out, &pattern)));
+    cx.sess.deferred = Some(Box::new(move |srv, out| {
+        if let Err(f) = matching_keys(srv, out, &pattern) {
+            f.reply(out);
+        }
+    }));
+    Ok(())
 }
 
 /// The KEYS reply: every key `pattern` matches.
@@ -239,11 +475,11 @@ fn matching_keys(
     srv: &crate::shared::Shared,
     out: &mut crate::reply::Out,
     pattern: &glob::Pattern,
-) {
+) -> Res {
     let mut found = Vec::new();
     let mut cursor = 0;
     loop {
-        let Some((keys, next)) = check(out, srv.ks.db.scan_keys(cursor, 1000)) else { return };
+        let (keys, next) = srv.ks.scan_keys(cursor, 1000)?;
         found.extend(keys.into_iter().filter(|k| pattern.matches(k)));
         if next == 0 {
             break;
@@ -254,35 +490,36 @@ fn matching_keys(
     for k in &found {
         out.bulk(k);
     }
+    Ok(())
 }
 
-pub fn scan(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let cursor = std::str::from_utf8(key_arg(argv, 1)).ok().and_then(|s| s.parse::<u64>().ok());
-    let Some(cursor) = cursor else { return cx.out.err("invalid cursor") };
+/// SCAN's options: MATCH, COUNT and TYPE (only `string` finds keys).
+fn scan_opts<'a>(args: &mut Args<'a>) -> Result<(Option<&'a [u8]>, usize, bool), Failure> {
     let (mut pattern, mut count, mut only_strings) = (None, 10usize, true);
-    let mut i = 2;
-    while let (Some(opt), Some(v)) = (argv.get(i), argv.get(i + 1)) {
-        if is(opt, "match") {
-            pattern = Some(*v);
-        } else if is(opt, "count") {
-            match crate::number::parse_i64(v) {
-                Some(n) if n >= 1 => count = n as usize,
-                Some(_) => return cx.out.err("syntax error"),
-                None => return cx.out.err("value is not an integer or out of range"),
-            }
-        } else if is(opt, "type") {
-            only_strings = is(v, "string");
+    while args.left() > 0 {
+        if args.left() < 2 {
+            return Err(Failure::syntax());
+        } else if args.eat("match") {
+            pattern = Some(args.key());
+        } else if args.eat("count") {
+            count = match args.int()? {
+                n if n >= 1 => n as usize,
+                _ => return Err(Failure::syntax()),
+            };
+        } else if args.eat("type") {
+            only_strings = is(args.key(), "string");
         } else {
-            return cx.out.err("syntax error");
+            return Err(Failure::syntax());
         }
-        i += 2;
     }
-    if i != argv.len() {
-        return cx.out.err("syntax error");
-    }
-    let Some((keys, next)) = check(cx.out, cx.srv.ks.db.scan_keys(cursor, count)) else {
-        return;
-    };
+    Ok((pattern, count, only_strings))
+}
+
+fn scan(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let cursor = std::str::from_utf8(args.key()).ok().and_then(|s| s.parse::<u64>().ok());
+    let cursor = cursor.ok_or(Failure::err("invalid cursor"))?;
+    let (pattern, count, only_strings) = scan_opts(args)?;
+    let (keys, next) = cx.srv.ks.scan_keys(cursor, count)?;
     let pattern = pattern.map(glob::Pattern::new);
     let keys: Vec<&Vec<u8>> = keys
         .iter()
@@ -294,24 +531,29 @@ pub fn scan(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     for k in keys {
         cx.out.bulk(k);
     }
+    Ok(())
 }
 
 /// RANDOMKEY: the walk from a random place (a shard and a part of its keydir) to the first
 /// keys it finds, wrapping around once; a random one of those. A keydir left sparse by
 /// deletes costs more steps, never a wrong "empty".
-pub fn randomkey(cx: &mut Cx<'_>, _: &[&[u8]]) {
-    let db = &cx.srv.ks.db;
+fn randomkey(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let ks = &cx.srv.ks;
     let r = random();
-    let shard = r % db.shard_count() as u64;
+    let shard = r % ks.shard_count() as u64;
     let mut cursor = (shard << 38) | (((r >> 16) % 64) << 32);
     let mut wrapped = false;
     loop {
-        let Some((keys, next)) = check(cx.out, db.scan_keys(cursor, 16)) else { return };
+        let (keys, next) = ks.scan_keys(cursor, 16)?;
         if let Some(k) = keys.get((r >> 32) as usize % keys.len().max(1)) {
-            return cx.out.bulk(k);
+            cx.out.bulk(k);
+            return Ok(());
         }
         match next {
-            0 if wrapped => return cx.out.null(),
+            0 if wrapped => {
+                cx.out.null();
+                return Ok(());
+            }
             0 => (cursor, wrapped) = (0, true),
             n => cursor = n,
         }
@@ -329,48 +571,30 @@ fn random() -> u64 {
     z ^ (z >> 31)
 }
 
-pub fn dbsize(cx: &mut Cx<'_>, _: &[&[u8]]) {
-    cx.out.int(cx.srv.ks.db.len() as i64);
+fn dbsize(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.int(cx.srv.ks.len() as i64);
+    Ok(())
 }
 
-pub fn flushall(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    if let Some(opt) = argv.get(1) {
-        if !is(opt, "async") && !is(opt, "sync") {
-            return cx.out.err("syntax error");
-        }
-    }
-    if cx.in_exec {
-        let Some(keys) = check(cx.out, cx.srv.ks.db.keys_where(|_| true)) else { return };
-        for k in keys {
-            if check(cx.out, cx.tx.delete(&k)).is_none() {
-                return;
-            }
-        }
-        return cx.out.ok();
-    }
-    match cx.srv.ks.flush() {
-        Ok(n) => {
-            cx.sess.wrote |= n > 0;
-            cx.out.ok();
-        }
-        Err(e) => store_error(cx.out, &e),
-    }
+fn flushall(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let _ = args.eat("async") || args.eat("sync");
+    args.done()?;
+    cx.tx.delete_all()?;
+    cx.out.ok();
+    Ok(())
 }
 
-pub fn memory(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let sub = key_arg(argv, 1);
-    if is(sub, "usage") && (argv.len() == 3 || argv.len() == 5) {
-        let key = key_arg(argv, 2);
-        // The record on disk is not memory; the keydir entry (about 48 bytes beside the
-        // key) and the value as a read copies it are.
-        return match check(cx.out, cx.tx.with_value(key, <[u8]>::len)) {
-            Some(Some(len)) => cx.out.int((48 + key.len() + len) as i64),
-            Some(None) => cx.out.null(),
-            None => {}
-        };
+fn memory_usage(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    if args.eat("samples") {
+        args.int()?;
     }
-    if is(sub, "usage") {
-        return super::wrong_args(cx.out, "memory|usage");
+    args.done()?;
+    // The record on disk is not memory; the keydir entry (about 48 bytes beside the key)
+    // and the value as a read copies it are.
+    match cx.tx.with_value(key, <[u8]>::len)? {
+        Some(len) => cx.out.int((48 + key.len() + len) as i64),
+        None => cx.out.null(),
     }
-    cx.out.err(&format!("unknown subcommand '{}'. Try MEMORY HELP.", String::from_utf8_lossy(sub)));
+    Ok(())
 }

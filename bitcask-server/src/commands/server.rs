@@ -3,20 +3,209 @@
 
 use std::sync::atomic::Ordering::*;
 
-use super::{is, wrong_args, Cx, Spec, FLAG_NAMES, TABLE};
+use super::args::{shown, Args, Failure, Res};
+use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_READONLY};
 use crate::glob;
+
+/// The server commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec {
+        name: "info",
+        arity: -1,
+        group: "server",
+        summary: "Returns information and statistics about the server.",
+        run: info,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "config",
+        arity: -2,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "A container for server configuration commands.",
+        subs: CONFIG,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "command",
+        arity: -1,
+        group: "server",
+        summary: "Returns detailed information about all commands.",
+        run: command_all,
+        subs: COMMAND,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "save",
+        arity: 1,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Makes every write durable (fsync of every shard).",
+        run: save,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "bgsave",
+        arity: -1,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Makes every write durable in the background.",
+        run: bgsave,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "bgrewriteaof",
+        arity: 1,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Merges the datafiles in the background.",
+        run: bgrewriteaof,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "lastsave",
+        arity: 1,
+        flags: F_FAST,
+        group: "server",
+        summary: "Returns the Unix timestamp of the last successful sync.",
+        run: lastsave,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "time",
+        arity: 1,
+        flags: F_FAST,
+        group: "server",
+        summary: "Returns the server time.",
+        run: time,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "shutdown",
+        arity: -1,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Closes the store cleanly and stops the server.",
+        run: shutdown,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "bitcask.stats",
+        arity: 1,
+        flags: F_READONLY,
+        group: "bitcask",
+        summary: "Returns the store's statistics: keys, files, live and dead bytes.",
+        run: bitcask_stats,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "bitcask.merge",
+        arity: 1,
+        flags: F_ADMIN,
+        group: "bitcask",
+        summary: "Merges every shard's datafiles now and reports what it did.",
+        run: bitcask_merge,
+        ..Spec::NONE
+    },
+];
+
+/// CONFIG's subcommands.
+static CONFIG: &[Spec] = &[
+    Spec {
+        name: "get",
+        arity: -3,
+        flags: F_ADMIN,
+        group: "server",
+        syntax: "<pattern> [<pattern> ...]",
+        summary: "Returns the effective values of configuration parameters.",
+        run: config_get,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "set",
+        arity: -4,
+        flags: F_ADMIN,
+        group: "server",
+        syntax: "<directive> <value> [<directive> <value> ...]",
+        summary: "Refused: the flags are fixed at start.",
+        run: config_set,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "resetstat",
+        arity: 2,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Resets the server's statistics.",
+        run: config_resetstat,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "rewrite",
+        arity: 2,
+        flags: F_ADMIN,
+        group: "server",
+        summary: "Refused: the server runs without a config file.",
+        run: config_rewrite,
+        ..Spec::NONE
+    },
+];
+
+/// COMMAND's subcommands.
+static COMMAND: &[Spec] = &[
+    Spec {
+        name: "count",
+        arity: 2,
+        group: "server",
+        summary: "Returns a count of commands.",
+        run: command_count,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "info",
+        arity: -2,
+        group: "server",
+        syntax: "[<command-name> ...]",
+        summary: "Returns information about one, multiple or all commands.",
+        run: command_info_of,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "docs",
+        arity: -2,
+        group: "server",
+        syntax: "[<command-name> ...]",
+        summary: "Returns documentary information about one, multiple or all commands.",
+        run: command_docs_of,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "list",
+        arity: 2,
+        group: "server",
+        summary: "Returns a list of command names.",
+        run: command_list,
+        ..Spec::NONE
+    },
+    Spec {
+        name: "getkeys",
+        arity: -3,
+        group: "server",
+        syntax: "<command> [<arg> ...]",
+        summary: "Extracts the key names from an arbitrary command.",
+        run: command_getkeys,
+        ..Spec::NONE
+    },
+];
 use crate::reply::Out;
 use crate::shared::Shared;
 
-pub fn info(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let sections: Vec<String> = argv
-        .get(1..)
-        .unwrap_or_default()
-        .iter()
-        .map(|s| String::from_utf8_lossy(s).to_lowercase())
-        .collect();
+fn info(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let sections: Vec<String> =
+        args.rest().iter().map(|s| String::from_utf8_lossy(s).to_lowercase()).collect();
     let text = crate::info::render(cx.srv, &sections, cx.sess);
     cx.out.verbatim(&text);
+    Ok(())
 }
 
 /// The values CONFIG GET reports.
@@ -39,47 +228,45 @@ fn config_pairs(srv: &Shared) -> Vec<(&'static str, String)> {
         ("dir", c.dir.display().to_string()),
         ("requirepass", c.requirepass.clone().unwrap_or_default()),
         ("bitcask-sync", c.sync_text()),
-        ("bitcask-shards", srv.ks.db.shard_count().to_string()),
+        ("bitcask-shards", srv.ks.shard_count().to_string()),
     ]
 }
 
-pub fn config(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let sub = argv.get(1).copied().unwrap_or_default();
-    if is(sub, "get") {
-        let patterns = argv.get(2..).unwrap_or_default();
-        if patterns.is_empty() {
-            return wrong_args(cx.out, "config|get");
-        }
-        let pairs: Vec<_> = config_pairs(cx.srv)
-            .into_iter()
-            .filter(|(k, _)| {
-                patterns.iter().any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
-            })
-            .collect();
-        cx.out.map(pairs.len());
-        for (k, v) in pairs {
-            cx.out.bulk(k.as_bytes());
-            cx.out.bulk(v.as_bytes());
-        }
-    } else if is(sub, "set") {
-        let name = argv.get(2).map_or(String::new(), |n| String::from_utf8_lossy(n).into_owned());
-        cx.out.err(&format!("Unknown option or number of arguments for CONFIG SET - '{name}'"));
-    } else if is(sub, "resetstat") {
-        cx.out.ok();
-    } else if is(sub, "rewrite") {
-        cx.out.err("The server is running without a config file");
-    } else {
-        cx.out.err(&format!(
-            "unknown subcommand '{}'. Try CONFIG HELP.",
-            String::from_utf8_lossy(sub)
-        ));
+fn config_get(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let patterns = args.rest();
+    let pairs: Vec<_> = config_pairs(cx.srv)
+        .into_iter()
+        .filter(|(k, _)| {
+            patterns.iter().any(|p| glob::matches(&p.to_ascii_lowercase(), k.as_bytes()))
+        })
+        .collect();
+    cx.out.map(pairs.len());
+    for (k, v) in pairs {
+        cx.out.bulk(k.as_bytes());
+        cx.out.bulk(v.as_bytes());
     }
+    Ok(())
 }
 
-/// One COMMAND INFO entry (the ten fields of Redis 7).
-fn command_info(out: &mut Out, s: &Spec) {
+fn config_set(_: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let name = shown(args.key());
+    Err(Failure::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")))
+}
+
+fn config_resetstat(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.ok();
+    Ok(())
+}
+
+fn config_rewrite(_: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    Err(Failure::err("The server is running without a config file"))
+}
+
+/// One COMMAND INFO entry (the ten fields of Redis 7; a subcommand is named
+/// `container|name`).
+fn command_info(out: &mut Out, s: &Spec, name: &str) {
     out.array(10);
-    out.bulk(s.name.as_bytes());
+    out.bulk(name.as_bytes());
     out.int(i64::from(s.arity));
     let flags: Vec<&str> =
         FLAG_NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| *n).collect();
@@ -93,7 +280,10 @@ fn command_info(out: &mut Out, s: &Spec) {
     out.set(0);
     out.set(0);
     out.array(0);
-    out.array(0);
+    out.array(s.subs.len());
+    for sub in s.subs {
+        command_info(out, sub, &format!("{}|{}", s.name, sub.name));
+    }
 }
 
 /// One COMMAND DOCS entry.
@@ -108,72 +298,79 @@ fn command_docs(out: &mut Out, s: &Spec) {
     out.bulk(s.group.as_bytes());
 }
 
-fn named<'b>(argv: &[&'b [u8]]) -> Vec<(&'b [u8], Option<&'static Spec>)> {
-    argv.get(2..).unwrap_or_default().iter().map(|n| (*n, super::lookup(n))).collect()
+/// The specs named by the arguments (`None` for an unknown name).
+fn named(table: &'static Table, args: &mut Args<'_>) -> Vec<Option<&'static Spec>> {
+    args.rest().iter().map(|n| table.lookup(n)).collect()
 }
 
-pub fn command(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let Some(sub) = argv.get(1) else {
-        cx.out.array(TABLE.len());
-        for s in TABLE {
-            command_info(cx.out, s);
-        }
-        return;
-    };
-    if is(sub, "count") {
-        cx.out.int(TABLE.len() as i64);
-    } else if is(sub, "info") {
-        let specs: Vec<Option<&Spec>> = if argv.len() == 2 {
-            TABLE.iter().map(Some).collect()
-        } else {
-            named(argv).into_iter().map(|(_, s)| s).collect()
-        };
-        cx.out.array(specs.len());
-        for s in specs {
-            match s {
-                Some(s) => command_info(cx.out, s),
-                None => cx.out.null_array(),
-            }
-        }
-    } else if is(sub, "docs") {
-        let specs: Vec<&Spec> = if argv.len() == 2 {
-            TABLE.iter().collect()
-        } else {
-            named(argv).into_iter().filter_map(|(_, s)| s).collect()
-        };
-        cx.out.map(specs.len());
-        for s in specs {
-            command_docs(cx.out, s);
-        }
-    } else if is(sub, "list") {
-        cx.out.array(TABLE.len());
-        for s in TABLE {
-            cx.out.bulk(s.name.as_bytes());
-        }
-    } else if is(sub, "getkeys") {
-        let rest = argv.get(2..).unwrap_or_default();
-        let Some(spec) = rest.first().and_then(|n| super::lookup(n)) else {
-            return cx.out.err("Invalid command specified");
-        };
-        let keys = super::keys_of(spec, rest);
-        if keys.is_empty() {
-            return cx.out.err("The command has no key arguments");
-        }
-        cx.out.array(keys.len());
-        for k in keys {
-            cx.out.bulk(k);
-        }
-    } else {
-        cx.out.err(&format!(
-            "unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(sub)
-        ));
+/// COMMAND alone: every command's COMMAND INFO entry.
+fn command_all(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.array(cx.table.count());
+    for s in cx.table.all() {
+        command_info(cx.out, s, s.name);
     }
+    Ok(())
+}
+
+fn command_count(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.int(cx.table.count() as i64);
+    Ok(())
+}
+
+fn command_info_of(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    if args.left() == 0 {
+        return command_all(cx, args);
+    }
+    let specs = named(cx.table, args);
+    cx.out.array(specs.len());
+    for s in specs {
+        match s {
+            Some(s) => command_info(cx.out, s, s.name),
+            None => cx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+fn command_docs_of(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let specs: Vec<&Spec> = if args.left() == 0 {
+        cx.table.all().collect()
+    } else {
+        named(cx.table, args).into_iter().flatten().collect()
+    };
+    cx.out.map(specs.len());
+    for s in specs {
+        command_docs(cx.out, s);
+    }
+    Ok(())
+}
+
+fn command_list(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.array(cx.table.count());
+    for s in cx.table.all() {
+        cx.out.bulk(s.name.as_bytes());
+    }
+    Ok(())
+}
+
+fn command_getkeys(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let rest = args.rest();
+    let (spec, _) =
+        cx.table.resolve(rest).map_err(|_| Failure::err("Invalid command specified"))?;
+    let keys = spec.keys_of(rest);
+    if keys.is_empty() {
+        return Err(Failure::err("The command has no key arguments"));
+    }
+    cx.out.array(keys.len());
+    for k in keys {
+        cx.out.bulk(k);
+    }
+    Ok(())
 }
 
 /// Syncs every shard; SAVE and BGSAVE reply with it, and LASTSAVE moves.
 fn save_now(srv: &Shared) -> Result<(), String> {
-    let result = srv.ks.db.sync().map_err(|e| e.to_string());
+    let result = srv.ks.sync().map_err(|e| e.to_string());
     *srv.last_save_error.lock().unwrap_or_else(|e| e.into_inner()) = result.clone().err();
     result?;
     srv.last_save.store(crate::keyspace::now_ms() / 1000, Release);
@@ -181,69 +378,76 @@ fn save_now(srv: &Shared) -> Result<(), String> {
     Ok(())
 }
 
-pub fn save(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn save(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     // The fsync runs off the network threads; the reply follows it.
     cx.sess.deferred = Some(Box::new(|srv, out| match save_now(srv) {
         Ok(()) => out.ok(),
         Err(e) => out.err(&e),
     }));
+    Ok(())
 }
 
-pub fn bgsave(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn bgsave(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     let srv = cx.srv.me();
     std::thread::spawn(move || {
         let _ = save_now(&srv);
     });
     cx.out.simple("Background saving started");
+    Ok(())
 }
 
-pub fn lastsave(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn lastsave(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.out.int(cx.srv.last_save.load(Acquire) as i64);
+    Ok(())
 }
 
-pub fn time(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn time(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     cx.out.array(2);
     cx.out.bulk(d.as_secs().to_string().as_bytes());
     cx.out.bulk(d.subsec_micros().to_string().as_bytes());
+    Ok(())
 }
 
-pub fn shutdown(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    for opt in argv.get(1..).unwrap_or_default() {
-        if is(opt, "abort") {
-            return cx.out.err("No shutdown in progress.");
+fn shutdown(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    while args.left() > 0 {
+        if args.eat("abort") {
+            return Err(Failure::err("No shutdown in progress."));
         }
-        if !["nosave", "save", "now", "force"].iter().any(|w| is(opt, w)) {
-            return cx.out.err("syntax error");
+        if !["nosave", "save", "now", "force"].iter().any(|w| args.eat(w)) {
+            return Err(Failure::syntax());
         }
     }
     // As Redis: no reply; the connection closes when the store has been closed.
     cx.sess.quit = true;
     cx.srv.request_shutdown();
+    Ok(())
 }
 
-/// Runs a merge of every shard on a blocking thread; `done` writes the reply.
+/// Runs a merge of every shard (on the caller's thread: a blocking one); `None` when one
+/// is running already.
 fn merge_in_background(srv: &Shared) -> Option<Result<Vec<bitcask_core::MergeReport>, String>> {
     if srv.merging.swap(true, AcqRel) {
         return None;
     }
-    let r = srv.ks.db.merge().map_err(|e| e.to_string());
+    let r = srv.ks.merge().map_err(|e| e.to_string());
     srv.merging.store(false, Release);
     Some(r)
 }
 
-pub fn bgrewriteaof(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn bgrewriteaof(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     if cx.srv.merging.load(Acquire) {
-        return cx.out.err("Background append only file rewriting already in progress");
+        return Err(Failure::err("Background append only file rewriting already in progress"));
     }
     let srv = cx.srv.me();
     std::thread::spawn(move || {
         let _ = merge_in_background(&srv);
     });
     cx.out.simple("Background append only file rewriting started");
+    Ok(())
 }
 
-pub fn bitcask_merge(cx: &mut Cx<'_>, _: &[&[u8]]) {
+fn bitcask_merge(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.deferred = Some(Box::new(|srv, out| match merge_in_background(srv) {
         None => out.err("a merge is already running"),
         Some(Err(e)) => out.err(&e),
@@ -260,10 +464,11 @@ pub fn bitcask_merge(cx: &mut Cx<'_>, _: &[&[u8]]) {
             out.int(reclaimed as i64);
         }
     }));
+    Ok(())
 }
 
-pub fn bitcask_stats(cx: &mut Cx<'_>, _: &[&[u8]]) {
-    let stats = cx.srv.ks.db.stats();
+fn bitcask_stats(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let stats = cx.srv.ks.stats();
     let sum = |f: fn(&bitcask_core::Stats) -> u64| stats.iter().map(f).sum::<u64>();
     let rows: Vec<(&str, i64)> = vec![
         ("shards", stats.len() as i64),
@@ -282,4 +487,5 @@ pub fn bitcask_stats(cx: &mut Cx<'_>, _: &[&[u8]]) {
     }
     cx.out.bulk(b"sync");
     cx.out.bulk(cx.srv.cfg.sync_text().as_bytes());
+    Ok(())
 }

@@ -1,25 +1,50 @@
 //! String commands: GET, SET and its relatives, MGET/MSET, counters, APPEND and ranges.
 
-use super::{check, int_arg, is, store_error, wrong_args, Cx};
+use super::args::{Args, Failure, Res};
+use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE};
+
 use crate::number::{format_f64, itoa, parse_f64, parse_i64};
+
+/// The string commands.
+pub static COMMANDS: &[Spec] = &[
+    Spec { name: "get", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key.", run: get, ..Spec::NONE },
+    Spec { name: "set", arity: -3, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", run: set, ..Spec::NONE },
+    Spec { name: "setnx", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Set the string value of a key only when the key doesn't exist.", run: setnx, ..Spec::NONE },
+    Spec { name: "setex", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets the string value and expiration time of a key.", run: setex, ..Spec::NONE },
+    Spec { name: "psetex", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets both string value and expiration time in milliseconds of a key.", run: psetex, ..Spec::NONE },
+    Spec { name: "getdel", arity: 2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key after deleting the key.", run: getdel, ..Spec::NONE },
+    Spec { name: "getex", arity: -2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key after setting its expiration time.", run: getex, ..Spec::NONE },
+    Spec { name: "mget", arity: -2, flags: F_READONLY | F_FAST | F_LOCKREAD, keys: (1, -1, 1), group: "string", summary: "Atomically returns the string values of one or more keys.", run: mget, ..Spec::NONE },
+    Spec { name: "mset", arity: -3, flags: F_WRITE, keys: (1, -1, 2), group: "string", summary: "Atomically creates or modifies the string values of one or more keys.", run: mset, ..Spec::NONE },
+    Spec { name: "msetnx", arity: -3, flags: F_WRITE, keys: (1, -1, 2), group: "string", summary: "Atomically modifies the string values of one or more keys only when all keys don't exist.", run: msetnx, ..Spec::NONE },
+    Spec { name: "incr", arity: 2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Increments the integer value of a key by one.", run: incr, ..Spec::NONE },
+    Spec { name: "decr", arity: 2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Decrements the integer value of a key by one.", run: decr, ..Spec::NONE },
+    Spec { name: "incrby", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Increments the integer value of a key by a number.", run: incrby, ..Spec::NONE },
+    Spec { name: "decrby", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Decrements a number from the integer value of a key.", run: decrby, ..Spec::NONE },
+    Spec { name: "incrbyfloat", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Increment the floating point value of a key by a number.", run: incrbyfloat, ..Spec::NONE },
+    Spec { name: "append", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Appends a string to the value of a key.", run: append, ..Spec::NONE },
+    Spec { name: "strlen", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the length of a string value.", run: strlen, ..Spec::NONE },
+    Spec { name: "getrange", arity: 4, flags: F_READONLY, keys: (1, 1, 1), group: "string", summary: "Returns a substring of the string stored at a key.", run: getrange, ..Spec::NONE },
+    Spec { name: "setrange", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Overwrites a part of a string value with another by an offset.", run: setrange, ..Spec::NONE },
+];
 
 /// The largest string a command may build (as Redis's `proto-max-bulk-len`).
 const MAX_STRING: u64 = 512 << 20;
 
-fn too_big(cx: &mut Cx<'_>) {
-    cx.out.err("string exceeds maximum allowed size (proto-max-bulk-len)");
+fn too_big() -> Failure {
+    Failure::err("string exceeds maximum allowed size (proto-max-bulk-len)")
 }
 
 /// An expiry argument as an absolute time in ms: `unit` ms per unit, `absolute` for
-/// EXAT/PXAT. Replies the error (naming `cmd`) and returns `None` when it is invalid.
+/// EXAT/PXAT; `ERR invalid expire time in 'cmd' command` when it is not after the epoch.
 pub fn expiry_arg(
-    cx: &mut Cx<'_>,
-    arg: &[u8],
+    cx: &Cx<'_>,
+    args: &mut Args<'_>,
     unit: i64,
     absolute: bool,
     cmd: &str,
-) -> Option<u64> {
-    let v = int_arg(cx.out, arg)?;
+) -> Result<u64, Failure> {
+    let v = args.int()?;
     let at = v.checked_mul(unit).filter(|_| v > 0).and_then(|ms| {
         if absolute {
             Some(ms)
@@ -28,213 +53,196 @@ pub fn expiry_arg(
         }
     });
     match at {
-        Some(at) if at > 0 => Some(at as u64),
-        _ => {
-            cx.out.err(&format!("invalid expire time in '{cmd}' command"));
-            None
-        }
+        Some(at) if at > 0 => Ok(at as u64),
+        _ => Err(Failure::err(format!("invalid expire time in '{cmd}' command"))),
     }
 }
 
-pub fn get(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
+fn get(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let out = &mut *cx.out;
-    match cx.tx.with_value(key, |v| out.bulk(v)) {
-        Ok(Some(())) => {}
-        Ok(None) => out.null(),
-        Err(e) => store_error(out, &e),
+    if cx.tx.with_value(args.key(), |v| out.bulk(v))?.is_none() {
+        out.null();
     }
+    Ok(())
 }
 
 /// SET's options.
 #[derive(Default)]
-struct SetOpts {
+struct SetOpts<'a> {
     nx: bool,
     xx: bool,
     get: bool,
     keepttl: bool,
-    /// (argument index, ms per unit, absolute).
-    expire: Option<(usize, i64, bool)>,
+    /// The expiry's argument, ms per unit, absolute.
+    expire: Option<(&'a [u8], i64, bool)>,
 }
 
-fn set_opts(argv: &[&[u8]]) -> Option<SetOpts> {
+/// The expiry options of SET: (word, ms per unit, absolute).
+const SET_EXPIRY: [(&str, i64, bool); 4] =
+    [("ex", 1000, false), ("px", 1, false), ("exat", 1000, true), ("pxat", 1, true)];
+
+/// Reads SET's options (any order; an expiry takes the argument after it).
+fn set_opts<'a>(args: &mut Args<'a>) -> Result<SetOpts<'a>, Failure> {
     let mut o = SetOpts::default();
-    let mut i = 3;
-    while let Some(opt) = argv.get(i) {
-        let has_value = i + 1 < argv.len();
-        let unit = if is(opt, "ex") || is(opt, "exat") { 1000 } else { 1 };
-        if is(opt, "nx") && !o.xx {
+    while args.left() > 0 {
+        let can_expire = !o.keepttl && o.expire.is_none() && args.left() > 1;
+        let expiry = SET_EXPIRY.iter().find(|(w, ..)| can_expire && args.eat(w));
+        if let Some(&(_, unit, absolute)) = expiry {
+            o.expire = Some((args.key(), unit, absolute));
+        } else if !o.xx && args.eat("nx") {
             o.nx = true;
-        } else if is(opt, "xx") && !o.nx {
+        } else if !o.nx && args.eat("xx") {
             o.xx = true;
-        } else if is(opt, "get") {
+        } else if args.eat("get") {
             o.get = true;
-        } else if is(opt, "keepttl") && o.expire.is_none() {
+        } else if o.expire.is_none() && args.eat("keepttl") {
             o.keepttl = true;
-        } else if ["ex", "px", "exat", "pxat"].iter().any(|w| is(opt, w))
-            && !o.keepttl
-            && o.expire.is_none()
-            && has_value
-        {
-            let absolute = is(opt, "exat") || is(opt, "pxat");
-            o.expire = Some((i + 1, unit, absolute));
-            i += 1;
         } else {
-            return None;
+            return Err(Failure::syntax());
         }
-        i += 1;
     }
-    Some(o)
+    Ok(o)
 }
 
-pub fn set(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let (key, value) =
-        (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
-    let Some(o) = set_opts(argv) else { return cx.out.err("syntax error") };
+fn set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (key, value) = (args.key(), args.key());
+    let o = set_opts(args)?;
     let mut at = 0;
-    if let Some((i, unit, absolute)) = o.expire {
-        let Some(t) =
-            expiry_arg(cx, argv.get(i).copied().unwrap_or_default(), unit, absolute, "set")
-        else {
-            return;
-        };
-        at = t;
+    if let Some((arg, unit, absolute)) = o.expire {
+        at = expiry_arg(cx, &mut Args::new(&[arg], 0), unit, absolute, "set")?;
     }
-    if !o.nx && !o.xx && !o.get && !o.keepttl && !cx.in_exec {
+    if !o.nx && !o.xx && !o.get && !o.keepttl {
         // The common case: one write, no read.
-        return match cx.tx.ks().put(key, value, at) {
-            Ok(()) => {
-                cx.sess.wrote = true;
-                cx.out.ok();
-            }
-            Err(e) => store_error(cx.out, &e),
-        };
+        cx.tx.put_now(key, value, at)?;
+        cx.out.ok();
+        return Ok(());
     }
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    let reply_old = |cx: &mut Cx<'_>, old: &Option<(Vec<u8>, u64)>| {
-        cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
-    };
+    let old = cx.tx.get(key)?;
+    let old_value = |old: &Option<(Vec<u8>, u64)>| old.as_ref().map(|(v, _)| v.clone());
     if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
-        return if o.get { reply_old(cx, &old) } else { cx.out.null() };
+        if o.get {
+            cx.out.opt_bulk(old_value(&old).as_deref());
+        } else {
+            cx.out.null();
+        }
+        return Ok(());
     }
     if o.keepttl {
         at = old.as_ref().map_or(0, |(_, t)| *t);
     }
     cx.tx.put(key, value.to_vec(), at);
     if o.get {
-        reply_old(cx, &old);
+        cx.out.opt_bulk(old_value(&old).as_deref());
     } else {
         cx.out.ok();
     }
+    Ok(())
 }
 
-pub fn setnx(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let (key, value) =
-        (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
-    let Some(exists) = check(cx.out, cx.tx.exists(key)) else { return };
+fn setnx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (key, value) = (args.key(), args.key());
+    let exists = cx.tx.exists(key)?;
     if !exists {
         cx.tx.put(key, value.to_vec(), 0);
     }
     cx.out.int(i64::from(!exists));
+    Ok(())
 }
 
-fn set_expiring(cx: &mut Cx<'_>, argv: &[&[u8]], unit: i64, cmd: &str) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    let Some(at) = expiry_arg(cx, argv.get(2).copied().unwrap_or_default(), unit, false, cmd)
-    else {
-        return;
-    };
-    cx.tx.put(key, argv.get(3).copied().unwrap_or_default().to_vec(), at);
+fn set_expiring(cx: &mut Cx<'_>, args: &mut Args<'_>, unit: i64, cmd: &str) -> Res {
+    let key = args.key();
+    let at = expiry_arg(cx, args, unit, false, cmd)?;
+    cx.tx.put(key, args.key().to_vec(), at);
     cx.out.ok();
+    Ok(())
 }
 
-pub fn setex(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    set_expiring(cx, argv, 1000, "setex");
+fn setex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    set_expiring(cx, args, 1000, "setex")
 }
 
-pub fn psetex(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    set_expiring(cx, argv, 1, "psetex");
+fn psetex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    set_expiring(cx, args, 1, "psetex")
 }
 
-pub fn getdel(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    if old.is_some() && check(cx.out, cx.tx.delete(key)).is_none() {
-        return;
+fn getdel(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let old = cx.tx.get(key)?;
+    if old.is_some() {
+        cx.tx.delete(key)?;
     }
     cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
+    Ok(())
 }
 
-pub fn getex(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
+fn getex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
     // None: leave the expiry; Some(0): PERSIST; Some(t): expire at t.
-    let new_at = match argv.get(2..).unwrap_or_default() {
-        [] => None,
-        [opt] if is(opt, "persist") => Some(0),
-        [opt, v] => {
+    let new_at = match args.left() {
+        0 => None,
+        1 if args.eat("persist") => Some(0),
+        2 => {
             let (unit, absolute) = match () {
-                _ if is(opt, "ex") => (1000, false),
-                _ if is(opt, "px") => (1, false),
-                _ if is(opt, "exat") => (1000, true),
-                _ if is(opt, "pxat") => (1, true),
-                _ => return cx.out.err("syntax error"),
+                _ if args.eat("ex") => (1000, false),
+                _ if args.eat("px") => (1, false),
+                _ if args.eat("exat") => (1000, true),
+                _ if args.eat("pxat") => (1, true),
+                _ => return Err(Failure::syntax()),
             };
-            match expiry_arg(cx, v, unit, absolute, "getex") {
-                Some(t) => Some(t),
-                None => return,
-            }
+            Some(expiry_arg(cx, args, unit, absolute, "getex")?)
         }
-        _ => return cx.out.err("syntax error"),
+        _ => return Err(Failure::syntax()),
     };
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
+    let old = cx.tx.get(key)?;
     if let (Some((v, at)), Some(new)) = (&old, new_at) {
         if *at != new {
             cx.tx.put(key, v.clone(), new);
         }
     }
     cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
+    Ok(())
 }
 
-pub fn mget(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let keys = argv.get(1..).unwrap_or_default();
+fn mget(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let keys = args.rest();
     cx.out.array(keys.len());
     for key in keys {
         let out = &mut *cx.out;
         match cx.tx.with_value(key, |v| out.bulk(v)) {
             Ok(Some(())) => {}
             Ok(None) => out.null(),
-            Err(e) => {
-                // Keep the array well-formed: an error element.
-                store_error(out, &e);
-            }
+            // Keep the array well-formed: an error element.
+            Err(e) => Failure::Store(e).reply(out),
         }
     }
+    Ok(())
 }
 
-pub fn mset(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    if argv.len().is_multiple_of(2) {
-        return wrong_args(cx.out, "mset");
+/// The (key, value) pairs of MSET and MSETNX.
+fn pairs<'a>(args: &mut Args<'a>, cmd: &str) -> Result<&'a [&'a [u8]], Failure> {
+    let rest = args.rest();
+    if !rest.len().is_multiple_of(2) {
+        return Err(Failure::arity(cmd));
     }
-    for pair in argv.get(1..).unwrap_or_default().chunks_exact(2) {
+    Ok(rest)
+}
+
+fn mset(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    for pair in pairs(args, "mset")?.chunks_exact(2) {
         if let [k, v] = pair {
             cx.tx.put(k, v.to_vec(), 0);
         }
     }
     cx.out.ok();
+    Ok(())
 }
 
-pub fn msetnx(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    if argv.len().is_multiple_of(2) {
-        return wrong_args(cx.out, "msetnx");
-    }
-    let pairs = argv.get(1..).unwrap_or_default();
+fn msetnx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let pairs = pairs(args, "msetnx")?;
     for pair in pairs.chunks_exact(2) {
-        let Some(exists) = check(cx.out, cx.tx.exists(pair.first().copied().unwrap_or_default()))
-        else {
-            return;
-        };
-        if exists {
-            return cx.out.int(0);
+        if cx.tx.exists(pair.first().copied().unwrap_or_default())? {
+            cx.out.int(0);
+            return Ok(());
         }
     }
     for pair in pairs.chunks_exact(2) {
@@ -243,103 +251,87 @@ pub fn msetnx(cx: &mut Cx<'_>, argv: &[&[u8]]) {
         }
     }
     cx.out.int(1);
+    Ok(())
 }
 
 /// The current value of `key` as an integer (0 when absent) and its expiry.
-fn current_int(cx: &mut Cx<'_>, key: &[u8]) -> Option<(i64, u64)> {
-    let old = check(cx.out, cx.tx.get(key))?;
-    match old {
-        None => Some((0, 0)),
-        Some((v, at)) => match parse_i64(&v) {
-            Some(n) => Some((n, at)),
-            None => {
-                cx.out.err("value is not an integer or out of range");
-                None
-            }
-        },
+fn current_int(cx: &Cx<'_>, key: &[u8]) -> Result<(i64, u64), Failure> {
+    match cx.tx.get(key)? {
+        None => Ok((0, 0)),
+        Some((v, at)) => Ok((parse_i64(&v).ok_or_else(Failure::not_int)?, at)),
     }
 }
 
-fn incr_by(cx: &mut Cx<'_>, key: &[u8], delta: i64) {
-    let Some((n, at)) = current_int(cx, key) else { return };
-    let Some(new) = n.checked_add(delta) else {
-        return cx.out.err("increment or decrement would overflow");
-    };
+fn incr_by(cx: &mut Cx<'_>, key: &[u8], delta: i64) -> Res {
+    let (n, at) = current_int(cx, key)?;
+    let new = n.checked_add(delta).ok_or(Failure::err("increment or decrement would overflow"))?;
     let mut b = [0u8; 20];
     cx.tx.put(key, itoa(new, &mut b).to_vec(), at);
     cx.out.int(new);
+    Ok(())
 }
 
-pub fn incr(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    incr_by(cx, argv.get(1).copied().unwrap_or_default(), 1);
+fn incr(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    incr_by(cx, args.key(), 1)
 }
 
-pub fn decr(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    incr_by(cx, argv.get(1).copied().unwrap_or_default(), -1);
+fn decr(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    incr_by(cx, args.key(), -1)
 }
 
-pub fn incrby(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let Some(d) = int_arg(cx.out, argv.get(2).copied().unwrap_or_default()) else { return };
-    incr_by(cx, argv.get(1).copied().unwrap_or_default(), d);
+fn incrby(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let by = args.int()?;
+    incr_by(cx, key, by)
 }
 
-pub fn decrby(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let Some(d) = int_arg(cx.out, argv.get(2).copied().unwrap_or_default()) else { return };
-    let Some(d) = d.checked_neg() else {
-        return cx.out.err("decrement would overflow");
-    };
-    incr_by(cx, argv.get(1).copied().unwrap_or_default(), d);
+fn decrby(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let by = args.int()?.checked_neg().ok_or(Failure::err("decrement would overflow"))?;
+    incr_by(cx, key, by)
 }
 
-pub fn incrbyfloat(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    let Some(by) = parse_f64(argv.get(2).copied().unwrap_or_default()) else {
-        return cx.out.err("value is not a valid float");
-    };
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    let (n, at) = match &old {
+fn incrbyfloat(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let by = args.float()?;
+    let (n, at) = match cx.tx.get(key)? {
         None => (0.0, 0),
-        Some((v, at)) => match parse_f64(v) {
-            Some(n) => (n, *at),
-            None => return cx.out.err("value is not a valid float"),
-        },
+        Some((v, at)) => (parse_f64(&v).ok_or(Failure::err("value is not a valid float"))?, at),
     };
     let new = n + by;
     if !new.is_finite() {
-        return cx.out.err("increment would produce NaN or Infinity");
+        return Err(Failure::err("increment would produce NaN or Infinity"));
     }
     let text = format_f64(new);
     cx.tx.put(key, text.clone().into_bytes(), at);
     cx.out.bulk(text.as_bytes());
+    Ok(())
 }
 
-pub fn append(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let (key, more) =
-        (argv.get(1).copied().unwrap_or_default(), argv.get(2).copied().unwrap_or_default());
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
-    let (mut v, at) = old.unwrap_or_default();
+fn append(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (key, more) = (args.key(), args.key());
+    let (mut v, at) = cx.tx.get(key)?.unwrap_or_default();
     if (v.len() + more.len()) as u64 > MAX_STRING {
-        return too_big(cx);
+        return Err(too_big());
     }
     v.extend_from_slice(more);
     let len = v.len();
     cx.tx.put(key, v, at);
     cx.out.int(len as i64);
+    Ok(())
 }
 
-pub fn strlen(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    if let Some(len) = check(cx.out, cx.tx.with_value(key, <[u8]>::len)) {
-        cx.out.int(len.unwrap_or(0) as i64);
-    }
+fn strlen(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let len = cx.tx.with_value(args.key(), <[u8]>::len)?;
+    cx.out.int(len.unwrap_or(0) as i64);
+    Ok(())
 }
 
-pub fn getrange(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    let Some(start) = int_arg(cx.out, argv.get(2).copied().unwrap_or_default()) else { return };
-    let Some(end) = int_arg(cx.out, argv.get(3).copied().unwrap_or_default()) else { return };
+fn getrange(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let (start, end) = (args.int()?, args.int()?);
     let out = &mut *cx.out;
-    let r = cx.tx.with_value(key, |v| {
+    let found = cx.tx.with_value(key, |v| {
         let len = v.len() as i64;
         let fix = |i: i64| if i < 0 { (len + i).max(0) } else { i };
         let (s, e) = (fix(start), fix(end).min(len - 1));
@@ -348,28 +340,28 @@ pub fn getrange(cx: &mut Cx<'_>, argv: &[&[u8]]) {
         } else {
             out.bulk(v.get(s as usize..=e as usize).unwrap_or_default());
         }
-    });
-    match r {
-        Ok(Some(())) => {}
-        Ok(None) => out.bulk(b""),
-        Err(e) => store_error(out, &e),
+    })?;
+    if found.is_none() {
+        out.bulk(b"");
     }
+    Ok(())
 }
 
-pub fn setrange(cx: &mut Cx<'_>, argv: &[&[u8]]) {
-    let key = argv.get(1).copied().unwrap_or_default();
-    let Some(offset) = int_arg(cx.out, argv.get(2).copied().unwrap_or_default()) else { return };
-    let part = argv.get(3).copied().unwrap_or_default();
+fn setrange(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let key = args.key();
+    let offset = args.int()?;
+    let part = args.key();
     if offset < 0 {
-        return cx.out.err("offset is out of range");
+        return Err(Failure::err("offset is out of range"));
     }
-    let Some(old) = check(cx.out, cx.tx.get(key)) else { return };
+    let old = cx.tx.get(key)?;
     if part.is_empty() {
-        return cx.out.int(old.map_or(0, |(v, _)| v.len() as i64));
+        cx.out.int(old.map_or(0, |(v, _)| v.len() as i64));
+        return Ok(());
     }
     let end = offset as u64 + part.len() as u64;
     if end > MAX_STRING {
-        return too_big(cx);
+        return Err(too_big());
     }
     let (mut v, at) = old.unwrap_or_default();
     if v.len() < end as usize {
@@ -381,4 +373,5 @@ pub fn setrange(cx: &mut Cx<'_>, argv: &[&[u8]]) {
     let len = v.len();
     cx.tx.put(key, v, at);
     cx.out.int(len as i64);
+    Ok(())
 }

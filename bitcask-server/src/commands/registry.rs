@@ -1,0 +1,15 @@
+//! The one table of commands, gathered from the families (each declares its commands
+//! beside its handlers). Adding a family is its file and one entry here.
+
+use super::spec::Table;
+use super::{cluster, connection, keys, server, strings, transaction};
+
+/// Every command.
+pub static TABLE: Table = Table::new(&[
+    connection::COMMANDS,
+    strings::COMMANDS,
+    keys::COMMANDS,
+    transaction::COMMANDS,
+    server::COMMANDS,
+    cluster::COMMANDS,
+]);

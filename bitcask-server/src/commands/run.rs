@@ -1,0 +1,92 @@
+//! The one way commands run, alone or as the queue of an EXEC: check the cluster routes of
+//! every key, take the slot locks (and, for EXEC, check the WATCHed versions), run each
+//! handler against one write set (a failing command's partial reply is replaced by its
+//! error), then commit the write set — per shard for a plain command, as one atomic batch
+//! for EXEC — or, if the commit fails, replace every reply with its error.
+
+use super::args::{Args, Failure};
+use super::spec::{Cx, Spec, Table, F_ALLKEYS, F_LOCKREAD, F_WRITE};
+use crate::keyspace::Commit;
+use crate::reply::Out;
+use crate::session::Session;
+use crate::shared::Shared;
+use crate::tx::Tx;
+
+/// One command to run: its spec, its arguments, and where its own arguments start (after
+/// a subcommand's name).
+pub type Call<'a> = (&'static Spec, &'a [&'a [u8]], usize);
+
+/// How the commands run.
+#[derive(Clone, Copy)]
+pub enum Mode<'w> {
+    /// One command, outside a transaction.
+    Plain,
+    /// The queue of EXEC, with the slots WATCHed and their versions then.
+    Exec(&'w [(u16, u64)]),
+}
+
+/// Runs `calls` (see the module).
+pub fn run(
+    srv: &Shared,
+    sess: &mut Session,
+    out: &mut Out,
+    calls: &[Call<'_>],
+    mode: Mode<'_>,
+    table: &'static Table,
+) {
+    let flags = calls.iter().fold(0, |f, (spec, _, _)| f | spec.flags);
+    let exec = matches!(mode, Mode::Exec(_));
+    // The keys are needed to route and to lock (a plain read takes no lock).
+    let locks_keys = exec || flags & (F_WRITE | F_LOCKREAD) != 0;
+    let mut keys: Vec<&[u8]> = Vec::new();
+    if srv.cluster.is_some() || locks_keys {
+        keys = Vec::with_capacity(calls.iter().map(|(_, argv, _)| argv.len()).sum());
+        calls.iter().for_each(|(spec, argv, _)| spec.keys_into(argv, &mut keys));
+    }
+    if let Some(r) = srv.cluster.as_ref().and_then(|c| c.route(&keys)) {
+        return out.error(&r.to_string());
+    }
+    let ks = &srv.ks;
+    let _locks = match mode {
+        _ if flags & F_ALLKEYS != 0 => Some(ks.lock_all()),
+        Mode::Exec(watched) => {
+            Some(ks.lock(&keys, &watched.iter().map(|w| w.0).collect::<Vec<_>>()))
+        }
+        Mode::Plain if flags & (F_WRITE | F_LOCKREAD) != 0 => Some(ks.lock(&keys, &[])),
+        Mode::Plain => None,
+    };
+    if let Mode::Exec(watched) = mode {
+        if watched.iter().any(|&(slot, v)| ks.version(slot) != v) {
+            return out.null_array();
+        }
+    }
+    let mark = out.mark();
+    if exec {
+        out.array(calls.len());
+    }
+    let mut cx = Cx { tx: Tx::new(ks, exec), out, sess, srv, in_exec: exec, table };
+    for &(spec, argv, at) in calls {
+        call(&mut cx, spec, argv, at);
+    }
+    let Cx { tx, out, sess, .. } = cx;
+    sess.wrote |= tx.wrote();
+    if tx.is_empty() {
+        return;
+    }
+    match tx.commit(if exec { Commit::Atomic } else { Commit::PerShard }) {
+        Ok(()) => sess.wrote = true,
+        Err(e) => {
+            out.rollback(mark);
+            Failure::Store(e).reply(out);
+        }
+    }
+}
+
+/// Runs one handler; on failure its partial reply becomes the error.
+fn call(cx: &mut Cx<'_>, spec: &Spec, argv: &[&[u8]], at: usize) {
+    let mark = cx.out.mark();
+    if let Err(f) = (spec.run)(cx, &mut Args::new(argv, at)) {
+        cx.out.rollback(mark);
+        f.reply(cx.out);
+    }
+}
