@@ -43,8 +43,7 @@ impl Background {
     /// Tells every thread the store is closing and waits for them to end (the sync thread
     /// serves the waiters queued before it ends).
     pub(crate) fn stop(&self, engine: &Engine) {
-        *lock(&engine.stop) = true;
-        engine.stop_cv.notify_all();
+        engine.life.stop();
         engine.commit.stop();
         for t in lock(&self.threads).drain(..) {
             let _ = t.join();
@@ -58,7 +57,7 @@ impl Background {
 }
 
 fn flush_every(engine: &Engine, every: Duration) {
-    while engine.sleep(every) {
+    while engine.life.sleep(every) {
         let written = engine.written.load(Acquire);
         if !engine.commit.covers(written) {
             let _ = engine.sync_to(written);
@@ -68,10 +67,10 @@ fn flush_every(engine: &Engine, every: Duration) {
 
 fn merge_when_due(engine: &Engine) {
     let every = engine.opts.merge.check_interval;
-    while engine.sleep(every) {
+    while engine.life.sleep(every) {
         let due =
             lock(&engine.last_merge).is_none_or(|t| t.elapsed() >= engine.opts.merge.min_interval);
-        if due && !engine.poisoned.load(Acquire) {
+        if due && !engine.life.is_poisoned() {
             let _ = crate::merge::merge_needed(engine, &mut |_| {});
         }
     }

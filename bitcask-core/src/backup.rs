@@ -38,7 +38,7 @@ type BackupPoint = (Vec<Arc<DataFile>>, Option<Arc<DataFile>>, u64);
 impl Engine {
     /// Writes a consistent copy of the store into `dest`, which must not exist.
     pub(crate) fn backup_to(&self, dest: &Path) -> Result<BackupReport> {
-        self.check_open()?;
+        self.life.check_open()?;
         let storage = self.storage.as_ref();
         if storage.is_dir(dest).is_ok() {
             return Err(Error::io(

@@ -10,6 +10,7 @@ use bitcask_format::{
     decode_record, FileHeader, FileKind, ScanOutcome, ScannedRecord, Scanner, FILE_HEADER_LEN,
 };
 
+use crate::accounting::Counts;
 use crate::error::{Error, Result};
 use crate::files::{data_name, join, FileId};
 use crate::keydir::Loc;
@@ -127,45 +128,12 @@ impl DataFile {
         self.end.store(end, Relaxed);
     }
 
-    /// A record of `len` bytes became the current value of its key.
-    pub fn add_live(&self, len: u32) {
-        self.live_keys.fetch_add(1, Relaxed);
-        self.live_bytes.fetch_add(i64::from(len), Relaxed);
-    }
-
-    /// A live record of `len` bytes was superseded.
-    pub fn kill(&self, len: u32) {
-        self.live_keys.fetch_sub(1, Relaxed);
-        self.live_bytes.fetch_sub(i64::from(len), Relaxed);
-        self.add_dead(len);
-    }
-
-    /// `keys` live records of `bytes` bytes in all were superseded.
-    pub fn kill_n(&self, keys: u64, bytes: u64) {
-        self.live_keys.fetch_sub(keys as i64, Relaxed);
-        self.live_bytes.fetch_sub(bytes as i64, Relaxed);
-        self.add_dead_n(keys, bytes);
-    }
-
-    /// A record of `len` bytes that never was live (a tombstone, an expired or superseded
-    /// record found on open).
-    pub fn add_dead(&self, len: u32) {
-        self.dead_keys.fetch_add(1, Relaxed);
-        self.dead_bytes.fetch_add(u64::from(len), Relaxed);
-    }
-
-    /// Adds counts gathered elsewhere (by open, which counts without atomics).
-    pub fn add_counts(&self, live_keys: u64, live_bytes: u64, dead_keys: u64, dead_bytes: u64) {
-        self.live_keys.fetch_add(live_keys as i64, Relaxed);
-        self.live_bytes.fetch_add(live_bytes as i64, Relaxed);
-        self.dead_keys.fetch_add(dead_keys, Relaxed);
-        self.dead_bytes.fetch_add(dead_bytes, Relaxed);
-    }
-
-    /// `n` never-live records of `bytes` bytes in all.
-    pub fn add_dead_n(&self, n: u64, bytes: u64) {
-        self.dead_keys.fetch_add(n, Relaxed);
-        self.dead_bytes.fetch_add(bytes, Relaxed);
+    /// Applies a change to its counts (see [`crate::accounting`]).
+    pub fn count(&self, c: &Counts) {
+        self.live_keys.fetch_add(c.live_keys, Relaxed);
+        self.live_bytes.fetch_add(c.live_bytes, Relaxed);
+        self.dead_keys.fetch_add(c.dead_keys, Relaxed);
+        self.dead_bytes.fetch_add(c.dead_bytes, Relaxed);
     }
 
     pub fn stats(&self, active: bool) -> FileStats {
@@ -493,11 +461,12 @@ mod tests {
         // Found by the ops_model fuzzer with background merges: stats() summed a wrapped
         // counter and overflowed.
         let df = DataFile::new(FileId(1), 0, PathBuf::from("f"), Arc::new(NoFile), 20);
-        df.kill(100);
+        let live = |keys, bytes| Counts { live_keys: keys, live_bytes: bytes, ..Counts::default() };
+        df.count(&Counts { dead_keys: 1, dead_bytes: 100, ..live(-1, -100) });
         let s = df.stats(false);
         assert_eq!((s.live_keys, s.live_bytes), (0, 0));
-        df.add_live(100);
-        df.add_live(50);
+        df.count(&live(1, 100));
+        df.count(&live(1, 50));
         let s = df.stats(false);
         assert_eq!((s.live_keys, s.live_bytes), (1, 50));
     }

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Bitcask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bitcask")
             .field("dir", &self.engine.dir)
-            .field("read_only", &self.engine.read_only)
+            .field("read_only", &self.engine.life.read_only())
             .finish()
     }
 }
@@ -86,7 +86,7 @@ impl Bitcask {
     /// The failure that made this store refuse writes (a failed write or fsync), or `None`
     /// while it takes them. Writes stay refused until the store is reopened.
     pub fn write_error(&self) -> Option<String> {
-        self.engine.check_not_poisoned().err().map(|e| match e {
+        self.engine.life.check_not_poisoned().err().map(|e| match e {
             Error::Poisoned { cause, .. } => cause,
             other => other.to_string(),
         })
@@ -115,7 +115,7 @@ impl Bitcask {
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         self.engine.check_key(key)?;
         if !self.contains(key)? {
-            self.engine.check_writable()?;
+            self.engine.life.check_writable()?;
             return Ok(false);
         }
         let old = self.engine.write_one(key, None, 0)?;
@@ -125,7 +125,7 @@ impl Bitcask {
     /// Applies `batch` atomically: all of it or (also after a crash) none of it.
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
         if batch.is_empty() {
-            return self.engine.check_writable();
+            return self.engine.life.check_writable();
         }
         self.engine.write_batch(&batch)
     }
@@ -203,7 +203,7 @@ impl Bitcask {
     /// expiry. Unlike [`ttl`](Self::ttl) this does not move with the clock, so a value
     /// rewritten with [`put_expiring_at`](Self::put_expiring_at) keeps its exact deadline.
     pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let now = now_ms();
         Ok(self.engine.keydir.get(key).filter(|l| !l.expired(now)).map(|l| {
             (l.expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(l.expiry))
@@ -233,14 +233,14 @@ impl Bitcask {
 
     /// Whether `key` is present (keydir only, no disk read).
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         Ok(self.engine.keydir.get(key).is_some_and(|l| l.expiry == 0 || !l.expired(now_ms())))
     }
 
     /// Makes every acknowledged write durable (`fdatasync` of the active file). When
     /// every write is durable already (an earlier sync covered it), nothing is synced.
     pub fn sync(&self) -> Result<()> {
-        self.engine.check_writable()?;
+        self.engine.life.check_writable()?;
         if self.engine.commit.covers(self.engine.written.load(Acquire)) {
             return Ok(());
         }
@@ -266,10 +266,10 @@ impl Bitcask {
     /// ```
     pub fn when_synced(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
         let seq = self.engine.written.load(Acquire);
-        if self.engine.read_only || self.engine.commit.covers(seq) {
+        if self.engine.life.read_only() || self.engine.commit.covers(seq) {
             return done(Ok(()));
         }
-        if let Err(e) = self.engine.check_open() {
+        if let Err(e) = self.engine.life.check_open() {
             return done(Err(e));
         }
         self.threads.start_syncer(&self.engine);
@@ -280,7 +280,8 @@ impl Bitcask {
 
     /// Whether a write made before this call is not durable yet.
     pub fn has_unsynced(&self) -> bool {
-        !self.engine.read_only && !self.engine.commit.covers(self.engine.written.load(Acquire))
+        !self.engine.life.read_only()
+            && !self.engine.commit.covers(self.engine.written.load(Acquire))
     }
 
     /// A snapshot of the keys present now, sorted.
@@ -289,7 +290,7 @@ impl Bitcask {
     /// O(n) memory for n keys); the iterator then yields from the copy. Use
     /// [`scan_prefix`](Self::scan_prefix) or [`range`](Self::range) to copy only part.
     pub fn keys(&self) -> Result<Keys> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let (items, _) = self.engine.snapshot();
         Ok(Keys { inner: items.into_iter() })
     }
@@ -297,7 +298,7 @@ impl Bitcask {
     /// A snapshot of the keys present now that `keep` accepts, sorted. Every key is
     /// visited once (O(n)); only the accepted ones are copied and sorted.
     pub fn keys_where(&self, keep: impl FnMut(&[u8]) -> bool) -> Result<Keys> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let (items, _) = self.engine.snapshot_where(keep);
         Ok(Keys { inner: items.into_iter() })
     }
@@ -307,7 +308,7 @@ impl Bitcask {
     /// Cost: as [`keys`](Self::keys), the whole key set is copied and sorted up front (the
     /// values are not: each is read when the iterator reaches it).
     pub fn iter(&self) -> Result<Iter> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let (items, files) = self.engine.snapshot();
         Ok(Iter::new(items, files))
     }
@@ -339,14 +340,14 @@ impl Bitcask {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         Ok(self.engine.scan_keys(cursor, count.max(1)))
     }
 
     /// A snapshot iterator over the pairs whose key starts with `prefix`, in key order.
     /// Every key is visited once, but only the matching ones are copied and sorted.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Iter> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let (items, files) = self.engine.snapshot_where(|k| k.starts_with(prefix));
         Ok(Iter::new(items, files))
     }
@@ -365,7 +366,7 @@ impl Bitcask {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn range<K: AsRef<[u8]>>(&self, range: impl RangeBounds<K>) -> Result<Iter> {
-        self.engine.check_open()?;
+        self.engine.life.check_open()?;
         let within = |k: &[u8]| {
             let above = match range.start_bound() {
                 Bound::Included(s) => k >= s.as_ref(),
@@ -458,7 +459,7 @@ impl Bitcask {
     }
 
     fn shutdown(&self) -> Result<()> {
-        if self.engine.closed.swap(true, AcqRel) {
+        if !self.engine.life.begin_close() {
             return Ok(());
         }
         self.threads.stop(&self.engine);
@@ -470,7 +471,7 @@ impl Bitcask {
             // or an fsync failed), so close says so instead of Ok.
             // A poisoned store writes nothing more, not even the cut of its unused tail.
             let active = w.active.clone();
-            result = self.engine.check_not_poisoned().and_then(|()| {
+            result = self.engine.life.check_not_poisoned().and_then(|()| {
                 w.appender
                     .release(&active)
                     .map_err(|e| Error::io("truncating", &active.path, e))?;

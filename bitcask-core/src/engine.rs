@@ -2,12 +2,13 @@
 //! commit, poisoning after a failed write or sync, and rotation of the active file.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use bitcask_format::{encode_sync_point, FILE_HEADER_LEN, SYNC_POINT_LEN};
 
+use crate::accounting::Delta;
 use crate::append::Appender;
 use crate::datafile::{create_datafile, DataFile};
 use crate::error::{Error, Result};
@@ -15,7 +16,8 @@ use crate::file_table::FileTable;
 use crate::files::FileId;
 use crate::group_commit::GroupCommit;
 use crate::hint;
-use crate::keydir::{Keydir, Loc};
+use crate::keydir::Keydir;
+use crate::lifecycle::Lifecycle;
 use crate::options::Options;
 use crate::recovery::{Recovered, RecoveryReport};
 use crate::storage::{LockGuard, Storage};
@@ -61,23 +63,18 @@ pub(crate) struct Engine {
     pub dir: PathBuf,
     pub storage: Arc<dyn Storage>,
     pub opts: Options,
-    pub read_only: bool,
+    pub life: Lifecycle,
     pub keydir: Keydir,
     pub files: RwLock<Arc<FileTable>>,
     pub writer: Mutex<Option<Writer>>,
     pub written: AtomicU64,
     pub next_num: AtomicU32,
     pub commit: GroupCommit,
-    pub poisoned: AtomicBool,
-    pub poison_cause: Mutex<Option<(String, Option<Arc<std::io::Error>>)>>,
-    pub closed: AtomicBool,
     pub ttl_keys: AtomicU64,
     pub merge_lock: Mutex<()>,
     pub last_merge: Mutex<Option<Instant>>,
     pub lock_guard: Mutex<Option<LockGuard>>,
     pub report: RecoveryReport,
-    pub stop: Mutex<bool>,
-    pub stop_cv: Condvar,
 }
 
 impl Engine {
@@ -120,9 +117,9 @@ impl Engine {
             Some(Writer { active, appender, buf, next_gen, marked, point_end })
         };
         Ok(Engine {
+            life: Lifecycle::new(read_only),
             dir,
             storage,
-            read_only,
             keydir: rec.keydir,
             next_num: AtomicU32::new(files.next_num()),
             files: RwLock::new(Arc::new(files)),
@@ -131,28 +128,13 @@ impl Engine {
             // killed process left in the page cache (sync() skips when nothing is new).
             written: AtomicU64::new(1),
             commit: GroupCommit::default(),
-            poisoned: AtomicBool::new(false),
-            poison_cause: Mutex::new(None),
-            closed: AtomicBool::new(false),
             ttl_keys: AtomicU64::new(rec.ttl_keys),
             merge_lock: Mutex::new(()),
             last_merge: Mutex::new(None),
             lock_guard: Mutex::new(lock_guard),
             report: rec.report,
-            stop: Mutex::new(false),
-            stop_cv: Condvar::new(),
             opts,
         })
-    }
-
-    /// Sleeps up to `d`; false once the store is closing.
-    pub(crate) fn sleep(&self, d: Duration) -> bool {
-        let stop = lock(&self.stop);
-        if *stop {
-            return false;
-        }
-        let (stop, _) = self.stop_cv.wait_timeout(stop, d).unwrap_or_else(|e| e.into_inner());
-        !*stop
     }
 
     /// A fresh file number.
@@ -171,71 +153,23 @@ impl Engine {
         *g = Arc::new(table);
     }
 
-    pub(crate) fn check_open(&self) -> Result<()> {
-        if self.closed.load(Acquire) {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
-    }
-
-    pub(crate) fn check_writable(&self) -> Result<()> {
-        self.check_open()?;
-        if self.read_only {
-            return Err(Error::ReadOnly);
-        }
-        self.check_not_poisoned()
-    }
-
-    /// `Error::Poisoned` once a write or sync has failed.
-    pub(crate) fn check_not_poisoned(&self) -> Result<()> {
-        if self.poisoned.load(Acquire) {
-            let (cause, source) = lock(&self.poison_cause).clone().unwrap_or_default();
-            return Err(Error::Poisoned { cause, source });
-        }
-        Ok(())
-    }
-
     /// Records a failed write or sync: from now on writes are refused until reopen.
     pub(crate) fn poison(&self, e: &Error) {
-        let mut cause = lock(&self.poison_cause);
-        if cause.is_none() {
-            *cause = Some((e.to_string(), e.os_source()));
-        }
-        self.poisoned.store(true, Release);
-        drop(cause);
+        self.life.poison(e);
         self.commit.wake_all();
     }
 
-    /// Moves live/dead accounting from `old` to `new` and keeps the count of keys with a
-    /// TTL. `near` resolves file numbers without the file table when it can.
-    pub(crate) fn account_moved<'a>(
-        &self,
-        old: Option<Loc>,
-        new: Option<Loc>,
-        near: impl Fn(u32) -> Option<&'a DataFile>,
-    ) {
-        let with_file = |num: u32, f: &dyn Fn(&DataFile)| match near(num) {
-            Some(df) => f(df),
-            None => {
-                let table = self.files.read().unwrap_or_else(|e| e.into_inner());
-                if let Some(df) = table.get(&num) {
-                    f(df);
-                }
-            }
-        };
-        if let Some(old) = old {
-            with_file(old.file, &|f| f.kill(old.len));
-            if old.expiry != 0 {
-                self.ttl_keys.fetch_sub(1, AcqRel);
-            }
+    /// Applies an accounting delta built by a write to `active`: files other than the
+    /// active one are found in the file table (a file a merge removed is skipped).
+    pub(crate) fn account(&self, delta: Delta, active: &DataFile) {
+        if delta.touches_only(active.num) {
+            return delta.apply(|_| Some(active), &self.ttl_keys);
         }
-        if let Some(new) = new {
-            with_file(new.file, &|f| f.add_live(new.len));
-            if new.expiry != 0 {
-                self.ttl_keys.fetch_add(1, AcqRel);
-            }
-        }
+        let table = self.file_table();
+        delta.apply(
+            |n| if n == active.num { Some(active) } else { table.get(&n).map(|f| &**f) },
+            &self.ttl_keys,
+        );
     }
 
     /// Seals the active file (synced) and starts the next one (created, header synced,
@@ -299,7 +233,7 @@ impl Engine {
     pub(crate) fn note_durable(&self, file: &Arc<DataFile>, end: u64) {
         let mut g = lock(&self.writer);
         let Some(w) = g.as_mut() else { return };
-        if !Arc::ptr_eq(&w.active, file) || self.poisoned.load(Acquire) {
+        if !Arc::ptr_eq(&w.active, file) || self.life.is_poisoned() {
             return;
         }
         if let Err(e) = w.append_sync_point(end, self.opts.max_file_size) {
@@ -310,7 +244,7 @@ impl Engine {
     /// Waits until write number `seq` is durable, syncing if no other thread is (group
     /// commit: one fdatasync covers every write made before it started).
     pub(crate) fn sync_to(&self, seq: u64) -> Result<()> {
-        let refused = || match self.check_not_poisoned() {
+        let refused = || match self.life.check_not_poisoned() {
             // This write is in the file already (sync_to runs after the append).
             Err(Error::Poisoned { cause, source }) => Err(Error::NotDurable { cause, source }),
             other => other,

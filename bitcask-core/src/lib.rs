@@ -48,6 +48,7 @@
 // `fallocate`.
 #![deny(unsafe_code)]
 
+mod accounting;
 mod append;
 mod background;
 mod backup;
@@ -62,6 +63,7 @@ mod files;
 mod group_commit;
 mod hint;
 mod keydir;
+mod lifecycle;
 mod manifest;
 mod merge;
 mod merge_plan;

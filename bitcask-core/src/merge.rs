@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bitcask_format::{HintWriter, Record, ScannedRecord, FILE_HEADER_LEN};
 
+use crate::accounting::Delta;
 use crate::datafile::{create_datafile_at, for_each_chunk, DataFile};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -144,6 +145,8 @@ pub(crate) struct Merge<'e> {
     next_seq: u64,
     outputs: Vec<Output>,
     pending: Vec<Pending>,
+    /// The accounting of the outputs and of the keys repointed, applied once installed.
+    delta: Delta,
     report: MergeReport,
     now: u64,
     done: u64,
@@ -157,7 +160,7 @@ pub(crate) fn merge_needed(
     engine: &Engine,
     progress: &mut dyn FnMut(MergeProgress),
 ) -> Result<Option<MergeReport>> {
-    engine.check_writable()?;
+    engine.life.check_writable()?;
     let p = plan(engine);
     if p.is_empty() {
         return Ok(None);
@@ -171,7 +174,7 @@ pub(crate) fn merge_all(
     engine: &Engine,
     progress: &mut dyn FnMut(MergeProgress),
 ) -> Result<MergeReport> {
-    engine.check_writable()?;
+    engine.life.check_writable()?;
     {
         let mut guard = lock(&engine.writer);
         let w = guard.as_mut().ok_or(Error::Closed)?;
@@ -192,7 +195,7 @@ pub(crate) fn merge_files(
 ) -> Result<MergeReport> {
     let started = Instant::now();
     let _one_at_a_time = lock(&engine.merge_lock);
-    engine.check_writable()?;
+    engine.life.check_writable()?;
     let Some(mut m) = Merge::select_inputs(engine, selection)? else {
         return Ok(MergeReport::default());
     };
@@ -256,6 +259,7 @@ impl<'e> Merge<'e> {
             next_seq: last.seq() + 1,
             outputs: Vec::new(),
             pending: Vec::new(),
+            delta: Delta::default(),
             report,
             now: now_ms(),
             done: 0,
@@ -392,7 +396,7 @@ impl<'e> Merge<'e> {
                 let new = Loc { file: out.df.num, offset, len: len as u32, expiry: old.expiry };
                 self.pending.push(Pending { key: key.into(), old, new: Some(new) });
             }
-            None => out.df.add_dead(len as u32),
+            None => self.delta.dead(out.df.num, len as u32),
         }
         Ok(())
     }
@@ -501,17 +505,14 @@ impl<'e> Merge<'e> {
                     o.df.file.clone(),
                     o.df.end(),
                 ));
-                // Carried tombstones were accounted on the temporary handle.
-                let s = o.df.stats(false);
-                if s.dead_keys > 0 {
-                    df.add_dead_n(s.dead_keys, s.dead_bytes);
-                }
                 df.seal(engine.opts.mmap_reads);
                 df
             })
             .collect();
         engine.set_file_table(|t| outs.iter().for_each(|df| t.insert(df.clone())));
         self.repoint_keys();
+        let table = engine.file_table();
+        std::mem::take(&mut self.delta).apply(|n| table.get(&n).map(|f| &**f), &engine.ttl_keys);
         engine.set_file_table(|t| self.inputs.iter().for_each(|f| t.remove(&f.num)));
         self.report.files_out = outs.len();
         self.report.bytes_written = outs.iter().map(|f| f.end()).sum();
@@ -520,7 +521,6 @@ impl<'e> Merge<'e> {
 
     fn repoint_keys(&mut self) {
         let engine = self.engine;
-        let table = engine.file_table();
         let mut replaced = Vec::with_capacity(self.pending.len());
         for run in self.pending.chunks(LOOKUP_RUN) {
             let items: Vec<(&[u8], Loc, Option<Loc>)> =
@@ -529,15 +529,15 @@ impl<'e> Merge<'e> {
         }
         for (p, replaced) in self.pending.iter().zip(replaced) {
             if replaced {
-                engine.account_moved(Some(p.old), p.new, |n| table.get(&n).map(|f| &**f));
-                if p.new.is_some() {
+                self.delta.supersede(p.old);
+                if let Some(new) = p.new {
+                    self.delta.live(new);
                     self.report.keys_moved += 1;
                 }
             } else if let Some(new) = p.new {
+                // A write superseded the key meanwhile: the copy never was its value.
                 self.report.raced += 1;
-                if let Some(f) = table.get(&new.file) {
-                    f.add_dead(new.len);
-                }
+                self.delta.dead(new.file, new.len);
             }
         }
     }

@@ -151,7 +151,7 @@ impl Engine {
         keys: &[K],
         mut f: impl FnMut(usize, Option<&[u8]>),
     ) -> Result<()> {
-        self.check_open()?;
+        self.life.check_open()?;
         let locs = self.keydir.get_many_unverified(keys);
         let now = if locs.iter().flatten().any(|l| l.expiry != 0) { now_ms() } else { 0 };
         let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
@@ -189,7 +189,7 @@ impl Engine {
         key: &[u8],
         read: impl FnOnce(&DataFile, &Loc) -> Result<R>,
     ) -> Result<Option<R>> {
-        self.check_open()?;
+        self.life.check_open()?;
         // The fast path: the slot picked by hash tag, its key checked in the mapped record
         // (no key comparison in the keydir's arena).
         if let Some(loc) = self.keydir.get_unverified(key) {
@@ -218,7 +218,7 @@ impl Engine {
     /// The remaining time to live of `key`: `None` when absent, `Some(None)` when it has
     /// no expiry.
     pub(crate) fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
-        self.check_open()?;
+        self.life.check_open()?;
         let now = now_ms();
         Ok(self
             .keydir

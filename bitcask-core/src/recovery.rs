@@ -5,12 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use bitcask_format::{
     FileHeader, FileKind, HintWriter, ScanOutcome, ScannedRecord, FILE_HEADER_LEN,
 };
 
+use crate::accounting::{All, Delta};
 use crate::datafile::{durable_mark_after, resync, scan_chunks_marked, unused_from, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
@@ -38,35 +40,17 @@ pub(crate) struct Recovered {
     pub durable_mark: u64,
 }
 
-/// Live and dead record counts of one file, gathered while building.
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    live_keys: i64,
-    live_bytes: i64,
-    dead_keys: u64,
-    dead_bytes: u64,
-}
-
-/// Per-file counts, keys with a TTL and records applied, gathered while building (one per
+/// The accounting of the records applied, and how many, gathered while building (one per
 /// thread when the build runs on two).
 struct Tally {
-    counts: Vec<Counts>,
-    ttl_keys: i64,
+    delta: Delta<All>,
     records: u64,
     now: u64,
 }
 
 impl Tally {
     fn new(now: u64) -> Tally {
-        Tally { counts: Vec::new(), ttl_keys: 0, records: 0, now }
-    }
-
-    fn count(&mut self, num: u32) -> &mut Counts {
-        let n = num as usize;
-        if self.counts.len() <= n {
-            self.counts.resize(n + 1, Counts::default());
-        }
-        &mut self.counts[n]
+        Tally { delta: Delta::default(), records: 0, now }
     }
 
     /// What the keydir is to hold for the record at `loc`: the record, or nothing for a
@@ -77,38 +61,15 @@ impl Tally {
         live.then_some(*loc)
     }
 
-    /// Counts the record at `new` (live) or `loc` (dead) superseding `old`.
+    /// Counts the record at `loc` (live at `new`, or dead) superseding `old`.
     fn record(&mut self, loc: &Loc, new: Option<Loc>, old: Option<Loc>) {
         self.records += 1;
-        if let Some(old) = old {
-            self.ttl_keys -= i64::from(old.expiry != 0);
-            let c = self.count(old.file);
-            c.live_keys -= 1;
-            c.live_bytes -= i64::from(old.len);
-            c.dead_keys += 1;
-            c.dead_bytes += u64::from(old.len);
-        }
-        let c = self.count(loc.file);
-        if new.is_some() {
-            c.live_keys += 1;
-            c.live_bytes += i64::from(loc.len);
-        } else {
-            c.dead_keys += 1;
-            c.dead_bytes += u64::from(loc.len);
-        }
-        self.ttl_keys += i64::from(new.is_some_and(|n| n.expiry != 0));
+        self.delta.record(loc.file, loc.len, new, old);
     }
 
     /// Adds another thread's tally.
     fn absorb(&mut self, other: Tally) {
-        for (num, c) in other.counts.iter().enumerate() {
-            let mine = self.count(num as u32);
-            mine.live_keys += c.live_keys;
-            mine.live_bytes += c.live_bytes;
-            mine.dead_keys += c.dead_keys;
-            mine.dead_bytes += c.dead_bytes;
-        }
-        self.ttl_keys += other.ttl_keys;
+        self.delta.absorb(other.delta);
         self.records += other.records;
     }
 }
@@ -180,18 +141,12 @@ impl Builder {
         }
     }
 
-    /// Moves the gathered counts into the files.
-    fn finish_counts(&mut self) {
-        for f in self.files.values() {
-            if let Some(c) = self.tally.counts.get(f.num as usize) {
-                f.add_counts(
-                    c.live_keys.max(0) as u64,
-                    c.live_bytes.max(0) as u64,
-                    c.dead_keys,
-                    c.dead_bytes,
-                );
-            }
-        }
+    /// Moves the gathered counts into the files; returns the keys with an expiry.
+    fn finish_counts(&mut self) -> u64 {
+        let ttl_keys = AtomicU64::new(0);
+        let delta = std::mem::take(&mut self.tally.delta);
+        delta.apply(|n| self.files.get(&n).map(|f| &**f), &ttl_keys);
+        ttl_keys.into_inner()
     }
 }
 
@@ -648,7 +603,7 @@ impl Recovery<'_> {
     /// The rebuilt keydir and file table, with the file counts moved into the files.
     fn finish(mut self) -> Recovered {
         self.report.records = self.b.tally.records;
-        self.b.finish_counts();
+        let ttl_keys = self.b.finish_counts();
         self.b.keydir.shrink();
         let full = |df: &Arc<DataFile>| df.end() >= self.opts.max_file_size;
         // A file of an older format version takes no new entries (a version 1 file has no
@@ -663,7 +618,7 @@ impl Recovery<'_> {
         Recovered {
             files: self.b.files,
             keydir: self.b.keydir,
-            ttl_keys: self.b.tally.ttl_keys.max(0) as u64,
+            ttl_keys,
             report: self.report,
             next_gen,
             reusable,

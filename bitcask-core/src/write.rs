@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bitcask_format::{batch_frame_len, encode_batch, Record, FILE_HEADER_LEN};
 
+use crate::accounting::Delta;
 use crate::batch::WriteBatch;
 use crate::datafile::DataFile;
 use crate::engine::{Engine, Writer};
@@ -73,9 +74,9 @@ impl Engine {
         }
         let rec = record(key, value, expiry);
         // The common case without the batch path's vectors.
-        self.check_writable()?;
+        self.life.check_writable()?;
         let mut guard = lock(&self.writer);
-        self.check_writable()?;
+        self.life.check_writable()?;
         let w = guard.as_mut().ok_or(Error::Closed)?;
         if let Some(cond) = cond {
             if !cond(self.keydir.get(key))? {
@@ -88,7 +89,9 @@ impl Engine {
         let active = &w.active;
         let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
         let old = self.keydir.set(key, new);
-        self.account(active, old, new, len);
+        let mut delta = Delta::default();
+        delta.record(active.num, len, new, old);
+        self.account(delta, active);
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
         self.after_append(rotated, seq)?;
@@ -114,7 +117,7 @@ impl Engine {
             // Deleting an absent key writes nothing.
             let absent = self.keydir.get(key).is_none_or(|l| l.expired(now));
             if absent && expected.is_none() {
-                self.check_writable()?;
+                self.life.check_writable()?;
                 return Ok(true);
             }
         }
@@ -169,9 +172,9 @@ impl Engine {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<Vec<(usize, usize)>>,
         ops: &[(&[u8], bool, u64)],
     ) -> Result<Vec<Option<Loc>>> {
-        self.check_writable()?;
+        self.life.check_writable()?;
         let mut guard = lock(&self.writer);
-        self.check_writable()?;
+        self.life.check_writable()?;
         let w = guard.as_mut().ok_or(Error::Closed)?;
         w.buf.clear();
         let positions = encode(&mut w.buf)?;
@@ -187,7 +190,11 @@ impl Engine {
             })
             .collect();
         let olds = self.keydir.set_all(&changes);
-        self.account_all(active, &changes, &olds, &positions);
+        let mut delta = Delta::default();
+        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
+            delta.record(active.num, len as u32, *new, *old);
+        }
+        self.account(delta, active);
         let seq = self.written.fetch_add(1, AcqRel) + 1;
         drop(guard);
         self.after_append(rotated, seq)?;
@@ -231,62 +238,5 @@ impl Engine {
             self.sync_to(seq)?;
         }
         Ok(())
-    }
-
-    /// Accounts a record of `len` bytes just written to `active` (live at `new`, or a
-    /// tombstone) that supersedes `old`.
-    pub(crate) fn account(&self, active: &DataFile, old: Option<Loc>, new: Option<Loc>, len: u32) {
-        self.account_moved(old, new, |n| (n == active.num).then_some(active));
-        if new.is_none() {
-            active.add_dead(len);
-        }
-    }
-
-    /// [`account`](Self::account) for every record of a batch, with one update per file
-    /// touched instead of several per record.
-    fn account_all(
-        &self,
-        active: &DataFile,
-        changes: &[(&[u8], Option<Loc>)],
-        olds: &[Option<Loc>],
-        positions: &[(usize, usize)],
-    ) {
-        let mut killed: Vec<(u32, u64, u64)> = Vec::new();
-        let (mut live, mut dead) = ((0u64, 0u64), (0u64, 0u64));
-        let mut ttl = 0i64;
-        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(positions)) {
-            if let Some(o) = old {
-                match killed.iter_mut().find(|k| k.0 == o.file) {
-                    Some(k) => (k.1, k.2) = (k.1 + 1, k.2 + u64::from(o.len)),
-                    None => killed.push((o.file, 1, u64::from(o.len))),
-                }
-                ttl -= i64::from(o.expiry != 0);
-            }
-            match new {
-                Some(n) => {
-                    live = (live.0 + 1, live.1 + len as u64);
-                    ttl += i64::from(n.expiry != 0);
-                }
-                None => dead = (dead.0 + 1, dead.1 + len as u64),
-            }
-        }
-        active.add_counts(live.0, live.1, dead.0, dead.1);
-        if killed.iter().any(|k| k.0 != active.num) {
-            let table = self.files.read().unwrap_or_else(|e| e.into_inner());
-            for &(num, keys, bytes) in &killed {
-                let file =
-                    if num == active.num { Some(active) } else { table.get(&num).map(|f| &**f) };
-                if let Some(f) = file {
-                    f.kill_n(keys, bytes);
-                }
-            }
-        } else if let Some(&(_, keys, bytes)) = killed.first() {
-            active.kill_n(keys, bytes);
-        }
-        if ttl > 0 {
-            self.ttl_keys.fetch_add(ttl as u64, AcqRel);
-        } else if ttl < 0 {
-            self.ttl_keys.fetch_sub(ttl.unsigned_abs(), AcqRel);
-        }
     }
 }
