@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use bitcask_format::{
-    decode_entry, Entry, FileHeader, FileKind, HintReader, Record, FILE_HEADER_LEN,
-};
+use bitcask_format::{Entry, FileHeader, FileKind, HintReader, Record, Walked, FILE_HEADER_LEN};
 
 use crate::codec::{escape, Codec};
 use crate::failure::{CmdResult, Failure, EXIT_CORRUPTION, EXIT_OTHER};
@@ -100,51 +98,58 @@ impl Printer {
     /// entry starts (as `repair` does); false when it is damaged.
     fn datafile(&mut self, buf: &[u8]) -> std::io::Result<bool> {
         self.out.text("    offset      len  record")?;
-        let mut pos = FILE_HEADER_LEN;
-        let mut clean = true;
-        while pos < buf.len() && self.shown < self.limit {
-            match decode_entry(&buf[pos..]) {
-                Ok((Entry::Record(r), len)) => {
-                    self.out.text(&record_line(self.enc, pos as u64, len, &r))?;
-                    self.shown += 1;
-                    pos += len;
-                }
-                Ok((Entry::Batch(b), len)) => {
-                    self.out.text(&format!("{pos:>10} {len:>8}  batch of {} records", b.count))?;
-                    for (at, l, r) in b.records() {
-                        let at = (pos + b.body_offset + at) as u64;
-                        self.out.text(&format!("  {}", record_line(self.enc, at, l, &r)))?;
-                        self.shown += 1;
-                    }
-                    pos += len;
-                }
-                Ok((Entry::SyncPoint { durable_end }, len)) => {
-                    let line =
-                        format!("{pos:>10} {len:>8}  sync point: durable up to {durable_end}");
-                    self.out.text(&line)?;
-                    pos += len;
-                }
-                Err(e) => {
-                    let next = bitcask_format::next_entry_start(buf, pos + 1);
-                    let what = if e.is_truncated() && next == buf.len() {
+        let (mut clean, mut end) = (true, FILE_HEADER_LEN);
+        for step in bitcask_format::walk(buf, false) {
+            if self.shown >= self.limit {
+                break;
+            }
+            end = match step {
+                Walked::Entry { offset, len, entry } => self.entry(offset, len, &entry)?,
+                Walked::Damaged { offset, len, error } => {
+                    let what = if error.is_truncated() && offset + len == buf.len() {
                         "torn record (the file ends inside it)".to_string()
                     } else {
-                        e.kind.to_string()
+                        error.kind.to_string()
                     };
-                    self.out.text(&format!(
-                        "{pos:>10} {:>8}  damaged: {what}; resuming at offset {next}",
-                        next - pos
-                    ))?;
+                    let next = offset + len;
+                    let line = format!(
+                        "{offset:>10} {len:>8}  damaged: {what}; resuming at offset {next}"
+                    );
+                    self.out.text(&line)?;
                     clean = false;
-                    pos = next;
+                    next
                 }
-            }
+                Walked::UnusedTail { .. } => buf.len(),
+            };
         }
-        if pos >= buf.len() {
+        if end >= buf.len() {
             let how = if clean { "clean end" } else { "end" };
-            self.out.text(&format!("end: {} records, {how} at offset {pos}", self.shown))?;
+            self.out.text(&format!("end: {} records, {how} at offset {end}", self.shown))?;
         }
         Ok(clean)
+    }
+
+    /// Prints one valid entry; returns where it ends.
+    fn entry(&mut self, pos: usize, len: usize, entry: &Entry<'_>) -> std::io::Result<usize> {
+        match entry {
+            Entry::Record(r) => {
+                self.out.text(&record_line(self.enc, pos as u64, len, r))?;
+                self.shown += 1;
+            }
+            Entry::Batch(b) => {
+                self.out.text(&format!("{pos:>10} {len:>8}  batch of {} records", b.count))?;
+                for (at, l, r) in b.records() {
+                    let at = (pos + b.body_offset + at) as u64;
+                    self.out.text(&format!("  {}", record_line(self.enc, at, l, &r)))?;
+                    self.shown += 1;
+                }
+            }
+            Entry::SyncPoint { durable_end } => {
+                let line = format!("{pos:>10} {len:>8}  sync point: durable up to {durable_end}");
+                self.out.text(&line)?;
+            }
+        }
+        Ok(pos + len)
     }
 
     /// The entries of a hint file; false when it is damaged.

@@ -5,26 +5,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::AcqRel};
 
-use crate::datafile::DataFile;
+use crate::datafile::{Counts, DataFile};
 use crate::keydir::Loc;
-
-/// A change to one file's counts.
-#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Counts {
-    pub live_keys: i64,
-    pub live_bytes: i64,
-    pub dead_keys: u64,
-    pub dead_bytes: u64,
-}
-
-impl Counts {
-    fn add(&mut self, o: &Counts) {
-        self.live_keys += o.live_keys;
-        self.live_bytes += o.live_bytes;
-        self.dead_keys += o.dead_keys;
-        self.dead_bytes += o.dead_bytes;
-    }
-}
 
 /// Where a delta keeps its per-file counts.
 pub(crate) trait PerFile: Default {

@@ -44,7 +44,7 @@ impl Background {
     /// serves the waiters queued before it ends).
     pub(crate) fn stop(&self, engine: &Engine) {
         engine.life.stop();
-        engine.commit.stop();
+        engine.log.commit().stop();
         for t in lock(&self.threads).drain(..) {
             let _ = t.join();
         }
@@ -58,8 +58,8 @@ impl Background {
 
 fn flush_every(engine: &Engine, every: Duration) {
     while engine.life.sleep(every) {
-        let written = engine.written.load(Acquire);
-        if !engine.commit.covers(written) {
+        let written = engine.log.written();
+        if engine.log.has_unsynced() {
             let _ = engine.sync_to(written);
         }
     }
@@ -77,7 +77,7 @@ fn merge_when_due(engine: &Engine) {
 }
 
 fn serve_waiters(engine: &Engine) {
-    while let Some((upto, waiting)) = engine.commit.next_batch() {
+    while let Some((upto, waiting)) = engine.log.commit().next_batch() {
         let result = engine.sync_to(upto);
         for done in waiting {
             done(result.as_ref().map(|_| ()).map_err(Error::for_another_waiter));

@@ -78,13 +78,13 @@ impl Engine {
     /// The point of the history the backup copies: the sealed files, the active file and
     /// the end of its last complete write, taken together under the writer lock.
     fn backup_point(&self) -> Result<BackupPoint> {
-        let w = lock(&self.writer);
-        let table = self.file_table();
+        let active_now = self.log.active_and_end();
+        let table = self.index.file_table();
         // Read-only, the newest file may still grow under another process's writer: it is
         // copied up to where this handle read it, never linked.
-        let newest = || table.values().last().map(|f| Arc::clone(f));
-        let active = w.as_ref().map(|w| w.active.clone()).or_else(newest);
-        let end = active.as_ref().map_or(0, |a| a.end());
+        let newest = || table.values().last().map(|f| (Arc::clone(f), f.end()));
+        let (active, end) = active_now.or_else(newest).unzip();
+        let end = end.unwrap_or(0);
         let active_id = active.as_ref().map(|a| a.id);
         let sealed =
             table.values().into_iter().filter(|f| Some(f.id) != active_id).cloned().collect();

@@ -10,7 +10,6 @@ use bitcask_format::{
     decode_record, FileHeader, FileKind, ScanOutcome, ScannedRecord, Scanner, FILE_HEADER_LEN,
 };
 
-use crate::accounting::Counts;
 use crate::error::{Error, Result};
 use crate::files::{data_name, join, FileId};
 use crate::keydir::Loc;
@@ -62,6 +61,24 @@ pub struct FileStats {
     pub dead_keys: u64,
     /// Bytes of those records.
     pub dead_bytes: u64,
+}
+
+/// A change to one file's counts.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub live_keys: i64,
+    pub live_bytes: i64,
+    pub dead_keys: u64,
+    pub dead_bytes: u64,
+}
+
+impl Counts {
+    pub(crate) fn add(&mut self, o: &Counts) {
+        self.live_keys += o.live_keys;
+        self.live_bytes += o.live_bytes;
+        self.dead_keys += o.dead_keys;
+        self.dead_bytes += o.dead_bytes;
+    }
 }
 
 /// `dead / (live + dead)`, or 0 when both are 0.
@@ -128,7 +145,7 @@ impl DataFile {
         self.end.store(end, Relaxed);
     }
 
-    /// Applies a change to its counts (see [`crate::accounting`]).
+    /// Applies a change to its counts (built by an accounting delta).
     pub fn count(&self, c: &Counts) {
         self.live_keys.fetch_add(c.live_keys, Relaxed);
         self.live_bytes.fetch_add(c.live_bytes, Relaxed);

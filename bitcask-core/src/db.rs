@@ -2,7 +2,6 @@
 
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
-use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -205,7 +204,7 @@ impl Bitcask {
     pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
         self.engine.life.check_open()?;
         let now = now_ms();
-        Ok(self.engine.keydir.get(key).filter(|l| !l.expired(now)).map(|l| {
+        Ok(self.engine.index.keydir.get(key).filter(|l| !l.expired(now)).map(|l| {
             (l.expiry != 0).then(|| std::time::UNIX_EPOCH + Duration::from_millis(l.expiry))
         }))
     }
@@ -234,14 +233,14 @@ impl Bitcask {
     /// Whether `key` is present (keydir only, no disk read).
     pub fn contains(&self, key: &[u8]) -> Result<bool> {
         self.engine.life.check_open()?;
-        Ok(self.engine.keydir.get(key).is_some_and(|l| l.expiry == 0 || !l.expired(now_ms())))
+        Ok(self.engine.index.keydir.get(key).is_some_and(|l| l.expiry == 0 || !l.expired(now_ms())))
     }
 
     /// Makes every acknowledged write durable (`fdatasync` of the active file). When
     /// every write is durable already (an earlier sync covered it), nothing is synced.
     pub fn sync(&self) -> Result<()> {
         self.engine.life.check_writable()?;
-        if self.engine.commit.covers(self.engine.written.load(Acquire)) {
+        if !self.engine.log.has_unsynced() {
             return Ok(());
         }
         self.engine.sync_now()
@@ -265,23 +264,22 @@ impl Bitcask {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn when_synced(&self, done: impl FnOnce(Result<()>) + Send + 'static) {
-        let seq = self.engine.written.load(Acquire);
-        if self.engine.life.read_only() || self.engine.commit.covers(seq) {
+        let seq = self.engine.log.written();
+        if self.engine.life.read_only() || self.engine.log.commit().covers(seq) {
             return done(Ok(()));
         }
         if let Err(e) = self.engine.life.check_open() {
             return done(Err(e));
         }
         self.threads.start_syncer(&self.engine);
-        if let Err(done) = self.engine.commit.enqueue(seq, Box::new(done)) {
+        if let Err(done) = self.engine.log.commit().enqueue(seq, Box::new(done)) {
             done(Err(Error::Closed));
         }
     }
 
     /// Whether a write made before this call is not durable yet.
     pub fn has_unsynced(&self) -> bool {
-        !self.engine.life.read_only()
-            && !self.engine.commit.covers(self.engine.written.load(Acquire))
+        !self.engine.life.read_only() && self.engine.log.has_unsynced()
     }
 
     /// A snapshot of the keys present now, sorted.
@@ -464,35 +462,16 @@ impl Bitcask {
         }
         self.threads.stop(&self.engine);
         let _merge = lock(&self.engine.merge_lock);
-        let writer = lock(&self.engine.writer).take();
-        let mut result = Ok(());
-        if let Some(mut w) = writer {
-            // A poisoned store cannot promise that what it acknowledged is durable (a write
-            // or an fsync failed), so close says so instead of Ok.
-            // A poisoned store writes nothing more, not even the cut of its unused tail.
-            let active = w.active.clone();
-            result = self.engine.life.check_not_poisoned().and_then(|()| {
-                w.appender
-                    .release(&active)
-                    .map_err(|e| Error::io("truncating", &active.path, e))?;
-                let sync =
-                    || active.file.sync_data().map_err(|e| Error::io("syncing", &active.path, e));
-                sync()?;
-                // A sync point at the end says all of it is durable, so that damage to it
-                // is never taken for a torn tail, even without its hint.
-                let max = self.engine.opts.max_file_size;
-                let appended = w.append_sync_point(active.end(), max);
-                if appended.map_err(|e| Error::io("appending to", &active.path, e))? {
-                    sync()?;
-                }
-                self.engine.commit.mark_synced(self.engine.written.load(Acquire));
-                // The hint is a cache: everything is durable already. A hint that cannot be
-                // built (a record damaged at rest, which a get reports) or written leaves
-                // the older hint, which still describes a prefix of the file.
+        // A poisoned store cannot promise that what it acknowledged is durable (a write or
+        // an fsync failed), so close says so instead of Ok, and writes nothing more.
+        let result = self.engine.log.close(&self.engine.life).map(|last| {
+            // The hint is a cache: everything is durable already. A hint that cannot be
+            // built (a record damaged at rest, which a get reports) or written leaves the
+            // older hint, which still describes a prefix of the file.
+            if let Some(active) = last {
                 let _ = self.engine.write_hint(&active);
-                Ok(())
-            });
-        }
+            }
+        });
         lock(&self.engine.lock_guard).take();
         result
     }

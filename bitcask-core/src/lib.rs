@@ -49,6 +49,7 @@
 #![deny(unsafe_code)]
 
 mod accounting;
+mod active_log;
 mod append;
 mod background;
 mod backup;
@@ -62,6 +63,7 @@ mod file_table;
 mod files;
 mod group_commit;
 mod hint;
+mod index;
 mod keydir;
 mod lifecycle;
 mod manifest;

@@ -175,15 +175,8 @@ pub(crate) fn merge_all(
     progress: &mut dyn FnMut(MergeProgress),
 ) -> Result<MergeReport> {
     engine.life.check_writable()?;
-    {
-        let mut guard = lock(&engine.writer);
-        let w = guard.as_mut().ok_or(Error::Closed)?;
-        if w.active.end() > FILE_HEADER_LEN as u64 {
-            // The merge rewrites the sealed file at once, so it gets no hint of its own.
-            engine.rotate(w)?;
-        }
-    }
-    let ids: Vec<FileId> = engine.file_table().keys();
+    engine.log.seal_for_merge(&engine.life, &engine.index)?;
+    let ids: Vec<FileId> = engine.index.file_table().keys();
     merge_files(engine, &ids, progress)
 }
 
@@ -229,8 +222,8 @@ impl<'e> Merge<'e> {
     /// A generation is merged whole, so that outputs (generation of the newest input, higher
     /// sequence) sort exactly where their inputs were.
     fn select_inputs(engine: &'e Engine, selection: &[FileId]) -> Result<Option<Merge<'e>>> {
-        let active = lock(&engine.writer).as_ref().map(|w| w.active.id).ok_or(Error::Closed)?;
-        let table = engine.file_table();
+        let active = engine.log.active_id().ok_or(Error::Closed)?;
+        let table = engine.index.file_table();
         let gens: BTreeSet<u64> =
             selection.iter().filter(|id| **id != active).map(|id| id.generation()).collect();
         let inputs: Vec<Arc<DataFile>> = table
@@ -281,7 +274,7 @@ impl<'e> Merge<'e> {
                 for run in records.chunks(LOOKUP_RUN) {
                     let items: Vec<(&[u8], u32, u64)> =
                         run.iter().map(|(r, _)| (r.record.key, input.num, r.offset)).collect();
-                    let heres = self.engine.keydir.get_at_many(&items);
+                    let heres = self.engine.index.keydir.get_at_many(&items);
                     for ((r, raw), here) in run.iter().zip(heres) {
                         self.copy_record(&input, droppable, r, raw, here)?;
                         progress(MergeProgress { bytes_done: self.done, bytes_total: total });
@@ -335,7 +328,7 @@ impl<'e> Merge<'e> {
     /// or not (`None`).
     fn judge(&mut self, droppable: bool, r: &ScannedRecord<'_>, here: Option<Loc>) -> Verdict {
         let rec = &r.record;
-        let keydir = &self.engine.keydir;
+        let keydir = &self.engine.index.keydir;
         // A record that deletes its key: a tombstone, or a value that expired (on open an
         // expired value acts as a delete and is not in the keydir).
         let expired = rec.expiry.is_some_and(|e| e != 0 && e <= self.now);
@@ -414,7 +407,7 @@ impl<'e> Merge<'e> {
         self.next_seq += 1;
         let (storage, dir) = (self.engine.storage.as_ref(), self.engine.dir.as_path());
         let name = tmp_name(&data_name(id));
-        let df = create_datafile_at(storage, dir, id, self.engine.alloc_num(), &name, false)?;
+        let df = create_datafile_at(storage, dir, id, self.engine.index.alloc_num(), &name, false)?;
         self.outputs.push(Output {
             df,
             hint: HintWriter::new(id.0),
@@ -509,11 +502,10 @@ impl<'e> Merge<'e> {
                 df
             })
             .collect();
-        engine.set_file_table(|t| outs.iter().for_each(|df| t.insert(df.clone())));
+        engine.index.update_files(|t| outs.iter().for_each(|df| t.insert(df.clone())));
         self.repoint_keys();
-        let table = engine.file_table();
-        std::mem::take(&mut self.delta).apply(|n| table.get(&n).map(|f| &**f), &engine.ttl_keys);
-        engine.set_file_table(|t| self.inputs.iter().for_each(|f| t.remove(&f.num)));
+        engine.index.account_all(std::mem::take(&mut self.delta));
+        engine.index.update_files(|t| self.inputs.iter().for_each(|f| t.remove(&f.num)));
         self.report.files_out = outs.len();
         self.report.bytes_written = outs.iter().map(|f| f.end()).sum();
         Ok(())
@@ -525,7 +517,7 @@ impl<'e> Merge<'e> {
         for run in self.pending.chunks(LOOKUP_RUN) {
             let items: Vec<(&[u8], Loc, Option<Loc>)> =
                 run.iter().map(|p| (&*p.key, p.old, p.new)).collect();
-            replaced.extend(engine.keydir.replace_if_many(&items));
+            replaced.extend(engine.index.keydir.replace_if_many(&items));
         }
         for (p, replaced) in self.pending.iter().zip(replaced) {
             if replaced {

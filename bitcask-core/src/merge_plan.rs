@@ -2,7 +2,6 @@
 
 use crate::engine::Engine;
 use crate::files::FileId;
-use crate::util::lock;
 
 /// Why a file is a merge candidate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,8 +35,8 @@ impl MergePlan {
 /// Which files the triggers select now.
 pub(crate) fn plan(inner: &Engine) -> MergePlan {
     let o = &inner.opts.merge;
-    let active = lock(&inner.writer).as_ref().map(|w| w.active.id);
-    let table = inner.file_table();
+    let active = inner.log.active_id();
+    let table = inner.index.file_table();
     let stats: Vec<_> = table
         .values()
         .into_iter()

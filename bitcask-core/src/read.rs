@@ -1,7 +1,6 @@
 //! The read path: point lookups and snapshot iteration.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering::Acquire;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -152,9 +151,9 @@ impl Engine {
         mut f: impl FnMut(usize, Option<&[u8]>),
     ) -> Result<()> {
         self.life.check_open()?;
-        let locs = self.keydir.get_many_unverified(keys);
+        let locs = self.index.keydir.get_many_unverified(keys);
         let now = if locs.iter().flatten().any(|l| l.expiry != 0) { now_ms() } else { 0 };
-        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let files = self.index.file_table();
         let mut touched = 0u8;
         for loc in locs.iter().flatten() {
             if let Some(file) = files.get(&loc.file) {
@@ -192,9 +191,9 @@ impl Engine {
         self.life.check_open()?;
         // The fast path: the slot picked by hash tag, its key checked in the mapped record
         // (no key comparison in the keydir's arena).
-        if let Some(loc) = self.keydir.get_unverified(key) {
+        if let Some(loc) = self.index.keydir.get_unverified(key) {
             if loc.expiry == 0 || !loc.expired(now_ms()) {
-                let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+                let files = self.index.files_locked();
                 if let Some(file) = files.get(&loc.file).filter(|f| f.claims_key(&loc, key)) {
                     return read(file, &loc).map(Some);
                 }
@@ -203,11 +202,11 @@ impl Engine {
         // A merge may retire the file between the keydir lookup and the file lookup; the
         // keydir then already points elsewhere, so look again.
         for _ in 0..16 {
-            let Some(loc) = self.keydir.get(key) else { return Ok(None) };
+            let Some(loc) = self.index.keydir.get(key) else { return Ok(None) };
             if loc.expiry != 0 && loc.expired(now_ms()) {
                 return Ok(None);
             }
-            let files = self.files.read().unwrap_or_else(|e| e.into_inner());
+            let files = self.index.files_locked();
             if let Some(file) = files.get(&loc.file) {
                 return read(file, &loc).map(Some);
             }
@@ -221,6 +220,7 @@ impl Engine {
         self.life.check_open()?;
         let now = now_ms();
         Ok(self
+            .index
             .keydir
             .get(key)
             .filter(|l| !l.expired(now))
@@ -241,8 +241,8 @@ impl Engine {
         let now = now_ms();
         // Holding the file table's read lock keeps a merge from retiring a file the snapshot
         // points into (outputs are added to the table before the keydir points at them).
-        let files = self.files.read().unwrap_or_else(|e| e.into_inner());
-        let mut items = self.keydir.snapshot(|k, l| !l.expired(now) && keep(k));
+        let files = self.index.files_locked();
+        let mut items = self.index.keydir.snapshot(|k, l| !l.expired(now) && keep(k));
         let table = files.clone();
         drop(files);
         items.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -261,7 +261,7 @@ impl Engine {
         while shard < Keydir::SHARDS && out.len() < count && budget > 0 {
             let want = count - out.len();
             let (keys, next, seen) =
-                self.keydir.scan_slots(shard, slot, want, budget, |l| !l.expired(now));
+                self.index.keydir.scan_slots(shard, slot, want, budget, |l| !l.expired(now));
             // An empty shard still costs a step, so the walk always ends.
             budget = budget.saturating_sub(seen.max(1));
             out.extend(keys.into_iter().map(Vec::from));
@@ -275,19 +275,19 @@ impl Engine {
     }
 
     pub(crate) fn len_expiring(&self) -> usize {
-        if self.ttl_keys.load(Acquire) == 0 {
+        if self.index.ttl_keys() == 0 {
             return 0;
         }
         let now = now_ms();
-        self.keydir.count(|l| l.expiry != 0 && !l.expired(now))
+        self.index.keydir.count(|l| l.expiry != 0 && !l.expired(now))
     }
 
     pub(crate) fn len(&self) -> usize {
-        if self.ttl_keys.load(Acquire) == 0 {
-            self.keydir.len()
+        if self.index.ttl_keys() == 0 {
+            self.index.keydir.len()
         } else {
             let now = now_ms();
-            self.keydir.count(|l| !l.expired(now))
+            self.index.keydir.count(|l| !l.expired(now))
         }
     }
 }

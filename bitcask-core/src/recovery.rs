@@ -13,6 +13,7 @@ use bitcask_format::{
 };
 
 use crate::accounting::{All, Delta};
+use crate::active_log::Newest;
 use crate::datafile::{durable_mark_after, resync, scan_chunks_marked, unused_from, DataFile};
 use crate::error::{Error, Result};
 use crate::file_table::FileTable;
@@ -32,12 +33,8 @@ pub(crate) struct Recovered {
     pub keydir: Keydir,
     pub ttl_keys: u64,
     pub report: RecoveryReport,
-    pub next_gen: u64,
-    /// The newest datafile, when the writer may keep appending to it.
-    pub reusable: Option<Arc<DataFile>>,
-    /// How much of the newest datafile is known durable: its hint's prefix, or the largest
-    /// durable end a sync point in it records.
-    pub durable_mark: u64,
+    /// The newest datafile, for the active log.
+    pub newest: Newest,
 }
 
 /// The accounting of the records applied, and how many, gathered while building (one per
@@ -600,29 +597,26 @@ impl Recovery<'_> {
         Ok(())
     }
 
-    /// The rebuilt keydir and file table, with the file counts moved into the files.
+    /// The rebuilt keydir and file table, with the file counts moved into the files, and
+    /// the newest file for the log to go on with (or seal).
     fn finish(mut self) -> Recovered {
         self.report.records = self.b.tally.records;
         let ttl_keys = self.b.finish_counts();
         self.b.keydir.shrink();
-        let full = |df: &Arc<DataFile>| df.end() >= self.opts.max_file_size;
-        // A file of an older format version takes no new entries (a version 1 file has no
-        // sync points): the writer starts a new file.
-        let current = self.newest_version == bitcask_format::FORMAT_VERSION;
-        let reusable = self.reusable.take();
-        if let Some(df) = reusable.as_ref().filter(|df| full(df) || !current) {
-            df.seal(self.opts.mmap_reads);
-        }
-        let reusable = reusable.filter(|df| !full(df) && current);
-        let next_gen = self.newest.map_or(1, |id| id.generation() + 1);
+        let newest = Newest {
+            file: self.reusable.take(),
+            // A file of an older format version takes no new entries (a version 1 file has
+            // no sync points): the writer starts a new file.
+            current: self.newest_version == bitcask_format::FORMAT_VERSION,
+            durable_mark: self.newest_mark,
+            next_gen: self.newest.map_or(1, |id| id.generation() + 1),
+        };
         Recovered {
             files: self.b.files,
             keydir: self.b.keydir,
             ttl_keys,
             report: self.report,
-            next_gen,
-            reusable,
-            durable_mark: self.newest_mark,
+            newest,
         }
     }
 }

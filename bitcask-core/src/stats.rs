@@ -1,13 +1,11 @@
 //! Store-wide statistics.
 
-use std::sync::atomic::Ordering::*;
-
 use crate::datafile::{dead_fraction, FileStats};
 use crate::engine::Engine;
 use crate::file_table::FileTable;
 use crate::files::{hint_name, join};
 use crate::storage::OpenMode;
-use crate::util::{lock, now_ms};
+use crate::util::now_ms;
 
 /// Store-wide statistics.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -63,14 +61,14 @@ impl Engine {
 
     /// Statistics of every datafile, with expired records counted as dead.
     pub(crate) fn stats(&self) -> Stats {
-        let table = self.file_table();
-        let active = lock(&self.writer).as_ref().map(|w| w.active.id);
+        let table = self.index.file_table();
+        let active = self.log.active_id();
         let mut files: Vec<FileStats> =
             table.values().into_iter().map(|f| f.stats(Some(f.id) == active)).collect();
-        if self.ttl_keys.load(Acquire) > 0 {
+        if self.index.ttl_keys() > 0 {
             // Expired records are dead even before a merge drops them.
             let now = now_ms();
-            for (_, loc) in self.keydir.snapshot(|_, l| l.expired(now)) {
+            for (_, loc) in self.index.keydir.snapshot(|_, l| l.expired(now)) {
                 let id = table.get(&loc.file).map(|f| f.id);
                 if let Some(f) = files.iter_mut().find(|f| Some(f.file_id) == id) {
                     // Counters read while writers run may lag: never below zero.
@@ -87,7 +85,7 @@ impl Engine {
             dead_bytes: files.iter().map(|f| f.dead_bytes).sum(),
             disk_bytes: files.iter().map(|f| f.size).sum(),
             hint_bytes: self.hint_bytes(&table),
-            keydir_bytes: self.keydir.heap_bytes() as u64,
+            keydir_bytes: self.index.keydir.heap_bytes() as u64,
             files,
         }
     }

@@ -2,22 +2,19 @@
 //! full, append with one positioned write, point the keydir at the new records, account,
 //! and (under `SyncPolicy::Always`) wait for a shared fsync.
 
-use std::sync::atomic::Ordering::*;
 use std::sync::Arc;
 
-use bitcask_format::{batch_frame_len, encode_batch, Record, FILE_HEADER_LEN};
+use bitcask_format::{batch_frame_len, encode_batch, Record};
 
 use crate::accounting::Delta;
+use crate::active_log::MAX_WRITE_LEN;
 use crate::batch::WriteBatch;
 use crate::datafile::DataFile;
-use crate::engine::{Engine, Writer};
+use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::keydir::Loc;
-use crate::options::{SyncPolicy, MAX_FILE_SIZE};
-use crate::util::{lock, now_ms};
-
-/// The longest single write (a batch frame): one that fits in a fresh datafile.
-const MAX_WRITE_LEN: u64 = MAX_FILE_SIZE - FILE_HEADER_LEN as u64;
+use crate::options::SyncPolicy;
+use crate::util::now_ms;
 
 /// The record of a put (`value` with an expiry, 0 for none) or of a delete (`None`).
 fn record<'a>(key: &'a [u8], value: Option<&'a [u8]>, expiry: u64) -> Record<'a> {
@@ -73,29 +70,29 @@ impl Engine {
             self.check_value(v)?;
         }
         let rec = record(key, value, expiry);
-        // The common case without the batch path's vectors.
-        self.life.check_writable()?;
-        let mut guard = lock(&self.writer);
-        self.life.check_writable()?;
-        let w = guard.as_mut().ok_or(Error::Closed)?;
-        if let Some(cond) = cond {
-            if !cond(self.keydir.get(key))? {
-                return Ok(None);
+        let keydir = &self.index.keydir;
+        let encode = |buf: &mut Vec<u8>| {
+            // Under the writer lock: no other write can come between the check and the write.
+            if let Some(cond) = cond {
+                if !cond(keydir.get(key))? {
+                    return Ok(None);
+                }
             }
-        }
-        w.buf.clear();
-        let len = rec.encode(&mut w.buf).map_err(Error::Encode)? as u32;
-        let (offset, rotated) = self.append_locked(w)?;
-        let active = &w.active;
-        let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
-        let old = self.keydir.set(key, new);
-        let mut delta = Delta::default();
-        delta.record(active.num, len, new, old);
-        self.account(delta, active);
-        let seq = self.written.fetch_add(1, AcqRel) + 1;
-        drop(guard);
-        self.after_append(rotated, seq)?;
-        Ok(Some(old))
+            Ok(Some(rec.encode(buf).map_err(Error::Encode)? as u32))
+        };
+        let apply = |active: &DataFile, offset: u64, len: u32| {
+            let new = value.is_some().then_some(Loc { file: active.num, offset, len, expiry });
+            let old = keydir.set(key, new);
+            let mut delta = Delta::default();
+            delta.record(active.num, len, new, old);
+            self.index.account(delta, active);
+            old
+        };
+        let Some(done) = self.log.append(&self.life, &self.index, encode, apply)? else {
+            return Ok(None);
+        };
+        self.after_append(done.sealed, done.seq)?;
+        Ok(Some(done.value))
     }
 
     /// Replaces the value of `key` with `new` (`None`: deletes it) if its current value is
@@ -115,7 +112,7 @@ impl Engine {
         };
         if new.is_none() {
             // Deleting an absent key writes nothing.
-            let absent = self.keydir.get(key).is_none_or(|l| l.expired(now));
+            let absent = self.index.keydir.get(key).is_none_or(|l| l.expired(now));
             if absent && expected.is_none() {
                 self.life.check_writable()?;
                 return Ok(true);
@@ -162,9 +159,9 @@ impl Engine {
         Ok(())
     }
 
-    /// The write path: encode under the writer lock, rotate if the active file is full,
-    /// append with one positioned write, point the keydir at the new records, account, and
-    /// (for `SyncPolicy::Always`) wait for a shared fsync.
+    /// The write path of a batch: encode under the writer lock, append (rotating if the
+    /// active file is full), point the keydir at the new records, account, and (for
+    /// `SyncPolicy::Always`) wait for a shared fsync.
     ///
     /// `ops` holds (key, is_put, expiry) for each record the encoder writes, in order.
     pub(crate) fn append(
@@ -172,65 +169,40 @@ impl Engine {
         encode: impl FnOnce(&mut Vec<u8>) -> Result<Vec<(usize, usize)>>,
         ops: &[(&[u8], bool, u64)],
     ) -> Result<Vec<Option<Loc>>> {
-        self.life.check_writable()?;
-        let mut guard = lock(&self.writer);
-        self.life.check_writable()?;
-        let w = guard.as_mut().ok_or(Error::Closed)?;
-        w.buf.clear();
-        let positions = encode(&mut w.buf)?;
-        let (offset, rotated) = self.append_locked(w)?;
-        let active = &w.active;
-        let changes: Vec<(&[u8], Option<Loc>)> = ops
-            .iter()
-            .zip(&positions)
-            .map(|(&(key, is_put, expiry), &(at, len))| {
-                let loc =
-                    Loc { file: active.num, offset: offset + at as u64, len: len as u32, expiry };
-                (key, is_put.then_some(loc))
-            })
-            .collect();
-        let olds = self.keydir.set_all(&changes);
-        let mut delta = Delta::default();
-        for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
-            delta.record(active.num, len as u32, *new, *old);
-        }
-        self.account(delta, active);
-        let seq = self.written.fetch_add(1, AcqRel) + 1;
-        drop(guard);
-        self.after_append(rotated, seq)?;
-        Ok(olds)
-    }
-
-    /// Writes the encoded bytes in `w.buf` at the end of the active file (rotating first if
-    /// it is full): a copy into its writable map, or one positioned write. Returns their offset and the file sealed by a
-    /// rotation. A failed write poisons the store.
-    pub(crate) fn append_locked(&self, w: &mut Writer) -> Result<(u64, Option<Arc<DataFile>>)> {
-        let total = w.buf.len() as u64;
-        let mut rotated = None;
-        if w.active.end() + total > self.opts.max_file_size
-            && w.active.end() > FILE_HEADER_LEN as u64
-        {
-            rotated = Some(self.rotate(w)?);
-        }
-        let offset = w.active.end();
-        if offset + total > MAX_FILE_SIZE {
-            // Unreachable while max_file_size <= MAX_FILE_SIZE and batches are checked
-            // against MAX_WRITE_LEN: refuse rather than write what the keydir cannot address.
-            return Err(Error::BatchTooLarge { len: total, max: MAX_WRITE_LEN });
-        }
-        if let Err(e) = w.appender.append(&w.active, &w.buf, offset) {
-            let e = Error::io("appending to", &w.active.path, e);
-            self.poison(&e);
-            return Err(e);
-        }
-        w.active.set_end(offset + total);
-        Ok((offset, rotated))
+        let apply = |active: &DataFile, offset: u64, positions: Vec<(usize, usize)>| {
+            let changes: Vec<(&[u8], Option<Loc>)> = ops
+                .iter()
+                .zip(&positions)
+                .map(|(&(key, is_put, expiry), &(at, len))| {
+                    let loc = Loc {
+                        file: active.num,
+                        offset: offset + at as u64,
+                        len: len as u32,
+                        expiry,
+                    };
+                    (key, is_put.then_some(loc))
+                })
+                .collect();
+            let olds = self.index.keydir.set_all(&changes);
+            let mut delta = Delta::default();
+            for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
+                delta.record(active.num, len as u32, *new, *old);
+            }
+            self.index.account(delta, active);
+            olds
+        };
+        let encode = |buf: &mut Vec<u8>| encode(buf).map(Some);
+        let Some(done) = self.log.append(&self.life, &self.index, encode, apply)? else {
+            unreachable!("a batch's encoder always writes")
+        };
+        self.after_append(done.sealed, done.seq)?;
+        Ok(done.value)
     }
 
     /// Work after the writer lock is released: the sealed file's hint, and the shared sync
     /// under `SyncPolicy::Always`.
-    pub(crate) fn after_append(&self, rotated: Option<Arc<DataFile>>, seq: u64) -> Result<()> {
-        if let Some(old) = rotated {
+    fn after_append(&self, sealed: Option<Arc<DataFile>>, seq: u64) -> Result<()> {
+        if let Some(old) = sealed {
             // Off the lock: other writers go on while the sealed file's hint is written.
             let _ = self.write_hint(&old);
         }

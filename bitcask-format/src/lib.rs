@@ -34,6 +34,7 @@ mod hint;
 mod limits;
 mod record;
 mod scan;
+mod walk;
 
 pub use error::{Error, ErrorKind, Result};
 pub use header::{FileHeader, FileKind, MAGIC};
@@ -50,3 +51,4 @@ pub use record::{
     FLAG_BATCH, FLAG_EXPIRY, FLAG_IN_BATCH, FLAG_SYNC_POINT, FLAG_TOMBSTONE, SYNC_POINT_LEN,
 };
 pub use scan::{is_unused_tail, next_entry_start, ScanOutcome, ScannedRecord, Scanner};
+pub use walk::{walk, Walk, Walked};

@@ -1,6 +1,7 @@
 //! Offline tools: `check` verifies every record and hint entry of a store, `repair` rewrites
-//! damaged datafiles keeping every valid record. This file holds what both read: the walk
-//! of a whole datafile into valid entries and damaged regions.
+//! damaged datafiles keeping every valid record. This file holds what both read: a whole
+//! datafile as valid entries and damaged regions (the format's walk), and the store's files.
+//! [`replace_file`] writes a small file atomically and durably (the cluster's files).
 //!
 //! ```
 //! use bitcask_core::tools::check;
@@ -15,7 +16,7 @@
 
 use std::path::Path;
 
-use bitcask_format::{decode_entry, Entry, FileHeader, FILE_HEADER_LEN};
+use bitcask_format::{Entry, FileHeader, Walked, FILE_HEADER_LEN};
 
 use crate::error::{Error, Result};
 use crate::files::{parse_name, FileId, Name};
@@ -64,52 +65,39 @@ pub(crate) struct ValidEntry {
 pub(crate) fn walk(buf: &[u8], newest: bool) -> (Vec<ValidEntry>, Vec<Problem>) {
     let mut entries = Vec::new();
     let mut problems = Vec::new();
-    let mut pos = FILE_HEADER_LEN;
     if let Err(e) = FileHeader::decode(buf) {
         let n = buf.len().min(FILE_HEADER_LEN) as u64;
         problems.push(Problem { offset: 0, len: n, detail: format!("file header: {}", e.kind) });
     }
-    while pos < buf.len() {
-        match decode_entry(&buf[pos..]) {
-            // A sync point carries no data (and vouches for offsets of this file only).
-            Ok((Entry::SyncPoint { durable_end }, len)) if durable_end <= pos as u64 => {
-                pos += len;
-            }
-            Ok((Entry::SyncPoint { .. }, _)) => {
-                let next = bitcask_format::next_entry_start(buf, pos + 1);
-                let detail = bitcask_format::ErrorKind::BadSyncPoint.to_string();
-                problems.push(Problem { offset: pos as u64, len: (next - pos) as u64, detail });
-                pos = next;
-            }
-            Ok((entry, len)) => {
-                let info = |offset: usize, len: usize, r: &bitcask_format::Record<'_>| RecordInfo {
-                    offset: offset as u64,
-                    len: len as u32,
-                    key: r.key.to_vec(),
-                    tombstone: r.tombstone,
-                    expiry: r.expiry,
-                };
+    let info = |offset: usize, len: usize, r: &bitcask_format::Record<'_>| RecordInfo {
+        offset: offset as u64,
+        len: len as u32,
+        key: r.key.to_vec(),
+        tombstone: r.tombstone,
+        expiry: r.expiry,
+    };
+    for step in bitcask_format::walk(buf, newest) {
+        match step {
+            // A sync point carries no data.
+            Walked::Entry { entry: Entry::SyncPoint { .. }, .. } | Walked::UnusedTail { .. } => {}
+            Walked::Entry { offset, len, entry } => {
                 let records = match entry {
-                    Entry::Record(r) => vec![info(pos, len, &r)],
                     Entry::Batch(b) => b
                         .records()
-                        .map(|(at, l, r)| info(pos + b.body_offset + at, l, &r))
+                        .map(|(at, l, r)| info(offset + b.body_offset + at, l, &r))
                         .collect(),
+                    Entry::Record(r) => vec![info(offset, len, &r)],
                     Entry::SyncPoint { .. } => Vec::new(),
                 };
-                entries.push(ValidEntry { offset: pos as u64, len: len as u64, records });
-                pos += len;
+                entries.push(ValidEntry { offset: offset as u64, len: len as u64, records });
             }
-            Err(_) if newest && bitcask_format::is_unused_tail(&buf[pos..]) => break,
-            Err(e) => {
-                let next = bitcask_format::next_entry_start(buf, pos + 1);
-                let detail = if e.is_truncated() && next == buf.len() {
+            Walked::Damaged { offset, len, error } => {
+                let detail = if error.is_truncated() && offset + len == buf.len() {
                     "torn record at the end of the file".to_owned()
                 } else {
-                    e.kind.to_string()
+                    error.kind.to_string()
                 };
-                problems.push(Problem { offset: pos as u64, len: (next - pos) as u64, detail });
-                pos = next;
+                problems.push(Problem { offset: offset as u64, len: len as u64, detail });
             }
         }
     }

@@ -8,113 +8,25 @@ use super::args::{Args, Failure, Res};
 use super::spec::{Cx, Spec, F_FAST};
 
 /// The cluster commands.
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec {
-        name: "cluster",
-        arity: -2,
-        group: "cluster",
-        summary: "A container for Redis Cluster commands.",
-        subs: CLUSTER,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "readonly",
-        arity: 1,
-        flags: F_FAST,
-        group: "cluster",
-        summary: "Accepted (no replicas to read from).",
-        run: accepted,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "readwrite",
-        arity: 1,
-        flags: F_FAST,
-        group: "cluster",
-        summary: "Accepted (no replicas to read from).",
-        run: accepted,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "asking",
-        arity: 1,
-        flags: F_FAST,
-        group: "cluster",
-        summary: "Accepted (slots never migrate while served).",
-        run: accepted,
-        ..Spec::NONE
-    },
+    Spec { name: "cluster", arity: -2, group: "cluster", summary: "A container for Redis Cluster commands.", subs: CLUSTER, ..Spec::NONE },
+    Spec { name: "readonly", arity: 1, flags: F_FAST, group: "cluster", summary: "Accepted (no replicas to read from).", run: accepted, ..Spec::NONE },
+    Spec { name: "readwrite", arity: 1, flags: F_FAST, group: "cluster", summary: "Accepted (no replicas to read from).", run: accepted, ..Spec::NONE },
+    Spec { name: "asking", arity: 1, flags: F_FAST, group: "cluster", summary: "Accepted (slots never migrate while served).", run: accepted, ..Spec::NONE },
 ];
 
 /// CLUSTER's subcommands.
+#[rustfmt::skip]
 static CLUSTER: &[Spec] = &[
-    Spec {
-        name: "slots",
-        arity: 2,
-        group: "cluster",
-        summary: "Returns the mapping of cluster slots to nodes.",
-        run: slots,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "shards",
-        arity: 2,
-        group: "cluster",
-        summary: "Returns the mapping of cluster slots to shards.",
-        run: shards,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "nodes",
-        arity: 2,
-        group: "cluster",
-        summary: "Returns the cluster configuration for a node.",
-        run: nodes,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "info",
-        arity: 2,
-        group: "cluster",
-        summary: "Returns information about the state of a node.",
-        run: info,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "myid",
-        arity: 2,
-        group: "cluster",
-        summary: "Returns the ID of a node.",
-        run: myid,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "keyslot",
-        arity: 3,
-        group: "cluster",
-        syntax: "<key>",
-        summary: "Returns the hash slot for a key.",
-        run: keyslot,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "countkeysinslot",
-        arity: 3,
-        group: "cluster",
-        syntax: "<slot>",
-        summary: "Returns the number of keys in a hash slot.",
-        run: countkeysinslot,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "getkeysinslot",
-        arity: 4,
-        group: "cluster",
-        syntax: "<slot> <count>",
-        summary: "Returns the key names in a hash slot.",
-        run: getkeysinslot,
-        ..Spec::NONE
-    },
+    Spec { name: "slots", arity: 2, group: "cluster", summary: "Returns the mapping of cluster slots to nodes.", run: slots, ..Spec::NONE },
+    Spec { name: "shards", arity: 2, group: "cluster", summary: "Returns the mapping of cluster slots to shards.", run: shards, ..Spec::NONE },
+    Spec { name: "nodes", arity: 2, group: "cluster", summary: "Returns the cluster configuration for a node.", run: nodes, ..Spec::NONE },
+    Spec { name: "info", arity: 2, group: "cluster", summary: "Returns information about the state of a node.", run: info, ..Spec::NONE },
+    Spec { name: "myid", arity: 2, group: "cluster", summary: "Returns the ID of a node.", run: myid, ..Spec::NONE },
+    Spec { name: "keyslot", arity: 3, group: "cluster", syntax: "<key>", summary: "Returns the hash slot for a key.", run: keyslot, ..Spec::NONE },
+    Spec { name: "countkeysinslot", arity: 3, group: "cluster", syntax: "<slot>", summary: "Returns the number of keys in a hash slot.", run: countkeysinslot, ..Spec::NONE },
+    Spec { name: "getkeysinslot", arity: 4, group: "cluster", syntax: "<slot> <count>", summary: "Returns the key names in a hash slot.", run: getkeysinslot, ..Spec::NONE },
 ];
 
 /// This node's view of the cluster, or the error of a server not in cluster mode.

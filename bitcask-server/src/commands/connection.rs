@@ -4,158 +4,29 @@ use super::args::{is, shown, Args, Failure, Res};
 use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_TXCONTROL};
 
 /// The connection commands.
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec {
-        name: "ping",
-        arity: -1,
-        flags: F_FAST,
-        group: "connection",
-        summary: "Returns the server's liveliness response.",
-        run: ping,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "echo",
-        arity: 2,
-        flags: F_FAST,
-        group: "connection",
-        summary: "Returns the given string.",
-        run: echo,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "quit",
-        arity: -1,
-        flags: F_NOAUTH | F_TXCONTROL | F_FAST,
-        group: "connection",
-        summary: "Closes the connection.",
-        run: quit,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "reset",
-        arity: 1,
-        flags: F_NOAUTH | F_TXCONTROL | F_FAST,
-        group: "connection",
-        summary: "Resets the connection.",
-        run: reset,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "auth",
-        arity: -2,
-        flags: F_NOAUTH | F_FAST,
-        group: "connection",
-        summary: "Authenticates the connection.",
-        run: auth,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "hello",
-        arity: -1,
-        flags: F_NOAUTH | F_FAST,
-        group: "connection",
-        summary: "Handshakes with the server (RESP2 or RESP3).",
-        run: hello,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "select",
-        arity: 2,
-        flags: F_FAST,
-        group: "connection",
-        summary: "Changes the selected database (only 0 exists).",
-        run: select,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "client",
-        arity: -2,
-        flags: F_ADMIN,
-        group: "connection",
-        summary: "A container for client connection commands.",
-        subs: CLIENT,
-        ..Spec::NONE
-    },
+    Spec { name: "ping", arity: -1, flags: F_FAST, group: "connection", summary: "Returns the server's liveliness response.", run: ping, ..Spec::NONE },
+    Spec { name: "echo", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the given string.", run: echo, ..Spec::NONE },
+    Spec { name: "quit", arity: -1, flags: F_NOAUTH | F_TXCONTROL | F_FAST, group: "connection", summary: "Closes the connection.", run: quit, ..Spec::NONE },
+    Spec { name: "reset", arity: 1, flags: F_NOAUTH | F_TXCONTROL | F_FAST, group: "connection", summary: "Resets the connection.", run: reset, ..Spec::NONE },
+    Spec { name: "auth", arity: -2, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Authenticates the connection.", run: auth, ..Spec::NONE },
+    Spec { name: "hello", arity: -1, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Handshakes with the server (RESP2 or RESP3).", run: hello, ..Spec::NONE },
+    Spec { name: "select", arity: 2, flags: F_FAST, group: "connection", summary: "Changes the selected database (only 0 exists).", run: select, ..Spec::NONE },
+    Spec { name: "client", arity: -2, flags: F_ADMIN, group: "connection", summary: "A container for client connection commands.", subs: CLIENT, ..Spec::NONE },
 ];
 
 /// CLIENT's subcommands.
+#[rustfmt::skip]
 static CLIENT: &[Spec] = &[
-    Spec {
-        name: "id",
-        arity: 2,
-        flags: F_FAST,
-        group: "connection",
-        summary: "Returns the unique client ID of the connection.",
-        run: client_id,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "getname",
-        arity: 2,
-        flags: F_FAST,
-        group: "connection",
-        summary: "Returns the name of the connection.",
-        run: client_getname,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "setname",
-        arity: 3,
-        flags: F_FAST,
-        group: "connection",
-        syntax: "<name>",
-        summary: "Sets the connection name.",
-        run: client_setname,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "setinfo",
-        arity: 4,
-        flags: F_FAST,
-        group: "connection",
-        syntax: "<LIB-NAME|LIB-VER> <value>",
-        summary: "Sets information specific to the client or connection.",
-        run: client_setinfo,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "info",
-        arity: 2,
-        group: "connection",
-        summary: "Returns information about the connection.",
-        run: client_info,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "list",
-        arity: 2,
-        flags: F_ADMIN,
-        group: "connection",
-        summary: "Lists open connections.",
-        run: client_list,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "no-evict",
-        arity: 3,
-        flags: F_ADMIN,
-        group: "connection",
-        syntax: "<ON|OFF>",
-        summary: "Accepted (nothing is evicted).",
-        run: accepted,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "no-touch",
-        arity: 3,
-        flags: F_FAST,
-        group: "connection",
-        syntax: "<ON|OFF>",
-        summary: "Accepted (nothing tracks access times).",
-        run: accepted,
-        ..Spec::NONE
-    },
+    Spec { name: "id", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the unique client ID of the connection.", run: client_id, ..Spec::NONE },
+    Spec { name: "getname", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the name of the connection.", run: client_getname, ..Spec::NONE },
+    Spec { name: "setname", arity: 3, flags: F_FAST, group: "connection", syntax: "<name>", summary: "Sets the connection name.", run: client_setname, ..Spec::NONE },
+    Spec { name: "setinfo", arity: 4, flags: F_FAST, group: "connection", syntax: "<LIB-NAME|LIB-VER> <value>", summary: "Sets information specific to the client or connection.", run: client_setinfo, ..Spec::NONE },
+    Spec { name: "info", arity: 2, group: "connection", summary: "Returns information about the connection.", run: client_info, ..Spec::NONE },
+    Spec { name: "list", arity: 2, flags: F_ADMIN, group: "connection", summary: "Lists open connections.", run: client_list, ..Spec::NONE },
+    Spec { name: "no-evict", arity: 3, flags: F_ADMIN, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing is evicted).", run: accepted, ..Spec::NONE },
+    Spec { name: "no-touch", arity: 3, flags: F_FAST, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing tracks access times).", run: accepted, ..Spec::NONE },
 ];
 
 fn ping(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

@@ -6,253 +6,39 @@ use super::spec::{Cx, Spec, F_ALLKEYS, F_FAST, F_READONLY, F_WRITE};
 use crate::glob;
 
 /// The keyspace commands.
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec {
-        name: "del",
-        arity: -2,
-        flags: F_WRITE,
-        keys: (1, -1, 1),
-        group: "generic",
-        summary: "Deletes one or more keys.",
-        run: del,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "unlink",
-        arity: -2,
-        flags: F_WRITE | F_FAST,
-        keys: (1, -1, 1),
-        group: "generic",
-        summary: "Deletes one or more keys.",
-        run: del,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "exists",
-        arity: -2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, -1, 1),
-        group: "generic",
-        summary: "Determines whether one or more keys exist.",
-        run: exists,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "touch",
-        arity: -2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, -1, 1),
-        group: "generic",
-        summary: "Returns the number of existing keys out of those specified.",
-        run: exists,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "rename",
-        arity: 3,
-        flags: F_WRITE,
-        keys: (1, 2, 1),
-        group: "generic",
-        summary: "Renames a key and overwrites the destination.",
-        run: rename,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "renamenx",
-        arity: 3,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 2, 1),
-        group: "generic",
-        summary: "Renames a key only when the target key name doesn't exist.",
-        run: renamenx,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "copy",
-        arity: -3,
-        flags: F_WRITE,
-        keys: (1, 2, 1),
-        group: "generic",
-        summary: "Copies the value of a key to a new key.",
-        run: copy,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "expire",
-        arity: -3,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Sets the expiration time of a key in seconds.",
-        run: expire,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "pexpire",
-        arity: -3,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Sets the expiration time of a key in milliseconds.",
-        run: pexpire,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "expireat",
-        arity: -3,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Sets the expiration time of a key to a Unix timestamp.",
-        run: expireat,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "pexpireat",
-        arity: -3,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-        run: pexpireat,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "expiretime",
-        arity: 2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Returns the expiration time of a key as a Unix timestamp.",
-        run: expiretime,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "pexpiretime",
-        arity: 2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-        run: pexpiretime,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "ttl",
-        arity: 2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Returns the expiration time in seconds of a key.",
-        run: ttl,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "pttl",
-        arity: 2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Returns the expiration time in milliseconds of a key.",
-        run: pttl,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "persist",
-        arity: 2,
-        flags: F_WRITE | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Removes the expiration time of a key.",
-        run: persist,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "type",
-        arity: 2,
-        flags: F_READONLY | F_FAST,
-        keys: (1, 1, 1),
-        group: "generic",
-        summary: "Determines the type of value stored at a key.",
-        run: type_,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "keys",
-        arity: 2,
-        flags: F_READONLY,
-        group: "generic",
-        summary: "Returns all key names that match a pattern.",
-        run: keys,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "scan",
-        arity: -2,
-        flags: F_READONLY,
-        group: "generic",
-        summary: "Iterates over the key names in the database.",
-        run: scan,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "randomkey",
-        arity: 1,
-        flags: F_READONLY,
-        group: "generic",
-        summary: "Returns a random key name from the database.",
-        run: randomkey,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "dbsize",
-        arity: 1,
-        flags: F_READONLY | F_FAST,
-        group: "server",
-        summary: "Returns the number of keys in the database.",
-        run: dbsize,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "flushdb",
-        arity: -1,
-        flags: F_WRITE | F_ALLKEYS,
-        group: "server",
-        summary: "Removes all keys from the current database.",
-        run: flushall,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "flushall",
-        arity: -1,
-        flags: F_WRITE | F_ALLKEYS,
-        group: "server",
-        summary: "Removes all keys from all databases.",
-        run: flushall,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "memory",
-        arity: -2,
-        group: "server",
-        summary: "A container for memory diagnostics commands.",
-        subs: MEMORY,
-        ..Spec::NONE
-    },
+    Spec { name: "del", arity: -2, flags: F_WRITE, keys: (1, -1, 1), group: "generic", summary: "Deletes one or more keys.", run: del, ..Spec::NONE },
+    Spec { name: "unlink", arity: -2, flags: F_WRITE | F_FAST, keys: (1, -1, 1), group: "generic", summary: "Deletes one or more keys.", run: del, ..Spec::NONE },
+    Spec { name: "exists", arity: -2, flags: F_READONLY | F_FAST, keys: (1, -1, 1), group: "generic", summary: "Determines whether one or more keys exist.", run: exists, ..Spec::NONE },
+    Spec { name: "touch", arity: -2, flags: F_READONLY | F_FAST, keys: (1, -1, 1), group: "generic", summary: "Returns the number of existing keys out of those specified.", run: exists, ..Spec::NONE },
+    Spec { name: "rename", arity: 3, flags: F_WRITE, keys: (1, 2, 1), group: "generic", summary: "Renames a key and overwrites the destination.", run: rename, ..Spec::NONE },
+    Spec { name: "renamenx", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 2, 1), group: "generic", summary: "Renames a key only when the target key name doesn't exist.", run: renamenx, ..Spec::NONE },
+    Spec { name: "copy", arity: -3, flags: F_WRITE, keys: (1, 2, 1), group: "generic", summary: "Copies the value of a key to a new key.", run: copy, ..Spec::NONE },
+    Spec { name: "expire", arity: -3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Sets the expiration time of a key in seconds.", run: expire, ..Spec::NONE },
+    Spec { name: "pexpire", arity: -3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Sets the expiration time of a key in milliseconds.", run: pexpire, ..Spec::NONE },
+    Spec { name: "expireat", arity: -3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Sets the expiration time of a key to a Unix timestamp.", run: expireat, ..Spec::NONE },
+    Spec { name: "pexpireat", arity: -3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Sets the expiration time of a key to a Unix milliseconds timestamp.", run: pexpireat, ..Spec::NONE },
+    Spec { name: "expiretime", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Returns the expiration time of a key as a Unix timestamp.", run: expiretime, ..Spec::NONE },
+    Spec { name: "pexpiretime", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Returns the expiration time of a key as a Unix milliseconds timestamp.", run: pexpiretime, ..Spec::NONE },
+    Spec { name: "ttl", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Returns the expiration time in seconds of a key.", run: ttl, ..Spec::NONE },
+    Spec { name: "pttl", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Returns the expiration time in milliseconds of a key.", run: pttl, ..Spec::NONE },
+    Spec { name: "persist", arity: 2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Removes the expiration time of a key.", run: persist, ..Spec::NONE },
+    Spec { name: "type", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "generic", summary: "Determines the type of value stored at a key.", run: type_, ..Spec::NONE },
+    Spec { name: "keys", arity: 2, flags: F_READONLY, group: "generic", summary: "Returns all key names that match a pattern.", run: keys, ..Spec::NONE },
+    Spec { name: "scan", arity: -2, flags: F_READONLY, group: "generic", summary: "Iterates over the key names in the database.", run: scan, ..Spec::NONE },
+    Spec { name: "randomkey", arity: 1, flags: F_READONLY, group: "generic", summary: "Returns a random key name from the database.", run: randomkey, ..Spec::NONE },
+    Spec { name: "dbsize", arity: 1, flags: F_READONLY | F_FAST, group: "server", summary: "Returns the number of keys in the database.", run: dbsize, ..Spec::NONE },
+    Spec { name: "flushdb", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from the current database.", run: flushall, ..Spec::NONE },
+    Spec { name: "flushall", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from all databases.", run: flushall, ..Spec::NONE },
+    Spec { name: "memory", arity: -2, group: "server", summary: "A container for memory diagnostics commands.", subs: MEMORY, ..Spec::NONE },
 ];
 
 /// MEMORY's subcommands.
-static MEMORY: &[Spec] = &[Spec {
-    name: "usage",
-    arity: -3,
-    flags: F_READONLY,
-    keys: (2, 2, 1),
-    group: "server",
-    syntax: "<key> [SAMPLES <count>]",
-    summary: "Estimates the memory usage of a key.",
-    run: memory_usage,
-    ..Spec::NONE
-}];
+#[rustfmt::skip]
+static MEMORY: &[Spec] = &[
+    Spec { name: "usage", arity: -3, flags: F_READONLY, keys: (2, 2, 1), group: "server", syntax: "<key> [SAMPLES <count>]", summary: "Estimates the memory usage of a key.", run: memory_usage, ..Spec::NONE },
+];
 
 fn del(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let mut n = 0;

@@ -8,194 +8,38 @@ use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_READONLY};
 use crate::glob;
 
 /// The server commands.
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec {
-        name: "info",
-        arity: -1,
-        group: "server",
-        summary: "Returns information and statistics about the server.",
-        run: info,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "config",
-        arity: -2,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "A container for server configuration commands.",
-        subs: CONFIG,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "command",
-        arity: -1,
-        group: "server",
-        summary: "Returns detailed information about all commands.",
-        run: command_all,
-        subs: COMMAND,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "save",
-        arity: 1,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Makes every write durable (fsync of every shard).",
-        run: save,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "bgsave",
-        arity: -1,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Makes every write durable in the background.",
-        run: bgsave,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "bgrewriteaof",
-        arity: 1,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Merges the datafiles in the background.",
-        run: bgrewriteaof,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "lastsave",
-        arity: 1,
-        flags: F_FAST,
-        group: "server",
-        summary: "Returns the Unix timestamp of the last successful sync.",
-        run: lastsave,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "time",
-        arity: 1,
-        flags: F_FAST,
-        group: "server",
-        summary: "Returns the server time.",
-        run: time,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "shutdown",
-        arity: -1,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Closes the store cleanly and stops the server.",
-        run: shutdown,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "bitcask.stats",
-        arity: 1,
-        flags: F_READONLY,
-        group: "bitcask",
-        summary: "Returns the store's statistics: keys, files, live and dead bytes.",
-        run: bitcask_stats,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "bitcask.merge",
-        arity: 1,
-        flags: F_ADMIN,
-        group: "bitcask",
-        summary: "Merges every shard's datafiles now and reports what it did.",
-        run: bitcask_merge,
-        ..Spec::NONE
-    },
+    Spec { name: "info", arity: -1, group: "server", summary: "Returns information and statistics about the server.", run: info, ..Spec::NONE },
+    Spec { name: "config", arity: -2, flags: F_ADMIN, group: "server", summary: "A container for server configuration commands.", subs: CONFIG, ..Spec::NONE },
+    Spec { name: "command", arity: -1, group: "server", summary: "Returns detailed information about all commands.", run: command_all, subs: COMMAND, ..Spec::NONE },
+    Spec { name: "save", arity: 1, flags: F_ADMIN, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
+    Spec { name: "bgsave", arity: -1, flags: F_ADMIN, group: "server", summary: "Makes every write durable in the background.", run: bgsave, ..Spec::NONE },
+    Spec { name: "bgrewriteaof", arity: 1, flags: F_ADMIN, group: "server", summary: "Merges the datafiles in the background.", run: bgrewriteaof, ..Spec::NONE },
+    Spec { name: "lastsave", arity: 1, flags: F_FAST, group: "server", summary: "Returns the Unix timestamp of the last successful sync.", run: lastsave, ..Spec::NONE },
+    Spec { name: "time", arity: 1, flags: F_FAST, group: "server", summary: "Returns the server time.", run: time, ..Spec::NONE },
+    Spec { name: "shutdown", arity: -1, flags: F_ADMIN, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
+    Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: bitcask_stats, ..Spec::NONE },
+    Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
 ];
 
 /// CONFIG's subcommands.
+#[rustfmt::skip]
 static CONFIG: &[Spec] = &[
-    Spec {
-        name: "get",
-        arity: -3,
-        flags: F_ADMIN,
-        group: "server",
-        syntax: "<pattern> [<pattern> ...]",
-        summary: "Returns the effective values of configuration parameters.",
-        run: config_get,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "set",
-        arity: -4,
-        flags: F_ADMIN,
-        group: "server",
-        syntax: "<directive> <value> [<directive> <value> ...]",
-        summary: "Refused: the flags are fixed at start.",
-        run: config_set,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "resetstat",
-        arity: 2,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Resets the server's statistics.",
-        run: config_resetstat,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "rewrite",
-        arity: 2,
-        flags: F_ADMIN,
-        group: "server",
-        summary: "Refused: the server runs without a config file.",
-        run: config_rewrite,
-        ..Spec::NONE
-    },
+    Spec { name: "get", arity: -3, flags: F_ADMIN, group: "server", syntax: "<pattern> [<pattern> ...]", summary: "Returns the effective values of configuration parameters.", run: config_get, ..Spec::NONE },
+    Spec { name: "set", arity: -4, flags: F_ADMIN, group: "server", syntax: "<directive> <value> [<directive> <value> ...]", summary: "Refused: the flags are fixed at start.", run: config_set, ..Spec::NONE },
+    Spec { name: "resetstat", arity: 2, flags: F_ADMIN, group: "server", summary: "Resets the server's statistics.", run: config_resetstat, ..Spec::NONE },
+    Spec { name: "rewrite", arity: 2, flags: F_ADMIN, group: "server", summary: "Refused: the server runs without a config file.", run: config_rewrite, ..Spec::NONE },
 ];
 
 /// COMMAND's subcommands.
+#[rustfmt::skip]
 static COMMAND: &[Spec] = &[
-    Spec {
-        name: "count",
-        arity: 2,
-        group: "server",
-        summary: "Returns a count of commands.",
-        run: command_count,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "info",
-        arity: -2,
-        group: "server",
-        syntax: "[<command-name> ...]",
-        summary: "Returns information about one, multiple or all commands.",
-        run: command_info_of,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "docs",
-        arity: -2,
-        group: "server",
-        syntax: "[<command-name> ...]",
-        summary: "Returns documentary information about one, multiple or all commands.",
-        run: command_docs_of,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "list",
-        arity: 2,
-        group: "server",
-        summary: "Returns a list of command names.",
-        run: command_list,
-        ..Spec::NONE
-    },
-    Spec {
-        name: "getkeys",
-        arity: -3,
-        group: "server",
-        syntax: "<command> [<arg> ...]",
-        summary: "Extracts the key names from an arbitrary command.",
-        run: command_getkeys,
-        ..Spec::NONE
-    },
+    Spec { name: "count", arity: 2, group: "server", summary: "Returns a count of commands.", run: command_count, ..Spec::NONE },
+    Spec { name: "info", arity: -2, group: "server", syntax: "[<command-name> ...]", summary: "Returns information about one, multiple or all commands.", run: command_info_of, ..Spec::NONE },
+    Spec { name: "docs", arity: -2, group: "server", syntax: "[<command-name> ...]", summary: "Returns documentary information about one, multiple or all commands.", run: command_docs_of, ..Spec::NONE },
+    Spec { name: "list", arity: 2, group: "server", summary: "Returns a list of command names.", run: command_list, ..Spec::NONE },
+    Spec { name: "getkeys", arity: -3, group: "server", syntax: "<command> [<arg> ...]", summary: "Extracts the key names from an arbitrary command.", run: command_getkeys, ..Spec::NONE },
 ];
 use crate::reply::Out;
 use crate::shared::Shared;

@@ -6,6 +6,7 @@ use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE};
 use crate::number::{format_f64, itoa, parse_f64, parse_i64};
 
 /// The string commands.
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
     Spec { name: "get", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key.", run: get, ..Spec::NONE },
     Spec { name: "set", arity: -3, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", run: set, ..Spec::NONE },
