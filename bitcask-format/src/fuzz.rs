@@ -90,4 +90,29 @@ pub fn file_scan(data: &[u8]) {
         }
     }
     assert_eq!(got, expected);
+    walk_tiles(body);
+}
+
+/// The walk of a whole file: its steps tile the file after the header, in order, each of
+/// at least one byte, and a damaged region ends where a valid entry (or the file) starts.
+fn walk_tiles(file: &[u8]) {
+    let mut at = crate::FILE_HEADER_LEN;
+    for step in crate::walk(file, true) {
+        let (offset, len) = match step {
+            crate::Walked::Entry { offset, len, .. } => (offset, len),
+            crate::Walked::Damaged { offset, len, error } => {
+                let next = offset + len;
+                let resumes =
+                    next == file.len() || file.get(next..).is_some_and(|b| decode_entry(b).is_ok());
+                assert!(resumes, "a damaged region ends where no entry starts");
+                assert!(error.offset >= offset as u64);
+                (offset, len)
+            }
+            crate::Walked::UnusedTail { offset } => (offset, file.len() - offset),
+        };
+        assert_eq!(offset, at, "the walk skipped or repeated bytes");
+        assert!(len > 0);
+        at = offset + len;
+    }
+    assert!(file.len() <= crate::FILE_HEADER_LEN || at == file.len(), "the walk stopped early");
 }
