@@ -26,6 +26,7 @@ pub(crate) struct Few {
 }
 
 impl PerFile for Few {
+    #[inline(always)]
     fn at(&mut self, num: u32) -> &mut Counts {
         let used = self.used;
         if let Some(i) = self.inline.iter().take(used).position(|e| e.0 == num) {
@@ -46,8 +47,12 @@ impl PerFile for Few {
         }
     }
 
+    #[inline(always)]
     fn each(&self, mut f: impl FnMut(u32, &Counts)) {
-        for (num, c) in self.inline.iter().take(self.used).chain(&self.more) {
+        for (num, c) in self.inline.iter().take(self.used) {
+            f(*num, c);
+        }
+        for (num, c) in &self.more {
             f(*num, c);
         }
     }
@@ -86,6 +91,7 @@ impl<M: PerFile> Delta<M> {
     /// A record of `len` bytes in file `file` was written (or found by an open): it is the
     /// key's value now (`new`), or a tombstone or an expired record (`None`: dead from the
     /// start); either way it supersedes `old`.
+    #[inline(always)]
     pub(crate) fn record(&mut self, file: u32, len: u32, new: Option<Loc>, old: Option<Loc>) {
         if let Some(old) = old {
             self.supersede(old);
@@ -97,6 +103,7 @@ impl<M: PerFile> Delta<M> {
     }
 
     /// The live record at `loc` stopped being its key's value.
+    #[inline(always)]
     pub(crate) fn supersede(&mut self, loc: Loc) {
         let c = self.files.at(loc.file);
         c.live_keys -= 1;
@@ -107,6 +114,7 @@ impl<M: PerFile> Delta<M> {
     }
 
     /// The record at `loc` became its key's value.
+    #[inline(always)]
     pub(crate) fn live(&mut self, loc: Loc) {
         let c = self.files.at(loc.file);
         c.live_keys += 1;
@@ -115,17 +123,11 @@ impl<M: PerFile> Delta<M> {
     }
 
     /// A record of `len` bytes in file `file` that never was its key's value.
+    #[inline(always)]
     pub(crate) fn dead(&mut self, file: u32, len: u32) {
         let c = self.files.at(file);
         c.dead_keys += 1;
         c.dead_bytes += u64::from(len);
-    }
-
-    /// Whether it changes no file but `num`.
-    pub(crate) fn touches_only(&self, num: u32) -> bool {
-        let mut only = true;
-        self.files.each(|n, _| only &= n == num);
-        only
     }
 
     /// Adds another delta (one built on another thread).
@@ -136,8 +138,9 @@ impl<M: PerFile> Delta<M> {
 
     /// Applies it: each file's counts through `file` (files it cannot find are gone: a
     /// merge removed them), and the count of keys with an expiry.
+    #[inline(always)]
     pub(crate) fn apply<'f>(
-        self,
+        &self,
         file: impl Fn(u32) -> Option<&'f DataFile>,
         ttl_keys: &AtomicU64,
     ) {

@@ -180,6 +180,7 @@ impl ActiveLog {
     /// write, nothing else happens), the bytes are appended at the end of the active file
     /// (rotating first if it is full), and `apply` is called with the active file and their
     /// offset (it points the index at them), before any other write can come between.
+    #[inline(always)]
     pub(crate) fn append<T, R>(
         &self,
         life: &Lifecycle,

@@ -146,11 +146,18 @@ impl DataFile {
     }
 
     /// Applies a change to its counts (built by an accounting delta).
+    #[inline]
     pub fn count(&self, c: &Counts) {
-        self.live_keys.fetch_add(c.live_keys, Relaxed);
-        self.live_bytes.fetch_add(c.live_bytes, Relaxed);
-        self.dead_keys.fetch_add(c.dead_keys, Relaxed);
-        self.dead_bytes.fetch_add(c.dead_bytes, Relaxed);
+        // A write changes the live counts of one file and the dead counts of another: the
+        // atomics of what does not change are left alone.
+        if c.live_keys != 0 || c.live_bytes != 0 {
+            self.live_keys.fetch_add(c.live_keys, Relaxed);
+            self.live_bytes.fetch_add(c.live_bytes, Relaxed);
+        }
+        if c.dead_keys != 0 {
+            self.dead_keys.fetch_add(c.dead_keys, Relaxed);
+            self.dead_bytes.fetch_add(c.dead_bytes, Relaxed);
+        }
     }
 
     pub fn stats(&self, active: bool) -> FileStats {

@@ -60,18 +60,20 @@ impl Index {
     }
 
     /// Applies an accounting delta built by a write to `active`: files other than the
-    /// active one are found in the file table (a file a merge removed is skipped).
-    pub(crate) fn account(&self, delta: Delta, active: &DataFile) {
-        if delta.touches_only(active.num) {
-            return delta.apply(|_| Some(active), &self.ttl_keys);
-        }
-        let table = self.file_table();
-        let file = |n| if n == active.num { Some(active) } else { table.get(&n).map(|f| &**f) };
+    /// active one are found in the file table (a file a merge removed is skipped), read-locked
+    /// only if the delta touches one.
+    #[inline]
+    pub(crate) fn account(&self, delta: &Delta, active: &DataFile) {
+        let table = std::cell::OnceCell::new();
+        let file = |n| match n == active.num {
+            true => Some(active),
+            false => table.get_or_init(|| self.files_locked()).get(&n).map(|f| &**f),
+        };
         delta.apply(file, &self.ttl_keys);
     }
 
     /// Applies an accounting delta to the files of the file table.
-    pub(crate) fn account_all<M: PerFile>(&self, delta: Delta<M>) {
+    pub(crate) fn account_all<M: PerFile>(&self, delta: &Delta<M>) {
         let table = self.file_table();
         delta.apply(|n| table.get(&n).map(|f| &**f), &self.ttl_keys);
     }

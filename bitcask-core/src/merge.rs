@@ -504,7 +504,7 @@ impl<'e> Merge<'e> {
             .collect();
         engine.index.update_files(|t| outs.iter().for_each(|df| t.insert(df.clone())));
         self.repoint_keys();
-        engine.index.account_all(std::mem::take(&mut self.delta));
+        engine.index.account_all(&self.delta);
         engine.index.update_files(|t| self.inputs.iter().for_each(|f| t.remove(&f.num)));
         self.report.files_out = outs.len();
         self.report.bytes_written = outs.iter().map(|f| f.end()).sum();

@@ -85,7 +85,7 @@ impl Engine {
             let old = keydir.set(key, new);
             let mut delta = Delta::default();
             delta.record(active.num, len, new, old);
-            self.index.account(delta, active);
+            self.index.account(&delta, active);
             old
         };
         let Some(done) = self.log.append(&self.life, &self.index, encode, apply)? else {
@@ -188,7 +188,7 @@ impl Engine {
             for ((_, new), (old, &(_, len))) in changes.iter().zip(olds.iter().zip(&positions)) {
                 delta.record(active.num, len as u32, *new, *old);
             }
-            self.index.account(delta, active);
+            self.index.account(&delta, active);
             olds
         };
         let encode = |buf: &mut Vec<u8>| encode(buf).map(Some);
