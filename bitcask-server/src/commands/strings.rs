@@ -240,8 +240,8 @@ fn mset(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn msetnx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let pairs = pairs(args, "msetnx")?;
-    for pair in pairs.chunks_exact(2) {
-        if cx.tx.exists(pair.first().copied().unwrap_or_default())? {
+    for key in pairs.iter().step_by(2) {
+        if cx.tx.exists(key)? {
             cx.out.int(0);
             return Ok(());
         }
