@@ -9,7 +9,7 @@ use bitcask_core::{Options, ShardedBitcask, Store};
 
 /// A 4-shard store of 1,000 keys, as a server leaves it.
 fn server_store(d: &std::path::Path) {
-    let s = ShardedBitcask::open(d, Options::default(), Some(4)).unwrap();
+    let s = Store::Sharded(ShardedBitcask::open(d, Options::default(), Some(4)).unwrap());
     for i in 0..1000 {
         s.put(format!("key:{i}").as_bytes(), format!("value-{i}").as_bytes()).unwrap();
     }
@@ -39,7 +39,7 @@ fn every_command_works_on_a_servers_store() {
     let lines: String =
         (0..2500).map(|i| format!("{{\"key\":\"imported:{i}\",\"value\":\"v\"}}\n")).collect();
     assert_eq!(code(&run(&d, &["import"], lines.as_bytes())), 0);
-    let s = ShardedBitcask::open(&d, Options::default(), None).unwrap();
+    let s = Store::Sharded(ShardedBitcask::open(&d, Options::default(), None).unwrap());
     assert_eq!(s.len(), 3501);
     assert_eq!(s.get(b"new").unwrap(), Some(b"value".to_vec()));
     s.close().unwrap();

@@ -70,7 +70,7 @@ fn bench_never_writes_to_bitcask_dir() {
 #[test]
 fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
     use bitcask_core::sharded::key_slot;
-    use bitcask_core::{Options, ShardedBitcask};
+    use bitcask_core::{Options, ShardedBitcask, Store};
     let tmp = tempfile::tempdir().unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     let id1 = "0000000000000000000000000000000000000001";
@@ -81,7 +81,7 @@ fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
         format!("node {id1} 127.0.0.1:7001 0-8191\nnode {id2} 127.0.0.1:7002 8192-16383\n"),
     )
     .unwrap();
-    let src = ShardedBitcask::open(&a, Options::default(), Some(16)).unwrap();
+    let src = Store::Sharded(ShardedBitcask::open(&a, Options::default(), Some(16)).unwrap());
     let keys: Vec<String> =
         (0..5000).map(|i| format!("k{i}")).filter(|k| key_slot(k.as_bytes()) < 1024).collect();
     for k in &keys {
@@ -114,7 +114,7 @@ fn cluster_move_moves_whole_shards_and_rewrites_the_configuration() {
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.contains(&format!("node {id1} 127.0.0.1:7001 1024-8191")), "{text}");
     assert!(text.contains(&format!("node {id2} 127.0.0.1:7002 0-1023 8192-16383")), "{text}");
-    let moved = ShardedBitcask::open(&b, Options::default(), None).unwrap();
+    let moved = Store::Sharded(ShardedBitcask::open(&b, Options::default(), None).unwrap());
     assert_eq!(moved.len(), keys.len());
     assert!(keys.iter().all(|k| moved.contains(k.as_bytes()).unwrap()));
     let left = ShardedBitcask::open(&a, Options::default(), None).unwrap();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use bitcask_cluster::{claim_node_id, move_slots, ClusterConfig, ClusterError};
 use bitcask_core::sharded::{key_slot, shard_dir_name};
-use bitcask_core::{Options, ShardedBitcask};
+use bitcask_core::{Options, ShardedBitcask, Store};
 
 const ID1: &str = "0000000000000000000000000000000000000001";
 const ID2: &str = "0000000000000000000000000000000000000002";
@@ -18,7 +18,8 @@ fn setup(root: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
         format!("node {ID1} 127.0.0.1:7001 0-8191\nnode {ID2} 127.0.0.1:7002 8192-16383\n"),
     )
     .unwrap();
-    let a = ShardedBitcask::open(root.join("a"), Options::default(), Some(8)).unwrap();
+    let a =
+        Store::Sharded(ShardedBitcask::open(root.join("a"), Options::default(), Some(8)).unwrap());
     let keys: Vec<Vec<u8>> = (0..4000u32)
         .map(|i| format!("key:{i}").into_bytes())
         .filter(|k| key_slot(k) < 2048)
@@ -35,7 +36,7 @@ fn setup(root: &Path) -> (std::path::PathBuf, Vec<Vec<u8>>) {
 }
 
 fn check_moved(root: &Path, conf: &Path, keys: &[Vec<u8>]) {
-    let b = ShardedBitcask::open(root.join("b"), Options::default(), None).unwrap();
+    let b = Store::Sharded(ShardedBitcask::open(root.join("b"), Options::default(), None).unwrap());
     assert_eq!(b.len(), keys.len());
     for k in keys {
         assert_eq!(b.get(k).unwrap().as_deref(), Some(k.as_slice()));

@@ -6,7 +6,7 @@
 //! use bitcask_core::sharded::{key_slot, ShardedBitcask};
 //! # let dir = tempfile::tempdir()?;
 //! let db = ShardedBitcask::open(dir.path(), Default::default(), Some(4))?;
-//! db.put(b"user:{42}:name", b"ada")?;
+//! db.shard_for(b"user:{42}:name")?.put(b"user:{42}:name", b"ada")?;
 //! // Keys with one {hash tag} share a slot, so a shard: they can go in one batch.
 //! assert_eq!(key_slot(b"user:{42}:name"), key_slot(b"user:{42}:email"));
 //! assert_eq!(db.shard_of(b"user:{42}:name"), db.shard_of(b"user:{42}:email"));
@@ -21,7 +21,6 @@ pub use crate::slot::{
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
 
 use crate::batch::WriteBatch;
 use crate::db::Bitcask;
@@ -41,12 +40,15 @@ use crate::storage::{OsStorage, Storage};
 /// [`Error::CrossShard`] before anything is written. Each shard keeps the durability
 /// contract of a single store (docs/durability.md).
 ///
+/// A key's reads and writes go to its shard ([`ShardedBitcask::shard_for`]); a
+/// [`Store`](crate::Store) does that routing for every call and opens either layout.
+///
 /// ```
 /// use bitcask_core::{Options, ShardedBitcask, WriteBatch};
 /// # let tmp = tempfile::tempdir()?;
 /// let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(4))?;
-/// db.put(b"user:1", b"alice")?;
-/// assert_eq!(db.get(b"user:1")?, Some(b"alice".to_vec()));
+/// db.shard_for(b"user:1")?.put(b"user:1", b"alice")?;
+/// assert_eq!(db.shard_for(b"user:1")?.get(b"user:1")?, Some(b"alice".to_vec()));
 ///
 /// // Keys with one {hash tag} share a shard, so a batch of them is atomic.
 /// let mut batch = WriteBatch::new();
@@ -192,26 +194,6 @@ impl ShardedBitcask {
         self.shard(i).ok_or(Error::ShardNotOpen { shard: i })
     }
 
-    /// Stores `value` under `key`.
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
-        self.shard_for(key)?.put(key, value)
-    }
-
-    /// Stores `value` under `key`, disappearing `ttl` from now.
-    pub fn put_with_ttl(&self, key: &[u8], value: &[u8], ttl: Duration) -> Result<()> {
-        self.shard_for(key)?.put_with_ttl(key, value, ttl)
-    }
-
-    /// Stores `value` under `key`, expiring at the moment `at`.
-    pub fn put_expiring_at(&self, key: &[u8], value: &[u8], at: SystemTime) -> Result<()> {
-        self.shard_for(key)?.put_expiring_at(key, value, at)
-    }
-
-    /// Deletes `key`; returns whether it was present.
-    pub fn delete(&self, key: &[u8]) -> Result<bool> {
-        self.shard_for(key)?.delete(key)
-    }
-
     /// Applies `batch` atomically. Every key must be in one shard: otherwise the result is
     /// [`Error::CrossShard`] and nothing is written.
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
@@ -229,16 +211,6 @@ impl ShardedBitcask {
             Some(s) => self.shard(s).ok_or(Error::ShardNotOpen { shard: s })?.write(batch),
             None => Ok(()),
         }
-    }
-
-    /// The value of `key`.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.shard_for(key)?.get(key)
-    }
-
-    /// Calls `f` with the value of `key`, read in place.
-    pub fn get_with<R>(&self, key: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-        self.shard_for(key)?.get_with(key, f)
     }
 
     /// Calls `f(i, value)` for each of `keys` (`None` for an absent key), one shard at a
@@ -271,21 +243,6 @@ impl ShardedBitcask {
             })?;
         }
         Ok(())
-    }
-
-    /// Whether `key` is present.
-    pub fn contains(&self, key: &[u8]) -> Result<bool> {
-        self.shard_for(key)?.contains(key)
-    }
-
-    /// The remaining time to live of `key` (see [`Bitcask::ttl`]).
-    pub fn ttl(&self, key: &[u8]) -> Result<Option<Option<Duration>>> {
-        self.shard_for(key)?.ttl(key)
-    }
-
-    /// When `key` expires (see [`Bitcask::expires_at`]).
-    pub fn expires_at(&self, key: &[u8]) -> Result<Option<Option<SystemTime>>> {
-        self.shard_for(key)?.expires_at(key)
     }
 
     /// Makes every acknowledged write of every shard durable; shards with nothing unsynced

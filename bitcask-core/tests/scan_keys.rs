@@ -62,7 +62,8 @@ fn a_sharded_walk_covers_every_shard() {
     let tmp = tempfile::tempdir().unwrap();
     let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(8)).unwrap();
     for i in 0..3000 {
-        db.put(format!("k{i}").as_bytes(), b"v").unwrap();
+        let k = format!("k{i}");
+        db.shard_for(k.as_bytes()).unwrap().put(k.as_bytes(), b"v").unwrap();
     }
     let (mut cursor, mut seen) = (0, HashSet::new());
     loop {

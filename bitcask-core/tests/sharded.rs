@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bitcask_core::sharded::{key_slot, shard_dir_name, SHARDS_NAME};
-use bitcask_core::{Bitcask, Error, Options, ShardedBitcask, WriteBatch};
+use bitcask_core::{Bitcask, Error, Options, ShardedBitcask, Store, WriteBatch};
 
 fn key(i: u32) -> Vec<u8> {
     format!("key:{i}").into_bytes()
@@ -13,11 +13,11 @@ fn key(i: u32) -> Vec<u8> {
 #[test]
 fn each_key_is_stored_in_the_shard_of_its_slot_only() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(8)).unwrap();
+    let db = Store::Sharded(ShardedBitcask::open(tmp.path(), Options::default(), Some(8)).unwrap());
     for i in 0..2000 {
         db.put(&key(i), &i.to_le_bytes()).unwrap();
     }
-    let per_shard: Vec<usize> = db.shards().into_iter().map(Bitcask::len).collect();
+    let per_shard: Vec<usize> = db.shards().into_iter().map(|(_, s)| s.len()).collect();
     db.close().unwrap();
     // Spread: every shard of 8 holds between 1/16 and 1/4 of 2000 keys.
     assert!(per_shard.iter().all(|&n| (125..=500).contains(&n)), "{per_shard:?}");
@@ -35,10 +35,10 @@ fn each_key_is_stored_in_the_shard_of_its_slot_only() {
 #[test]
 fn the_shard_count_is_recorded_and_fixed() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap();
+    let db = Store::Sharded(ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap());
     db.put(b"a", b"1").unwrap();
     db.close().unwrap();
-    let db = ShardedBitcask::open(tmp.path(), Options::default(), None).unwrap();
+    let db = Store::Sharded(ShardedBitcask::open(tmp.path(), Options::default(), None).unwrap());
     assert_eq!(db.shard_count(), 4);
     assert_eq!(db.get(b"a").unwrap(), Some(b"1".to_vec()));
     db.close().unwrap();
@@ -86,7 +86,7 @@ fn a_plain_store_is_not_opened_as_a_sharded_one() {
 #[test]
 fn a_batch_across_shards_is_refused_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap();
+    let db = Store::Sharded(ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap());
     let (a, b) =
         (0..).map(key).zip((1..).map(key)).find(|(a, b)| db.shard_of(a) != db.shard_of(b)).unwrap();
     let mut batch = WriteBatch::new();
@@ -108,7 +108,7 @@ fn reads_of_many_keys_come_back_in_order_across_shards() {
     let tmp = tempfile::tempdir().unwrap();
     let db = ShardedBitcask::open(tmp.path(), Options::default(), Some(16)).unwrap();
     for i in (0..300).step_by(2) {
-        db.put(&key(i), &key(i + 1)).unwrap();
+        db.shard_for(&key(i)).unwrap().put(&key(i), &key(i + 1)).unwrap();
     }
     let keys: Vec<Vec<u8>> = (0..300).rev().map(key).collect();
     let mut got = vec![None; keys.len()];
@@ -126,7 +126,9 @@ fn reads_of_many_keys_come_back_in_order_across_shards() {
 #[test]
 fn writers_on_many_threads_all_land_and_survive_a_reopen() {
     let tmp = tempfile::tempdir().unwrap();
-    let db = Arc::new(ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap());
+    let db = Arc::new(Store::Sharded(
+        ShardedBitcask::open(tmp.path(), Options::default(), Some(4)).unwrap(),
+    ));
     let threads: Vec<_> = (0..4u32)
         .map(|t| {
             let db = db.clone();
@@ -143,7 +145,7 @@ fn writers_on_many_threads_all_land_and_survive_a_reopen() {
     db.sync().unwrap();
     db.merge().unwrap();
     db.close().unwrap();
-    let db = ShardedBitcask::open(tmp.path(), Options::default(), None).unwrap();
+    let db = Store::Sharded(ShardedBitcask::open(tmp.path(), Options::default(), None).unwrap());
     assert_eq!(db.len(), 8000);
     assert_eq!(db.get(&key(30_000 + 1999)).unwrap(), Some(vec![3; 8]));
 }

@@ -121,7 +121,7 @@ fn a_sharded_store_calls_back_once_every_shard_is_durable() {
         ShardedBitcask::open_with_storage(storage, "/s", never(), Some(4), false).unwrap(),
     );
     for i in 0..200 {
-        db.put(&key(i), b"v").unwrap();
+        db.shard_for(&key(i)).unwrap().put(&key(i), b"v").unwrap();
     }
     let (tx, rx) = mpsc::channel();
     let calls = Arc::new(AtomicUsize::new(0));

@@ -28,9 +28,9 @@ pub fn ms_of(t: SystemTime) -> u64 {
 /// `put` (`at` 0) or `put_expiring_at`.
 fn store(db: &ShardedBitcask, key: &[u8], value: &[u8], at: u64) -> Result<(), Error> {
     if at == 0 {
-        db.put(key, value)
+        db.shard_for(key)?.put(key, value)
     } else {
-        db.put_expiring_at(key, value, time_of(at))
+        db.shard_for(key)?.put_expiring_at(key, value, time_of(at))
     }
 }
 
@@ -124,8 +124,8 @@ pub enum Commit {
 impl Keyspace {
     /// The value and expiry of `key`, if it is present.
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
-        let Some(at) = self.db.expires_at(key)? else { return Ok(None) };
-        Ok(self.db.get(key)?.map(|v| (v, at.map_or(0, ms_of))))
+        let Some(at) = self.db.shard_for(key)?.expires_at(key)? else { return Ok(None) };
+        Ok(self.db.shard_for(key)?.get(key)?.map(|v| (v, at.map_or(0, ms_of))))
     }
 
     /// Calls `f` with the value of `key`, without copying it.
@@ -134,17 +134,17 @@ impl Keyspace {
         key: &[u8],
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, Error> {
-        self.db.get_with(key, f)
+        self.db.shard_for(key)?.get_with(key, f)
     }
 
     /// Whether `key` is present.
     pub fn contains(&self, key: &[u8]) -> Result<bool, Error> {
-        self.db.contains(key)
+        self.db.shard_for(key)?.contains(key)
     }
 
     /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
     pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
-        Ok(self.db.expires_at(key)?.map(|at| at.map_or(0, ms_of)))
+        Ok(self.db.shard_for(key)?.expires_at(key)?.map(|at| at.map_or(0, ms_of)))
     }
 }
 
@@ -254,7 +254,7 @@ impl Keyspace {
             match e {
                 Some((v, at)) => store(db, key, v, *at)?,
                 None => {
-                    db.delete(key)?;
+                    db.shard_for(key)?.delete(key)?;
                 }
             }
             ks.bump(key);

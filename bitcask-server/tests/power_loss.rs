@@ -104,7 +104,7 @@ fn every_write_acknowledged_under_sync_always_survives_a_power_cut() {
             .unwrap();
             for (k, v) in &before {
                 assert_eq!(
-                    db.get(k).unwrap().as_ref(),
+                    db.shard_for(k).unwrap().get(k).unwrap().as_ref(),
                     Some(v),
                     "{mode:?}: acknowledged {:?} lost",
                     String::from_utf8_lossy(k)
