@@ -37,6 +37,20 @@ impl ClusterNode {
         format!("{}:{}", self.host, self.port)
     }
 
+    /// Its slot ranges as the config file and CLUSTER NODES write them: ` a-b` for a range,
+    /// ` a` for one slot, each preceded by a space.
+    pub fn slots_text(&self) -> String {
+        let mut s = String::new();
+        for &(a, b) in &self.slots {
+            if a == b {
+                s.push_str(&format!(" {a}"));
+            } else {
+                s.push_str(&format!(" {a}-{b}"));
+            }
+        }
+        s
+    }
+
     /// Whether it owns `slot`.
     pub fn owns(&self, slot: u16) -> bool {
         self.slots.iter().any(|&(a, b)| a <= slot && slot <= b)
@@ -139,15 +153,7 @@ impl ClusterConfig {
     pub fn to_text(&self) -> String {
         let mut s = String::from("# bitcask cluster: the same file on every node\n");
         for n in &self.nodes {
-            s.push_str(&format!("node {} {}", n.id, n.addr()));
-            for &(a, b) in &n.slots {
-                if a == b {
-                    s.push_str(&format!(" {a}"));
-                } else {
-                    s.push_str(&format!(" {a}-{b}"));
-                }
-            }
-            s.push('\n');
+            s.push_str(&format!("node {} {}{}\n", n.id, n.addr(), n.slots_text()));
         }
         s
     }

@@ -60,13 +60,7 @@ fn nodes_text(c: &Node) -> String {
             u32::from(n.port) + 10_000,
             i + 1
         ));
-        for &(a, b) in &n.slots {
-            if a == b {
-                s.push_str(&format!(" {a}"));
-            } else {
-                s.push_str(&format!(" {a}-{b}"));
-            }
-        }
+        s.push_str(&n.slots_text());
         s.push('\n');
     }
     s
