@@ -69,6 +69,7 @@ mod lifecycle;
 mod manifest;
 mod merge;
 mod merge_plan;
+mod namespaced;
 mod options;
 mod quarantine;
 mod read;

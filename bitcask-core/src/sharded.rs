@@ -13,6 +13,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub use crate::namespaced::{routing_slot, Namespaced, NAMESPACED};
 pub use crate::shard_layout::{shard_count_at, shard_dir_name, MAX_SHARDS, SHARDS_NAME};
 pub use crate::shard_move::{copy_shard, empty_shard, shard_holds_data};
 pub use crate::slot::{
@@ -178,9 +179,10 @@ impl ShardedBitcask {
         shard_of_slot(self.shards.len() as u32, slot)
     }
 
-    /// The shard that holds `key`.
+    /// The shard that holds `key`: the shard of its [`routing_slot`] (a namespaced key goes
+    /// with its user key).
     pub fn shard_of(&self, key: &[u8]) -> usize {
-        self.shard_of_slot(key_slot(key))
+        self.shard_of_slot(routing_slot(key))
     }
 
     /// The slots shard `i` holds.

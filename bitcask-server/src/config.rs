@@ -29,6 +29,10 @@ pub struct Config {
     /// The number of shards of a new store (a power of two; an existing store keeps its own).
     #[arg(long, value_name = "N")]
     pub shards: Option<u32>,
+    /// The number of databases (SELECT 0 to N-1; 1 to 256). Cluster mode has database 0
+    /// only, as Redis Cluster.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub databases: u16,
     /// The most clients connected at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub maxclients: usize,

@@ -92,10 +92,9 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
         "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),
         "keyspace" => {
-            let keys = srv.ks.len();
             o.push_str("# Keyspace\r\n");
-            if keys > 0 {
-                let _ = write!(o, "db0:keys={keys},expires={},avg_ttl=0\r\n", srv.ks.len_expiring());
+            for (db, keys, expires) in srv.ks.key_counts().unwrap_or_default() {
+                let _ = write!(o, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
             }
             Ok(())
         }

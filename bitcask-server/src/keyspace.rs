@@ -3,12 +3,17 @@
 //! store is reachable only through it: every write moves its slot's version (commands write
 //! through [`Tx`](crate::tx::Tx)); reads and administration go through the methods below.
 
-use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bitcask_core::sharded::{key_slot, SLOTS};
+use bitcask_core::sharded::{key_slot, routing_slot, NAMESPACED, SLOTS};
 use bitcask_core::{Bitcask, Error, ShardedBitcask, WriteBatch};
+
+use crate::keycode::{decode, Decoded};
+use crate::store_meta::{
+    load_map, meta_records, save_map, upgrade, DbMap, UpgradeError, MAX_DATABASES,
+};
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -41,6 +46,13 @@ pub struct Keyspace {
     versions: Box<[AtomicU64]>,
     /// Writes since the store was last synced by SAVE (for INFO's `rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
+    /// Whether a namespaced user key (another database, the empty key, ...) may exist: until
+    /// one does, database 0 holds every key and counting keys costs nothing.
+    coded: AtomicBool,
+    /// The shards' markers and the database map (each counts as a key of the store).
+    markers: usize,
+    /// Database `i` is stored as physical database `map[i]` (SWAPDB swaps two).
+    map: [AtomicU8; MAX_DATABASES],
 }
 
 /// The slot locks a command holds while it runs (taken in slot order: no deadlock).
@@ -54,11 +66,53 @@ pub enum Locked<'a> {
 }
 
 impl Keyspace {
-    /// Wraps an open store.
-    pub fn new(db: ShardedBitcask) -> Keyspace {
+    /// Wraps an open store, bringing its shards to the current key naming first
+    /// ([`upgrade`]); also returns how many keys that renamed.
+    pub fn open(db: ShardedBitcask) -> Result<(Keyspace, usize), UpgradeError> {
+        let renamed = upgrade(&db)?;
+        let map = load_map(&db)?;
         let locks = (0..SLOTS).map(|_| Mutex::new(())).collect();
         let versions = (0..SLOTS).map(|_| AtomicU64::new(0)).collect();
-        Keyspace { db, locks, versions, dirty: AtomicU64::new(0) }
+        let markers = meta_records(&db);
+        let ks = Keyspace {
+            db,
+            locks,
+            versions,
+            dirty: AtomicU64::new(0),
+            coded: AtomicBool::new(true),
+            markers,
+            map: map.map(AtomicU8::new),
+        };
+        let coded =
+            ks.coded_keys()?.iter().any(|k| matches!(decode(k), Some(Decoded::String { .. })));
+        ks.coded.store(coded, Relaxed);
+        Ok((ks, renamed))
+    }
+
+    /// The database database `db` is stored as.
+    #[inline]
+    pub fn physical(&self, db: u8) -> u8 {
+        self.map.get(usize::from(db)).map_or(db, |p| p.load(Relaxed))
+    }
+
+    /// The database stored as physical database `p`.
+    fn logical(&self, p: u8) -> u8 {
+        (0..=255u8).find(|&db| self.physical(db) == p).unwrap_or(p)
+    }
+
+    /// Swaps databases `a` and `b` (SWAPDB; the caller holds every slot lock): one write of
+    /// the database map, and every WATCH sees a change.
+    pub fn swap_dbs(&self, a: u8, b: u8) -> Result<(), Error> {
+        let mut map: DbMap = std::array::from_fn(|i| self.physical(i as u8));
+        map.swap(usize::from(a), usize::from(b));
+        save_map(&self.db, &map)?;
+        for (slot, p) in self.map.iter().zip(map) {
+            slot.store(p, Relaxed);
+        }
+        for v in self.versions.iter() {
+            v.fetch_add(1, AcqRel);
+        }
+        Ok(())
     }
 
     fn guard(&self, slot: u16) -> Option<MutexGuard<'_, ()>> {
@@ -91,17 +145,28 @@ impl Keyspace {
         self.versions.get(usize::from(slot)).map_or(0, |v| v.load(Acquire))
     }
 
-    /// Counts a committed write of `key`: its slot's version moves.
+    /// Counts a committed write of stored key `key`: its slot's version moves.
+    #[inline]
     fn bump(&self, key: &[u8]) {
-        if let Some(v) = self.versions.get(usize::from(key_slot(key))) {
+        if let Some(v) = self.versions.get(usize::from(routing_slot(key))) {
             v.fetch_add(1, AcqRel);
         }
         self.dirty.fetch_add(1, Relaxed);
     }
 
-    /// Stores `value` under `key` with expiry `at` (ms since the epoch, 0: none); the
-    /// caller holds the key's slot lock.
+    /// Notes a write of stored key `key` before it is made: a namespaced key makes counting
+    /// keys walk the keydir from now on.
+    #[inline]
+    fn see(&self, key: &[u8]) {
+        if key.first() == Some(&NAMESPACED) && !self.coded.load(Relaxed) {
+            self.coded.store(true, Relaxed);
+        }
+    }
+
+    /// Stores `value` under stored key `key` with expiry `at` (ms since the epoch, 0:
+    /// none); the caller holds the key's slot lock.
     pub fn put(&self, key: &[u8], value: &[u8], at: u64) -> Result<(), Error> {
+        self.see(key);
         store(&self.db, key, value, at)?;
         self.bump(key);
         Ok(())
@@ -150,32 +215,94 @@ impl Keyspace {
 
 /// Reads and administration: what is not a write of a key.
 impl Keyspace {
-    /// The number of live keys.
-    pub fn len(&self) -> usize {
-        self.db.len()
+    /// Every namespaced key of the open shards (user keys of other databases, the empty
+    /// key, the markers): a walk over the keydir that keeps only those.
+    fn coded_keys(&self) -> Result<Vec<Vec<u8>>, Error> {
+        let mut all = Vec::new();
+        for shard in self.db.shards() {
+            all.extend(shard.keys_where(|k| k.first() == Some(&NAMESPACED))?);
+        }
+        Ok(all)
     }
 
-    /// The number of live keys with an expiry.
-    pub fn len_expiring(&self) -> usize {
-        self.db.len_expiring()
+    /// The number of live keys of each database that has some, in database order, with
+    /// how many of them expire. O(1) while every key is a plain key of database 0 and none
+    /// expires; else a walk over the keydir.
+    pub fn key_counts(&self) -> Result<Vec<(u8, usize, usize)>, Error> {
+        let (all, expiring) = (self.db.len().saturating_sub(self.markers), self.db.len_expiring());
+        if !self.coded.load(Relaxed) {
+            let db0 = self.logical(0);
+            return Ok(if all == 0 { Vec::new() } else { vec![(db0, all, expiring)] });
+        }
+        let mut dbs = [(0usize, 0usize); 256];
+        for k in self.coded_keys()? {
+            if let Some(Decoded::String { db, .. }) = decode(&k) {
+                let ttl = usize::from(matches!(self.expiry(&k)?, Some(at) if at > 0));
+                if let Some(c) = dbs.get_mut(usize::from(db)) {
+                    *c = (c.0 + 1, c.1 + ttl);
+                }
+            }
+        }
+        let others: (usize, usize) = dbs.iter().skip(1).fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
+        if let Some(d0) = dbs.first_mut() {
+            // Database 0's plain keys are all the others.
+            *d0 = (all.saturating_sub(others.0), expiring.saturating_sub(others.1));
+        }
+        let mut counts: Vec<(u8, usize, usize)> = (0..=255u8)
+            .zip(dbs)
+            .filter(|(_, (n, _))| *n > 0)
+            .map(|(p, (n, e))| (self.logical(p), n, e))
+            .collect();
+        counts.sort_unstable();
+        Ok(counts)
     }
 
-    /// Up to about `count` keys from `cursor` on, and the next cursor (0: done).
-    pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64), Error> {
-        self.db.scan_keys(cursor, count)
+    /// The number of live keys of database `db` (see [`Keyspace::key_counts`]).
+    pub fn dbsize(&self, db: u8) -> Result<usize, Error> {
+        Ok(self.key_counts()?.iter().find(|c| c.0 == db).map_or(0, |c| c.1))
     }
 
-    /// Up to `limit` keys of `slot` held here.
+    /// Up to about `count` stored keys from `cursor` on that are user keys (of database `db`,
+    /// or of any), and the next cursor (0: done).
+    pub fn scan_stored(
+        &self,
+        db: Option<u8>,
+        cursor: u64,
+        count: usize,
+    ) -> Result<(Vec<Vec<u8>>, u64), Error> {
+        let (mut keys, next) = self.db.scan_keys(cursor, count)?;
+        let db = db.map(|db| self.physical(db));
+        keys.retain(|k| match decode(k) {
+            Some(Decoded::String { db: d, .. }) => db.is_none_or(|db| db == d),
+            _ => false,
+        });
+        Ok((keys, next))
+    }
+
+    /// Up to about `count` keys of database `db` from `cursor` on, and the next cursor (0:
+    /// done).
+    pub fn scan_keys(
+        &self,
+        db: u8,
+        cursor: u64,
+        count: usize,
+    ) -> Result<(Vec<Vec<u8>>, u64), Error> {
+        let (keys, next) = self.scan_stored(Some(db), cursor, count)?;
+        Ok((keys.into_iter().map(user_key).collect(), next))
+    }
+
+    /// Up to `limit` keys of database 0 in `slot` held here.
     pub fn keys_in_slot(&self, slot: u16, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
         let Some(shard) = self.db.shard(self.db.shard_of_slot(slot)) else { return Ok(Vec::new()) };
         let mut n = 0;
-        shard
-            .keys_where(|k| {
-                let take = n < limit && key_slot(k) == slot;
-                n += usize::from(take);
-                take
-            })
-            .map(Iterator::collect)
+        let keys = shard.keys_where(|k| {
+            let mine =
+                matches!(decode(k), Some(Decoded::String { db, .. }) if db == self.physical(0));
+            let take = n < limit && mine && routing_slot(k) == slot;
+            n += usize::from(take);
+            take
+        })?;
+        Ok(keys.map(user_key).collect())
     }
 
     /// The number of shards.
@@ -221,12 +348,19 @@ impl Keyspace {
 }
 
 impl Keyspace {
-    /// Deletes every key (FLUSHALL; the caller holds every slot lock): one batch of up to
-    /// 10,000 deletes at a time, per shard. Returns how many keys it deleted.
-    pub fn flush(&self) -> Result<usize, Error> {
+    /// Deletes every user key of database `db`, or of every database (FLUSHDB, FLUSHALL; the
+    /// caller holds every slot lock): one batch of up to 10,000 deletes at a time, per
+    /// shard. Returns how many keys it deleted.
+    pub fn flush(&self, db: Option<u8>) -> Result<usize, Error> {
+        let db = db.map(|db| self.physical(db));
         let mut n = 0;
         for shard in self.db.shards() {
-            let keys: Vec<Vec<u8>> = shard.keys()?.collect();
+            let keys: Vec<Vec<u8>> = shard
+                .keys_where(|k| match decode(k) {
+                    Some(Decoded::String { db: d, .. }) => db.is_none_or(|db| db == d),
+                    _ => false,
+                })?
+                .collect();
             for chunk in keys.chunks(10_000) {
                 let mut batch = WriteBatch::new();
                 for k in chunk {
@@ -250,6 +384,9 @@ impl Keyspace {
     /// its keys' slot locks. Every key written moves its slot's version.
     pub fn apply(&self, ops: &[(Vec<u8>, Option<Entry>)], how: Commit) -> Result<(), Error> {
         let (ks, db) = (self, &self.db);
+        for (k, _) in ops {
+            ks.see(k);
+        }
         if let [(key, e)] = ops {
             match e {
                 Some((v, at)) => store(db, key, v, *at)?,
@@ -285,5 +422,16 @@ impl Keyspace {
             ks.bump(k);
         }
         Ok(())
+    }
+}
+
+/// The user key of a stored key of a database (a stored key that is none as it is).
+fn user_key(stored: Vec<u8>) -> Vec<u8> {
+    if stored.first() != Some(&NAMESPACED) {
+        return stored;
+    }
+    match decode(&stored) {
+        Some(Decoded::String { key, .. }) => key.to_vec(),
+        _ => stored,
     }
 }

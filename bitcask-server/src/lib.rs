@@ -29,12 +29,14 @@ mod conn;
 #[cfg(feature = "testing")]
 pub mod fuzz;
 mod info;
+mod keycode;
 mod keyspace;
 mod reply;
 mod server;
 mod session;
 mod shared;
 mod socket;
+mod store_meta;
 mod tx;
 
 pub mod glob;

@@ -22,6 +22,9 @@ pub enum ServeError {
     Store(bitcask_core::Error),
     /// The cluster configuration is unusable, or the store is another node's.
     Cluster(bitcask_cluster::ClusterError),
+    /// The store's keys are named in a way this build does not know, or renaming them
+    /// failed.
+    KeyNaming(crate::store_meta::UpgradeError),
     /// The listener failed.
     Io(std::io::Error),
     /// A network thread panicked (a bug): what it said.
@@ -42,6 +45,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Config(m) => f.write_str(m),
             ServeError::Store(e) => write!(f, "store: {e}"),
             ServeError::Cluster(e) => write!(f, "cluster: {e}"),
+            ServeError::KeyNaming(e) => write!(f, "{e}"),
             ServeError::Io(e) => write!(f, "network: {e}"),
             ServeError::Panic(m) => write!(f, "a network thread panicked: {m}"),
         }
@@ -158,7 +162,13 @@ fn run_cluster_store(
     let listener = std::net::TcpListener::bind((cfg.bind, cfg.port)).map_err(ServeError::Io)?;
     listener.set_nonblocking(true).map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
-    let srv = Shared::new(Keyspace::new(db), cfg, cluster);
+    let (ks, renamed) = Keyspace::open(db).map_err(ServeError::KeyNaming)?;
+    if renamed > 0 {
+        eprintln!(
+            "bitcask-server: upgraded the key naming: {renamed} keys starting with 0x00 renamed"
+        );
+    }
+    let srv = Shared::new(ks, cfg, cluster);
     srv.port.store(u64::from(local.port()), Relaxed);
     // The signal handlers first, so that a signal right after the log line is not missed.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -189,7 +199,7 @@ fn run_cluster_store(
     eprintln!(
         "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
         srv.cfg.dir.display(),
-        srv.ks.len(),
+        srv.ks.key_counts().map_or(0, |c| c.iter().map(|c| c.1).sum::<usize>()),
         srv.ks.shard_count(),
         srv.cfg.sync_text(),
         threads.max(1)

@@ -18,6 +18,8 @@ pub struct Session {
     pub lib: (Option<String>, Option<String>),
     /// Whether AUTH succeeded (or no password is set).
     pub authed: bool,
+    /// The selected database (SELECT).
+    pub db: u8,
     /// The commands queued since MULTI.
     pub multi: Option<Vec<Vec<Vec<u8>>>>,
     /// Bytes of arguments queued since MULTI.
@@ -50,6 +52,7 @@ impl Session {
             name: None,
             lib: (None, None),
             authed: !needs_auth,
+            db: 0,
             multi: None,
             multi_error: false,
             multi_bytes: 0,

@@ -3,6 +3,7 @@
 
 use bitcask_core::Error;
 
+use crate::keycode::stored;
 use crate::keyspace::{now_ms, Commit, Entry, Keyspace};
 
 /// The write set of a command or a transaction: reads see its own writes first, then the
@@ -11,6 +12,9 @@ pub struct Tx<'a> {
     ks: &'a Keyspace,
     /// The time the command runs at, for every expiry it reads or sets.
     pub now: u64,
+    /// The database its keys are in (SELECT).
+    pub db: u8,
+    /// Writes by stored key (keycode).
     ops: Vec<(Vec<u8>, Option<Entry>)>,
     /// The set of an EXEC: every write waits for the atomic commit.
     atomic: bool,
@@ -19,9 +23,9 @@ pub struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
-    /// An empty write set; `atomic` for an EXEC's.
-    pub fn new(ks: &'a Keyspace, atomic: bool) -> Tx<'a> {
-        Tx { ks, now: now_ms(), ops: Vec::new(), atomic, wrote: false }
+    /// An empty write set in database `db`; `atomic` for an EXEC's.
+    pub fn new(ks: &'a Keyspace, db: u8, atomic: bool) -> Tx<'a> {
+        Tx { ks, now: now_ms(), db, ops: Vec::new(), atomic, wrote: false }
     }
 
     /// Whether it holds writes to commit.
@@ -34,6 +38,14 @@ impl<'a> Tx<'a> {
         self.wrote
     }
 
+    /// Runs `f` with the set's keys in database `db` (MOVE, COPY ... DB).
+    pub fn in_db<R>(&mut self, db: u8, f: impl FnOnce(&mut Tx<'a>) -> R) -> R {
+        let was = std::mem::replace(&mut self.db, db);
+        let r = f(self);
+        self.db = was;
+        r
+    }
+
     /// Sets `key` to `value` (expiring at `at`, 0: never) at once when this set holds
     /// nothing else and is no EXEC's (the common SET: no copy of the value); otherwise as
     /// [`Tx::put`]. The caller holds the key's slot lock.
@@ -43,23 +55,26 @@ impl<'a> Tx<'a> {
             self.put(key, value.to_vec(), at);
             return Ok(());
         }
-        self.ks.put(key, value, at)?;
+        self.ks.put(&self.key(key), value, at)?;
         self.wrote = true;
         Ok(())
     }
 
-    /// Deletes every key (FLUSHALL; the caller holds every slot lock): at once, shard by
-    /// shard, outside EXEC; inside it, as one delete per key of the atomic commit.
-    pub fn delete_all(&mut self) -> Result<(), Error> {
+    /// Deletes every key of database `db`, or of every database (FLUSHDB, FLUSHALL; the
+    /// caller holds every slot lock): at once, shard by shard, outside EXEC; inside it, as
+    /// one delete per key of the atomic commit.
+    pub fn delete_all(&mut self, db: Option<u8>) -> Result<(), Error> {
         if !self.atomic {
-            self.wrote |= self.ks.flush()? > 0;
+            self.wrote |= self.ks.flush(db)? > 0;
             return Ok(());
         }
         let mut cursor = 0;
         loop {
-            let (keys, next) = self.ks.scan_keys(cursor, 10_000)?;
+            let (keys, next) = self.ks.scan_stored(db, cursor, 10_000)?;
             for k in keys {
-                self.delete(&k)?;
+                if self.exists_stored(&k)? {
+                    self.ops.push((k, None));
+                }
             }
             if next == 0 {
                 return Ok(());
@@ -68,19 +83,27 @@ impl<'a> Tx<'a> {
         }
     }
 
-    fn pending(&self, key: &[u8]) -> Option<&Option<Entry>> {
-        self.ops.iter().rev().find(|(k, _)| k == key).map(|(_, e)| e)
+    /// The stored form of `key` in the set's database.
+    #[inline]
+    fn key<'k>(&self, key: &'k [u8]) -> std::borrow::Cow<'k, [u8]> {
+        stored(self.ks.physical(self.db), key)
+    }
+
+    fn pending(&self, stored: &[u8]) -> Option<&Option<Entry>> {
+        self.ops.iter().rev().find(|(k, _)| k == stored).map(|(_, e)| e)
+    }
+
+    fn live(&self, e: &Option<Entry>) -> bool {
+        e.as_ref().is_some_and(|(_, at)| *at == 0 || *at > self.now)
     }
 
     /// The value and expiry of `key`, if it is present (and not expired).
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.clone().filter(|(_, at)| *at == 0 || *at > self.now));
+        let k = self.key(key);
+        match self.pending(&k) {
+            Some(e) => Ok(e.clone().filter(|_| self.live(e))),
+            None => self.ks.get(&k),
         }
-        if key.is_empty() {
-            return Ok(None);
-        }
-        self.ks.get(key)
     }
 
     /// Calls `f` with the value of `key` without copying it when no write of this set
@@ -90,47 +113,45 @@ impl<'a> Tx<'a> {
         key: &[u8],
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, Error> {
-        if self.pending(key).is_some() {
-            return Ok(self.get(key)?.map(|(v, _)| f(&v)));
+        let k = self.key(key);
+        match self.pending(&k) {
+            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
+            None => self.ks.with_value(&k, f),
         }
-        if key.is_empty() {
-            return Ok(None);
+    }
+
+    fn exists_stored(&self, k: &[u8]) -> Result<bool, Error> {
+        match self.pending(k) {
+            Some(e) => Ok(self.live(e)),
+            None => self.ks.contains(k),
         }
-        self.ks.with_value(key, f)
     }
 
     /// Whether `key` is present.
     pub fn exists(&self, key: &[u8]) -> Result<bool, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.as_ref().is_some_and(|(_, at)| *at == 0 || *at > self.now));
-        }
-        if key.is_empty() {
-            return Ok(false);
-        }
-        self.ks.contains(key)
+        self.exists_stored(&self.key(key))
     }
 
     /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
     pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
-        if let Some(e) = self.pending(key) {
-            return Ok(e.as_ref().filter(|(_, at)| *at == 0 || *at > self.now).map(|(_, at)| *at));
+        let k = self.key(key);
+        match self.pending(&k) {
+            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
+            None => self.ks.expiry(&k),
         }
-        if key.is_empty() {
-            return Ok(None);
-        }
-        self.ks.expiry(key)
     }
 
     /// Sets `key` to `value`, expiring at `at` (0: never).
     pub fn put(&mut self, key: &[u8], value: Vec<u8>, at: u64) {
-        self.ops.push((key.to_vec(), Some((value, at))));
+        self.ops.push((self.key(key).into_owned(), Some((value, at))));
     }
 
     /// Deletes `key`; returns whether it was present.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
-        let existed = self.exists(key)?;
+        let k = self.key(key).into_owned();
+        let existed = self.exists_stored(&k)?;
         if existed {
-            self.ops.push((key.to_vec(), None));
+            self.ops.push((k, None));
         }
         Ok(existed)
     }

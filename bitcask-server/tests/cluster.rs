@@ -221,6 +221,19 @@ fn nodes_answer_cluster_commands_and_redirect_as_redis_cluster() {
     for cmd in ["READONLY", "READWRITE", "ASKING"] {
         assert_eq!(r.cmd(&[cmd]), Reply::ok());
     }
+    // Database 0 only, as Redis Cluster.
+    assert_eq!(r3.cmd(&["SELECT", "0"]), Reply::ok());
+    for (cmd, text) in [
+        (&["SELECT", "1"][..], "ERR SELECT is not allowed in cluster mode"),
+        (&["MOVE", &a, "1"], "ERR MOVE is not allowed in cluster mode"),
+        (&["SWAPDB", "0", "1"], "ERR SWAPDB is not allowed in cluster mode"),
+        (
+            &["COPY", &a, &b, "DB", "1"],
+            "ERR Copying to another database is not allowed in cluster mode",
+        ),
+    ] {
+        assert_eq!(r3.cmd(cmd).error_text(), text);
+    }
     // Without --cluster-config, CLUSTER says so.
     let plain = Server::start(&[]);
     assert_eq!(

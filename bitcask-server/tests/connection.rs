@@ -69,7 +69,8 @@ fn select_names_and_client_commands() {
     let s = Server::start(&[]);
     let mut c = s.raw();
     assert_eq!(c.cmd(&["SELECT", "0"]), Reply::ok());
-    assert_eq!(c.cmd(&["SELECT", "1"]).error_text(), "ERR DB index is out of range");
+    assert_eq!(c.cmd(&["SELECT", "16"]).error_text(), "ERR DB index is out of range");
+    assert_eq!(c.cmd(&["SELECT", "-1"]).error_text(), "ERR DB index is out of range");
     assert_eq!(c.cmd(&["SELECT", "x"]).error_text(), "ERR value is not an integer or out of range");
     assert_eq!(c.cmd(&["CLIENT", "GETNAME"]), Reply::Nil);
     assert_eq!(c.cmd(&["CLIENT", "SETNAME", "worker-1"]), Reply::ok());

@@ -46,7 +46,7 @@ fn rename_and_copy_move_values_with_their_ttl() {
         "ERR source and destination objects are the same"
     );
     assert_eq!(
-        c.cmd(&["COPY", "fresh", "x", "DB", "1"]).error_text(),
+        c.cmd(&["COPY", "fresh", "x", "DB", "16"]).error_text(),
         "ERR DB index is out of range"
     );
     assert_eq!(c.cmd(&["COPY", "nope", "x"]), int(0));

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Fault, FaultPlan, PowerLoss, SimStorage};
-use bitcask_core::sharded::{key_slot, SLOTS};
+use bitcask_core::sharded::{routing_slot, SLOTS};
 use bitcask_core::{
     Bitcask, Error, FileId, MergeOptions, Options, Result, ShardedBitcask, SyncPolicy, WriteBatch,
 };
@@ -226,7 +226,7 @@ fn dir() -> PathBuf {
 
 /// The shard of `key` in a store of `parts` shards.
 fn part_of(key: &[u8], parts: u32) -> u32 {
-    (u32::from(key_slot(key)) * parts.max(1)) / u32::from(SLOTS)
+    (u32::from(routing_slot(key)) * parts.max(1)) / u32::from(SLOTS)
 }
 
 /// The store under test: a plain one or a sharded one.

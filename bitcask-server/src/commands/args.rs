@@ -52,9 +52,6 @@ impl Failure {
         match self {
             Failure::Err(text) => out.err(text),
             Failure::Coded(text) => out.error(text),
-            Failure::Store(Error::EmptyKey) => {
-                out.err("empty keys are not supported by this store")
-            }
             Failure::Store(Error::KeyTooLarge { len, max }) => {
                 out.err(&format!("key of {len} bytes exceeds the store's limit of {max} bytes"))
             }

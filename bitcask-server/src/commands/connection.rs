@@ -1,4 +1,4 @@
-//! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, SELECT, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, CLIENT.
 
 use super::args::{is, shown, Args, Failure, Res};
 use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_TXCONTROL};
@@ -12,7 +12,6 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "reset", arity: 1, flags: F_NOAUTH | F_TXCONTROL | F_FAST, group: "connection", summary: "Resets the connection.", run: reset, ..Spec::NONE },
     Spec { name: "auth", arity: -2, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Authenticates the connection.", run: auth, ..Spec::NONE },
     Spec { name: "hello", arity: -1, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Handshakes with the server (RESP2 or RESP3).", run: hello, ..Spec::NONE },
-    Spec { name: "select", arity: 2, flags: F_FAST, group: "connection", summary: "Changes the selected database (only 0 exists).", run: select, ..Spec::NONE },
     Spec { name: "client", arity: -2, flags: F_ADMIN, group: "connection", summary: "A container for client connection commands.", subs: CLIENT, ..Spec::NONE },
 ];
 
@@ -52,6 +51,7 @@ fn quit(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.end_multi();
     cx.sess.name = None;
+    (cx.sess.db, cx.tx.db) = (0, 0);
     cx.out.resp3 = false;
     cx.sess.authed = cx.srv.cfg.requirepass.is_none();
     cx.out.simple("RESET");
@@ -146,14 +146,6 @@ fn hello(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     out.bulk(b"master");
     out.bulk(b"modules");
     out.array(0);
-    Ok(())
-}
-
-fn select(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    if args.int()? != 0 {
-        return Err(Failure::err("DB index is out of range"));
-    }
-    cx.out.ok();
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! DBSIZE, FLUSHDB/FLUSHALL, MEMORY USAGE.
 
 use super::args::{is, shown, Args, Failure, Res};
+use super::databases::db_index;
 use super::spec::{Cx, Spec, F_ALLKEYS, F_FAST, F_READONLY, F_WRITE};
 use crate::glob;
 
@@ -29,7 +30,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "scan", arity: -2, flags: F_READONLY, group: "generic", summary: "Iterates over the key names in the database.", run: scan, ..Spec::NONE },
     Spec { name: "randomkey", arity: 1, flags: F_READONLY, group: "generic", summary: "Returns a random key name from the database.", run: randomkey, ..Spec::NONE },
     Spec { name: "dbsize", arity: 1, flags: F_READONLY | F_FAST, group: "server", summary: "Returns the number of keys in the database.", run: dbsize, ..Spec::NONE },
-    Spec { name: "flushdb", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from the current database.", run: flushall, ..Spec::NONE },
+    Spec { name: "flushdb", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from the current database.", run: flushdb, ..Spec::NONE },
     Spec { name: "flushall", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from all databases.", run: flushall, ..Spec::NONE },
     Spec { name: "memory", arity: -2, group: "server", summary: "A container for memory diagnostics commands.", subs: MEMORY, ..Spec::NONE },
 ];
@@ -89,24 +90,28 @@ fn renamenx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let (src, dst) = (args.key(), args.key());
-    let mut replace = false;
+    let (mut replace, mut to) = (false, cx.tx.db);
     while args.left() > 0 {
         if args.eat("replace") {
             replace = true;
         } else if args.left() > 1 && args.eat("db") {
-            if args.int()? != 0 {
-                return Err(Failure::err("DB index is out of range"));
+            let n = args.int()?;
+            if cx.srv.cluster.is_some() && n != 0 {
+                return Err(Failure::err(
+                    "Copying to another database is not allowed in cluster mode",
+                ));
             }
+            to = db_index(cx, n)?;
         } else {
             return Err(Failure::syntax());
         }
     }
-    if src == dst {
+    if src == dst && to == cx.tx.db {
         return Err(Failure::err("source and destination objects are the same"));
     }
     let copied = match cx.tx.get(src)? {
-        Some((v, at)) if replace || !cx.tx.exists(dst)? => {
-            cx.tx.put(dst, v, at);
+        Some((v, at)) if replace || !cx.tx.in_db(to, |tx| tx.exists(dst))? => {
+            cx.tx.in_db(to, |tx| tx.put(dst, v, at));
             1
         }
         _ => 0,
@@ -246,10 +251,11 @@ fn type_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn keys(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let pattern = glob::Pattern::new(args.key());
     if cx.in_exec {
-        return matching_keys(cx.srv, cx.out, &pattern);
+        return matching_keys(cx.srv, cx.out, &pattern, cx.tx.db);
     }
+    let db = cx.tx.db;
     cx.sess.deferred = Some(Box::new(move |srv, out| {
-        if let Err(f) = matching_keys(srv, out, &pattern) {
+        if let Err(f) = matching_keys(srv, out, &pattern, db) {
             f.reply(out);
         }
     }));
@@ -261,11 +267,12 @@ fn matching_keys(
     srv: &crate::shared::Shared,
     out: &mut crate::reply::Out,
     pattern: &glob::Pattern,
+    db: u8,
 ) -> Res {
     let mut found = Vec::new();
     let mut cursor = 0;
     loop {
-        let (keys, next) = srv.ks.scan_keys(cursor, 1000)?;
+        let (keys, next) = srv.ks.scan_keys(db, cursor, 1000)?;
         found.extend(keys.into_iter().filter(|k| pattern.matches(k)));
         if next == 0 {
             break;
@@ -305,7 +312,7 @@ fn scan(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let cursor = std::str::from_utf8(args.key()).ok().and_then(|s| s.parse::<u64>().ok());
     let cursor = cursor.ok_or(Failure::err("invalid cursor"))?;
     let (pattern, count, only_strings) = scan_opts(args)?;
-    let (keys, next) = cx.srv.ks.scan_keys(cursor, count)?;
+    let (keys, next) = cx.srv.ks.scan_keys(cx.tx.db, cursor, count)?;
     let pattern = pattern.map(glob::Pattern::new);
     let keys: Vec<&Vec<u8>> = keys
         .iter()
@@ -330,7 +337,7 @@ fn randomkey(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     let mut cursor = (shard << 38) | (((r >> 16) % 64) << 32);
     let mut wrapped = false;
     loop {
-        let (keys, next) = ks.scan_keys(cursor, 16)?;
+        let (keys, next) = ks.scan_keys(cx.tx.db, cursor, 16)?;
         if let Some(k) = keys.get((r >> 32) as usize % keys.len().max(1)) {
             cx.out.bulk(k);
             return Ok(());
@@ -358,16 +365,25 @@ fn random() -> u64 {
 }
 
 fn dbsize(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.int(cx.srv.ks.len() as i64);
+    cx.out.int(cx.srv.ks.dbsize(cx.tx.db)? as i64);
+    Ok(())
+}
+
+fn flush(cx: &mut Cx<'_>, args: &mut Args<'_>, db: Option<u8>) -> Res {
+    let _ = args.eat("async") || args.eat("sync");
+    args.done()?;
+    cx.tx.delete_all(db)?;
+    cx.out.ok();
     Ok(())
 }
 
 fn flushall(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let _ = args.eat("async") || args.eat("sync");
-    args.done()?;
-    cx.tx.delete_all()?;
-    cx.out.ok();
-    Ok(())
+    flush(cx, args, None)
+}
+
+fn flushdb(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let db = cx.tx.db;
+    flush(cx, args, Some(db))
 }
 
 fn memory_usage(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

@@ -9,6 +9,7 @@ mod spec;
 
 mod cluster;
 mod connection;
+mod databases;
 mod keys;
 mod server;
 mod strings;

@@ -2,11 +2,12 @@
 //! beside its handlers). Adding a family is its file and one entry here.
 
 use super::spec::Table;
-use super::{cluster, connection, keys, server, strings, transaction};
+use super::{cluster, connection, databases, keys, server, strings, transaction};
 
 /// Every command.
 pub static TABLE: Table = Table::new(&[
     connection::COMMANDS,
+    databases::COMMANDS,
     strings::COMMANDS,
     keys::COMMANDS,
     transaction::COMMANDS,

@@ -64,7 +64,7 @@ pub fn run(
     if exec {
         out.array(calls.len());
     }
-    let mut cx = Cx { tx: Tx::new(ks, exec), out, sess, srv, in_exec: exec, table };
+    let mut cx = Cx { tx: Tx::new(ks, sess.db, exec), out, sess, srv, in_exec: exec, table };
     for &(spec, argv, at) in calls {
         call(&mut cx, spec, argv, at);
     }

@@ -60,7 +60,7 @@ fn config_pairs(srv: &Shared) -> Vec<(&'static str, String)> {
         ("appendonly", "yes".into()),
         ("appendfsync", c.appendfsync().into()),
         ("maxclients", c.maxclients.to_string()),
-        ("databases", "1".into()),
+        ("databases", srv.cfg.databases.to_string()),
         ("port", srv.port.load(Relaxed).to_string()),
         ("bind", c.bind.to_string()),
         ("protected-mode", "yes".into()),
