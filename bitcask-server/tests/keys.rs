@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::{Reply, Server};
+use common::{Reference, Reply, Server};
 
 fn int(n: i64) -> Reply {
     Reply::Int(n)
@@ -237,4 +237,37 @@ fn randomkey_finds_every_key_of_a_keydir_left_sparse_by_deletes() {
         }
     }
     assert_eq!(seen.len(), 2, "{seen:?}");
+}
+
+#[test]
+fn expire_options_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let script: &[&[&str]] = &[
+        &["SET", "k", "v"],
+        // The options are checked before the time.
+        &["EXPIRE", "k", "x", "NX", "XX"],
+        &["EXPIRE", "k", "x", "GT", "LT"],
+        &["EXPIRE", "k", "x", "FOO"],
+        &["EXPIRE", "k", "x"],
+        // A key without a TTL has an endless one for GT and LT; XX still wants a TTL.
+        &["EXPIRE", "k", "200", "LT", "XX"],
+        &["EXPIRE", "k", "200", "GT"],
+        &["EXPIRE", "k", "200", "LT"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "100", "XX", "LT"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "300", "XX", "GT"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "50", "GT"],
+        &["EXPIRE", "k", "500", "LT"],
+        &["EXPIRE", "k", "100", "NX"],
+        &["EXPIRE", "nokey", "100"],
+        &["PEXPIRE", "k", "9223372036854775807"],
+        &["EXPIRE", "k", "9223372036854775807"],
+    ];
+    for cmd in script {
+        let (a, b) = (redis.cmd(cmd), ours.cmd(cmd));
+        assert_eq!(b, a, "{cmd:?}");
+    }
 }

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Reply, Server};
+use common::{Reference, Reply, Server};
 
 #[test]
 fn multi_exec_queues_and_runs_in_order() {
@@ -125,4 +125,43 @@ fn concurrent_read_modify_writes_lose_no_update() {
     assert_eq!(c.cmd(&["STRLEN", "log"]), Reply::Int(2000));
     assert_eq!(c.cmd(&["GET", "{acct}.a"]), Reply::bulk("-2000"));
     assert_eq!(c.cmd(&["GET", "{acct}.b"]), Reply::bulk("2000"));
+}
+
+#[test]
+fn a_refused_exec_unwatch_inside_multi_and_nesting_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let script: &[&[&str]] = &[
+        // EXEC with arguments ends the transaction, saying why.
+        &["MULTI"],
+        &["SET", "a", "1"],
+        &["EXEC", "foo"],
+        &["EXEC"],
+        &["GET", "a"],
+        // UNWATCH is queued and answers inside EXEC's reply.
+        &["WATCH", "a"],
+        &["MULTI"],
+        &["UNWATCH"],
+        &["SET", "x", "1"],
+        &["EXEC"],
+        // DISCARD with arguments is refused and the transaction goes on (and aborts).
+        &["MULTI"],
+        &["DISCARD", "foo"],
+        &["SET", "y", "1"],
+        &["EXEC"],
+        &["MULTI"],
+        &["MULTI"],
+        &["EXEC"],
+        // SAVE and SHUTDOWN are refused inside MULTI.
+        &["MULTI"],
+        &["SET", "z", "1"],
+        &["SAVE"],
+        &["SHUTDOWN"],
+        &["EXEC"],
+        &["GET", "z"],
+    ];
+    for cmd in script {
+        let (a, b) = (redis.cmd(cmd), ours.cmd(cmd));
+        assert_eq!(b, a, "{cmd:?}");
+    }
 }

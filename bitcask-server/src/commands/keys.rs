@@ -120,33 +120,50 @@ fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-/// EXPIRE's NX/XX/GT/LT, as a condition on the current expiry (0: none) and the new one.
-fn expire_condition(opts: &[&[u8]]) -> Result<fn(u64, u64) -> bool, Failure> {
-    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for o in opts {
-        match () {
-            _ if is(o, "nx") => nx = true,
-            _ if is(o, "xx") => xx = true,
-            _ if is(o, "gt") => gt = true,
-            _ if is(o, "lt") => lt = true,
-            _ => return Err(Failure::err(format!("Unsupported option {}", shown(o)))),
+/// EXPIRE's NX, XX, GT and LT.
+#[derive(Default)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+impl ExpireFlags {
+    /// Reads the options, with Redis's errors for unknown and incompatible ones.
+    fn parse(opts: &[&[u8]]) -> Result<ExpireFlags, Failure> {
+        let mut f = ExpireFlags::default();
+        for o in opts {
+            match () {
+                _ if is(o, "nx") => f.nx = true,
+                _ if is(o, "xx") => f.xx = true,
+                _ if is(o, "gt") => f.gt = true,
+                _ if is(o, "lt") => f.lt = true,
+                _ => return Err(Failure::err(format!("Unsupported option {}", shown(o)))),
+            }
         }
+        if f.nx && (f.xx || f.gt || f.lt) {
+            return Err(Failure::err(
+                "NX and XX, GT or LT options at the same time are not compatible",
+            ));
+        }
+        if f.gt && f.lt {
+            return Err(Failure::err("GT and LT options at the same time are not compatible"));
+        }
+        Ok(f)
     }
-    if nx && (xx || gt || lt) {
-        return Err(Failure::err(
-            "NX and XX, GT or LT options at the same time are not compatible",
-        ));
+
+    /// Whether a key whose expiry is `cur` (0: none, an endless TTL for GT and LT) takes
+    /// the expiry `new`.
+    fn allow(&self, cur: u64, new: u64) -> bool {
+        let refused = [
+            self.nx && cur != 0,
+            self.xx && cur == 0,
+            self.gt && (cur == 0 || new <= cur),
+            self.lt && cur != 0 && new >= cur,
+        ];
+        !refused.contains(&true)
     }
-    if gt && lt {
-        return Err(Failure::err("GT and LT options at the same time are not compatible"));
-    }
-    Ok(match (nx, xx, gt, lt) {
-        (true, ..) => |cur, _| cur == 0,
-        (_, _, true, _) => |cur, new| cur != 0 && new > cur,
-        (_, _, _, true) => |cur, new| cur == 0 || new < cur,
-        (_, true, ..) => |cur, _| cur != 0,
-        _ => |_, _| true,
-    })
 }
 
 fn expire_generic(
@@ -156,8 +173,10 @@ fn expire_generic(
     absolute: bool,
     cmd: &str,
 ) -> Res {
-    let key = args.key();
-    let v = args.int()?;
+    let (key, when) = (args.key(), args.key());
+    // The options are checked before the time, as Redis does.
+    let flags = ExpireFlags::parse(args.rest())?;
+    let v = crate::number::parse_i64(when).ok_or_else(Failure::not_int)?;
     let at = v.checked_mul(unit).and_then(|ms| {
         if absolute {
             Some(ms)
@@ -166,10 +185,9 @@ fn expire_generic(
         }
     });
     let at = at.ok_or_else(|| Failure::err(format!("invalid expire time in '{cmd}' command")))?;
-    let cond = expire_condition(args.rest())?;
     let new = at.max(0) as u64;
     let changed = match cx.tx.get(key)? {
-        Some((_, cur)) if !cond(cur, new) => false,
+        Some((_, cur)) if !flags.allow(cur, new) => false,
         None => false,
         // A time in the past deletes the key.
         Some(_) if new <= cx.tx.now => cx.tx.delete(key)?,

@@ -7,10 +7,12 @@ mod registry;
 mod run;
 mod spec;
 
+mod bits;
 mod cluster;
 mod connection;
 mod databases;
 mod keys;
+mod lcs;
 mod server;
 mod strings;
 mod transaction;
@@ -22,7 +24,7 @@ use crate::shared::Shared;
 use args::Failure;
 use registry::TABLE;
 use run::{run, Call, Mode};
-use spec::{F_NOAUTH, F_TXCONTROL};
+use spec::{F_NOAUTH, F_NOMULTI, F_TXCONTROL};
 
 /// Runs one request: `argv[0]` is the command name. Inside MULTI a command is checked and
 /// queued (a refused one makes EXEC abort); otherwise it runs.
@@ -33,6 +35,13 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     };
     let (spec, at) = match TABLE.resolve(argv) {
         Ok(found) => found,
+        // A refused EXEC ends the transaction, saying why (as Redis).
+        Err(Failure::Err(why))
+            if sess.multi.is_some() && argv.first().is_some_and(|n| args::is(n, "exec")) =>
+        {
+            sess.end_multi();
+            return out.error(&format!("EXECABORT Transaction discarded because of: {why}"));
+        }
         Err(f) => return refuse(sess, out, f),
     };
     if !sess.authed && spec.flags & F_NOAUTH == 0 {
@@ -41,6 +50,9 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     if sess.multi.is_none() || spec.flags & F_TXCONTROL != 0 {
         let call: Call<'_> = (spec, argv, at);
         return run(srv, sess, out, &[call], Mode::Plain, &TABLE);
+    }
+    if spec.flags & F_NOMULTI != 0 {
+        return refuse(sess, out, Failure::err("Command not allowed inside a transaction"));
     }
     if let Some(r) = srv.cluster.as_ref().and_then(|c| c.route(&spec.keys_of(argv))) {
         return refuse(sess, out, Failure::coded(r.to_string()));

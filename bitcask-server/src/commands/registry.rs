@@ -2,13 +2,15 @@
 //! beside its handlers). Adding a family is its file and one entry here.
 
 use super::spec::Table;
-use super::{cluster, connection, databases, keys, server, strings, transaction};
+use super::{bits, cluster, connection, databases, keys, lcs, server, strings, transaction};
 
 /// Every command.
 pub static TABLE: Table = Table::new(&[
     connection::COMMANDS,
     databases::COMMANDS,
     strings::COMMANDS,
+    bits::COMMANDS,
+    lcs::COMMANDS,
     keys::COMMANDS,
     transaction::COMMANDS,
     server::COMMANDS,

@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering::*;
 
 use super::args::{shown, Args, Failure, Res};
-use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_READONLY};
+use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_NOMULTI, F_READONLY};
 use crate::glob;
 
 /// The server commands.
@@ -13,12 +13,12 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "info", arity: -1, group: "server", summary: "Returns information and statistics about the server.", run: info, ..Spec::NONE },
     Spec { name: "config", arity: -2, flags: F_ADMIN, group: "server", summary: "A container for server configuration commands.", subs: CONFIG, ..Spec::NONE },
     Spec { name: "command", arity: -1, group: "server", summary: "Returns detailed information about all commands.", run: command_all, subs: COMMAND, ..Spec::NONE },
-    Spec { name: "save", arity: 1, flags: F_ADMIN, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
+    Spec { name: "save", arity: 1, flags: F_ADMIN | F_NOMULTI, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
     Spec { name: "bgsave", arity: -1, flags: F_ADMIN, group: "server", summary: "Makes every write durable in the background.", run: bgsave, ..Spec::NONE },
     Spec { name: "bgrewriteaof", arity: 1, flags: F_ADMIN, group: "server", summary: "Merges the datafiles in the background.", run: bgrewriteaof, ..Spec::NONE },
     Spec { name: "lastsave", arity: 1, flags: F_FAST, group: "server", summary: "Returns the Unix timestamp of the last successful sync.", run: lastsave, ..Spec::NONE },
     Spec { name: "time", arity: 1, flags: F_FAST, group: "server", summary: "Returns the server time.", run: time, ..Spec::NONE },
-    Spec { name: "shutdown", arity: -1, flags: F_ADMIN, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
+    Spec { name: "shutdown", arity: -1, flags: F_ADMIN | F_NOMULTI, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
     Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: bitcask_stats, ..Spec::NONE },
     Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
 ];

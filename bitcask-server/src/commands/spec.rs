@@ -215,7 +215,7 @@ pub const F_WRITE: u32 = 1;
 pub const F_READONLY: u32 = 2;
 /// Allowed before authentication.
 pub const F_NOAUTH: u32 = 4;
-/// Runs at once even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET).
+/// Runs at once even inside MULTI (EXEC, DISCARD, MULTI, WATCH, QUIT, RESET; UNWATCH is queued, as in Redis).
 pub const F_TXCONTROL: u32 = 8;
 /// Takes the lock of every slot (FLUSHALL, FLUSHDB).
 pub const F_ALLKEYS: u32 = 16;
@@ -225,6 +225,8 @@ pub const F_ADMIN: u32 = 32;
 pub const F_FAST: u32 = 64;
 /// Locks the slots of its keys even though it only reads (MGET: a consistent view).
 pub const F_LOCKREAD: u32 = 128;
+/// Refused inside MULTI (`ERR Command not allowed inside a transaction`): SAVE, SHUTDOWN.
+pub const F_NOMULTI: u32 = 256;
 
 /// The names of the flags, as COMMAND INFO lists them.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -233,4 +235,5 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (F_NOAUTH, "no_auth"),
     (F_ADMIN, "admin"),
     (F_FAST, "fast"),
+    (F_NOMULTI, "no_multi"),
 ];

@@ -1,4 +1,5 @@
-//! String commands: GET, SET and its relatives, MGET/MSET, counters, APPEND and ranges.
+//! String commands: GET, SET and its relatives (GETSET, GETDEL, GETEX), MGET/MSET, counters,
+//! APPEND and ranges (GETRANGE, SUBSTR, SETRANGE).
 
 use super::args::{Args, Failure, Res};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE};
@@ -13,6 +14,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "setnx", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Set the string value of a key only when the key doesn't exist.", run: setnx, ..Spec::NONE },
     Spec { name: "setex", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets the string value and expiration time of a key.", run: setex, ..Spec::NONE },
     Spec { name: "psetex", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Sets both string value and expiration time in milliseconds of a key.", run: psetex, ..Spec::NONE },
+    Spec { name: "getset", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the previous string value of a key after setting it to a new value.", run: getset, ..Spec::NONE },
     Spec { name: "getdel", arity: 2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key after deleting the key.", run: getdel, ..Spec::NONE },
     Spec { name: "getex", arity: -2, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the string value of a key after setting its expiration time.", run: getex, ..Spec::NONE },
     Spec { name: "mget", arity: -2, flags: F_READONLY | F_FAST | F_LOCKREAD, keys: (1, -1, 1), group: "string", summary: "Atomically returns the string values of one or more keys.", run: mget, ..Spec::NONE },
@@ -26,6 +28,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "append", arity: 3, flags: F_WRITE | F_FAST, keys: (1, 1, 1), group: "string", summary: "Appends a string to the value of a key.", run: append, ..Spec::NONE },
     Spec { name: "strlen", arity: 2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "string", summary: "Returns the length of a string value.", run: strlen, ..Spec::NONE },
     Spec { name: "getrange", arity: 4, flags: F_READONLY, keys: (1, 1, 1), group: "string", summary: "Returns a substring of the string stored at a key.", run: getrange, ..Spec::NONE },
+    Spec { name: "substr", arity: 4, flags: F_READONLY, keys: (1, 1, 1), group: "string", summary: "Returns a substring from a string value.", run: getrange, ..Spec::NONE },
     Spec { name: "setrange", arity: 4, flags: F_WRITE, keys: (1, 1, 1), group: "string", summary: "Overwrites a part of a string value with another by an offset.", run: setrange, ..Spec::NONE },
 ];
 
@@ -164,6 +167,14 @@ fn setex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn psetex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     set_expiring(cx, args, 1, "psetex")
+}
+
+fn getset(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let (key, value) = (args.key(), args.key());
+    let old = cx.tx.get(key)?;
+    cx.tx.put(key, value.to_vec(), 0);
+    cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
+    Ok(())
 }
 
 fn getdel(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

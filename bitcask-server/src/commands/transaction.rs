@@ -17,7 +17,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "exec", arity: 1, flags: F_TXCONTROL, group: "transactions", summary: "Executes all commands in a transaction.", run: exec, ..Spec::NONE },
     Spec { name: "discard", arity: 1, flags: F_TXCONTROL | F_FAST, group: "transactions", summary: "Discards a transaction.", run: discard, ..Spec::NONE },
     Spec { name: "watch", arity: -2, flags: F_TXCONTROL | F_FAST, keys: (1, -1, 1), group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", run: watch, ..Spec::NONE },
-    Spec { name: "unwatch", arity: 1, flags: F_TXCONTROL | F_FAST, group: "transactions", summary: "Forgets about watched keys of a transaction.", run: unwatch, ..Spec::NONE },
+    Spec { name: "unwatch", arity: 1, flags: F_FAST, group: "transactions", summary: "Forgets about watched keys of a transaction.", run: unwatch, ..Spec::NONE },
 ];
 
 fn multi(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {

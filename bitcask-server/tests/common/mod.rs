@@ -351,3 +351,55 @@ pub fn need(tool: &str) -> PathBuf {
         panic!("`{tool}` is not installed: run the tests with `make test`, which installs redis-tools, redis-server and nutcracker")
     })
 }
+
+/// A real `redis-server` on a free loopback port, without persistence: the reference a
+/// test compares replies with. Stopped (by PID) when dropped.
+pub struct Reference {
+    child: Child,
+    pub port: u16,
+}
+
+impl Reference {
+    pub fn start() -> Reference {
+        let bin = need("redis-server");
+        // A free port: bind one, release it, start redis-server on it (retried if taken).
+        for _ in 0..20 {
+            let port =
+                std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let mut child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+                .args(["--appendonly", "no", "--daemonize", "no", "--dir", "/tmp"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Some(_exited) = child.try_wait().unwrap() {
+                    break;
+                }
+                if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+                    let mut c = Raw::from_stream(s);
+                    if c.cmd(&["PING"]) == Reply::Simple("PONG".into()) {
+                        return Reference { child, port };
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-server did not start");
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
