@@ -33,6 +33,10 @@ pub struct Config {
     /// only, as Redis Cluster.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub databases: u16,
+    /// How long a script may run before other clients are answered BUSY and SCRIPT KILL
+    /// may stop it (Redis's `busy-reply-threshold`, also `lua-time-limit`).
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub busy_reply_threshold: u64,
     /// The most clients connected at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub maxclients: usize,

@@ -133,6 +133,15 @@ impl Keyspace {
         Locked::Many(all.iter().filter_map(|&s| self.guard(s)).collect())
     }
 
+    /// The lock of `slot` if no one holds it (a script reaching a key it did not declare).
+    pub fn try_lock_slot(&self, slot: u16) -> Option<MutexGuard<'_, ()>> {
+        match self.locks.get(usize::from(slot))?.try_lock() {
+            Ok(g) => Some(g),
+            Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// Locks every slot (FLUSHALL).
     pub fn lock_all(&self) -> Locked<'_> {
         Locked::Many(

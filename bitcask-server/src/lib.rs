@@ -31,6 +31,7 @@ pub mod fuzz;
 mod info;
 mod keycode;
 mod keyspace;
+mod lua;
 mod reply;
 mod server;
 mod session;

@@ -64,6 +64,41 @@ pub fn format_f64(v: f64) -> String {
     format!("{v}")
 }
 
+/// `v` as C's `printf("%.<precision>g")` writes it: Redis prints doubles with 17
+/// significant digits, Lua numbers become strings with 14.
+pub fn format_g(v: f64, precision: usize) -> String {
+    if v.is_nan() {
+        return if v.is_sign_negative() { "-nan" } else { "nan" }.into();
+    }
+    if v.is_infinite() {
+        return if v < 0.0 { "-inf" } else { "inf" }.into();
+    }
+    let p = precision.max(1);
+    // The exponent after rounding to `p` significant digits.
+    let sci = format!("{:.*e}", p - 1, v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    if exp < -4 || exp >= p as i32 {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.unsigned_abs())
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    }
+}
+
+/// A double as Redis replies with one (`%.17g`).
+pub fn format_double(v: f64) -> String {
+    format_g(v, 17)
+}
+
 /// The decimal digits of `v`, written into `buf` without allocating; returns them.
 pub fn itoa(v: i64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = v.unsigned_abs();
@@ -132,5 +167,21 @@ mod tests {
         for v in [0, 7, -7, 10, i64::MAX, i64::MIN, 1234567890] {
             assert_eq!(itoa(v, &mut b), v.to_string().as_bytes());
         }
+    }
+
+    #[test]
+    fn format_g_matches_c() {
+        assert_eq!(format_g(0.1, 17), "0.10000000000000001");
+        assert_eq!(format_g(3.5, 17), "3.5");
+        assert_eq!(format_g(1e300, 17), "1.0000000000000001e+300");
+        assert_eq!(format_g(1e100, 14), "1e+100");
+        assert_eq!(format_g(1.5, 14), "1.5");
+        assert_eq!(format_g(3.0, 14), "3");
+        assert_eq!(format_g(1e20, 14), "1e+20");
+        assert_eq!(format_g(0.0001, 14), "0.0001");
+        assert_eq!(format_g(0.00001, 14), "1e-05");
+        assert_eq!(format_g(123456789012345.0, 14), "1.2345678901234e+14");
+        assert_eq!(format_g(-2.5, 14), "-2.5");
+        assert_eq!(format_g(0.0, 17), "0");
     }
 }

@@ -48,6 +48,33 @@ impl Out {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// A status reply of any bytes (CR and LF become spaces).
+    pub fn status_bytes(&mut self, s: &[u8]) {
+        self.buf.push(b'+');
+        self.buf.extend(s.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// A boolean: `#t`/`#f` in RESP3; `:1` or the null reply in RESP2 (as Redis converts a
+    /// script's booleans).
+    pub fn boolean(&mut self, b: bool) {
+        match (self.resp3, b) {
+            (true, b) => self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" }),
+            (false, true) => self.int(1),
+            (false, false) => self.null(),
+        }
+    }
+
+    /// A double: `,n` in RESP3, a bulk string in RESP2 (`%.17g` as Redis prints doubles).
+    pub fn double(&mut self, f: f64) {
+        let text = crate::number::format_double(f);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// `-ERR text`.
     pub fn err(&mut self, text: &str) {
         self.error(&format!("ERR {text}"));

@@ -73,6 +73,8 @@ pub struct Shared {
     pub stopping: AtomicBool,
     /// Cluster mode: the topology and this node.
     pub cluster: Option<bitcask_cluster::Node>,
+    /// The Lua scripts: cached, running.
+    pub scripts: Arc<crate::lua::Scripts>,
     me: Weak<Shared>,
 }
 
@@ -94,6 +96,7 @@ impl Shared {
             merging: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
+            scripts: Arc::default(),
         })
     }
 

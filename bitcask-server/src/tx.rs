@@ -33,6 +33,22 @@ impl<'a> Tx<'a> {
         self.ops.is_empty()
     }
 
+    /// Makes every later write wait for the commit (a script's writes are one batch);
+    /// returns what it was.
+    pub fn set_atomic(&mut self, atomic: bool) -> bool {
+        std::mem::replace(&mut self.atomic, atomic)
+    }
+
+    /// A mark to drop the writes made after it ([`Tx::rollback`]).
+    pub fn mark(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Drops the writes made since `mark` (a script stopped by SHUTDOWN NOSAVE).
+    pub fn rollback(&mut self, mark: usize) {
+        self.ops.truncate(mark);
+    }
+
     /// Whether a write was applied at once.
     pub fn wrote(&self) -> bool {
         self.wrote

@@ -122,28 +122,65 @@ impl Rng {
     }
 }
 
+const IDX: [&str; 16] =
+    ["0", "1", "2", "3", "7", "8", "9", "15", "16", "63", "100", "-1", "-2", "-8", "-9", "-100"];
+const UNIT: [&str; 2] = ["BIT", "BYTE"];
+const FIELD: [&str; 13] =
+    ["i1", "u1", "i5", "u7", "i8", "u8", "i9", "u15", "i16", "i32", "u33", "u63", "i64"];
+const VALUE: [&str; 11] = [
+    "0",
+    "1",
+    "-1",
+    "127",
+    "128",
+    "-129",
+    "255",
+    "256",
+    "2147483648",
+    "-9223372036854775808",
+    "9223372036854775807",
+];
+
+/// A random BITFIELD with one to three operations.
+fn random_bitfield(g: &mut Rng, key: String) -> Vec<String> {
+    let mut c = vec!["BITFIELD".to_owned(), key];
+    for _ in 0..1 + g.below(3) {
+        let (f, at) = (g.pick(&FIELD).to_owned(), g.below(70).to_string());
+        match g.below(4) {
+            0 => c.extend(["GET".into(), f, at]),
+            1 => c.extend(["SET".into(), f, format!("#{}", g.below(5)), g.pick(&VALUE).into()]),
+            2 => c.extend(["INCRBY".into(), f, at, g.pick(&VALUE).into()]),
+            _ => c.extend(["OVERFLOW".into(), g.pick(&["WRAP", "SAT", "FAIL"]).into()]),
+        }
+    }
+    c
+}
+
+/// The optional arguments of the range commands and LCS, at random.
+fn random_options(g: &mut Rng, c: &mut Vec<String>) {
+    if c[0] == "BITCOUNT" && g.below(2) == 0 {
+        c.extend([g.pick(&IDX).into(), g.pick(&IDX).into()]);
+        if g.below(2) == 0 {
+            c.push(g.pick(&UNIT).into());
+        }
+    }
+    if c[0] == "BITPOS" {
+        let n = g.below(4);
+        c.extend((0..n.min(2)).map(|_| g.pick(&IDX).to_owned()));
+        if n == 3 {
+            c.extend([g.pick(&IDX).into(), g.pick(&UNIT).into()]);
+        }
+    }
+    if c[0] == "LCS" {
+        let opts: &[&[&str]] =
+            &[&[], &["LEN"], &["IDX"], &["IDX", "WITHMATCHLEN"], &["IDX", "MINMATCHLEN", "2"]];
+        c.extend(opts[g.below(opts.len())].iter().map(|s| s.to_string()));
+    }
+}
+
 /// One random command of the family.
 fn random_command(g: &mut Rng) -> Vec<String> {
     let key = g.pick(&["f1", "f2", "f3", "none"]).to_owned();
-    let idx = [
-        "0", "1", "2", "3", "7", "8", "9", "15", "16", "63", "100", "-1", "-2", "-8", "-9", "-100",
-    ];
-    let unit = ["BIT", "BYTE"];
-    let field =
-        ["i1", "u1", "i5", "u7", "i8", "u8", "i9", "u15", "i16", "i32", "u33", "u63", "i64"];
-    let value = [
-        "0",
-        "1",
-        "-1",
-        "127",
-        "128",
-        "-129",
-        "255",
-        "256",
-        "2147483648",
-        "-9223372036854775808",
-        "9223372036854775807",
-    ];
     let mut c: Vec<String> = match g.below(11) {
         0 => vec!["SETBIT".into(), key, g.below(80).to_string(), g.below(2).to_string()],
         1 => vec!["GETBIT".into(), key, g.below(90).to_string()],
@@ -158,53 +195,18 @@ fn random_command(g: &mut Rng) -> Vec<String> {
         ],
         5 => vec!["BITOP".into(), "NOT".into(), g.pick(&["f2", "d"]).into(), key],
         6 => vec!["SET".into(), key, g.pick(&["", "\u{7f}\u{1}", "foobar", "ab"]).into()],
-        7 => {
-            let mut c = vec!["BITFIELD".to_owned(), key];
-            for _ in 0..1 + g.below(3) {
-                let (f, at) = (g.pick(&field).to_owned(), g.below(70).to_string());
-                match g.below(4) {
-                    0 => c.extend(["GET".into(), f, at]),
-                    1 => c.extend([
-                        "SET".into(),
-                        f,
-                        format!("#{}", g.below(5)),
-                        g.pick(&value).into(),
-                    ]),
-                    2 => c.extend(["INCRBY".into(), f, at, g.pick(&value).into()]),
-                    _ => c.extend(["OVERFLOW".into(), g.pick(&["WRAP", "SAT", "FAIL"]).into()]),
-                }
-            }
-            c
-        }
+        7 => random_bitfield(g, key),
         8 => vec![
             "BITFIELD_RO".into(),
             key,
             "GET".into(),
-            g.pick(&field).into(),
+            g.pick(&FIELD).into(),
             g.below(70).to_string(),
         ],
         9 => vec!["LCS".into(), key, g.pick(&["f1", "f2"]).into()],
         _ => vec!["GET".into(), key],
     };
-    // The optional arguments of the range commands and LCS.
-    if c[0] == "BITCOUNT" && g.below(2) == 0 {
-        c.extend([g.pick(&idx).into(), g.pick(&idx).into()]);
-        if g.below(2) == 0 {
-            c.push(g.pick(&unit).into());
-        }
-    }
-    if c[0] == "BITPOS" {
-        let n = g.below(4);
-        c.extend((0..n.min(2)).map(|_| g.pick(&idx).to_owned()));
-        if n == 3 {
-            c.extend([g.pick(&idx).into(), g.pick(&unit).into()]);
-        }
-    }
-    if c[0] == "LCS" {
-        let opts: &[&[&str]] =
-            &[&[], &["LEN"], &["IDX"], &["IDX", "WITHMATCHLEN"], &["IDX", "MINMATCHLEN", "2"]];
-        c.extend(opts[g.below(opts.len())].iter().map(|s| s.to_string()));
-    }
+    random_options(g, &mut c);
     c
 }
 

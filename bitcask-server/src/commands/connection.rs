@@ -1,18 +1,18 @@
 //! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, CLIENT.
 
 use super::args::{is, shown, Args, Failure, Res};
-use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_TXCONTROL};
+use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_NOSCRIPT, F_TXCONTROL};
 
 /// The connection commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
     Spec { name: "ping", arity: -1, flags: F_FAST, group: "connection", summary: "Returns the server's liveliness response.", run: ping, ..Spec::NONE },
     Spec { name: "echo", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the given string.", run: echo, ..Spec::NONE },
-    Spec { name: "quit", arity: -1, flags: F_NOAUTH | F_TXCONTROL | F_FAST, group: "connection", summary: "Closes the connection.", run: quit, ..Spec::NONE },
-    Spec { name: "reset", arity: 1, flags: F_NOAUTH | F_TXCONTROL | F_FAST, group: "connection", summary: "Resets the connection.", run: reset, ..Spec::NONE },
-    Spec { name: "auth", arity: -2, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Authenticates the connection.", run: auth, ..Spec::NONE },
-    Spec { name: "hello", arity: -1, flags: F_NOAUTH | F_FAST, group: "connection", summary: "Handshakes with the server (RESP2 or RESP3).", run: hello, ..Spec::NONE },
-    Spec { name: "client", arity: -2, flags: F_ADMIN, group: "connection", summary: "A container for client connection commands.", subs: CLIENT, ..Spec::NONE },
+    Spec { name: "quit", arity: -1, flags: F_NOAUTH | F_TXCONTROL | F_FAST | F_NOSCRIPT, group: "connection", summary: "Closes the connection.", run: quit, ..Spec::NONE },
+    Spec { name: "reset", arity: 1, flags: F_NOAUTH | F_TXCONTROL | F_FAST | F_NOSCRIPT, group: "connection", summary: "Resets the connection.", run: reset, ..Spec::NONE },
+    Spec { name: "auth", arity: -2, flags: F_NOAUTH | F_FAST | F_NOSCRIPT, group: "connection", summary: "Authenticates the connection.", run: auth, ..Spec::NONE },
+    Spec { name: "hello", arity: -1, flags: F_NOAUTH | F_FAST | F_NOSCRIPT, group: "connection", summary: "Handshakes with the server (RESP2 or RESP3).", run: hello, ..Spec::NONE },
+    Spec { name: "client", arity: -2, flags: F_ADMIN | F_NOSCRIPT, group: "connection", summary: "A container for client connection commands.", subs: CLIENT, ..Spec::NONE },
 ];
 
 /// CLIENT's subcommands.

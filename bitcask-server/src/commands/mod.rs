@@ -13,6 +13,7 @@ mod connection;
 mod databases;
 mod keys;
 mod lcs;
+mod scripting;
 mod server;
 mod strings;
 mod transaction;
@@ -44,6 +45,9 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         }
         Err(f) => return refuse(sess, out, f),
     };
+    if srv.scripts.busy.load(std::sync::atomic::Ordering::Acquire) && !allowed_while_busy(argv) {
+        return refuse(sess, out, Failure::coded("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
+    }
     if !sess.authed && spec.flags & F_NOAUTH == 0 {
         return refuse(sess, out, Failure::coded("NOAUTH Authentication required."));
     }
@@ -62,4 +66,14 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         return out.err(&format!("MULTI queue limit reached ({n} commands or {bytes} bytes); the transaction will be discarded"));
     }
     out.simple("QUEUED");
+}
+
+/// What a client may run while a script runs past the time limit: SCRIPT KILL, FUNCTION
+/// KILL and SHUTDOWN NOSAVE (as Redis).
+fn allowed_while_busy(argv: &[&[u8]]) -> bool {
+    match argv {
+        [c, k] if (args::is(c, "script") || args::is(c, "function")) && args::is(k, "kill") => true,
+        [c, n] if args::is(c, "shutdown") && args::is(n, "nosave") => true,
+        _ => false,
+    }
 }

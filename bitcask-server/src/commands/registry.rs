@@ -2,7 +2,9 @@
 //! beside its handlers). Adding a family is its file and one entry here.
 
 use super::spec::Table;
-use super::{bits, cluster, connection, databases, keys, lcs, server, strings, transaction};
+use super::{
+    bits, cluster, connection, databases, keys, lcs, scripting, server, strings, transaction,
+};
 
 /// Every command.
 pub static TABLE: Table = Table::new(&[
@@ -13,6 +15,7 @@ pub static TABLE: Table = Table::new(&[
     lcs::COMMANDS,
     keys::COMMANDS,
     transaction::COMMANDS,
+    scripting::COMMANDS,
     server::COMMANDS,
     cluster::COMMANDS,
 ]);

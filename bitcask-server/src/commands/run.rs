@@ -5,7 +5,7 @@
 //! for EXEC — or, if the commit fails, replace every reply with its error.
 
 use super::args::{Args, Failure};
-use super::spec::{Cx, Spec, Table, F_ALLKEYS, F_LOCKREAD, F_WRITE};
+use super::spec::{Cx, Spec, Table, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_WRITE};
 use crate::keyspace::Commit;
 use crate::reply::Out;
 use crate::session::Session;
@@ -73,7 +73,8 @@ pub fn run(
     if tx.is_empty() {
         return;
     }
-    match tx.commit(if exec { Commit::Atomic } else { Commit::PerShard }) {
+    let atomic = exec || flags & F_ATOMIC != 0;
+    match tx.commit(if atomic { Commit::Atomic } else { Commit::PerShard }) {
         Ok(()) => sess.wrote = true,
         Err(e) => {
             out.rollback(mark);

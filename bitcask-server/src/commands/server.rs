@@ -4,23 +4,25 @@
 use std::sync::atomic::Ordering::*;
 
 use super::args::{shown, Args, Failure, Res};
-use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_NOMULTI, F_READONLY};
+use super::spec::{
+    Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_NOMULTI, F_NOSCRIPT, F_READONLY, NUMKEYS,
+};
 use crate::glob;
 
 /// The server commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
     Spec { name: "info", arity: -1, group: "server", summary: "Returns information and statistics about the server.", run: info, ..Spec::NONE },
-    Spec { name: "config", arity: -2, flags: F_ADMIN, group: "server", summary: "A container for server configuration commands.", subs: CONFIG, ..Spec::NONE },
+    Spec { name: "config", arity: -2, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "A container for server configuration commands.", subs: CONFIG, ..Spec::NONE },
     Spec { name: "command", arity: -1, group: "server", summary: "Returns detailed information about all commands.", run: command_all, subs: COMMAND, ..Spec::NONE },
-    Spec { name: "save", arity: 1, flags: F_ADMIN | F_NOMULTI, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
-    Spec { name: "bgsave", arity: -1, flags: F_ADMIN, group: "server", summary: "Makes every write durable in the background.", run: bgsave, ..Spec::NONE },
-    Spec { name: "bgrewriteaof", arity: 1, flags: F_ADMIN, group: "server", summary: "Merges the datafiles in the background.", run: bgrewriteaof, ..Spec::NONE },
+    Spec { name: "save", arity: 1, flags: F_ADMIN | F_NOMULTI | F_NOSCRIPT, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
+    Spec { name: "bgsave", arity: -1, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "Makes every write durable in the background.", run: bgsave, ..Spec::NONE },
+    Spec { name: "bgrewriteaof", arity: 1, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "Merges the datafiles in the background.", run: bgrewriteaof, ..Spec::NONE },
     Spec { name: "lastsave", arity: 1, flags: F_FAST, group: "server", summary: "Returns the Unix timestamp of the last successful sync.", run: lastsave, ..Spec::NONE },
     Spec { name: "time", arity: 1, flags: F_FAST, group: "server", summary: "Returns the server time.", run: time, ..Spec::NONE },
-    Spec { name: "shutdown", arity: -1, flags: F_ADMIN | F_NOMULTI, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
+    Spec { name: "shutdown", arity: -1, flags: F_ADMIN | F_NOMULTI | F_NOSCRIPT, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
     Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: bitcask_stats, ..Spec::NONE },
-    Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
+    Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN | F_NOSCRIPT, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
 ];
 
 /// CONFIG's subcommands.
@@ -112,15 +114,22 @@ fn command_info(out: &mut Out, s: &Spec, name: &str) {
     out.array(10);
     out.bulk(name.as_bytes());
     out.int(i64::from(s.arity));
-    let flags: Vec<&str> =
+    let mut flags: Vec<&str> =
         FLAG_NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| *n).collect();
+    // A key count in the arguments (EVAL): Redis says "movablekeys" and 0 0 0.
+    let keys = if s.keys.1 == NUMKEYS {
+        flags.push("movablekeys");
+        (0, 0, 0)
+    } else {
+        s.keys
+    };
     out.set(flags.len());
     for f in flags {
         out.simple(f);
     }
-    out.int(i64::from(s.keys.0));
-    out.int(i64::from(s.keys.1));
-    out.int(i64::from(s.keys.2));
+    out.int(i64::from(keys.0));
+    out.int(i64::from(keys.1));
+    out.int(i64::from(keys.2));
     out.set(0);
     out.set(0);
     out.array(0);
@@ -262,7 +271,9 @@ fn shutdown(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
             return Err(Failure::syntax());
         }
     }
-    // As Redis: no reply; the connection closes when the store has been closed.
+    // As Redis: no reply; the connection closes when the store has been closed. A script
+    // still running is stopped; its writes were never committed.
+    cx.srv.scripts.kill_all();
     cx.sess.quit = true;
     cx.srv.request_shutdown();
     Ok(())

@@ -93,6 +93,12 @@ impl Spec {
             return;
         }
         let n = argv.len() as i32;
+        if last == NUMKEYS {
+            let count = argv.get(first as usize - 1).and_then(|c| crate::number::parse_i64(c));
+            let count = count.filter(|&c| c > 0 && c <= i64::from(n - first)).unwrap_or(0);
+            keys.extend(argv.iter().skip(first as usize).take(count as usize).copied());
+            return;
+        }
         let last = if last < 0 { n + last } else { last.min(n - 1) };
         let at = |i: i32| argv.get(i as usize).copied();
         keys.extend((first..=last).step_by(step as usize).filter_map(at));
@@ -227,6 +233,13 @@ pub const F_FAST: u32 = 64;
 pub const F_LOCKREAD: u32 = 128;
 /// Refused inside MULTI (`ERR Command not allowed inside a transaction`): SAVE, SHUTDOWN.
 pub const F_NOMULTI: u32 = 256;
+/// Refused from a script (`ERR This Redis command is not allowed from script`).
+pub const F_NOSCRIPT: u32 = 512;
+/// Its writes commit as one atomic batch even outside EXEC (EVAL, FCALL).
+pub const F_ATOMIC: u32 = 1024;
+/// A spec's `keys.1` for commands whose key count is the argument before the first key
+/// (EVAL, FCALL): `(3, NUMKEYS, 1)` takes `argv[2]` keys from `argv[3]`.
+pub const NUMKEYS: i32 = i32::MIN;
 
 /// The names of the flags, as COMMAND INFO lists them.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
@@ -236,4 +249,5 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (F_ADMIN, "admin"),
     (F_FAST, "fast"),
     (F_NOMULTI, "no_multi"),
+    (F_NOSCRIPT, "noscript"),
 ];

@@ -8,16 +8,16 @@ use bitcask_core::sharded::key_slot;
 
 use super::args::{Args, Failure, Res};
 use super::run::{run, Call, Mode};
-use super::spec::{Cx, Spec, F_FAST, F_TXCONTROL};
+use super::spec::{Cx, Spec, F_FAST, F_NOSCRIPT, F_TXCONTROL};
 
 /// The transaction commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec { name: "multi", arity: 1, flags: F_TXCONTROL | F_FAST, group: "transactions", summary: "Starts a transaction.", run: multi, ..Spec::NONE },
-    Spec { name: "exec", arity: 1, flags: F_TXCONTROL, group: "transactions", summary: "Executes all commands in a transaction.", run: exec, ..Spec::NONE },
-    Spec { name: "discard", arity: 1, flags: F_TXCONTROL | F_FAST, group: "transactions", summary: "Discards a transaction.", run: discard, ..Spec::NONE },
-    Spec { name: "watch", arity: -2, flags: F_TXCONTROL | F_FAST, keys: (1, -1, 1), group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", run: watch, ..Spec::NONE },
-    Spec { name: "unwatch", arity: 1, flags: F_FAST, group: "transactions", summary: "Forgets about watched keys of a transaction.", run: unwatch, ..Spec::NONE },
+    Spec { name: "multi", arity: 1, flags: F_TXCONTROL | F_FAST | F_NOSCRIPT, group: "transactions", summary: "Starts a transaction.", run: multi, ..Spec::NONE },
+    Spec { name: "exec", arity: 1, flags: F_TXCONTROL | F_NOSCRIPT, group: "transactions", summary: "Executes all commands in a transaction.", run: exec, ..Spec::NONE },
+    Spec { name: "discard", arity: 1, flags: F_TXCONTROL | F_FAST | F_NOSCRIPT, group: "transactions", summary: "Discards a transaction.", run: discard, ..Spec::NONE },
+    Spec { name: "watch", arity: -2, flags: F_TXCONTROL | F_FAST | F_NOSCRIPT, keys: (1, -1, 1), group: "transactions", summary: "Monitors changes to keys to determine the execution of a transaction.", run: watch, ..Spec::NONE },
+    Spec { name: "unwatch", arity: 1, flags: F_FAST | F_NOSCRIPT, group: "transactions", summary: "Forgets about watched keys of a transaction.", run: unwatch, ..Spec::NONE },
 ];
 
 fn multi(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {

@@ -204,6 +204,8 @@ pub enum Reply {
     Set(Vec<Reply>),
     Verbatim(String),
     Double(String),
+    Bool(bool),
+    BigNumber(String),
 }
 
 impl Reply {
@@ -317,6 +319,8 @@ impl Raw {
             "-" => Reply::Error(rest.into()),
             ":" => Reply::Int(n()),
             "," => Reply::Double(rest.into()),
+            "#" => Reply::Bool(rest == "t"),
+            "(" => Reply::BigNumber(rest.into()),
             "_" => Reply::Nil,
             "$" | "=" if n() < 0 => Reply::Nil,
             "$" | "=" => {

@@ -1,0 +1,247 @@
+//! Scripting commands: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT (LOAD, EXISTS, FLUSH,
+//! KILL). A script runs like a command of its own: its declared keys' slots are locked (as
+//! any command's keys), each `redis.call` runs a command's handler on the script's write
+//! set, and the writes commit at the end as one atomic batch (all or none, also across a
+//! crash). A key the script did not declare has its slot locked when it is reached.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bitcask_core::sharded::key_slot;
+
+use super::args::{Args, Failure, Res};
+use super::spec::{
+    Cx, Spec, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_WRITE, NUMKEYS,
+};
+use crate::lua::{self, Host, Kill, Running, Script};
+use crate::reply::Out;
+use crate::shared::Shared;
+
+/// The scripting commands.
+#[rustfmt::skip]
+pub static COMMANDS: &[Spec] = &[
+    Spec { name: "eval", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script.", run: eval, ..Spec::NONE },
+    Spec { name: "evalsha", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script by SHA1 digest.", run: evalsha, ..Spec::NONE },
+    Spec { name: "eval_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script.", run: eval_ro, ..Spec::NONE },
+    Spec { name: "evalsha_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script by SHA1 digest.", run: evalsha_ro, ..Spec::NONE },
+    Spec { name: "script", arity: -2, flags: F_NOSCRIPT, group: "scripting", summary: "A container for Lua scripts management commands.", subs: SCRIPT, ..Spec::NONE },
+];
+
+/// SCRIPT's subcommands.
+#[rustfmt::skip]
+static SCRIPT: &[Spec] = &[
+    Spec { name: "load", arity: 3, flags: F_NOSCRIPT, group: "scripting", syntax: "<script>", summary: "Loads a server-side Lua script to the script cache.", run: script_load, ..Spec::NONE },
+    Spec { name: "exists", arity: -3, flags: F_NOSCRIPT, group: "scripting", syntax: "<sha1> [<sha1> ...]", summary: "Determines whether server-side Lua scripts exist in the script cache.", run: script_exists, ..Spec::NONE },
+    Spec { name: "flush", arity: -2, flags: F_NOSCRIPT, group: "scripting", syntax: "[ASYNC|SYNC]", summary: "Removes all server-side Lua scripts from the script cache.", run: script_flush, ..Spec::NONE },
+    Spec { name: "kill", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Terminates a server-side Lua script during execution.", run: script_kill, ..Spec::NONE },
+];
+
+/// Arguments of a command: a run of them.
+type Argv<'a> = &'a [&'a [u8]];
+
+/// EVAL's `numkeys key... arg...`.
+fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Argv<'a>, Argv<'a>), Failure> {
+    let n = args.int()?;
+    let rest = args.rest();
+    if n < 0 {
+        return Err(Failure::err("Number of keys can't be negative"));
+    }
+    if n as u64 > rest.len() as u64 {
+        return Err(Failure::err("Number of keys can't be greater than number of args"));
+    }
+    Ok(rest.split_at(n as usize))
+}
+
+fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: bool) -> Res {
+    let first = args.key();
+    let (keys, argv) = keys_and_args(args)?;
+    let (sha, body) = if by_sha {
+        (String::from_utf8_lossy(first).to_ascii_lowercase(), None)
+    } else {
+        (cx.srv.scripts.load(first), Some(first))
+    };
+    let script = Script { sha: &sha, body, keys, args: argv };
+    let limit = Duration::from_millis(cx.srv.cfg.busy_reply_threshold);
+    let running = Arc::new(Running::default());
+    // The script's SELECT does not change the caller's database, and nothing it runs may
+    // be deferred to another thread.
+    let (db, in_exec) = (cx.tx.db, cx.in_exec);
+    cx.in_exec = true;
+    let atomic = cx.tx.set_atomic(true);
+    let held = keys.iter().map(|k| key_slot(k)).collect();
+    let mut host = ScriptHost {
+        cx,
+        declared: keys,
+        read_only,
+        running: running.clone(),
+        held,
+        extra: Vec::new(),
+    };
+    let mark = host.cx.tx.mark();
+    let r = lua::run(&host.cx.srv.scripts.clone(), &script, limit, running.clone(), &mut host);
+    if running.aborted.load(std::sync::atomic::Ordering::Acquire) {
+        host.cx.tx.rollback(mark);
+    }
+    drop(host.extra);
+    (cx.in_exec, cx.tx.db, cx.sess.db) = (in_exec, db, db);
+    cx.tx.set_atomic(atomic);
+    r.map_err(Failure::coded)
+}
+
+fn eval(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    eval_generic(cx, args, false, false)
+}
+
+fn evalsha(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    eval_generic(cx, args, true, false)
+}
+
+fn eval_ro(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    eval_generic(cx, args, false, true)
+}
+
+fn evalsha_ro(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    eval_generic(cx, args, true, true)
+}
+
+/// How long a script waits for the slot of a key it did not declare.
+const UNDECLARED_WAIT: Duration = Duration::from_secs(1);
+
+/// The server as a script sees it: each `redis.call` resolves its command, checks that a
+/// script may run it, locks the slots of keys the script did not declare, and runs its
+/// handler on the script's write set, capturing the reply.
+struct ScriptHost<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    /// The keys the script declared (KEYS).
+    declared: &'c [&'c [u8]],
+    read_only: bool,
+    running: Arc<Running>,
+    /// The slots whose locks the script holds.
+    held: Vec<u16>,
+    /// Slot locks taken for keys the script did not declare.
+    extra: Vec<std::sync::MutexGuard<'a, ()>>,
+}
+
+impl ScriptHost<'_, '_> {
+    /// Locks the slots of `keys` this command has not locked yet (the declared keys' slots
+    /// are held by the run; an undeclared one is waited for, briefly, as another command may
+    /// hold it).
+    fn lock_undeclared(&mut self, spec: &Spec, argv: &[&[u8]]) -> Result<(), String> {
+        let srv: &Shared = self.cx.srv;
+        let keys = spec.keys_of(argv);
+        if let Some(cluster) = &srv.cluster {
+            let mut all = keys.clone();
+            all.extend(self.declared.iter().copied());
+            if cluster.route(&all).is_some() {
+                return Err(
+                    "ERR Script attempted to access a non local key in a cluster node".into()
+                );
+            }
+        }
+        for k in keys {
+            let slot = key_slot(k);
+            if self.held.contains(&slot) {
+                continue;
+            }
+            let deadline = Instant::now() + UNDECLARED_WAIT;
+            let guard = loop {
+                if let Some(g) = srv.ks.try_lock_slot(slot) {
+                    break g;
+                }
+                if Instant::now() > deadline {
+                    return Err("ERR the script reached a key it did not declare, whose slot another command holds: declare every key a script uses in KEYS".into());
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            self.extra.push(guard);
+            self.held.push(slot);
+        }
+        Ok(())
+    }
+}
+
+impl Host for ScriptHost<'_, '_> {
+    fn call(&mut self, argv: &[&[u8]], resp3: bool) -> Result<Vec<u8>, String> {
+        let (spec, at) = self.cx.table.resolve(argv).map_err(|f| match f {
+            Failure::Err(t) if t.starts_with("unknown command") => {
+                "ERR Unknown Redis command called from script".to_owned()
+            }
+            Failure::Err(t) if t.starts_with("wrong number of arguments") => {
+                "ERR Wrong number of args calling Redis command from script".to_owned()
+            }
+            other => failure_text(&other),
+        })?;
+        if spec.flags & F_NOSCRIPT != 0 {
+            return Err("ERR This Redis command is not allowed from script".into());
+        }
+        if spec.flags & F_WRITE != 0 {
+            if self.read_only {
+                return Err("ERR Write commands are not allowed from read-only scripts.".into());
+            }
+            self.running.wrote.store(true, std::sync::atomic::Ordering::Release);
+        }
+        if spec.flags & F_ALLKEYS != 0 {
+            return Err("ERR This Redis command is not allowed from script".into());
+        }
+        self.lock_undeclared(spec, argv)?;
+        let out = &mut *self.cx.out;
+        let (mark, was) = (out.mark(), out.resp3);
+        out.resp3 = resp3;
+        if let Err(f) = (spec.run)(self.cx, &mut Args::new(argv, at)) {
+            self.cx.out.rollback(mark);
+            f.reply(self.cx.out);
+        }
+        let out = &mut *self.cx.out;
+        let reply = out.buf.get(mark..).unwrap_or_default().to_vec();
+        out.rollback(mark);
+        out.resp3 = was;
+        Ok(reply)
+    }
+
+    fn out(&mut self) -> &mut Out {
+        self.cx.out
+    }
+}
+
+/// A failure as the text of its error reply.
+fn failure_text(f: &Failure) -> String {
+    let mut out = Out::default();
+    f.reply(&mut out);
+    let line = String::from_utf8_lossy(&out.buf).into_owned();
+    line.trim_start_matches('-').trim_end().to_owned()
+}
+
+fn script_load(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let sha = cx.srv.scripts.load(args.key());
+    cx.out.bulk(sha.as_bytes());
+    Ok(())
+}
+
+fn script_exists(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let shas = args.rest();
+    cx.out.array(shas.len());
+    for sha in shas {
+        cx.out.int(i64::from(cx.srv.scripts.exists(sha)));
+    }
+    Ok(())
+}
+
+fn script_flush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    if args.left() > 0 && !(args.eat("async") || args.eat("sync")) || args.left() > 0 {
+        return Err(Failure::err("SCRIPT FLUSH only support SYNC|ASYNC option"));
+    }
+    cx.srv.scripts.flush();
+    cx.out.ok();
+    Ok(())
+}
+
+fn script_kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    match cx.srv.scripts.kill() {
+        Kill::NotBusy => Err(Failure::coded("NOTBUSY No scripts in execution right now.")),
+        Kill::Unkillable => Err(Failure::coded("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
+        Kill::Killed => {
+            cx.out.ok();
+            Ok(())
+        }
+    }
+}

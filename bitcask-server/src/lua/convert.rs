@@ -1,0 +1,166 @@
+//! Conversions as Redis documents them: a command's RESP reply into the Lua value
+//! `redis.call` returns (RESP2 or RESP3, as the script chose with `redis.setresp`), and a
+//! script's Lua result into the reply its client reads (in the client's protocol).
+
+use mlua::{Lua, Table, Value};
+
+use crate::number::parse_i64;
+use crate::reply::Out;
+
+/// How deep a reply or a result may nest before it is cut (as Redis guards its C stack).
+const MAX_DEPTH: usize = 1000;
+
+/// One RESP reply from `bytes` at `*at` as a Lua value; whether it is an error.
+pub fn from_resp(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value, bool)> {
+    let line = next_line(bytes, at);
+    let (kind, body) = match line.split_first() {
+        Some((k, b)) => (*k, b),
+        None => return Ok((Value::Nil, false)),
+    };
+    let n = || parse_i64(body).unwrap_or(-1);
+    let text = |t: &[u8]| lua.create_string(t).map(Value::String);
+    let tagged = |key: &str, v: Value| -> mlua::Result<Value> {
+        let t = lua.create_table()?;
+        t.raw_set(key, v)?;
+        Ok(Value::Table(t))
+    };
+    let v = match kind {
+        b'+' => tagged("ok", text(body)?)?,
+        b'-' => return Ok((tagged("err", text(body)?)?, true)),
+        b':' => Value::Integer(n()),
+        b'$' if n() < 0 => Value::Boolean(false),
+        b'$' => text(take(bytes, at, n() as usize))?,
+        b'*' if n() < 0 => Value::Boolean(false),
+        b'*' | b'>' => {
+            let t = lua.create_table_with_capacity(n().max(0) as usize, 0)?;
+            for i in 1..=n() {
+                t.raw_set(i, from_resp(lua, bytes, at)?.0)?;
+            }
+            Value::Table(t)
+        }
+        b'%' => {
+            let m = lua.create_table()?;
+            for _ in 0..n() {
+                let k = from_resp(lua, bytes, at)?.0;
+                m.raw_set(k, from_resp(lua, bytes, at)?.0)?;
+            }
+            tagged("map", Value::Table(m))?
+        }
+        b'~' => {
+            let s = lua.create_table()?;
+            for _ in 0..n() {
+                s.raw_set(from_resp(lua, bytes, at)?.0, true)?;
+            }
+            tagged("set", Value::Table(s))?
+        }
+        b'_' => Value::Nil,
+        b'#' => Value::Boolean(body == b"t"),
+        b',' => {
+            let f = std::str::from_utf8(body).ok().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+            tagged("double", Value::Number(f))?
+        }
+        b'(' => tagged("big_number", text(body)?)?,
+        b'=' => {
+            let all = take(bytes, at, n().max(0) as usize);
+            let (format, s) = all.split_at(all.len().min(4));
+            let t = lua.create_table()?;
+            t.raw_set("format", lua.create_string(format.strip_suffix(b":").unwrap_or(format))?)?;
+            t.raw_set("string", lua.create_string(s)?)?;
+            tagged("verbatim_string", Value::Table(t))?
+        }
+        _ => Value::Nil,
+    };
+    Ok((v, false))
+}
+
+fn next_line<'a>(bytes: &'a [u8], at: &mut usize) -> &'a [u8] {
+    let rest = bytes.get(*at..).unwrap_or_default();
+    let end = rest.windows(2).position(|w| w == b"\r\n").unwrap_or(rest.len());
+    *at += end + 2;
+    rest.get(..end).unwrap_or_default()
+}
+
+fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> &'a [u8] {
+    let v = bytes.get(*at..*at + n).unwrap_or_default();
+    *at += n + 2;
+    v
+}
+
+/// Writes a script's result as its client's reply: numbers truncated to integers, strings
+/// as bulk strings, `true` as 1 (RESP3: true), `false` and `nil` as null, a table with an
+/// `err` or `ok` string as an error or a status, RESP3's `double`, `map`, `set` and
+/// `big_number` tables, and any other table as the array of its items up to the first nil.
+/// A boolean is a RESP3 boolean only when the script chose RESP3 (`script_resp3`), as in
+/// Redis.
+pub fn to_reply(out: &mut Out, v: &Value, script_resp3: bool) {
+    write(out, v, 0, script_resp3);
+}
+
+fn write(out: &mut Out, v: &Value, depth: usize, r3: bool) {
+    match v {
+        Value::Nil => out.null(),
+        Value::Boolean(b) if r3 => out.boolean(*b),
+        Value::Boolean(true) => out.int(1),
+        Value::Boolean(false) => out.null(),
+        Value::Integer(i) => out.int(*i),
+        Value::Number(f) => out.int(*f as i64),
+        Value::String(s) => out.bulk(&s.as_bytes()),
+        Value::Table(t) if depth >= MAX_DEPTH => {
+            let _ = t;
+            out.err("reached lua stack limit");
+        }
+        Value::Table(t) => table(out, t, depth, r3),
+        _ => out.null(),
+    }
+}
+
+fn field(t: &Table, name: &str) -> Value {
+    t.raw_get(name).unwrap_or(Value::Nil)
+}
+
+fn table(out: &mut Out, t: &Table, depth: usize, r3: bool) {
+    if let Value::String(e) = field(t, "err") {
+        out.buf.push(b'-');
+        out.buf
+            .extend(e.as_bytes().iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        out.buf.extend_from_slice(b"\r\n");
+        return;
+    }
+    if let Value::String(s) = field(t, "ok") {
+        return out.status_bytes(&s.as_bytes());
+    }
+    match field(t, "double") {
+        Value::Number(f) => return out.double(f),
+        Value::Integer(i) => return out.double(i as f64),
+        _ => {}
+    }
+    if let Value::String(s) = field(t, "big_number") {
+        return out.bulk(&s.as_bytes());
+    }
+    if let Value::Table(m) = field(t, "map") {
+        let pairs: Vec<(Value, Value)> = m.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        out.map(pairs.len());
+        for (k, v) in &pairs {
+            write(out, k, depth + 1, r3);
+            write(out, v, depth + 1, r3);
+        }
+        return;
+    }
+    if let Value::Table(s) = field(t, "set") {
+        let members: Vec<Value> =
+            s.pairs::<Value, Value>().filter_map(|p| p.ok().map(|p| p.0)).collect();
+        out.set(members.len());
+        for m in &members {
+            write(out, m, depth + 1, r3);
+        }
+        return;
+    }
+    let items: Vec<Value> = (1..)
+        .map(|i| t.raw_get::<Value>(i).unwrap_or(Value::Nil))
+        .take_while(|v| !matches!(v, Value::Nil))
+        .collect();
+    out.array(items.len());
+    for v in &items {
+        write(out, v, depth + 1, r3);
+    }
+}

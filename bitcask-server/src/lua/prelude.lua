@@ -1,0 +1,154 @@
+-- The sandbox every script runs in, built once per Lua state from trusted code. Scripts see
+-- a read-only view of the globals below: reading a name that is not there and writing any
+-- global are errors, and the library tables cannot be changed, as in Redis.
+--
+-- `hooks` is private to this file and the server: `hooks.libs` holds the libraries made in
+-- Rust (redis's primitives, cjson, bit), `hooks.resp` the protocol `redis.setresp` chose.
+-- The server sets `redis.call` and `redis.pcall` on the table this returns for each run.
+local hooks = ...
+
+local real_setmetatable, real_getmetatable = setmetatable, getmetatable
+local real_rawset, real_setfenv, real_loadstring = rawset, setfenv, loadstring
+local error, type, tostring, select = error, type, tostring, select
+
+local READONLY = "Attempt to modify a readonly table"
+local protected = real_setmetatable({}, { __mode = "k" })
+
+local function refuse()
+    error(READONLY, 2)
+end
+
+-- A read-only view of `t`.
+local function readonly(t)
+    local guard, view = {}, {}
+    real_setmetatable(guard, { __index = {}, __newindex = refuse, __metatable = guard })
+    real_setmetatable(view, { __index = t, __newindex = refuse, __metatable = guard })
+    protected[guard], protected[view] = true, true
+    return view
+end
+
+local function setmetatable(t, mt)
+    if protected[t] then
+        error(READONLY, 0)
+    end
+    return real_setmetatable(t, mt)
+end
+
+local function rawset(t, k, v)
+    if protected[t] then
+        error(READONLY, 0)
+    end
+    return real_rawset(t, k, v)
+end
+
+local string_meta = readonly({})
+local function getmetatable(v)
+    if type(v) == "string" then
+        return string_meta
+    end
+    return real_getmetatable(v)
+end
+
+-- The redis library: the server's primitives and the rest, in Lua.
+local redis = {}
+for k, v in pairs(hooks.libs.redis) do
+    redis[k] = v
+end
+local function fail(text)
+    error({ err = text }, 0)
+end
+redis.setresp = function(v)
+    if v ~= 2 and v ~= 3 then
+        fail("ERR RESP version must be 2 or 3.")
+    end
+    hooks.resp = v
+end
+redis.error_reply = function(s)
+    if type(s) ~= "string" then
+        fail("ERR wrong number or type of arguments")
+    end
+    if s:sub(1, 1) == "-" then
+        s = s:sub(2)
+    end
+    if not s:find(" ", 1, true) then
+        s = "ERR " .. s
+    end
+    return { err = s }
+end
+redis.status_reply = function(s)
+    if type(s) ~= "string" then
+        fail("ERR wrong number or type of arguments")
+    end
+    return { ok = s }
+end
+redis.log = function(level, ...)
+    if select("#", ...) < 1 then
+        fail("ERR redis.log() requires two arguments or more.")
+    end
+    if type(level) ~= "number" or level < 0 or level > 3 then
+        fail("ERR Invalid debug level.")
+    end
+    local parts = {}
+    for i = 1, select("#", ...) do
+        parts[i] = tostring((select(i, ...)))
+    end
+    hooks.libs.redis.log(level, table.concat(parts, " "))
+end
+redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING = 0, 1, 2, 3
+redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL = 0, 1, 2, 2, 3
+redis.set_repl = function(v)
+    if type(v) ~= "number" or v < 0 or v > 3 then
+        fail("ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.")
+    end
+end
+redis.replicate_commands = function()
+    return true
+end
+redis.breakpoint = function()
+    return false
+end
+redis.debug = function() end
+
+local visible = {
+    assert = assert, collectgarbage = collectgarbage, error = error, gcinfo = gcinfo,
+    getmetatable = getmetatable, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+    rawequal = rawequal, rawget = rawget, rawset = rawset, select = select,
+    setmetatable = setmetatable, tonumber = tonumber, tostring = tostring, type = type,
+    unpack = unpack, xpcall = xpcall, _VERSION = _VERSION,
+    coroutine = readonly(coroutine), string = readonly(string), table = readonly(table),
+    math = readonly(math), redis = readonly(redis),
+}
+for name, lib in pairs(hooks.libs) do
+    if name ~= "redis" then
+        visible[name] = readonly(lib)
+    end
+end
+
+local env = {}
+real_setmetatable(env, {
+    __index = function(_, k)
+        local v = visible[k]
+        if v == nil then
+            error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+        end
+        return v
+    end,
+    __newindex = refuse,
+    __metatable = readonly({}),
+})
+protected[env] = true
+visible._G = env
+
+-- loadstring compiles text into the sandbox, never a binary chunk.
+visible.loadstring = function(text, name)
+    if type(text) == "string" and text:byte(1) == 27 then
+        return nil, "binary chunks are not allowed"
+    end
+    local f, err = real_loadstring(text, name)
+    if f then
+        real_setfenv(f, env)
+    end
+    return f, err
+end
+
+return env, visible, redis

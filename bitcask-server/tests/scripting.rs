@@ -1,0 +1,329 @@
+//! Lua scripting (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT), checked against a real
+//! redis-server side by side: the conversions both ways, the sandbox, the `redis` library,
+//! `cjson` and `bit`, and every error text. Then what Redis cannot show: a script's writes
+//! are one atomic batch, a runaway script is stopped by SCRIPT KILL, a hostile one cannot
+//! take the server down.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Raw, Reference, Reply, Server};
+
+fn same(ours: &mut Raw, redis: &mut Raw, cmd: &[&str]) {
+    let (a, b) = (redis.cmd(cmd), ours.cmd(cmd));
+    assert_eq!(b, a, "{cmd:?}: redis-server said {a:?}, bitcask-server {b:?}");
+}
+
+/// Scripts whose replies must match redis-server's byte for byte (`EVAL <script> 0`).
+const SCRIPTS: &[&str] = &[
+    "return 'hello'",
+    "return _G",
+    "local a = {}; setmetatable(a,{__index=function() foo() end}) return a",
+    "return 100.5",
+    "return -0.5",
+    "return 9007199254740993",
+    "return true",
+    "return false",
+    "return {ok='fine'}",
+    "return {err='ERR this is an error'}",
+    "return {1,2,3,'ciao',{1,2}}",
+    "return {1,'a',true,false,3}",
+    "return {1,{ok='x'},{err='y'}}",
+    "return {double=3.5}",
+    "return {map={a=1}}",
+    "return a",
+    "a=1",
+    "syntax error here",
+    "return redis.call('select',99)",
+    "local x = 1\nreturn redis.call('nosuch')",
+    "return redis.call()",
+    "return redis.call('get', {})",
+    "return redis.call('set','x')",
+    "return redis.pcall('get','a','b')",
+    "return redis.call('multi')",
+    "return redis.call('eval', 'return 1', 0)",
+    "return redis.call('watch', 'x')",
+    "error('boom')",
+    "error('x', 0)",
+    "error(42)",
+    "error(nil)",
+    "error({err='MY boom'})",
+    "error(redis.error_reply('x'))",
+    "return redis.error_reply('x')",
+    "return redis.error_reply('-x')",
+    "return redis.error_reply('')",
+    "return redis.error_reply('MY x')",
+    "return {err='x'}",
+    "return {err='-x'}",
+    "return {err=''}",
+    "return redis.status_reply('')",
+    "return {ok='a b'}",
+    "local t = redis.error_reply('x'); return t['err']",
+    "return {1, {err='x'}}",
+    "return redis.pcall('select', 99)",
+    "local t = redis.pcall('select', 99); return t['err']",
+    "redis.call('set','k1','v'); return redis.call('get','k1')",
+    "return redis.pcall('incr','k1')",
+    "local t = redis.pcall('incr','k1'); return {type(t), t['err']}",
+    "redis.call('select', 5); return redis.call('get','k1')",
+    "return redis.call('get', 'k1')",
+    "return redis.call('incrbyfloat', 'f', '1.5')",
+    "return redis.call('echo', 1.5)",
+    "return redis.call('echo', 3)",
+    "return redis.call('echo', 1e20)",
+    "local x={}; return redis.call('ping', x)",
+    "return redis.setresp(3)",
+    "redis.setresp(4)",
+    "redis.setresp(3); return redis.call('set', 'r3', 'v')",
+    "redis.setresp(3); return redis.call('get', 'nosuchkey') == nil",
+    "return redis.call('get', 'nosuchkey') == false",
+    "return redis.REPL_ALL",
+    "return redis.LOG_WARNING",
+    "redis.log(redis.LOG_WARNING, 'from a script'); return 1",
+    "redis.log(9, 'x')",
+    "return redis.replicate_commands()",
+    "return redis.breakpoint()",
+    "return redis.sha1hex('Pizza & Mandolino')",
+    "return redis.sha1hex('')",
+    "return tostring(1e100)",
+    "return cjson.encode({1,2,{a=1}})",
+    "return cjson.encode({a='x/y', b={}})",
+    "return cjson.decode('[1,2,{\"a\":null}]')[3]['a'] == cjson.null",
+    "return cjson.decode('{\"a\":[1,2.5,\"x\"]}').a[2]",
+    "return cjson.decode('[1,2')",
+    "return bit.band(7,3)",
+    "return bit.tohex(255)",
+    "return bit.tohex(-1, -4)",
+    "return bit.lshift(1, 40)",
+    "return bit.tobit(4294967295)",
+    "return unpack({1,2})",
+    "return loadstring('return 1')()",
+    "return loadstring(string.dump(function() return 1 end))()",
+    "return type(setfenv)",
+    "return type(require)",
+    "return type(newproxy)",
+    "return type(os)",
+    "return type(io)",
+    "return type(debug)",
+    "return _VERSION",
+    "setmetatable(_G, {})",
+    "local g = getmetatable(_G); g.__index = {}",
+    "redis = function() return 1 end",
+    "_G = {}",
+    "redis.call = function() return 1 end",
+    "cjson.encode = function() return 1 end",
+    "bit.lshift = function() return 1 end",
+    "loadfile('x')",
+    "dofile('x')",
+    "print('x')",
+    "local status, res = pcall(function() return foo end); return 'status: ' .. tostring(status) .. ' result: ' .. res",
+    "return string.format('%d %s', 3, 'x')",
+    "return table.concat({'a','b'}, '-')",
+    "return tonumber('0x10')",
+    "local r = {} for i=1,5 do r[i]=i*i end return r",
+    "return #KEYS",
+];
+
+#[test]
+fn scripts_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    for script in SCRIPTS {
+        same(&mut ours, &mut redis, &["EVAL", script, "0"]);
+    }
+    // The same under RESP3.
+    assert!(matches!(ours.cmd(&["HELLO", "3"]), Reply::Map(_)));
+    assert!(matches!(redis.cmd(&["HELLO", "3"]), Reply::Map(_)));
+    for script in SCRIPTS {
+        same(&mut ours, &mut redis, &["EVAL", script, "0"]);
+    }
+}
+
+#[test]
+fn keys_args_evalsha_and_the_script_cache_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let get = "return redis.call('get', KEYS[1])";
+    let cases: &[&[&str]] = &[
+        &["SET", "mykey", "myval"],
+        &["EVAL", "return {KEYS[1],KEYS[2],ARGV[1],ARGV[2]}", "2", "a{t}", "b{t}", "c{t}", "d{t}"],
+        &["EVAL", get, "1", "mykey"],
+        &["EVALSHA", "fd758d1589d044dd850a6f05d52f2eefd27f033f", "1", "mykey"],
+        &["EVALSHA", "FD758D1589D044DD850A6F05D52F2EEFD27F033F", "1", "mykey"],
+        &["EVALSHA", "NotValidShaSUM", "0"],
+        &["EVALSHA", "ffd632c7d33e571e9f24556ebed26c3479a87130", "0"],
+        &["EVAL", "return 1", "x"],
+        &["EVAL", "return 1", "-1"],
+        &["EVAL", "return 1", "2", "a"],
+        &["EVAL"],
+        &["SCRIPT", "LOAD", "return 'loaded'"],
+        &["EVALSHA", "b534286061d4b9e4026607613b95c06c06015ae8", "0"],
+        &[
+            "SCRIPT",
+            "EXISTS",
+            "b534286061d4b9e4026607613b95c06c06015ae8",
+            "ffffffffffffffffffffffffffffffffffffffff",
+        ],
+        &["SCRIPT", "FLUSH"],
+        &["SCRIPT", "EXISTS", "b534286061d4b9e4026607613b95c06c06015ae8"],
+        &["SCRIPT", "FLUSH", "ASYNC"],
+        &["SCRIPT", "FLUSH", "FOO"],
+        &["SCRIPT", "KILL"],
+        &["SCRIPT", "FOO"],
+        &["EVAL_RO", get, "1", "mykey"],
+        &["EVAL_RO", "return redis.call('set','x','y')", "1", "x"],
+        &["EVAL_RO", "local t = redis.pcall('set','x','y'); return t['err']", "1", "x"],
+        &["EVALSHA_RO", "fd758d1589d044dd850a6f05d52f2eefd27f033f", "1", "mykey"],
+        &["MULTI"],
+        &["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"],
+        &["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"],
+        &["EXEC"],
+    ];
+    for cmd in cases {
+        same(&mut ours, &mut redis, cmd);
+    }
+}
+
+#[test]
+fn a_scripts_writes_are_seen_by_it_and_kept_as_redis_keeps_them() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    // The script fails after two writes: as in Redis, what it wrote before the error stays.
+    let script = "redis.call('set', KEYS[1], 'a'); redis.call('set', KEYS[2], 'b'); return redis.call('nosuch')";
+    same(&mut ours, &mut redis, &["EVAL", script, "2", "{t}1", "{t}2"]);
+    same(&mut ours, &mut redis, &["EXISTS", "{t}1", "{t}2"]);
+    let mut c = ours;
+    // Reads inside the script see its own writes.
+    let script = "redis.call('set', KEYS[1], 'v'); return redis.call('get', KEYS[1])";
+    assert_eq!(c.cmd(&["EVAL", script, "1", "k"]), Reply::bulk("v"));
+    // A script's SELECT does not move the caller.
+    assert_eq!(
+        c.cmd(&["EVAL", "redis.call('select', 3); return redis.call('set', 'in3', 'x')", "0"]),
+        Reply::ok()
+    );
+    assert_eq!(c.cmd(&["EXISTS", "in3"]), Reply::Int(0));
+    assert_eq!(c.cmd(&["SELECT", "3"]), Reply::ok());
+    assert_eq!(c.cmd(&["GET", "in3"]), Reply::bulk("x"));
+}
+
+#[test]
+fn concurrent_scripts_lose_no_update() {
+    let s = Server::start(&[]);
+    let script = "local v = tonumber(redis.call('get', KEYS[1]) or '0'); redis.call('set', KEYS[1], v + 1); return v + 1";
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let port = s.port;
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port);
+                for _ in 0..500 {
+                    assert!(matches!(c.cmd(&["EVAL", script, "1", "counter"]), Reply::Int(_)));
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(s.raw().cmd(&["GET", "counter"]), Reply::bulk("2000"));
+}
+
+#[test]
+fn a_runaway_script_answers_busy_to_others_until_script_kill() {
+    let s = Server::start(&["--busy-reply-threshold", "200"]);
+    let mut runner = s.raw();
+    runner.send(&Raw::frame(&[b"EVAL", b"while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(600));
+    // A new connection is served by a thread the script does not occupy.
+    let mut other = s.raw();
+    let busy = other.cmd(&["GET", "x"]);
+    assert_eq!(
+        busy.error_text(),
+        "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    let killed = runner.read();
+    assert!(killed.error_text().contains("Script killed by user with SCRIPT KILL"), "{killed:?}");
+    assert_eq!(
+        other.cmd(&["SCRIPT", "KILL"]).error_text(),
+        "NOTBUSY No scripts in execution right now."
+    );
+    assert_eq!(other.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    assert_eq!(runner.cmd(&["PING"]), Reply::Simple("PONG".into()));
+}
+
+#[test]
+fn a_runaway_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_it() {
+    let s = Server::start(&["--busy-reply-threshold", "200"]);
+    let mut runner = s.raw();
+    runner.send(&Raw::frame(&[
+        b"EVAL",
+        b"redis.call('set','w','1') while true do end",
+        b"1",
+        b"w",
+    ]));
+    std::thread::sleep(Duration::from_millis(600));
+    let mut other = s.raw();
+    assert!(other.cmd(&["SCRIPT", "KILL"]).error_text().starts_with("UNKILLABLE"));
+    let started = Instant::now();
+    let (code, tmp) = s.stop_with(|child, port| {
+        let mut c = Raw::connect(port);
+        c.send(&Raw::frame(&[b"SHUTDOWN", b"NOSAVE"]));
+        common::wait_for(child)
+    });
+    assert_eq!(code, Some(0));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // SHUTDOWN NOSAVE stopped the script before its writes were committed.
+    let dir = tmp.as_ref().unwrap().path().join("data");
+    let s = Server::start_in(&dir, &[]);
+    assert_eq!(s.raw().cmd(&["EXISTS", "w"]), Reply::Int(0));
+}
+
+#[test]
+fn hostile_scripts_get_errors_and_the_server_goes_on() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    // Memory: a string that doubles until the interpreter's bound.
+    let r = c.cmd(&["EVAL", "local s = 'x' while true do s = s .. s end", "0"]);
+    assert!(r.error_text().contains("not enough memory"), "{r:?}");
+    // Deep recursion, a reply nested past the limit, error values of every type.
+    let r = c.cmd(&["EVAL", "local function f() return f() + 1 end return f()", "0"]);
+    assert!(r.error_text().starts_with("ERR"), "{r:?}");
+    assert!(c.cmd(&["EVAL", "error({})", "0"]).error_text().starts_with("ERR"));
+    assert!(c.cmd(&["EVAL", "error(function() end)", "0"]).error_text().starts_with("ERR"));
+    assert!(c
+        .cmd(&["EVAL", "return coroutine.wrap(function() error('x') end)()", "0"])
+        .error_text()
+        .starts_with("ERR"));
+    assert_eq!(c.cmd(&["EVAL", "return 'still here'", "0"]), Reply::bulk("still here"));
+}
+
+#[test]
+fn redis_py_lock_and_a_lua_rate_limiter_work() {
+    let s = Server::start(&[]);
+    let py = format!(
+        r#"
+import redis, time
+r = redis.Redis(port={port})
+lock = r.lock("resource", timeout=5)
+assert lock.acquire(blocking=False)
+assert not r.lock("resource", timeout=5).acquire(blocking=False)
+assert lock.extend(5)
+assert r.pttl("resource") > 5000
+lock.release()
+assert r.get("resource") is None
+# A fixed-window rate limiter as libraries write it.
+limiter = r.register_script('''
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if n > tonumber(ARGV[1]) then return 0 end
+return 1
+''')
+allowed = [limiter(keys=["rl:user"], args=[3, 10000]) for _ in range(5)]
+assert allowed == [1, 1, 1, 0, 0], allowed
+print("ok")
+"#,
+        port = s.port
+    );
+    let out = std::process::Command::new("python3").args(["-c", &py]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
