@@ -7,7 +7,7 @@
 mod convert;
 mod libs;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex};
@@ -127,24 +127,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// One thread's interpreter.
 struct Vm {
     lua: Lua,
-    hooks: Table,
-    visible: Table,
-    /// The `redis` table behind the scripts' read-only view.
-    redis: Table,
     env: Table,
-    xpcall: Function,
+    /// prelude.lua's runner: sets KEYS, ARGV and redis.call, runs the script.
+    runner: Function,
+    /// The first argument with which prelude.lua's redis.pcall and redis.setresp call the
+    /// server's function.
+    markers: [usize; 2],
     handler: Function,
     compiled: HashMap<String, Function>,
     generation: u64,
 }
 
-/// The script a thread runs, for the instruction hook: it, its time limit, and the state
-/// the hook marks busy.
-type Current = Option<(Arc<Running>, Duration, Arc<Scripts>)>;
+/// The script a thread runs, for the instruction hook: it, its time limit, the shared
+/// state, and whether the hook has listed it among the running scripts (a script is listed
+/// at its first tick, so the many short ones never touch the list).
+struct Current {
+    run: Arc<Running>,
+    limit: Duration,
+    scripts: Arc<Scripts>,
+    listed: bool,
+}
 
 thread_local! {
     static VM: RefCell<Option<Vm>> = const { RefCell::new(None) };
-    static CURRENT: RefCell<Current> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Option<Current>> = const { RefCell::new(None) };
 }
 
 impl Vm {
@@ -153,13 +159,12 @@ impl Vm {
             mlua::StdLib::TABLE | mlua::StdLib::STRING | mlua::StdLib::MATH,
             mlua::LuaOptions::default(),
         )?;
-        lua.set_memory_limit(MEMORY_LIMIT)?;
         let hooks = lua.create_table()?;
         hooks.raw_set("libs", libs::make(&lua)?)?;
-        hooks.raw_set("resp", 2)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=prelude");
-        let (env, visible, redis): (Table, Table, Table) = prelude.call(hooks.clone())?;
-        let xpcall: Function = lua.globals().raw_get("xpcall")?;
+        let (env, _, _, runner, pcall, setresp): (Table, Table, Table, Function, Table, Table) =
+            prelude.call(hooks)?;
+        let markers = [pcall.to_pointer() as usize, setresp.to_pointer() as usize];
         let handler = lua.create_function(|lua, e: Value| {
             let t = lua.create_table()?;
             t.raw_set(1, e)?;
@@ -167,17 +172,7 @@ impl Vm {
             Ok(t)
         })?;
         lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), |_, _| check_running())?;
-        Ok(Vm {
-            lua,
-            hooks,
-            visible,
-            redis,
-            env,
-            xpcall,
-            handler,
-            compiled: HashMap::new(),
-            generation: 0,
-        })
+        Ok(Vm { lua, env, runner, markers, handler, compiled: HashMap::new(), generation: 0 })
     }
 
     fn function(&mut self, sha: &str, body: &[u8]) -> Result<Function, String> {
@@ -214,16 +209,33 @@ fn user_line(lua: &Lua) -> usize {
 /// running script passes the time limit.
 fn check_running() -> mlua::Result<VmState> {
     CURRENT.with(|c| {
-        if let Some((run, limit, scripts)) = c.borrow().as_ref() {
-            if run.kill.load(Acquire) {
+        if let Some(cur) = c.borrow_mut().as_mut() {
+            if !cur.listed {
+                lock(&cur.scripts.running).push(cur.run.clone());
+                cur.listed = true;
+            }
+            if cur.run.kill.load(Acquire) {
                 return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
             }
-            if run.started.elapsed() > *limit {
-                scripts.busy.store(true, Release);
+            if cur.run.started.elapsed() > cur.limit {
+                cur.scripts.busy.store(true, Release);
             }
         }
         Ok(VmState::Continue)
     })
+}
+
+/// Ends the thread's current script: off the list of running scripts, and the server no
+/// longer busy when none is left.
+fn finish() {
+    let Some(cur) = CURRENT.with(|c| c.borrow_mut().take()) else { return };
+    if cur.listed {
+        let mut all = lock(&cur.scripts.running);
+        all.retain(|r| !Arc::ptr_eq(r, &cur.run));
+        if all.is_empty() {
+            cur.scripts.busy.store(false, Release);
+        }
+    }
 }
 
 /// A script to run.
@@ -248,13 +260,6 @@ pub fn run(
     running: Arc<Running>,
     host: &mut dyn Host,
 ) -> Result<(), String> {
-    let body = match script.body {
-        Some(b) => b.into(),
-        None => lock(&scripts.bodies)
-            .get(script.sha)
-            .cloned()
-            .ok_or("NOSCRIPT No matching script. Please use EVAL.")?,
-    };
     VM.with(|cell| {
         let mut slot = cell.borrow_mut();
         let generation = scripts.generation.load(Acquire);
@@ -265,20 +270,26 @@ pub fn run(
             *slot = Some(vm);
         }
         let vm = slot.as_mut().ok_or("ERR cannot start Lua")?;
-        let f = vm.function(script.sha, &body)?;
-        lock(&scripts.running).push(running.clone());
-        CURRENT.with(|c| *c.borrow_mut() = Some((running.clone(), time_limit, scripts.clone())));
+        // What this thread compiled first: the shared cache only on a miss.
+        let f = match vm.compiled.get(script.sha) {
+            Some(f) => f.clone(),
+            None => {
+                let body: Arc<[u8]> = match script.body {
+                    Some(b) => b.into(),
+                    None => lock(&scripts.bodies)
+                        .get(script.sha)
+                        .cloned()
+                        .ok_or("NOSCRIPT No matching script. Please use EVAL.")?,
+                };
+                vm.function(script.sha, &body)?
+            }
+        };
+        let (run, limit, scripts) = (running, time_limit, scripts.clone());
+        CURRENT.with(|c| *c.borrow_mut() = Some(Current { run, limit, scripts, listed: false }));
         let result = call(vm, &f, script, host);
-        CURRENT.with(|c| *c.borrow_mut() = None);
-        let mut all = lock(&scripts.running);
-        all.retain(|r| !Arc::ptr_eq(r, &running));
-        if all.is_empty() {
-            scripts.busy.store(false, Release);
-        }
-        drop(all);
+        finish();
         match result {
-            Ok(v) => {
-                let r3 = matches!(vm.hooks.raw_get::<Value>("resp"), Ok(Value::Integer(3)));
+            Ok((v, r3)) => {
                 convert::to_reply(host.out(), &v, r3);
                 Ok(())
             }
@@ -287,57 +298,60 @@ pub fn run(
     })
 }
 
-fn strings<'a>(lua: &Lua, items: impl Iterator<Item = &'a &'a [u8]>) -> mlua::Result<Table> {
-    let t = lua.create_table()?;
-    for (i, s) in items.enumerate() {
-        t.raw_set(i + 1, lua.create_string(s)?)?;
-    }
-    Ok(t)
-}
-
-/// Calls the script's function in the sandbox: its result, or its error's text and line.
+/// Calls the script's function in the sandbox: its result and whether it chose RESP3, or
+/// its error's text and line. The memory bound holds while the script runs (mlua then
+/// guards every allocation, which costs: the arguments are made before).
 fn call(
     vm: &Vm,
     f: &Function,
     script: &Script<'_>,
     host: &mut dyn Host,
-) -> Result<Value, (String, usize)> {
+) -> Result<(Value, bool), (String, usize)> {
     let lua = &vm.lua;
     let lua_err = |e: mlua::Error| (error_text(&Value::Error(Box::new(e)), 0), 0);
-    vm.visible
-        .raw_set("KEYS", strings(lua, script.keys.iter()).map_err(lua_err)?)
-        .map_err(lua_err)?;
-    vm.visible
-        .raw_set("ARGV", strings(lua, script.args.iter()).map_err(lua_err)?)
-        .map_err(lua_err)?;
-    vm.hooks.raw_set("resp", 2).map_err(lua_err)?;
+    let mut args = Variadic::with_capacity(script.keys.len() + script.args.len());
+    for a in script.keys.iter().chain(script.args) {
+        args.push(lua.create_string(a).map_err(lua_err)?);
+    }
     let host = RefCell::new(host);
-    let resp3 = || matches!(vm.hooks.raw_get::<Value>("resp"), Ok(Value::Integer(3)));
+    let resp3 = Cell::new(false);
     let outcome = lua.scope(|scope| {
-        // C functions, so a `return redis.call(...)` keeps the script's frame (its line).
-        let call = scope.create_function(|lua, args: Variadic<Value>| {
+        // One C function: redis.call (so a `return redis.call(...)` keeps the script's frame,
+        // its line), also redis.pcall and redis.setresp behind their markers.
+        let server = scope.create_function(|lua, args: Variadic<Value>| {
+            let marker = match args.first() {
+                Some(Value::Table(t)) => {
+                    vm.markers.iter().position(|&m| m == t.to_pointer() as usize)
+                }
+                _ => None,
+            };
+            if marker == Some(1) {
+                resp3.set(matches!(args.get(1), Some(Value::Integer(3))));
+                return Ok(Value::Nil);
+            }
+            let argv = args.get(usize::from(marker.is_some())..).unwrap_or_default();
             let mut h = host.borrow_mut();
-            match redis_call(lua, &mut **h, &args, resp3())? {
-                (Value::Table(t), true) => {
+            match redis_call(lua, &mut **h, argv, resp3.get())? {
+                (Value::Table(t), true) if marker.is_none() => {
                     let text = t.raw_get::<mlua::LuaString>("err")?.to_string_lossy();
                     Err(mlua::Error::external(CallError(text)))
                 }
                 (v, _) => Ok(v),
             }
         })?;
-        let pcall = scope.create_function(|lua, args: Variadic<Value>| {
-            let mut h = host.borrow_mut();
-            Ok(redis_call(lua, &mut **h, &args, resp3())?.0)
-        })?;
-        vm.redis.raw_set("call", call)?;
-        vm.redis.raw_set("pcall", pcall)?;
-        let r = vm.xpcall.call::<(bool, Value)>((f.clone(), vm.handler.clone()));
-        vm.redis.raw_set("call", Value::Nil)?;
-        vm.redis.raw_set("pcall", Value::Nil)?;
+        lua.set_memory_limit(MEMORY_LIMIT)?;
+        let r = vm.runner.call::<(bool, Value)>((
+            f.clone(),
+            vm.handler.clone(),
+            server,
+            script.keys.len(),
+            args,
+        ));
+        lua.set_memory_limit(0)?;
         r
     });
     match outcome {
-        Ok((true, v)) => Ok(v),
+        Ok((true, v)) => Ok((v, resp3.get())),
         Ok((false, Value::Table(t))) => {
             let e = t.raw_get::<Value>(1).unwrap_or(Value::Nil);
             let line = t.raw_get::<usize>(2).unwrap_or(0);

@@ -3,8 +3,8 @@
 -- global are errors, and the library tables cannot be changed, as in Redis.
 --
 -- `hooks` is private to this file and the server: `hooks.libs` holds the libraries made in
--- Rust (redis's primitives, cjson, bit), `hooks.resp` the protocol `redis.setresp` chose.
--- The server sets `redis.call` and `redis.pcall` on the table this returns for each run.
+-- Rust (redis's primitives, cjson, bit). For each run the server gives `runner` (below) its
+-- redis.call, redis.pcall and the function that notes redis.setresp's choice.
 local hooks = ...
 
 local real_setmetatable, real_getmetatable = setmetatable, getmetatable
@@ -57,11 +57,17 @@ end
 local function fail(text)
     error({ err = text }, 0)
 end
+-- The server's function for the running script (redis.call); these markers as its first
+-- argument ask it for redis.pcall and redis.setresp instead (scripts cannot reach them).
+local PCALL, SETRESP = {}, {}
+redis.pcall = function(...)
+    return redis.call(PCALL, ...)
+end
 redis.setresp = function(v)
     if v ~= 2 and v ~= 3 then
         fail("ERR RESP version must be 2 or 3.")
     end
-    hooks.resp = v
+    redis.call(SETRESP, v)
 end
 redis.error_reply = function(s)
     if type(s) ~= "string" then
@@ -124,18 +130,15 @@ for name, lib in pairs(hooks.libs) do
     end
 end
 
-local env = {}
-real_setmetatable(env, {
+-- Globals are found in `visible` (a table, so a hit costs no function call); a miss reaches
+-- its own __index, which refuses.
+real_setmetatable(visible, {
     __index = function(_, k)
-        local v = visible[k]
-        if v == nil then
-            error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
-        end
-        return v
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
     end,
-    __newindex = refuse,
-    __metatable = readonly({}),
 })
+local env = {}
+real_setmetatable(env, { __index = visible, __newindex = refuse, __metatable = readonly({}) })
 protected[env] = true
 visible._G = env
 
@@ -151,4 +154,23 @@ visible.loadstring = function(text, name)
     return f, err
 end
 
-return env, visible, redis
+-- Runs a script: sets KEYS, ARGV and the server's function for it, runs it under
+-- `handler`, clears them.
+local function runner(f, handler, server, nkeys, ...)
+    local keys, argv = {}, {}
+    for i = 1, select("#", ...) do
+        local v = (select(i, ...))
+        if i <= nkeys then
+            keys[i] = v
+        else
+            argv[i - nkeys] = v
+        end
+    end
+    visible.KEYS, visible.ARGV = keys, argv
+    redis.call = server
+    local ok, result = xpcall(f, handler)
+    redis.call = nil
+    return ok, result
+end
+
+return env, visible, redis, runner, PCALL, SETRESP
