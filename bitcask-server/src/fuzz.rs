@@ -50,6 +50,102 @@ pub fn resp_parser(data: &[u8]) {
     }
 }
 
+/// A RESTORE payload of arbitrary bytes: no panic; a payload that decodes dumps again to
+/// one that decodes to the same value. The bytes are also tried with a valid footer
+/// appended, so the decoder behind the checksum is reached.
+pub fn restore_payload(data: &[u8]) {
+    use crate::rdb::{crc64, dump_string, restore_string, RDB_VERSION};
+    let mut signed = data.to_vec();
+    signed.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&signed);
+    signed.extend_from_slice(&crc.to_le_bytes());
+    for payload in [data, &signed] {
+        if let Ok(v) = restore_string(payload) {
+            assert_eq!(restore_string(&dump_string(&v)).ok(), Some(v), "round trip");
+        }
+    }
+}
+
+/// A host for fuzzed scripts: every command is answered with a reply taken from the input
+/// (so the conversion of replies into Lua is fuzzed too).
+struct FuzzHost {
+    replies: Vec<Vec<u8>>,
+    calls: usize,
+    out: crate::reply::Out,
+}
+
+impl crate::lua::Host for FuzzHost {
+    fn call(&mut self, argv: &[&[u8]], _resp3: bool) -> Result<Vec<u8>, String> {
+        self.calls += 1;
+        if argv.first().is_some_and(|c| c.eq_ignore_ascii_case(b"fail")) {
+            return Err("ERR refused".into());
+        }
+        let i = self.calls % self.replies.len().max(1);
+        Ok(self.replies.get(i).cloned().unwrap_or_else(|| b"+OK\r\n".to_vec()))
+    }
+
+    fn out(&mut self) -> &mut crate::reply::Out {
+        &mut self.out
+    }
+}
+
+/// A script of arbitrary text (up to a NUL byte; after it, the replies its commands get,
+/// one per line of RESP): no panic and no hang (a script still running after 200 ms is
+/// stopped as SCRIPT KILL stops it); the reply is one well-formed RESP value or an error.
+pub fn lua_script(data: &[u8]) {
+    // As on a network thread, whose stack holds a script's nesting.
+    let data = data.to_vec();
+    let t = std::thread::Builder::new().stack_size(64 << 20).spawn(move || lua_script_on(&data));
+    if let Err(p) = t.map(|t| t.join()).unwrap_or_else(|e| panic!("{e}")) {
+        std::panic::resume_unwind(p);
+    }
+}
+
+fn lua_script_on(data: &[u8]) {
+    use std::sync::Arc;
+    let (text, rest) = match data.iter().position(|&b| b == 0) {
+        Some(i) => (data.get(..i).unwrap_or_default(), data.get(i + 1..).unwrap_or_default()),
+        None => (data, &[][..]),
+    };
+    let replies: Vec<Vec<u8>> =
+        rest.split(|&b| b == b'\n').map(|l| [l, b"\n"].concat().replace_crlf()).collect();
+    let scripts = Arc::new(crate::lua::Scripts::default());
+    let sha = crate::lua::sha1_hex(text);
+    let script = crate::lua::Script { sha: &sha, body: Some(text), keys: &[b"k"], args: &[b"1"] };
+    let running = Arc::new(crate::lua::Running::default());
+    let stopper = running.clone();
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        stopper.stop();
+    });
+    let mut host = FuzzHost { replies, calls: 0, out: Default::default() };
+    let limit = std::time::Duration::from_secs(60);
+    if crate::lua::run(&scripts, &script, limit, running.clone(), &mut host).is_ok() {
+        assert!(!host.out.buf.is_empty(), "a script that ran replies");
+    }
+    running.stop();
+    let _ = timer.join();
+}
+
+/// `\n`-terminated lines as RESP wants them (`\r\n`).
+trait Crlf {
+    fn replace_crlf(self) -> Vec<u8>;
+}
+
+impl Crlf for Vec<u8> {
+    fn replace_crlf(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len() + 1);
+        for b in self {
+            if b == b'\n' {
+                out.extend_from_slice(b"\r\n");
+            } else {
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
 /// Replays every file in `dir` through `check`; returns how many.
 pub fn replay_dir(dir: &std::path::Path, check: fn(&[u8])) -> usize {
     let mut n = 0;

@@ -32,6 +32,7 @@ mod info;
 mod keycode;
 mod keyspace;
 mod lua;
+mod rdb;
 mod reply;
 mod server;
 mod session;

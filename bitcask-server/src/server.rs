@@ -140,6 +140,9 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
 
+/// The stack of a network thread.
+const NET_THREAD_STACK: usize = 32 << 20;
+
 /// Serves an open store (opened with [`store_options`]) until SIGTERM, SIGINT or
 /// SHUTDOWN, then closes it; `listening` is called with the bound address.
 pub fn run_store(
@@ -162,13 +165,7 @@ fn run_cluster_store(
     let listener = std::net::TcpListener::bind((cfg.bind, cfg.port)).map_err(ServeError::Io)?;
     listener.set_nonblocking(true).map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
-    let (ks, renamed) = Keyspace::open(db).map_err(ServeError::KeyNaming)?;
-    if renamed > 0 {
-        eprintln!(
-            "bitcask-server: upgraded the key naming: {renamed} keys starting with 0x00 renamed"
-        );
-    }
-    let srv = Shared::new(ks, cfg, cluster);
+    let srv = Shared::new(open_keyspace(db)?, cfg, cluster);
     srv.port.store(u64::from(local.port()), Relaxed);
     // The signal handlers first, so that a signal right after the log line is not missed.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -184,17 +181,7 @@ fn run_cluster_store(
     });
     let (mut term, mut int) = signals.map_err(ServeError::Io)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut handles = Vec::new();
-    for i in 0..threads.max(1) {
-        let l = listener.try_clone().map_err(ServeError::Io)?;
-        let (srv, stop) = (srv.clone(), stop_rx.clone());
-        let h = std::thread::Builder::new()
-            .name(format!("bitcask-net-{i}"))
-            .spawn(move || net_thread(srv, l, stop))
-            .map_err(ServeError::Io)?;
-        handles.push(h);
-    }
-    drop(listener);
+    let handles = spawn_net_threads(&srv, listener, threads.max(1), &stop_rx)?;
     log_recovery(&srv.ks);
     eprintln!(
         "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
@@ -227,6 +214,42 @@ fn run_cluster_store(
     served.and(closed)?;
     eprintln!("bitcask-server: store closed cleanly, exiting");
     Ok(())
+}
+
+/// The keyspace on an open store (its key naming brought up to date, logged when it was).
+fn open_keyspace(db: ShardedBitcask) -> Result<Keyspace, ServeError> {
+    let (ks, renamed) = Keyspace::open(db).map_err(ServeError::KeyNaming)?;
+    if renamed > 0 {
+        eprintln!(
+            "bitcask-server: upgraded the key naming: {renamed} keys starting with 0x00 renamed"
+        );
+    }
+    Ok(ks)
+}
+
+type NetThread = std::thread::JoinHandle<std::io::Result<()>>;
+
+/// Starts `n` network threads on `listener` (consumed: each has its own clone).
+fn spawn_net_threads(
+    srv: &Arc<Shared>,
+    listener: std::net::TcpListener,
+    n: usize,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<NetThread>, ServeError> {
+    let mut handles = Vec::new();
+    for i in 0..n {
+        let l = listener.try_clone().map_err(ServeError::Io)?;
+        let (srv, stop) = (srv.clone(), stop.clone());
+        // Scripts run here: the stack holds their nesting (JSON, replies) up to Redis's
+        // limits of 1,000 levels with room to spare.
+        let h = std::thread::Builder::new()
+            .name(format!("bitcask-net-{i}"))
+            .stack_size(NET_THREAD_STACK)
+            .spawn(move || net_thread(srv, l, stop))
+            .map_err(ServeError::Io)?;
+        handles.push(h);
+    }
+    Ok(handles)
 }
 
 /// One network thread: its own event loop (no work stealing, so a request never waits for

@@ -11,6 +11,7 @@ mod bits;
 mod cluster;
 mod connection;
 mod databases;
+mod dump;
 mod keys;
 mod lcs;
 mod scripting;

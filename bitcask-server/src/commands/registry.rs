@@ -3,7 +3,7 @@
 
 use super::spec::Table;
 use super::{
-    bits, cluster, connection, databases, keys, lcs, scripting, server, strings, transaction,
+    bits, cluster, connection, databases, dump, keys, lcs, scripting, server, strings, transaction,
 };
 
 /// Every command.
@@ -14,6 +14,7 @@ pub static TABLE: Table = Table::new(&[
     bits::COMMANDS,
     lcs::COMMANDS,
     keys::COMMANDS,
+    dump::COMMANDS,
     transaction::COMMANDS,
     scripting::COMMANDS,
     server::COMMANDS,

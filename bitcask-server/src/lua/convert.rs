@@ -17,7 +17,11 @@ pub fn from_resp(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value
         Some((k, b)) => (*k, b),
         None => return Ok((Value::Nil, false)),
     };
-    let n = || parse_i64(body).unwrap_or(-1);
+    // A count past what is left of the input is cut to it (the server's own replies are
+    // well-formed; this keeps a bad one from looping or reserving without end).
+    let left = bytes.len().saturating_sub(*at) as i64;
+    let n = || parse_i64(body).unwrap_or(-1).min(left);
+    let int = || parse_i64(body).unwrap_or(0);
     let text = |t: &[u8]| lua.create_string(t).map(Value::String);
     let tagged = |key: &str, v: Value| -> mlua::Result<Value> {
         let t = lua.create_table()?;
@@ -27,7 +31,7 @@ pub fn from_resp(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value
     let v = match kind {
         b'+' => tagged("ok", text(body)?)?,
         b'-' => return Ok((tagged("err", text(body)?)?, true)),
-        b':' => Value::Integer(n()),
+        b':' => Value::Integer(int()),
         b'$' if n() < 0 => Value::Boolean(false),
         b'$' => text(take(bytes, at, n() as usize))?,
         b'*' if n() < 0 => Value::Boolean(false),
@@ -76,13 +80,14 @@ pub fn from_resp(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value
 fn next_line<'a>(bytes: &'a [u8], at: &mut usize) -> &'a [u8] {
     let rest = bytes.get(*at..).unwrap_or_default();
     let end = rest.windows(2).position(|w| w == b"\r\n").unwrap_or(rest.len());
-    *at += end + 2;
+    *at = at.saturating_add(end + 2);
     rest.get(..end).unwrap_or_default()
 }
 
 fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> &'a [u8] {
-    let v = bytes.get(*at..*at + n).unwrap_or_default();
-    *at += n + 2;
+    let end = at.saturating_add(n);
+    let v = bytes.get(*at..end).unwrap_or_default();
+    *at = end.saturating_add(2);
     v
 }
 

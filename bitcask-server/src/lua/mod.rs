@@ -66,6 +66,13 @@ pub enum Kill {
     Killed,
 }
 
+impl Running {
+    /// Asks the script to stop, as SCRIPT KILL does.
+    pub fn stop(&self) {
+        self.kill.store(true, Release);
+    }
+}
+
 impl Default for Running {
     fn default() -> Running {
         Running {
@@ -106,7 +113,7 @@ impl Scripts {
         if running.iter().any(|r| r.wrote.load(Acquire)) {
             return Kill::Unkillable;
         }
-        running.iter().for_each(|r| r.kill.store(true, Release));
+        running.iter().for_each(|r| r.stop());
         Kill::Killed
     }
 
@@ -171,7 +178,10 @@ impl Vm {
             t.raw_set(2, user_line(lua))?;
             Ok(t)
         })?;
-        lua.set_hook(HookTriggers::new().every_nth_instruction(100_000), |_, _| check_running())?;
+        // Global: coroutines a script creates inherit the hook, so they can be stopped too.
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(100_000), |_, _| {
+            check_running()
+        })?;
         Ok(Vm { lua, env, runner, markers, handler, compiled: HashMap::new(), generation: 0 })
     }
 

@@ -1,0 +1,103 @@
+//! DUMP and RESTORE in Redis's own serialization, against a real redis-server: a value
+//! DUMPed there RESTOREs here and back unchanged (also LZF-compressed and integer-encoded
+//! ones), the errors are Redis's, and MIGRATE run on redis-server moves keys in.
+
+mod common;
+
+use common::{Raw, Reference, Reply, Server};
+
+fn bulk(r: Reply) -> Vec<u8> {
+    match r {
+        Reply::Bulk(b) => b,
+        other => panic!("not a bulk string: {other:?}"),
+    }
+}
+
+fn values() -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> =
+        [&b"hello"[..], b"12345", b"-7", b"007", b"", b"4294967296", b"-2147483648", b"3.14"]
+            .iter()
+            .map(|s| s.to_vec())
+            .collect();
+    // Long and repetitive: redis-server compresses these with LZF.
+    v.push(b"x".repeat(10_000));
+    v.push([b"abc".repeat(1000), b"xyz".to_vec()].concat());
+    v.push((0..=255u8).cycle().take(12_800).collect());
+    v
+}
+
+#[test]
+fn values_dumped_by_redis_server_restore_here_and_back() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    for (i, v) in values().iter().enumerate() {
+        let key = format!("k{i}");
+        assert_eq!(redis.cmd_bytes(&[b"SET", key.as_bytes(), v]), Reply::ok());
+        let theirs = bulk(redis.cmd(&["DUMP", &key]));
+        assert_eq!(ours.cmd_bytes(&[b"RESTORE", key.as_bytes(), b"0", &theirs]), Reply::ok());
+        assert_eq!(bulk(ours.cmd(&["GET", &key])), *v, "value {i} from redis-server");
+        let mine = bulk(ours.cmd(&["DUMP", &key]));
+        let back = format!("back{i}");
+        assert_eq!(redis.cmd_bytes(&[b"RESTORE", back.as_bytes(), b"0", &mine]), Reply::ok());
+        assert_eq!(bulk(redis.cmd(&["GET", &back])), *v, "value {i} back in redis-server");
+    }
+}
+
+#[test]
+fn restore_errors_and_options_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    assert_eq!(redis.cmd(&["SET", "src", "value"]), Reply::ok());
+    let p = bulk(redis.cmd(&["DUMP", "src"]));
+    let mut damaged = p.clone();
+    damaged[3] ^= 0x20;
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"RESTORE", b"a", b"0", &p],
+        vec![b"RESTORE", b"a", b"0", &p],
+        vec![b"RESTORE", b"a", b"0", &p, b"REPLACE"],
+        vec![b"RESTORE", b"b", b"-1", &p],
+        vec![b"RESTORE", b"b", b"x", &p],
+        vec![b"RESTORE", b"b", b"0", b"garbage"],
+        vec![b"RESTORE", b"b", b"0", &damaged],
+        vec![b"RESTORE", b"b", b"0", &p, b"IDLETIME", b"-1"],
+        vec![b"RESTORE", b"b", b"0", &p, b"FREQ", b"300"],
+        vec![b"RESTORE", b"b", b"0", &p, b"FREQ", b"3", b"IDLETIME", b"4"],
+        vec![b"RESTORE", b"b", b"0", &p, b"FOO"],
+        vec![b"RESTORE", b"b", b"0", &p, b"IDLETIME", b"10", b"REPLACE"],
+        vec![b"RESTORE", b"c", b"1", &p, b"ABSTTL"],
+        vec![b"EXISTS", b"c"],
+        vec![b"RESTORE", b"b", b"1", &p, b"ABSTTL", b"REPLACE"],
+        vec![b"EXISTS", b"b"],
+        vec![b"DUMP", b"nokey"],
+        vec![b"RESTORE-ASKING", b"d", b"0", &p],
+        vec![b"GET", b"d"],
+    ];
+    for c in &cases {
+        let (a, b) = (redis.cmd_bytes(c), ours.cmd_bytes(c));
+        assert_eq!(b, a, "{:?}", String::from_utf8_lossy(c[0]));
+    }
+    // A relative TTL is kept.
+    assert_eq!(ours.cmd_bytes(&[b"RESTORE", b"t", b"5000", &p]), Reply::ok());
+    assert!(matches!(ours.cmd(&["PTTL", "t"]), Reply::Int(ms) if ms > 4000 && ms <= 5000));
+}
+
+#[test]
+fn migrate_from_redis_server_moves_keys_in() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let mut redis = r.raw();
+    for i in 0..50 {
+        assert_eq!(redis.cmd(&["SET", &format!("m{i}"), &"v".repeat(i * 10)]), Reply::ok());
+    }
+    assert_eq!(redis.cmd(&["SET", "ttl", "v", "EX", "300"]), Reply::ok());
+    let keys: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    let port = s.port.to_string();
+    let mut cmd = vec!["MIGRATE", "127.0.0.1", &port, "", "0", "5000", "KEYS"];
+    cmd.extend(keys.iter().map(String::as_str));
+    assert_eq!(redis.cmd(&cmd), Reply::ok());
+    assert_eq!(redis.cmd(&["MIGRATE", "127.0.0.1", &port, "ttl", "0", "5000"]), Reply::ok());
+    assert_eq!(redis.cmd(&["DBSIZE"]), Reply::Int(0), "MIGRATE moves: the source drops them");
+    let mut ours: Raw = s.raw();
+    assert_eq!(ours.cmd(&["DBSIZE"]), Reply::Int(51));
+    assert_eq!(ours.cmd(&["GET", "m7"]), Reply::bulk(&"v".repeat(70)));
+    assert!(matches!(ours.cmd(&["TTL", "ttl"]), Reply::Int(t) if t > 290));
+}
