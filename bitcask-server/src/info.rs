@@ -1,5 +1,6 @@
 //! INFO's text: the sections Redis clients and tools read (server, clients, memory,
-//! persistence, stats, replication, keyspace) and one of the store's own (bitcask).
+//! persistence, stats, replication, cpu, errorstats, cluster, keyspace, commandstats) and the
+//! store's own (bitcask, recovery).
 
 use std::fmt::Write as _;
 use std::sync::atomic::Ordering::*;
@@ -7,32 +8,34 @@ use std::sync::atomic::Ordering::*;
 use crate::session::Session;
 use crate::shared::Shared;
 
-const DEFAULT: &[&str] = &[
-    "server",
-    "clients",
-    "memory",
-    "persistence",
-    "stats",
-    "replication",
-    "cluster",
-    "keyspace",
-    "bitcask",
-    "recovery",
+/// Every section in INFO's order, and whether INFO with no argument (or `default`) shows
+/// it; `all` shows every one, `everything` too (there are no modules).
+const SECTIONS: &[(&str, bool)] = &[
+    ("server", true),
+    ("clients", true),
+    ("memory", true),
+    ("persistence", true),
+    ("stats", true),
+    ("replication", true),
+    ("cpu", true),
+    ("modules", false),
+    ("errorstats", true),
+    ("cluster", true),
+    ("keyspace", true),
+    ("commandstats", false),
+    ("bitcask", true),
+    ("recovery", true),
 ];
 
-/// The INFO text of the `sections` asked for (none: the default ones).
+/// The INFO text of the `sections` asked for (lower case; none: the default ones). Several
+/// may be named at once, with `all`, `everything` and `default` among them, as Redis 7.
 pub fn render(srv: &Shared, sections: &[String], _sess: &Session) -> String {
-    let all = sections.iter().any(|s| s == "all" || s == "everything");
-    let wanted = |name: &str| {
-        if sections.is_empty() || all || sections.iter().any(|s| s == "default") {
-            DEFAULT.contains(&name)
-        } else {
-            sections.iter().any(|s| s == name)
-        }
-    };
+    let asked = |w: &str| sections.iter().any(|s| s == w);
+    let all = asked("all") || asked("everything");
+    let default = sections.is_empty() || asked("default");
     let mut out = String::new();
-    for name in DEFAULT {
-        if wanted(name) {
+    for &(name, in_default) in SECTIONS {
+        if all || (default && in_default) || asked(name) {
             if !out.is_empty() {
                 out.push_str("\r\n");
             }
@@ -40,6 +43,17 @@ pub fn render(srv: &Shared, sections: &[String], _sess: &Session) -> String {
         }
     }
     out
+}
+
+/// The CPU time of this process so far, user and system, in seconds (from /proc).
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |i: usize| rest.split_whitespace().nth(i).and_then(|v| v.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; clock
+    // ticks are 100 a second on Linux.
+    (field(11).unwrap_or(0.0) / 100.0, field(12).unwrap_or(0.0) / 100.0)
 }
 
 fn section(srv: &Shared, name: &str, o: &mut String) {
@@ -81,15 +95,29 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         }
         "stats" => write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nacl_access_denied_auth:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\n",
             st.connections_received.load(Relaxed),
             st.commands_processed.load(Relaxed),
             st.net_input_bytes.load(Relaxed),
             st.net_output_bytes.load(Relaxed),
             st.rejected_connections.load(Relaxed),
             st.auth_failures.load(Relaxed),
+            srv.cmdstats.total_errors.load(Relaxed),
         ),
-        "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"),
+        "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n"),
+        "cpu" => {
+            let (user, sys) = cpu_seconds();
+            write!(o, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n")
+        }
+        "modules" => write!(o, "# Modules\r\n"),
+        "errorstats" => {
+            srv.cmdstats.errorstats(o);
+            Ok(())
+        }
+        "commandstats" => {
+            srv.cmdstats.commandstats(o);
+            Ok(())
+        }
         "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");

@@ -75,6 +75,8 @@ pub struct Shared {
     pub cluster: Option<bitcask_cluster::Node>,
     /// The Lua scripts: cached, running.
     pub scripts: Arc<crate::lua::Scripts>,
+    /// Calls and errors by command and by error code.
+    pub cmdstats: crate::cmdstats::CmdStats,
     me: Weak<Shared>,
 }
 
@@ -97,6 +99,7 @@ impl Shared {
             shutdown: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
             scripts: Arc::default(),
+            cmdstats: Default::default(),
         })
     }
 

@@ -16,6 +16,9 @@ pub enum Failure {
     Coded(Cow<'static, str>),
     /// The store refused or failed.
     Store(bitcask_core::Error),
+    /// A whole error line already counted in INFO errorstats (a script's error raised by a
+    /// command it called, counted when that command failed).
+    Counted(Cow<'static, str>),
 }
 
 impl Failure {
@@ -46,12 +49,20 @@ impl Failure {
 }
 
 impl Failure {
+    /// The text of its error reply (`ERR ...`, `WRONGTYPE ...`).
+    pub fn text(&self) -> String {
+        let mut out = Out::default();
+        self.reply(&mut out);
+        let line = String::from_utf8_lossy(&out.buf).into_owned();
+        line.trim_start_matches('-').trim_end().to_owned()
+    }
+
     /// Writes it as the error reply.
     pub fn reply(&self, out: &mut Out) {
         use bitcask_core::Error;
         match self {
             Failure::Err(text) => out.err(text),
-            Failure::Coded(text) => out.error(text),
+            Failure::Coded(text) | Failure::Counted(text) => out.error(text),
             Failure::Store(Error::KeyTooLarge { len, max }) => {
                 out.err(&format!("key of {len} bytes exceeds the store's limit of {max} bytes"))
             }

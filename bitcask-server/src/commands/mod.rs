@@ -33,6 +33,7 @@ use spec::{F_NOAUTH, F_NOMULTI, F_TXCONTROL};
 pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) {
     let refuse = |sess: &mut Session, out: &mut Out, f: Failure| {
         sess.flag_multi_error();
+        srv.cmdstats.error(&f.text());
         f.reply(out);
     };
     let (spec, at) = match TABLE.resolve(argv) {
@@ -42,14 +43,34 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
             if sess.multi.is_some() && argv.first().is_some_and(|n| args::is(n, "exec")) =>
         {
             sess.end_multi();
-            return out.error(&format!("EXECABORT Transaction discarded because of: {why}"));
+            if let Some(spec) = TABLE.lookup(b"exec") {
+                let name = || run::full_name(spec, argv, 1);
+                srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+            }
+            let text = format!("EXECABORT Transaction discarded because of: {why}");
+            srv.cmdstats.error(&text);
+            return out.error(&text);
         }
-        Err(f) => return refuse(sess, out, f),
+        Err(f) => {
+            // A known command refused for its arity counts as a rejected call of it.
+            let arity = matches!(&f, Failure::Err(t) if t.starts_with("wrong number of arguments"));
+            if let Some(spec) = argv.first().and_then(|n| TABLE.lookup(n)).filter(|_| arity) {
+                let name = || run::full_name(spec, argv, 1);
+                srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+            }
+            return refuse(sess, out, f);
+        }
+    };
+    let rejected = || {
+        let name = || run::full_name(spec, argv, at);
+        srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
     };
     if srv.scripts.busy.load(std::sync::atomic::Ordering::Acquire) && !allowed_while_busy(argv) {
+        rejected();
         return refuse(sess, out, Failure::coded("BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."));
     }
     if !sess.authed && spec.flags & F_NOAUTH == 0 {
+        rejected();
         return refuse(sess, out, Failure::coded("NOAUTH Authentication required."));
     }
     if sess.multi.is_none() || spec.flags & F_TXCONTROL != 0 {

@@ -83,11 +83,34 @@ pub fn run(
     }
 }
 
-/// Runs one handler; on failure its partial reply becomes the error.
-fn call(cx: &mut Cx<'_>, spec: &Spec, argv: &[&[u8]], at: usize) {
-    let mark = cx.out.mark();
-    if let Err(f) = (spec.run)(cx, &mut Args::new(argv, at)) {
-        cx.out.rollback(mark);
-        f.reply(cx.out);
+/// Runs one handler (for a client, in EXEC or for a script); on failure its partial reply
+/// becomes the error. Counted in INFO commandstats and errorstats.
+pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
+    let (started, mark) = (std::time::Instant::now(), cx.out.mark());
+    let failed = match (spec.run)(cx, &mut Args::new(argv, at)) {
+        Ok(()) => false,
+        Err(f) => {
+            cx.out.rollback(mark);
+            f.reply(cx.out);
+            if !matches!(f, Failure::Counted(_)) {
+                cx.srv.cmdstats.error(&f.text());
+            }
+            true
+        }
+    };
+    let usec = started.elapsed().as_micros() as u64;
+    cx.srv
+        .cmdstats
+        .counter(std::ptr::from_ref(spec) as usize, || full_name(spec, argv, at))
+        .ran(usec, failed);
+}
+
+/// A command's name as INFO commandstats shows it (`client|list` for a subcommand).
+pub fn full_name(spec: &Spec, argv: &[&[u8]], at: usize) -> String {
+    match argv.first() {
+        Some(c) if at == 2 => {
+            format!("{}|{}", String::from_utf8_lossy(c).to_lowercase(), spec.name)
+        }
+        _ => spec.name.to_owned(),
     }
 }

@@ -77,7 +77,7 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
         held,
         extra: Vec::new(),
     };
-    let mark = host.cx.tx.mark();
+    let (mark, reply_at) = (host.cx.tx.mark(), host.cx.out.mark());
     let r = lua::run(&host.cx.srv.scripts.clone(), &script, limit, running.clone(), &mut host);
     if running.aborted.load(std::sync::atomic::Ordering::Acquire) {
         host.cx.tx.rollback(mark);
@@ -85,7 +85,18 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
     drop(host.extra);
     (cx.in_exec, cx.tx.db, cx.sess.db) = (in_exec, db, db);
     cx.tx.set_atomic(atomic);
-    r.map_err(Failure::coded)
+    match r {
+        // A script that returns an error reply failed, as Redis counts it.
+        Ok(Some(counted)) => {
+            let line = cx.out.buf.get(reply_at + 1..).unwrap_or_default();
+            let text =
+                String::from_utf8_lossy(line.strip_suffix(b"\r\n").unwrap_or(line)).into_owned();
+            Err(if counted { Failure::Counted(text.into()) } else { Failure::coded(text) })
+        }
+        Ok(None) => Ok(()),
+        Err(f) if f.from_call => Err(Failure::Counted(f.text.into())),
+        Err(f) => Err(Failure::coded(f.text)),
+    }
 }
 
 fn eval(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -160,18 +171,11 @@ impl ScriptHost<'_, '_> {
     }
 }
 
-impl Host for ScriptHost<'_, '_> {
-    fn call(&mut self, argv: &[&[u8]], resp3: bool) -> Result<Vec<u8>, String> {
-        let (spec, at) = self.cx.table.resolve(argv).map_err(|f| match f {
-            Failure::Err(t) if t.starts_with("unknown command") => {
-                "ERR Unknown Redis command called from script".to_owned()
-            }
-            Failure::Err(t) if t.starts_with("wrong number of arguments") => {
-                "ERR Wrong number of args calling Redis command from script".to_owned()
-            }
-            other => failure_text(&other),
-        })?;
-        if spec.flags & F_NOSCRIPT != 0 {
+impl ScriptHost<'_, '_> {
+    /// Whether a script may run `spec`: not a command scripts cannot run, no write from a
+    /// read-only script. A write marks the script as one that wrote.
+    fn may_run(&self, spec: &Spec) -> Result<(), String> {
+        if spec.flags & (F_NOSCRIPT | F_ALLKEYS) != 0 {
             return Err("ERR This Redis command is not allowed from script".into());
         }
         if spec.flags & F_WRITE != 0 {
@@ -180,17 +184,39 @@ impl Host for ScriptHost<'_, '_> {
             }
             self.running.wrote.store(true, std::sync::atomic::Ordering::Release);
         }
-        if spec.flags & F_ALLKEYS != 0 {
-            return Err("ERR This Redis command is not allowed from script".into());
+        Ok(())
+    }
+}
+
+impl Host for ScriptHost<'_, '_> {
+    fn call(&mut self, argv: &[&[u8]], resp3: bool) -> Result<Vec<u8>, String> {
+        let (spec, at) = self.cx.table.resolve(argv).map_err(|f| {
+            let text = match f {
+                Failure::Err(t) if t.starts_with("unknown command") => {
+                    "ERR Unknown Redis command called from script".to_owned()
+                }
+                Failure::Err(t) if t.starts_with("wrong number of arguments") => {
+                    "ERR Wrong number of args calling Redis command from script".to_owned()
+                }
+                other => other.text(),
+            };
+            self.cx.srv.cmdstats.error(&text);
+            text
+        })?;
+        if let Err(text) = self.may_run(spec) {
+            // Refused before it ran: a rejected call of it, its error counted here (the
+            // script's failure that follows is not counted again).
+            let stats = &self.cx.srv.cmdstats;
+            let name = || super::run::full_name(spec, argv, at);
+            stats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+            stats.error(&text);
+            return Err(text);
         }
         self.lock_undeclared(spec, argv)?;
         let out = &mut *self.cx.out;
         let (mark, was) = (out.mark(), out.resp3);
         out.resp3 = resp3;
-        if let Err(f) = (spec.run)(self.cx, &mut Args::new(argv, at)) {
-            self.cx.out.rollback(mark);
-            f.reply(self.cx.out);
-        }
+        super::run::call(self.cx, spec, argv, at);
         let out = &mut *self.cx.out;
         let reply = out.buf.get(mark..).unwrap_or_default().to_vec();
         out.rollback(mark);
@@ -201,14 +227,6 @@ impl Host for ScriptHost<'_, '_> {
     fn out(&mut self) -> &mut Out {
         self.cx.out
     }
-}
-
-/// A failure as the text of its error reply.
-fn failure_text(f: &Failure) -> String {
-    let mut out = Out::default();
-    f.reply(&mut out);
-    let line = String::from_utf8_lossy(&out.buf).into_owned();
-    line.trim_start_matches('-').trim_end().to_owned()
 }
 
 fn script_load(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

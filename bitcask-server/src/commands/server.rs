@@ -99,7 +99,21 @@ fn config_set(_: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Err(Failure::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")))
 }
 
+/// CONFIG RESETSTAT: the counters INFO stats, commandstats and errorstats show start again
+/// from zero (as Redis's).
 fn config_resetstat(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    let st = &cx.srv.stats;
+    for c in [
+        &st.connections_received,
+        &st.commands_processed,
+        &st.net_input_bytes,
+        &st.net_output_bytes,
+        &st.rejected_connections,
+        &st.auth_failures,
+    ] {
+        c.store(0, Relaxed);
+    }
+    cx.srv.cmdstats.reset();
     cx.out.ok();
     Ok(())
 }

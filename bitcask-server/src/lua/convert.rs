@@ -30,7 +30,14 @@ pub fn from_resp(lua: &Lua, bytes: &[u8], at: &mut usize) -> mlua::Result<(Value
     };
     let v = match kind {
         b'+' => tagged("ok", text(body)?)?,
-        b'-' => return Ok((tagged("err", text(body)?)?, true)),
+        b'-' => {
+            // Counted in INFO errorstats when the command failed: not again if the script
+            // returns it (the field Redis uses).
+            let t = lua.create_table()?;
+            t.raw_set("err", text(body)?)?;
+            t.raw_set("ignore_error_stats_update", true)?;
+            return Ok((Value::Table(t), true));
+        }
         b':' => Value::Integer(int()),
         b'$' if n() < 0 => Value::Boolean(false),
         b'$' => text(take(bytes, at, n() as usize))?,
@@ -96,9 +103,16 @@ fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> &'a [u8] {
 /// `err` or `ok` string as an error or a status, RESP3's `double`, `map`, `set` and
 /// `big_number` tables, and any other table as the array of its items up to the first nil.
 /// A boolean is a RESP3 boolean only when the script chose RESP3 (`script_resp3`), as in
-/// Redis.
-pub fn to_reply(out: &mut Out, v: &Value, script_resp3: bool) {
+/// Redis. Returns whether the reply is an error, and if so whether it was already counted
+/// (an error a command the script called returned).
+pub fn to_reply(out: &mut Out, v: &Value, script_resp3: bool) -> Option<bool> {
     write(out, v, 0, script_resp3);
+    match v {
+        Value::Table(t) if matches!(field(t, "err"), Value::String(_)) => {
+            Some(matches!(field(t, "ignore_error_stats_update"), Value::Boolean(true)))
+        }
+        _ => None,
+    }
 }
 
 fn write(out: &mut Out, v: &Value, depth: usize, r3: bool) {

@@ -260,16 +260,38 @@ pub struct Script<'a> {
     pub args: &'a [&'a [u8]],
 }
 
-/// Runs a script, writing its reply through `host`; the error reply's text on failure
-/// (`NOSCRIPT ...`, `ERR Error compiling script ...`, `<error> script: <sha>, on
-/// @user_script:<line>.`).
+/// Why a script produced no reply.
+#[derive(Debug)]
+pub struct Failed {
+    /// The error reply's text (`NOSCRIPT ...`, `ERR Error compiling script ...`, `<error>
+    /// script: <sha>, on @user_script:<line>.`).
+    pub text: String,
+    /// The error was raised by a command the script called (its failure was counted
+    /// there).
+    pub from_call: bool,
+}
+
+impl From<String> for Failed {
+    fn from(text: String) -> Failed {
+        Failed { text, from_call: false }
+    }
+}
+
+impl From<&str> for Failed {
+    fn from(text: &str) -> Failed {
+        Failed { text: text.to_owned(), from_call: false }
+    }
+}
+
+/// Runs a script, writing its reply through `host`. Returns whether the reply is an error
+/// (and if so whether it was counted already, see [`convert::to_reply`]).
 pub fn run(
     scripts: &Arc<Scripts>,
     script: &Script<'_>,
     time_limit: Duration,
     running: Arc<Running>,
     host: &mut dyn Host,
-) -> Result<(), String> {
+) -> Result<Option<bool>, Failed> {
     VM.with(|cell| {
         let mut slot = cell.borrow_mut();
         let generation = scripts.generation.load(Acquire);
@@ -299,11 +321,11 @@ pub fn run(
         let result = call(vm, &f, script, host);
         finish();
         match result {
-            Ok((v, r3)) => {
-                convert::to_reply(host.out(), &v, r3);
-                Ok(())
+            Ok((v, r3)) => Ok(convert::to_reply(host.out(), &v, r3)),
+            Err((e, line, from_call)) => {
+                let text = format!("{e} script: {}, on @user_script:{line}.", script.sha);
+                Err(Failed { text, from_call })
             }
-            Err((e, line)) => Err(format!("{e} script: {}, on @user_script:{line}.", script.sha)),
         }
     })
 }
@@ -316,9 +338,9 @@ fn call(
     f: &Function,
     script: &Script<'_>,
     host: &mut dyn Host,
-) -> Result<(Value, bool), (String, usize)> {
+) -> Result<(Value, bool), (String, usize, bool)> {
     let lua = &vm.lua;
-    let lua_err = |e: mlua::Error| (error_text(&Value::Error(Box::new(e)), 0), 0);
+    let lua_err = |e: mlua::Error| (error_text(&Value::Error(Box::new(e)), 0), 0, false);
     let mut args = Variadic::with_capacity(script.keys.len() + script.args.len());
     for a in script.keys.iter().chain(script.args) {
         args.push(lua.create_string(a).map_err(lua_err)?);
@@ -365,9 +387,10 @@ fn call(
         Ok((false, Value::Table(t))) => {
             let e = t.raw_get::<Value>(1).unwrap_or(Value::Nil);
             let line = t.raw_get::<usize>(2).unwrap_or(0);
-            Err((error_text(&e, line), line))
+            let from_call = matches!(&e, Value::Error(x) if call_error(x).is_some());
+            Err((error_text(&e, line), line, from_call))
         }
-        Ok((false, e)) => Err((error_text(&e, 0), 0)),
+        Ok((false, e)) => Err((error_text(&e, 0), 0, false)),
         Err(e) => Err(lua_err(e)),
     }
 }

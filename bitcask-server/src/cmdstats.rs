@@ -1,0 +1,109 @@
+//! Per-command and per-error counters, as INFO's `commandstats` and `errorstats` show them:
+//! calls, time, rejected and failed calls of each command (a subcommand as
+//! `container|name`), and how many error replies of each code were sent. A command's
+//! counters are made at its first call; CONFIG RESETSTAT zeroes them all.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// One command's counters.
+#[derive(Default)]
+pub struct Counter {
+    calls: AtomicU64,
+    usec: AtomicU64,
+    rejected: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// Every command's counters, and the error replies by code.
+#[derive(Default)]
+pub struct CmdStats {
+    /// By the address of the command's spec (stable: specs are statics).
+    by_spec: RwLock<HashMap<usize, (String, Arc<Counter>), foldhash::fast::RandomState>>,
+    errors: Mutex<HashMap<String, u64>>,
+    /// Error replies sent, all codes together.
+    pub total_errors: AtomicU64,
+}
+
+impl CmdStats {
+    /// The counters of the command whose spec is at `key`, named `name()` (made at the
+    /// first call).
+    pub fn counter(&self, key: usize, name: impl FnOnce() -> String) -> Arc<Counter> {
+        if let Some((_, c)) = self.by_spec.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return c.clone();
+        }
+        let mut all = self.by_spec.write().unwrap_or_else(|e| e.into_inner());
+        all.entry(key).or_insert_with(|| (name(), Arc::default())).1.clone()
+    }
+
+    /// Counts an error reply whose text is `text` (its code is the first word).
+    pub fn error(&self, text: &str) {
+        let code = text.split(' ').next().unwrap_or("ERR");
+        self.total_errors.fetch_add(1, Relaxed);
+        let mut errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        // A bounded table: codes come from the server, but a script's error_reply picks its
+        // own.
+        if errors.len() < 128 || errors.contains_key(code) {
+            *errors.entry(code.to_owned()).or_insert(0) += 1;
+        } else {
+            *errors.entry("ERRORSTATS_OVERFLOW".to_owned()).or_insert(0) += 1;
+        }
+    }
+
+    /// Zeroes every counter (CONFIG RESETSTAT).
+    pub fn reset(&self) {
+        for (_, c) in self.by_spec.read().unwrap_or_else(|e| e.into_inner()).values() {
+            for a in [&c.calls, &c.usec, &c.rejected, &c.failed] {
+                a.store(0, Relaxed);
+            }
+        }
+        self.errors.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.total_errors.store(0, Relaxed);
+    }
+
+    /// INFO's `# Commandstats` lines, by command name.
+    pub fn commandstats(&self, o: &mut String) {
+        o.push_str("# Commandstats\r\n");
+        let all = self.by_spec.read().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<&(String, Arc<Counter>)> = all.values().collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, c) in rows {
+            let (calls, usec) = (c.calls.load(Relaxed), c.usec.load(Relaxed));
+            let (rejected, failed) = (c.rejected.load(Relaxed), c.failed.load(Relaxed));
+            if calls + rejected + failed == 0 {
+                continue;
+            }
+            let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+            let _ = write!(o, "cmdstat_{name}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}\r\n");
+        }
+    }
+
+    /// INFO's `# Errorstats` lines, by code.
+    pub fn errorstats(&self, o: &mut String) {
+        o.push_str("# Errorstats\r\n");
+        let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rows: Vec<(&String, &u64)> = errors.iter().collect();
+        rows.sort();
+        for (code, n) in rows {
+            let _ = write!(o, "errorstat_{code}:count={n}\r\n");
+        }
+    }
+}
+
+impl Counter {
+    /// A call that ran for `usec` microseconds; `failed` when it replied with an error.
+    pub fn ran(&self, usec: u64, failed: bool) {
+        self.calls.fetch_add(1, Relaxed);
+        self.usec.fetch_add(usec, Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A call refused before it ran (arity, authentication, BUSY, ...).
+    pub fn rejected(&self) {
+        self.rejected.fetch_add(1, Relaxed);
+    }
+}

@@ -1,0 +1,95 @@
+//! INFO: sections as Redis 7 picks them (several at once, `all`, `everything`, `default`,
+//! any case), and commandstats, errorstats and total_error_replies counting calls, rejected
+//! and failed calls and error replies as redis-server does — scripts included — with
+//! CONFIG RESETSTAT starting them again.
+
+mod common;
+
+use common::{Raw, Reference, Server};
+
+fn info(c: &mut Raw, args: &[&str]) -> String {
+    let mut cmd = vec!["INFO"];
+    cmd.extend_from_slice(args);
+    c.cmd(&cmd).text()
+}
+
+#[test]
+fn sections_are_picked_as_redis_7_picks_them() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    for arg in [&[][..], &["all"], &["default"], &["everything"]] {
+        let text = info(&mut c, arg);
+        assert!(text.contains("redis_version") && text.contains("used_cpu_user"), "{arg:?}");
+        let all = !arg.is_empty() && arg[0] != "default";
+        assert_eq!(text.contains("rejected_calls"), all, "{arg:?}: commandstats only in all");
+    }
+    let cpu = info(&mut c, &["cpu"]);
+    assert!(cpu.contains("used_cpu_user") && !cpu.contains("used_memory"));
+    assert!(info(&mut c, &["commandSTATS"]).contains("rejected_calls"));
+    let two = info(&mut c, &["cpu", "keyspace"]);
+    assert!(two.contains("# CPU") && two.contains("# Keyspace") && !two.contains("# Memory"));
+    let once = info(&mut c, &["cpu", "all"]);
+    assert_eq!(once.matches("used_cpu_user_children").count(), 1, "a section once");
+}
+
+/// INFO commandstats (without times), errorstats and total_error_replies, sorted.
+fn counters(c: &mut Raw) -> Vec<String> {
+    let mut lines: Vec<String> = info(c, &["commandstats"])
+        .lines()
+        .filter(|l| {
+            l.starts_with("cmdstat_")
+                && !l.starts_with("cmdstat_info")
+                && !l.starts_with("cmdstat_config")
+        })
+        .map(|l| {
+            let (name, fields) = l.split_once(':').unwrap();
+            let kept: Vec<&str> = fields.split(',').filter(|f| !f.starts_with("usec")).collect();
+            format!("{name}:{}", kept.join(","))
+        })
+        .collect();
+    lines.extend(
+        info(c, &["errorstats"]).lines().filter(|l| l.starts_with("errorstat_")).map(String::from),
+    );
+    lines.extend(
+        info(c, &["stats"])
+            .lines()
+            .filter(|l| l.starts_with("total_error_replies"))
+            .map(String::from),
+    );
+    lines.sort();
+    lines
+}
+
+#[test]
+fn calls_failures_and_errors_are_counted_as_redis_server_counts_them() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let script: &[&[&str]] = &[
+        &["CONFIG", "RESETSTAT"],
+        &["SET", "a", "1"],
+        &["SET", "s", "x"],
+        &["INCR", "s"],
+        &["GET", "a", "b"],
+        &["NOSUCH"],
+        &["CLIENT", "FOO"],
+        &["MULTI"],
+        &["EXEC", "x"],
+        &["EVAL", "return redis.call('incr','s')", "0"],
+        &["EVAL", "return redis.pcall('incr','s')", "0"],
+        &["EVAL", "return redis.error_reply('MY x')", "0"],
+        &["EVAL", "local t = redis.pcall('incr','s') return 1", "0"],
+        &["EVAL", "return redis.call('select', 99)", "0"],
+        &["EVAL_RO", "return redis.call('set','x','y')", "1", "x"],
+    ];
+    for cmd in script {
+        let (a, b) = (redis.cmd(cmd), ours.cmd(cmd));
+        assert_eq!(b, a, "{cmd:?}");
+    }
+    assert_eq!(counters(&mut ours), counters(&mut redis));
+    // RESETSTAT starts every counter again.
+    for c in [&mut ours, &mut redis] {
+        c.cmd(&["CONFIG", "RESETSTAT"]);
+    }
+    assert_eq!(counters(&mut ours), counters(&mut redis));
+    assert!(counters(&mut ours).contains(&"total_error_replies:0".to_owned()));
+}
