@@ -57,43 +57,73 @@ fn cpu_seconds() -> (f64, f64) {
 }
 
 fn section(srv: &Shared, name: &str, o: &mut String) {
-    let st = &srv.stats;
+    match name {
+        "server" => server(srv, o),
+        "clients" | "stats" => counters(srv, name, o),
+        "memory" => {
+            let keydir: u64 = srv.ks.stats().iter().map(|s| s.keydir_bytes).sum();
+            let mib = keydir as f64 / (1 << 20) as f64;
+            let _ = write!(o, "# Memory\r\nused_memory:{keydir}\r\nused_memory_human:{mib:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n");
+        }
+        "persistence" => persistence(srv, o),
+        "replication" => o.push_str(
+            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n",
+        ),
+        "cpu" => {
+            let (user, sys) = cpu_seconds();
+            let _ = write!(o, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n");
+        }
+        "modules" => o.push_str("# Modules\r\n"),
+        "errorstats" => srv.cmdstats.errorstats(o),
+        "commandstats" => srv.cmdstats.commandstats(o),
+        "cluster" => {
+            let _ =
+                write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some()));
+        }
+        "keyspace" => {
+            o.push_str("# Keyspace\r\n");
+            for (db, keys, expires) in srv.ks.key_counts().unwrap_or_default() {
+                let _ = write!(o, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
+            }
+        }
+        "bitcask" => bitcask(srv, o),
+        "recovery" => recovery(srv, o),
+        _ => {}
+    }
+}
+
+/// `# Server`.
+fn server(srv: &Shared, o: &mut String) {
     let uptime = srv.started.elapsed().as_secs();
     // Writing to a String cannot fail.
-    let _ = match name {
-        "server" => write!(
-            o,
-            "# Server\r\nredis_version:{}\r\nbitcask_version:{}\r\nredis_mode:{}\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:bitcask-server\r\nconfig_file:\r\n",
-            crate::REDIS_VERSION,
-            env!("CARGO_PKG_VERSION"),
-            if srv.cluster.is_some() { "cluster" } else { "standalone" },
-            std::env::consts::OS,
-            std::env::consts::ARCH,
-            std::process::id(),
-            srv.port.load(Relaxed),
-            uptime / 86_400,
-        ),
-        "clients" => write!(
+    let _ = write!(
+        o,
+        "# Server\r\nredis_version:{}\r\nbitcask_version:{}\r\nredis_mode:{}\r\nos:{} {}\r\narch_bits:64\r\nmultiplexing_api:epoll\r\nprocess_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\nexecutable:bitcask-server\r\nconfig_file:\r\n",
+        crate::REDIS_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        if srv.cluster.is_some() { "cluster" } else { "standalone" },
+        std::env::consts::OS,
+        std::env::consts::ARCH,
+        std::process::id(),
+        srv.port.load(Relaxed),
+        uptime / 86_400,
+    );
+}
+
+/// `# Clients` or `# Stats`: the server's counters.
+fn counters(srv: &Shared, name: &str, o: &mut String) {
+    let st = &srv.stats;
+    let _ = if name == "clients" {
+        write!(
             o,
             "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
             st.connected_clients.load(Relaxed),
             srv.cfg.maxclients,
             st.output_bytes.load(Relaxed),
             st.output_limit_closed.load(Relaxed),
-        ),
-        "memory" => {
-            let keydir: u64 = srv.ks.stats().iter().map(|s| s.keydir_bytes).sum();
-            write!(
-                o,
-                "# Memory\r\nused_memory:{keydir}\r\nused_memory_human:{:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n",
-                keydir as f64 / (1 << 20) as f64
-            )
-        }
-        "persistence" => {
-            persistence(srv, o);
-            Ok(())
-        }
-        "stats" => write!(
+        )
+    } else {
+        write!(
             o,
             "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\n",
             st.connections_received.load(Relaxed),
@@ -103,47 +133,22 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
             st.rejected_connections.load(Relaxed),
             st.auth_failures.load(Relaxed),
             srv.cmdstats.total_errors.load(Relaxed),
-        ),
-        "replication" => write!(o, "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_repl_offset:0\r\n"),
-        "cpu" => {
-            let (user, sys) = cpu_seconds();
-            write!(o, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\nused_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n")
-        }
-        "modules" => write!(o, "# Modules\r\n"),
-        "errorstats" => {
-            srv.cmdstats.errorstats(o);
-            Ok(())
-        }
-        "commandstats" => {
-            srv.cmdstats.commandstats(o);
-            Ok(())
-        }
-        "cluster" => write!(o, "# Cluster\r\ncluster_enabled:{}\r\n", u8::from(srv.cluster.is_some())),
-        "keyspace" => {
-            o.push_str("# Keyspace\r\n");
-            for (db, keys, expires) in srv.ks.key_counts().unwrap_or_default() {
-                let _ = write!(o, "db{db}:keys={keys},expires={expires},avg_ttl=0\r\n");
-            }
-            Ok(())
-        }
-        "bitcask" => {
-            let stats = srv.ks.stats();
-            write!(
-                o,
-                "# Bitcask\r\nshards:{}\r\ndatafiles:{}\r\nlive_bytes:{}\r\ndead_bytes:{}\r\ndisk_bytes:{}\r\n",
-                stats.len(),
-                stats.iter().map(|s| s.files.len()).sum::<usize>(),
-                stats.iter().map(|s| s.live_bytes).sum::<u64>(),
-                stats.iter().map(|s| s.dead_bytes).sum::<u64>(),
-                stats.iter().map(|s| s.disk_bytes + s.hint_bytes).sum::<u64>(),
-            )
-        }
-        "recovery" => {
-            recovery(srv, o);
-            Ok(())
-        }
-        _ => Ok(()),
+        )
     };
+}
+
+/// `# Bitcask`: the store's files and bytes, all shards together.
+fn bitcask(srv: &Shared, o: &mut String) {
+    let stats = srv.ks.stats();
+    let _ = write!(
+        o,
+        "# Bitcask\r\nshards:{}\r\ndatafiles:{}\r\nlive_bytes:{}\r\ndead_bytes:{}\r\ndisk_bytes:{}\r\n",
+        stats.len(),
+        stats.iter().map(|s| s.files.len()).sum::<usize>(),
+        stats.iter().map(|s| s.live_bytes).sum::<u64>(),
+        stats.iter().map(|s| s.dead_bytes).sum::<u64>(),
+        stats.iter().map(|s| s.disk_bytes + s.hint_bytes).sum::<u64>(),
+    );
 }
 
 /// `# Persistence`: the real state of writes (refused after a failed write or fsync, with
