@@ -111,7 +111,13 @@ fn lua_script_on(data: &[u8]) {
         rest.split(|&b| b == b'\n').map(|l| [l, b"\n"].concat().replace_crlf()).collect();
     let scripts = Arc::new(crate::lua::Scripts::default());
     let sha = crate::lua::sha1_hex(text);
-    let script = crate::lua::Script { sha: &sha, body: Some(text), keys: &[b"k"], args: &[b"1"] };
+    let script = crate::lua::Script {
+        sha: &sha,
+        function: false,
+        body: Some(text),
+        keys: &[b"k"],
+        args: &[b"1"],
+    };
     let running = Arc::new(crate::lua::Running::default());
     let stopper = running.clone();
     let timer = std::thread::spawn(move || {

@@ -3,7 +3,7 @@
 //! store is reachable only through it: every write moves its slot's version (commands write
 //! through [`Tx`](crate::tx::Tx)); reads and administration go through the methods below.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,8 +49,9 @@ pub struct Keyspace {
     /// Whether a namespaced user key (another database, the empty key, ...) may exist: until
     /// one does, database 0 holds every key and counting keys costs nothing.
     coded: AtomicBool,
-    /// The shards' markers and the database map (each counts as a key of the store).
-    markers: usize,
+    /// The server's own records (shard markers, the database map, the function
+    /// libraries): each counts as a key of the store.
+    markers: AtomicUsize,
     /// Database `i` is stored as physical database `map[i]` (SWAPDB swaps two).
     map: [AtomicU8; MAX_DATABASES],
 }
@@ -80,13 +81,28 @@ impl Keyspace {
             versions,
             dirty: AtomicU64::new(0),
             coded: AtomicBool::new(true),
-            markers,
+            markers: AtomicUsize::new(markers),
             map: map.map(AtomicU8::new),
         };
         let coded =
             ks.coded_keys()?.iter().any(|k| matches!(decode(k), Some(Decoded::String { .. })));
         ks.coded.store(coded, Relaxed);
         Ok((ks, renamed))
+    }
+
+    /// The function libraries recorded in the store (a FUNCTION DUMP payload).
+    pub fn load_functions(&self) -> Result<Option<Vec<u8>>, Error> {
+        crate::store_meta::load_functions(&self.db)
+    }
+
+    /// Records the function libraries (FUNCTION LOAD, DELETE, FLUSH, RESTORE).
+    pub fn save_functions(&self, payload: &[u8]) -> Result<(), Error> {
+        let existed = self.load_functions()?.is_some();
+        crate::store_meta::save_functions(&self.db, payload)?;
+        if !existed && self.load_functions()?.is_some() {
+            self.markers.fetch_add(1, Relaxed);
+        }
+        Ok(())
     }
 
     /// The database database `db` is stored as.
@@ -238,7 +254,8 @@ impl Keyspace {
     /// how many of them expire. O(1) while every key is a plain key of database 0 and none
     /// expires; else a walk over the keydir.
     pub fn key_counts(&self) -> Result<Vec<(u8, usize, usize)>, Error> {
-        let (all, expiring) = (self.db.len().saturating_sub(self.markers), self.db.len_expiring());
+        let (all, expiring) =
+            (self.db.len().saturating_sub(self.markers.load(Relaxed)), self.db.len_expiring());
         if !self.coded.load(Relaxed) {
             let db0 = self.logical(0);
             return Ok(if all == 0 { Vec::new() } else { vec![(db0, all, expiring)] });

@@ -50,6 +50,37 @@ pub fn dump_string(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The opcode before each library's code in a FUNCTION DUMP payload.
+const FUNCTION2: u8 = 245;
+
+/// The FUNCTION DUMP payload of libraries' code.
+pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for code in codes {
+        out.push(FUNCTION2);
+        write_len(&mut out, code.len() as u64);
+        out.extend_from_slice(code);
+    }
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The libraries' code in a FUNCTION DUMP payload.
+pub fn restore_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let body = check_footer(payload)?;
+    let mut r = Reader { bytes: body, at: 0 };
+    let mut codes = Vec::new();
+    while r.at < body.len() {
+        if r.byte()? != FUNCTION2 {
+            return Err(DecodeError::BadFormat);
+        }
+        codes.push(r.string()?);
+    }
+    Ok(codes)
+}
+
 /// The string value of a DUMP payload.
 pub fn restore_string(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
     let body = check_footer(payload)?;

@@ -166,6 +166,7 @@ fn run_cluster_store(
     listener.set_nonblocking(true).map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
     let srv = Shared::new(open_keyspace(db)?, cfg, cluster);
+    crate::commands::restore_functions(&srv);
     srv.port.store(u64::from(local.port()), Relaxed);
     // The signal handlers first, so that a signal right after the log line is not missed.
     let rt = tokio::runtime::Builder::new_current_thread()

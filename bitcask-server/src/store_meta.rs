@@ -81,7 +81,8 @@ pub fn upgrade(db: &ShardedBitcask) -> Result<usize, UpgradeError> {
 /// How many of the server's own records the open shards hold (after [`upgrade`]): a marker
 /// each, and the database map where its shard is open.
 pub fn meta_records(db: &ShardedBitcask) -> usize {
-    db.shards().len() + usize::from(db.shard_for(&map_key()).is_ok())
+    let functions = load_functions(db).ok().flatten().is_some();
+    db.shards().len() + usize::from(db.shard_for(&map_key()).is_ok()) + usize::from(functions)
 }
 
 fn identity() -> DbMap {
@@ -131,4 +132,28 @@ pub fn load_map(db: &ShardedBitcask) -> Result<DbMap, Error> {
 pub fn save_map(db: &ShardedBitcask, map: &DbMap) -> Result<(), Error> {
     let key = map_key();
     db.shard_for(&key)?.put(&key, map)
+}
+
+/// The key of the function libraries (a FUNCTION DUMP payload; its user key is empty: slot 0).
+fn functions_key() -> Vec<u8> {
+    Namespaced { ns: [META, 0], key: b"", rest: b"functions" }.encode()
+}
+
+/// The function libraries recorded in the store, if the shard that keeps them is open.
+pub fn load_functions(db: &ShardedBitcask) -> Result<Option<Vec<u8>>, Error> {
+    let key = functions_key();
+    match db.shard_for(&key) {
+        Ok(shard) => shard.get(&key),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Records the function libraries (one write: a crash keeps the old set or the new);
+/// nothing when the shard that keeps them is not open here.
+pub fn save_functions(db: &ShardedBitcask, payload: &[u8]) -> Result<(), Error> {
+    let key = functions_key();
+    match db.shard_for(&key) {
+        Ok(shard) => shard.put(&key, payload),
+        Err(_) => Ok(()),
+    }
 }

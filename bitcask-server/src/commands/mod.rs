@@ -12,6 +12,7 @@ mod cluster;
 mod connection;
 mod databases;
 mod dump;
+mod functions;
 mod keys;
 mod lcs;
 mod scripting;
@@ -27,6 +28,11 @@ use args::Failure;
 use registry::TABLE;
 use run::{run, Call, Mode};
 use spec::{F_NOAUTH, F_NOMULTI, F_TXCONTROL};
+
+/// Loads the function libraries the store holds (at start).
+pub fn restore_functions(srv: &Shared) {
+    functions::restore_from_store(srv);
+}
 
 /// Runs one request: `argv[0]` is the command name. Inside MULTI a command is checked and
 /// queued (a refused one makes EXEC abort); otherwise it runs.

@@ -3,7 +3,8 @@
 
 use super::spec::Table;
 use super::{
-    bits, cluster, connection, databases, dump, keys, lcs, scripting, server, strings, transaction,
+    bits, cluster, connection, databases, dump, functions, keys, lcs, scripting, server, strings,
+    transaction,
 };
 
 /// Every command.
@@ -17,6 +18,7 @@ pub static TABLE: Table = Table::new(&[
     dump::COMMANDS,
     transaction::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
     server::COMMANDS,
     cluster::COMMANDS,
 ]);

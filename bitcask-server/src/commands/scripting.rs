@@ -60,7 +60,12 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
     } else {
         (cx.srv.scripts.load(first), Some(first))
     };
-    let script = Script { sha: &sha, body, keys, args: argv };
+    run_script(cx, &Script { sha: &sha, function: false, body, keys, args: argv }, read_only)
+}
+
+/// Runs a script or a function (FCALL) as one command (see the module).
+pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool) -> Res {
+    let keys = script.keys;
     let limit = Duration::from_millis(cx.srv.cfg.busy_reply_threshold);
     let running = Arc::new(Running::default());
     // The script's SELECT does not change the caller's database, and nothing it runs may
@@ -78,7 +83,7 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
         extra: Vec::new(),
     };
     let (mark, reply_at) = (host.cx.tx.mark(), host.cx.out.mark());
-    let r = lua::run(&host.cx.srv.scripts.clone(), &script, limit, running.clone(), &mut host);
+    let r = lua::run(&host.cx.srv.scripts.clone(), script, limit, running.clone(), &mut host);
     if running.aborted.load(std::sync::atomic::Ordering::Acquire) {
         host.cx.tx.rollback(mark);
     }

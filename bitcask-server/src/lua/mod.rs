@@ -5,6 +5,7 @@
 //! can stop. The engine knows nothing of commands: the host does.
 
 mod convert;
+mod functions;
 mod libs;
 
 use std::cell::{Cell, RefCell};
@@ -18,6 +19,7 @@ use mlua::{Function, HookTriggers, Lua, Table, Value, Variadic, VmState};
 use crate::number::format_g;
 use crate::reply::Out;
 
+pub use functions::Libraries;
 pub use libs::sha1_hex;
 
 /// The most memory one thread's interpreter may hold; past it a script fails with
@@ -54,6 +56,8 @@ pub struct Scripts {
     running: Mutex<Vec<Arc<Running>>>,
     /// A script has run longer than the time limit: other commands answer BUSY.
     pub busy: AtomicBool,
+    /// The function libraries (FUNCTION LOAD).
+    pub functions: Libraries,
 }
 
 /// What SCRIPT KILL found.
@@ -137,12 +141,17 @@ struct Vm {
     env: Table,
     /// prelude.lua's runner: sets KEYS, ARGV and redis.call, runs the script.
     runner: Function,
+    /// The `redis` table behind the scripts' read-only view.
+    redis: Table,
     /// The first argument with which prelude.lua's redis.pcall and redis.setresp call the
     /// server's function.
     markers: [usize; 2],
     handler: Function,
     compiled: HashMap<String, Function>,
     generation: u64,
+    /// The functions of every library, and the libraries' generation they were loaded at.
+    functions: HashMap<String, Function>,
+    fn_generation: Option<u64>,
 }
 
 /// The script a thread runs, for the instruction hook: it, its time limit, the shared
@@ -169,7 +178,7 @@ impl Vm {
         let hooks = lua.create_table()?;
         hooks.raw_set("libs", libs::make(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=prelude");
-        let (env, _, _, runner, pcall, setresp): (Table, Table, Table, Function, Table, Table) =
+        let (env, _, redis, runner, pcall, setresp): (Table, Table, Table, Function, Table, Table) =
             prelude.call(hooks)?;
         let markers = [pcall.to_pointer() as usize, setresp.to_pointer() as usize];
         let handler = lua.create_function(|lua, e: Value| {
@@ -182,7 +191,34 @@ impl Vm {
         lua.set_global_hook(HookTriggers::new().every_nth_instruction(100_000), |_, _| {
             check_running()
         })?;
-        Ok(Vm { lua, env, runner, markers, handler, compiled: HashMap::new(), generation: 0 })
+        Ok(Vm {
+            lua,
+            env,
+            runner,
+            redis,
+            markers,
+            handler,
+            compiled: HashMap::new(),
+            generation: 0,
+            functions: HashMap::new(),
+            fn_generation: None,
+        })
+    }
+
+    /// Loads every library again when they changed since this thread last did.
+    fn load_functions(&mut self, libs: &Libraries) -> Result<(), String> {
+        let generation = libs.generation.load(Acquire);
+        if self.fn_generation == Some(generation) {
+            return Ok(());
+        }
+        self.functions.clear();
+        for lib in libs.all() {
+            for (meta, f) in functions::register(&self.lua, &self.env, &self.redis, &lib.code)? {
+                self.functions.insert(meta.name, f);
+            }
+        }
+        self.fn_generation = Some(generation);
+        Ok(())
     }
 
     fn function(&mut self, sha: &str, body: &[u8]) -> Result<Function, String> {
@@ -207,7 +243,8 @@ fn user_line(lua: &Lua) -> usize {
         .map_while(|level| {
             lua.inspect_stack(level, |d| {
                 let s = d.source();
-                (s.source.as_deref() == Some("@user_script")).then(|| d.current_line()).flatten()
+                let user = matches!(s.source.as_deref(), Some("@user_script" | "@user_function"));
+                user.then(|| d.current_line()).flatten()
             })
         })
         .flatten()
@@ -250,8 +287,10 @@ fn finish() {
 
 /// A script to run.
 pub struct Script<'a> {
-    /// Its SHA-1 (lower case).
+    /// Its SHA-1 (lower case), or the function's name.
     pub sha: &'a str,
+    /// A function of a library (FCALL) rather than a script.
+    pub function: bool,
     /// Its text, for EVAL; EVALSHA finds it in the cache.
     pub body: Option<&'a [u8]>,
     /// KEYS.
@@ -302,9 +341,18 @@ pub fn run(
             *slot = Some(vm);
         }
         let vm = slot.as_mut().ok_or("ERR cannot start Lua")?;
+        if script.function {
+            vm.load_functions(&scripts.functions)?;
+        }
         // What this thread compiled first: the shared cache only on a miss.
-        let f = match vm.compiled.get(script.sha) {
+        let found = if script.function {
+            vm.functions.get(script.sha)
+        } else {
+            vm.compiled.get(script.sha)
+        };
+        let f = match found {
             Some(f) => f.clone(),
+            None if script.function => return Err("ERR Function not found".into()),
             None => {
                 let body: Arc<[u8]> = match script.body {
                     Some(b) => b.into(),
@@ -323,7 +371,8 @@ pub fn run(
         match result {
             Ok((v, r3)) => Ok(convert::to_reply(host.out(), &v, r3)),
             Err((e, line, from_call)) => {
-                let text = format!("{e} script: {}, on @user_script:{line}.", script.sha);
+                let chunk = if script.function { "user_function" } else { "user_script" };
+                let text = format!("{e} script: {}, on @{chunk}:{line}.", script.sha);
                 Err(Failed { text, from_call })
             }
         }
@@ -376,6 +425,7 @@ fn call(
             f.clone(),
             vm.handler.clone(),
             server,
+            script.function,
             script.keys.len(),
             args,
         ));
@@ -476,4 +526,30 @@ fn root_message(e: &mlua::Error) -> String {
         mlua::Error::MemoryError(_) => "not enough memory".into(),
         other => other.to_string(),
     }
+}
+
+/// FUNCTION LOAD: checks `code` in an interpreter of its own (its run stopped after half a
+/// second, as Redis's load timeout) and adds the library; its name.
+pub fn load_library(scripts: &Scripts, code: &[u8], replace: bool) -> Result<String, String> {
+    scripts.functions.add(code, replace, |code| {
+        let vm = Vm::new().map_err(|e| format!("ERR cannot start Lua: {e}"))?;
+        let run = Arc::new(Running::default());
+        let stopper = run.clone();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let timer = std::thread::spawn(move || {
+            if done_rx.recv_timeout(Duration::from_millis(500)).is_err() {
+                stopper.stop();
+            }
+        });
+        let limit = Duration::from_secs(3600);
+        let shared = Arc::new(Scripts::default());
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Current { run, limit, scripts: shared, listed: false })
+        });
+        let found = functions::register(&vm.lua, &vm.env, &vm.redis, code);
+        finish();
+        let _ = done_tx.send(());
+        let _ = timer.join();
+        Ok(found?.into_iter().map(|(m, _)| m).collect())
+    })
 }

@@ -154,9 +154,9 @@ visible.loadstring = function(text, name)
     return f, err
 end
 
--- Runs a script: sets KEYS, ARGV and the server's function for it, runs it under
--- `handler`, clears them.
-local function runner(f, handler, server, nkeys, ...)
+-- Runs a script (KEYS and ARGV as globals) or a function (as parameters) with the server's
+-- function as redis.call, under `handler`.
+local function runner(f, handler, server, as_function, nkeys, ...)
     local keys, argv = {}, {}
     for i = 1, select("#", ...) do
         local v = (select(i, ...))
@@ -166,9 +166,17 @@ local function runner(f, handler, server, nkeys, ...)
             argv[i - nkeys] = v
         end
     end
-    visible.KEYS, visible.ARGV = keys, argv
     redis.call = server
-    local ok, result = xpcall(f, handler)
+    local ok, result
+    if as_function then
+        -- A function (FCALL) takes its keys and arguments as parameters.
+        ok, result = xpcall(function()
+            return f(keys, argv)
+        end, handler)
+    else
+        visible.KEYS, visible.ARGV = keys, argv
+        ok, result = xpcall(f, handler)
+    end
     redis.call = nil
     return ok, result
 end
