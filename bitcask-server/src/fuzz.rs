@@ -120,16 +120,18 @@ fn lua_script_on(data: &[u8]) {
     };
     let running = Arc::new(crate::lua::Running::default());
     let stopper = running.clone();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
     let timer = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        stopper.stop();
+        if finished.recv_timeout(std::time::Duration::from_millis(200)).is_err() {
+            stopper.stop();
+        }
     });
     let mut host = FuzzHost { replies, calls: 0, out: Default::default() };
     let limit = std::time::Duration::from_secs(60);
     if crate::lua::run(&scripts, &script, limit, running.clone(), &mut host).is_ok() {
         assert!(!host.out.buf.is_empty(), "a script that ran replies");
     }
-    running.stop();
+    let _ = done.send(());
     let _ = timer.join();
 }
 
