@@ -33,6 +33,10 @@ static FUNCTION: &[Spec] = &[
 
 fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
     let name = String::from_utf8_lossy(args.key()).into_owned();
+    // The function first, then its arguments, as Redis checks them.
+    let Some((_, meta)) = cx.srv.scripts.functions.find(&name) else {
+        return Err(Failure::err("Function not found"));
+    };
     let n = args.int()?;
     let rest = args.rest();
     if n < 0 {
@@ -42,9 +46,6 @@ fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
         return Err(Failure::err("Number of keys can't be greater than number of args"));
     }
     let (keys, argv) = rest.split_at(n as usize);
-    let Some((_, meta)) = cx.srv.scripts.functions.find(&name) else {
-        return Err(Failure::err("Function not found"));
-    };
     if ro && !meta.no_writes() {
         return Err(Failure::err("Can not execute a script with write flag using *_ro command."));
     }
@@ -83,9 +84,16 @@ pub fn restore_from_store(srv: &Shared) {
 }
 
 fn load(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let replace = args.left() > 1 && args.eat("replace");
+    let mut replace = false;
+    while args.left() > 1 {
+        let opt = args.key();
+        if !super::args::is(opt, "replace") {
+            let opt = String::from_utf8_lossy(opt);
+            return Err(Failure::err(format!("Unknown option given: {opt}")));
+        }
+        replace = true;
+    }
     let code = args.key();
-    args.done()?;
     let name = lua::load_library(&cx.srv.scripts, code, replace).map_err(Failure::coded)?;
     persist(cx.srv)?;
     cx.out.bulk(name.as_bytes());
@@ -114,13 +122,14 @@ fn flush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn list(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let (mut pattern, mut with_code) = (None, false);
-    while args.left() > 0 {
-        if args.eat("withcode") && !with_code {
+    while let Some(a) = args.next() {
+        if super::args::is(a, "withcode") && !with_code {
             with_code = true;
-        } else if pattern.is_none() && args.left() > 1 && args.eat("libraryname") {
-            pattern = Some(glob::Pattern::new(args.key()));
+        } else if super::args::is(a, "libraryname") && pattern.is_none() {
+            let p = args.next().ok_or(Failure::err("library name argument was not given"))?;
+            pattern = Some(glob::Pattern::new(p));
         } else {
-            return Err(Failure::err("Unknown argument"));
+            return Err(Failure::err(format!("Unknown argument {}", String::from_utf8_lossy(a))));
         }
     }
     let libs: Vec<_> = cx.srv.scripts.functions.all();
@@ -197,6 +206,11 @@ fn dump(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 /// that exists, REPLACE replaces it, FLUSH drops every library first. All or nothing.
 fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let payload = args.key();
+    if args.left() > 1 {
+        return Err(Failure::err(
+            "unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.",
+        ));
+    }
     let policy = match args.next() {
         None => "append",
         Some(p) if super::args::is(p, "append") => "append",

@@ -61,15 +61,21 @@ pub fn library_name(code: &[u8]) -> Result<String, String> {
     let Some(header) = first.strip_prefix("#!") else {
         return Err("ERR Missing library metadata".into());
     };
-    let mut parts = header.split_whitespace();
+    let mut parts = header.split(' ');
     let engine = parts.next().unwrap_or("");
     if !engine.eq_ignore_ascii_case("lua") {
         return Err(format!("ERR Engine '{engine}' not found"));
     }
     let mut name = None;
-    for p in parts {
+    for p in parts.filter(|p| !p.is_empty()) {
         match p.strip_prefix("name=") {
-            Some(n) => name = Some(n.to_owned()),
+            Some(_) if name.is_some() => {
+                return Err(
+                    "ERR Invalid metadata value, name argument was given multiple times".into()
+                )
+            }
+            // A quoted name is the name (Redis splits the line as arguments).
+            Some(n) => name = Some(n.trim_matches('"').to_owned()),
             None => return Err(format!("ERR Invalid metadata value given: {p}")),
         }
     }
@@ -134,6 +140,14 @@ fn registration(args: &[Value]) -> Result<(FunctionMeta, Function), String> {
     let (name, callback, flags, description) = match args {
         [Value::String(n), Value::Function(f)] => {
             (n.to_string_lossy(), f.clone(), Vec::new(), None)
+        }
+        [Value::Integer(n), Value::Function(f)] => (n.to_string(), f.clone(), Vec::new(), None),
+        [_, _] => return Err(bad()),
+        [_, _, _, ..] | [] => {
+            return Err("ERR wrong number of arguments to redis.register_function".into())
+        }
+        [v] if !matches!(v, Value::Table(_)) => {
+            return Err("ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into())
         }
         [Value::Table(t)] => {
             let name = match t.raw_get::<Value>("function_name") {

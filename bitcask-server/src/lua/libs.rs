@@ -23,6 +23,12 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 
 fn redis(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    // The version this server reports (INFO's redis_version), as a string and as
+    // 0x00MMmmpp.
+    let v: Vec<i64> = crate::REDIS_VERSION.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+    let part = |i: usize| v.get(i).copied().unwrap_or(0);
+    t.raw_set("REDIS_VERSION", crate::REDIS_VERSION)?;
+    t.raw_set("REDIS_VERSION_NUM", (part(0) << 16) | (part(1) << 8) | part(2))?;
     t.raw_set(
         "sha1hex",
         lua.create_function(|_, v: Variadic<Value>| match v.as_slice() {
