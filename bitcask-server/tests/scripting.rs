@@ -123,6 +123,19 @@ const SCRIPTS: &[&str] = &[
     "return tonumber('0x10')",
     "local r = {} for i=1,5 do r[i]=i*i end return r",
     "return #KEYS",
+    // cmsgpack and cjson's settings.
+    "local e = cmsgpack.pack(0.1) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h",
+    "local e = cmsgpack.pack(1, -1, 200, -200, 70000, -70000, 5000000000, -1099511627776, 'abc', string.rep('x', 40), string.rep('y', 300), {1,2,3}, {a=1}, true, false, nil, 1.5) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h",
+    "return {cmsgpack.unpack(cmsgpack.pack(1, 'two', {3, {4}}, {x='y'}))}",
+    "local a = {x=nil,y=5} local b = {x=a} a['x'] = b local e = cmsgpack.pack(a) return #e",
+    "return {cmsgpack.unpack_one(cmsgpack.pack(1,2,3), 0)}",
+    "return {cmsgpack.unpack_limit(cmsgpack.pack(1,2,3), 2, 0)}",
+    "return cmsgpack.unpack('\\196')",
+    "return cmsgpack.unpack('\\205\\1')",
+    "cmsgpack.pack = 1",
+    "return cjson.encode_max_depth(5)",
+    "cjson.encode_max_depth(1) local ok = pcall(cjson.encode, {a={b=1}}) cjson.encode_max_depth(1000) return ok",
+    "cjson.encode_invalid_numbers(true) local r = cjson.encode({0/0}) cjson.encode_invalid_numbers(false) return r",
 ];
 
 #[test]

@@ -1,6 +1,7 @@
 //! The libraries scripts find beside Lua's own: `redis`'s primitives made in Rust
 //! (`sha1hex`, `log`; the rest of `redis` is in prelude.lua), `bit` (LuaBitOp's functions on
-//! 32-bit integers) and `cjson` (JSON encode and decode, as lua-cjson does them).
+//! 32-bit integers) and `cjson` (JSON encode and decode, as lua-cjson does them, with its
+//! settings); `cmsgpack` is in msgpack.rs.
 
 use mlua::{LightUserData, Lua, Table, Value, Variadic};
 use sha1::{Digest, Sha1};
@@ -13,6 +14,7 @@ pub fn make(lua: &Lua) -> mlua::Result<Table> {
     libs.raw_set("redis", redis(lua)?)?;
     libs.raw_set("bit", bit(lua)?)?;
     libs.raw_set("cjson", cjson(lua)?)?;
+    libs.raw_set("cmsgpack", super::msgpack::library(lua)?)?;
     Ok(libs)
 }
 
@@ -116,8 +118,75 @@ fn json_null() -> Value {
     Value::LightUserData(LightUserData(std::ptr::null_mut()))
 }
 
+/// lua-cjson's settings (per interpreter, so per thread): the nesting bounds and whether
+/// NaN and infinities encode.
+#[derive(Clone, Copy)]
+struct JsonSettings {
+    encode_max_depth: usize,
+    decode_max_depth: usize,
+    encode_invalid_numbers: bool,
+}
+
+thread_local! {
+    static JSON: std::cell::Cell<JsonSettings> = const {
+        std::cell::Cell::new(JsonSettings {
+            encode_max_depth: 1000,
+            decode_max_depth: 1000,
+            encode_invalid_numbers: false,
+        })
+    };
+}
+
+fn json() -> JsonSettings {
+    JSON.with(std::cell::Cell::get)
+}
+
+/// lua-cjson's setting functions: each sets its value when given one, and returns it.
+fn cjson_settings(lua: &Lua, t: &Table) -> mlua::Result<()> {
+    let depth = |set: fn(&mut JsonSettings, usize), get: fn(&JsonSettings) -> usize| {
+        lua.create_function(move |_, n: Option<i64>| {
+            let mut s = json();
+            if let Some(n) = n {
+                if !(1..=i64::from(i32::MAX)).contains(&n) {
+                    return Err(mlua::Error::runtime(
+                        "bad argument #1 (expected integer between 1 and 2147483647)",
+                    ));
+                }
+                set(&mut s, n as usize);
+                JSON.with(|c| c.set(s));
+            }
+            Ok(get(&s) as i64)
+        })
+    };
+    t.raw_set("encode_max_depth", depth(|s, n| s.encode_max_depth = n, |s| s.encode_max_depth)?)?;
+    t.raw_set("decode_max_depth", depth(|s, n| s.decode_max_depth = n, |s| s.decode_max_depth)?)?;
+    t.raw_set(
+        "encode_invalid_numbers",
+        lua.create_function(|_, on: Option<bool>| {
+            let mut s = json();
+            if let Some(on) = on {
+                s.encode_invalid_numbers = on;
+                JSON.with(|c| c.set(s));
+            }
+            Ok(s.encode_invalid_numbers)
+        })?,
+    )?;
+    // Accepted and kept as they are (this encoder needs no buffer, prints 14 digits, and
+    // encodes sparse arrays as lua-cjson's defaults do).
+    for name in [
+        "encode_keep_buffer",
+        "encode_number_precision",
+        "encode_sparse_array",
+        "decode_invalid_numbers",
+    ] {
+        t.raw_set(name, lua.create_function(|_, v: Variadic<Value>| Ok(v))?)?;
+    }
+    Ok(())
+}
+
 fn cjson(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    cjson_settings(lua, &t)?;
     t.raw_set(
         "encode",
         lua.create_function(|lua, v: Value| {
@@ -144,7 +213,7 @@ fn cjson(lua: &Lua) -> mlua::Result<Table> {
 }
 
 fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
-    if depth > 1000 {
+    if depth > json().encode_max_depth {
         return Err(format!("Cannot serialise, excessive nesting ({depth})"));
     }
     match v {
@@ -153,6 +222,13 @@ fn encode(v: &Value, out: &mut Vec<u8>, depth: usize) -> Result<(), String> {
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Integer(i) => out.extend_from_slice(i.to_string().as_bytes()),
         Value::Number(f) if f.is_finite() => out.extend_from_slice(format_g(*f, 14).as_bytes()),
+        Value::Number(f) if json().encode_invalid_numbers => out.extend_from_slice(if f.is_nan() {
+            b"nan"
+        } else if *f > 0.0 {
+            b"inf"
+        } else {
+            b"-inf"
+        }),
         Value::Number(_) => return Err("Cannot serialise number: must not be NaN or Inf".into()),
         Value::String(s) => string(&s.as_bytes(), out),
         Value::Table(t) => table(t, out, depth)?,
@@ -258,7 +334,7 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, String> {
-        if depth > 1000 {
+        if depth > json().decode_max_depth {
             return Err(format!(
                 "Found too many nested data structures ({depth}) at character {}",
                 self.at + 1

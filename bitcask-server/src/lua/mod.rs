@@ -7,6 +7,7 @@
 mod convert;
 mod functions;
 mod libs;
+mod msgpack;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
