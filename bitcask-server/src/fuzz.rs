@@ -87,6 +87,12 @@ impl crate::lua::Host for FuzzHost {
     fn out(&mut self) -> &mut crate::reply::Out {
         &mut self.out
     }
+
+    fn read_only(&self) -> bool {
+        false
+    }
+
+    fn make_read_only(&mut self) {}
 }
 
 /// A script of arbitrary text (up to a NUL byte; after it, the replies its commands get,

@@ -123,6 +123,14 @@ const SCRIPTS: &[&str] = &[
     "return tonumber('0x10')",
     "local r = {} for i=1,5 do r[i]=i*i end return r",
     "return #KEYS",
+    // The #!lua line.
+    "#!not-lua\nreturn 1",
+    "#!lua\nreturn 1",
+    "#!lua badger=data\nreturn 1",
+    "#!lua flags=allow-oom,what?\nreturn 1",
+    "#!lua flags=no-writes\nreturn redis.call('set','x',1)",
+    "#!lua flags=\nreturn 2",
+    "#!lua flags=allow-oom,no-cluster,allow-cross-slot-keys,allow-stale,no-writes\nreturn 3",
     // cmsgpack and cjson's settings.
     "local e = cmsgpack.pack(0.1) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h",
     "local e = cmsgpack.pack(1, -1, 200, -200, 70000, -70000, 5000000000, -1099511627776, 'abc', string.rep('x', 40), string.rep('y', 300), {1,2,3}, {a=1}, true, false, nil, 1.5) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h",
@@ -188,6 +196,8 @@ fn keys_args_evalsha_and_the_script_cache_answer_as_redis_server() {
         &["EVAL_RO", "return redis.call('set','x','y')", "1", "x"],
         &["EVAL_RO", "local t = redis.pcall('set','x','y'); return t['err']", "1", "x"],
         &["EVALSHA_RO", "fd758d1589d044dd850a6f05d52f2eefd27f033f", "1", "mykey"],
+        &["EVAL_RO", "#!lua\nreturn 1", "0"],
+        &["EVAL_RO", "#!lua flags=no-writes\nreturn 1", "0"],
         &["MULTI"],
         &["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"],
         &["EVAL", "return redis.call('incr', KEYS[1])", "1", "n"],

@@ -232,6 +232,14 @@ impl Host for ScriptHost<'_, '_> {
     fn out(&mut self) -> &mut Out {
         self.cx.out
     }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn make_read_only(&mut self) {
+        self.read_only = true;
+    }
 }
 
 fn script_load(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

@@ -35,6 +35,49 @@ pub trait Host {
     fn call(&mut self, argv: &[&[u8]], resp3: bool) -> Result<Vec<u8>, String>;
     /// Where the script's reply goes.
     fn out(&mut self) -> &mut Out;
+    /// Whether writes are refused (EVAL_RO, FCALL_RO, a `no-writes` script).
+    fn read_only(&self) -> bool;
+    /// Refuses the script's writes from now on (its shebang says `no-writes`).
+    fn make_read_only(&mut self);
+}
+
+/// What a script's `#!lua` line says (a script without one has none).
+#[derive(Debug, Clone, Copy, Default)]
+struct Shebang {
+    present: bool,
+    no_writes: bool,
+}
+
+/// The flags a script's shebang may give (as Redis 7).
+const SCRIPT_FLAGS: [&str; 5] =
+    ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"];
+
+/// Reads a script's `#!lua [flags=a,b]` line, with Redis's errors; the body to compile (the
+/// line itself left empty, so lines keep their numbers).
+fn shebang(body: &[u8]) -> Result<(Shebang, &[u8]), String> {
+    if !body.starts_with(b"#!") {
+        return Ok((Shebang::default(), body));
+    }
+    let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
+    let line = String::from_utf8_lossy(body.get(..end).unwrap_or_default()).into_owned();
+    let mut parts = line.split(' ').filter(|p| !p.is_empty());
+    let engine = parts.next().unwrap_or("");
+    if engine != "#!lua" {
+        return Err(format!("ERR Unexpected engine in script shebang: {engine}"));
+    }
+    let mut sb = Shebang { present: true, no_writes: false };
+    for opt in parts {
+        let Some(flags) = opt.strip_prefix("flags=") else {
+            return Err(format!("ERR Unknown lua shebang option: {opt}"));
+        };
+        for f in flags.split(',').filter(|f| !f.is_empty()) {
+            if !SCRIPT_FLAGS.contains(&f) {
+                return Err(format!("ERR Unexpected flag in script shebang: {f}"));
+            }
+            sb.no_writes |= f == "no-writes";
+        }
+    }
+    Ok((sb, body.get(end..).unwrap_or_default()))
 }
 
 /// A script that is running: when it started, whether SCRIPT KILL asked it to stop and
@@ -148,7 +191,7 @@ struct Vm {
     /// server's function.
     markers: [usize; 2],
     handler: Function,
-    compiled: HashMap<String, Function>,
+    compiled: HashMap<String, (Function, Shebang)>,
     generation: u64,
     /// The functions of every library, and the libraries' generation they were loaded at.
     functions: HashMap<String, Function>,
@@ -222,10 +265,11 @@ impl Vm {
         Ok(())
     }
 
-    fn function(&mut self, sha: &str, body: &[u8]) -> Result<Function, String> {
+    fn function(&mut self, sha: &str, body: &[u8]) -> Result<(Function, Shebang), String> {
         if let Some(f) = self.compiled.get(sha) {
             return Ok(f.clone());
         }
+        let (sb, body) = shebang(body)?;
         let chunk = self.lua.load(body).set_name("@user_script").set_environment(self.env.clone());
         let f = chunk.into_function().map_err(|e| match e {
             mlua::Error::SyntaxError { message, .. } => {
@@ -233,8 +277,8 @@ impl Vm {
             }
             other => format!("ERR Error compiling script (new function): {other}"),
         })?;
-        self.compiled.insert(sha.to_owned(), f.clone());
-        Ok(f)
+        self.compiled.insert(sha.to_owned(), (f.clone(), sb));
+        Ok((f, sb))
     }
 }
 
@@ -347,12 +391,12 @@ pub fn run(
         }
         // What this thread compiled first: the shared cache only on a miss.
         let found = if script.function {
-            vm.functions.get(script.sha)
+            vm.functions.get(script.sha).map(|f| (f.clone(), Shebang::default()))
         } else {
-            vm.compiled.get(script.sha)
+            vm.compiled.get(script.sha).cloned()
         };
-        let f = match found {
-            Some(f) => f.clone(),
+        let (f, sb) = match found {
+            Some(f) => f,
             None if script.function => return Err("ERR Function not found".into()),
             None => {
                 let body: Arc<[u8]> = match script.body {
@@ -365,6 +409,12 @@ pub fn run(
                 vm.function(script.sha, &body)?
             }
         };
+        if sb.present && !sb.no_writes && host.read_only() {
+            return Err("ERR Can not execute a script with write flag using *_ro command.".into());
+        }
+        if sb.no_writes {
+            host.make_read_only();
+        }
         let (run, limit, scripts) = (running, time_limit, scripts.clone());
         CURRENT.with(|c| *c.borrow_mut() = Some(Current { run, limit, scripts, listed: false }));
         let result = call(vm, &f, script, host);
