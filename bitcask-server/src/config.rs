@@ -37,6 +37,13 @@ pub struct Config {
     /// may stop it (Redis's `busy-reply-threshold`, also `lua-time-limit`).
     #[arg(long, value_name = "MS", default_value_t = 5000)]
     pub busy_reply_threshold: u64,
+    /// Commands that run longer than this many microseconds go to the slow log (SLOWLOG;
+    /// negative: none, 0: every command).
+    #[arg(long, value_name = "USEC", default_value_t = 10_000, allow_negative_numbers = true)]
+    pub slowlog_log_slower_than: i64,
+    /// The most entries the slow log keeps.
+    #[arg(long, value_name = "N", default_value_t = 128)]
+    pub slowlog_max_len: u64,
     /// The most clients connected at once.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub maxclients: usize,

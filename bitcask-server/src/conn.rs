@@ -28,7 +28,7 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
         id,
         ClientInfo { addr: addr.clone(), name: String::new(), created: std::time::Instant::now() },
     );
-    let mut sess = Session::new(id, addr, srv.cfg.requirepass.is_some());
+    let mut sess = Session::new(id, addr, srv.rt.requirepass().is_some());
     let _ = run(&srv, &mut socket, &mut sess).await;
     srv.clients().remove(&id);
     srv.stats.connected_clients.fetch_sub(1, Relaxed);
@@ -115,7 +115,8 @@ fn output_allowance(srv: &Shared) -> usize {
 /// Reads what the client sent (waiting at most `--timeout`); false at its end.
 async fn read(srv: &Shared, socket: &mut Socket, input: &mut InBuf) -> std::io::Result<bool> {
     let spare = input.spare();
-    let n = match (srv.cfg.timeout > 0).then(|| Duration::from_secs(srv.cfg.timeout)) {
+    let timeout = srv.rt.timeout();
+    let n = match (timeout > 0).then(|| Duration::from_secs(timeout)) {
         Some(t) => match tokio::time::timeout(t, socket.read(spare)).await {
             Ok(r) => r?,
             Err(_) => return Ok(false),

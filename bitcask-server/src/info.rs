@@ -118,7 +118,7 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
             o,
             "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
             st.connected_clients.load(Relaxed),
-            srv.cfg.maxclients,
+            srv.rt.maxclients(),
             st.output_bytes.load(Relaxed),
             st.output_limit_closed.load(Relaxed),
         )

@@ -286,7 +286,7 @@ fn net_thread(
 fn admit(srv: &Arc<Shared>, mut stream: tokio::net::TcpStream) {
     srv.stats.connections_received.fetch_add(1, Relaxed);
     let n = srv.stats.connected_clients.fetch_add(1, AcqRel);
-    if n >= srv.cfg.maxclients as u64 {
+    if n >= srv.rt.maxclients() {
         srv.stats.connected_clients.fetch_sub(1, AcqRel);
         srv.stats.rejected_connections.fetch_add(1, Relaxed);
         tokio::spawn(async move {

@@ -77,12 +77,17 @@ pub struct Shared {
     pub scripts: Arc<crate::lua::Scripts>,
     /// Calls and errors by command and by error code.
     pub cmdstats: crate::cmdstats::CmdStats,
+    /// The parameters CONFIG SET changes.
+    pub rt: crate::runtime::Runtime,
+    /// The slow log.
+    pub slowlog: crate::slowlog::SlowLog,
     me: Weak<Shared>,
 }
 
 impl Shared {
     /// The shared state of a server on `ks`, with its sync thread.
     pub fn new(ks: Keyspace, cfg: Config, cluster: Option<bitcask_cluster::Node>) -> Arc<Shared> {
+        let rt = crate::runtime::Runtime::new(&cfg);
         Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             me: me.clone(),
             cluster,
@@ -100,6 +105,8 @@ impl Shared {
             stopping: AtomicBool::new(false),
             scripts: Arc::default(),
             cmdstats: Default::default(),
+            rt,
+            slowlog: Default::default(),
         })
     }
 

@@ -53,14 +53,14 @@ fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.name = None;
     (cx.sess.db, cx.tx.db) = (0, 0);
     cx.out.resp3 = false;
-    cx.sess.authed = cx.srv.cfg.requirepass.is_none();
+    cx.sess.authed = cx.srv.rt.requirepass().is_none();
     cx.out.simple("RESET");
     Ok(())
 }
 
 /// Checks a user and password (a wrong one is counted and logged).
 fn authenticate(cx: &mut Cx<'_>, user: &[u8], pass: &[u8]) -> Res {
-    let Some(want) = cx.srv.cfg.requirepass.as_deref() else {
+    let Some(want) = cx.srv.rt.requirepass() else {
         return Err(Failure::err("AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     };
     if user == b"default" && constant_time_eq(pass, want.as_bytes()) {

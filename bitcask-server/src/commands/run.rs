@@ -83,9 +83,21 @@ pub fn run(
     }
 }
 
-/// Runs one handler (for a client, in EXEC or for a script); on failure its partial reply
-/// becomes the error. Counted in INFO commandstats and errorstats.
+/// Runs one handler for a client (alone or in EXEC): counted, and when it passes the
+/// threshold logged in the slow log.
 pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
+    let usec = run_counted(cx, spec, argv, at);
+    let threshold = cx.srv.rt.slowlog_slower_than();
+    if threshold >= 0 && usec >= threshold as u64 {
+        let client = (cx.sess.addr.clone(), cx.sess.name.clone().unwrap_or_default());
+        cx.srv.slowlog.add(argv, usec, client, cx.srv.rt.slowlog_max_len());
+    }
+}
+
+/// Runs one handler (for a client, or for a script: not logged apart); on failure its
+/// partial reply becomes the error. Counted in INFO commandstats and errorstats; returns
+/// the microseconds it took.
+pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) -> u64 {
     let (started, mark) = (std::time::Instant::now(), cx.out.mark());
     let failed = match (spec.run)(cx, &mut Args::new(argv, at)) {
         Ok(()) => false,
@@ -99,10 +111,9 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
         }
     };
     let usec = started.elapsed().as_micros() as u64;
-    cx.srv
-        .cmdstats
-        .counter(std::ptr::from_ref(spec) as usize, || full_name(spec, argv, at))
-        .ran(usec, failed);
+    let name = || full_name(spec, argv, at);
+    cx.srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).ran(usec, failed);
+    usec
 }
 
 /// A command's name as INFO commandstats shows it (`client|list` for a subcommand).

@@ -66,7 +66,7 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
 /// Runs a script or a function (FCALL) as one command (see the module).
 pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool) -> Res {
     let keys = script.keys;
-    let limit = Duration::from_millis(cx.srv.cfg.busy_reply_threshold);
+    let limit = Duration::from_millis(cx.srv.rt.busy_reply_threshold());
     let running = Arc::new(Running::default());
     // The script's SELECT does not change the caller's database, and nothing it runs may
     // be deferred to another thread.
@@ -221,7 +221,7 @@ impl Host for ScriptHost<'_, '_> {
         let out = &mut *self.cx.out;
         let (mark, was) = (out.mark(), out.resp3);
         out.resp3 = resp3;
-        super::run::call(self.cx, spec, argv, at);
+        super::run::run_counted(self.cx, spec, argv, at);
         let out = &mut *self.cx.out;
         let reply = out.buf.get(mark..).unwrap_or_default().to_vec();
         out.rollback(mark);

@@ -23,13 +23,14 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "shutdown", arity: -1, flags: F_ADMIN | F_NOMULTI | F_NOSCRIPT, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
     Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: bitcask_stats, ..Spec::NONE },
     Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN | F_NOSCRIPT, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
+    Spec { name: "slowlog", arity: -2, flags: F_ADMIN, group: "server", summary: "A container for slow log commands.", subs: SLOWLOG, ..Spec::NONE },
 ];
 
 /// CONFIG's subcommands.
 #[rustfmt::skip]
 static CONFIG: &[Spec] = &[
     Spec { name: "get", arity: -3, flags: F_ADMIN, group: "server", syntax: "<pattern> [<pattern> ...]", summary: "Returns the effective values of configuration parameters.", run: config_get, ..Spec::NONE },
-    Spec { name: "set", arity: -4, flags: F_ADMIN, group: "server", syntax: "<directive> <value> [<directive> <value> ...]", summary: "Refused: the flags are fixed at start.", run: config_set, ..Spec::NONE },
+    Spec { name: "set", arity: -4, flags: F_ADMIN, group: "server", syntax: "<directive> <value> [<directive> <value> ...]", summary: "Sets configuration parameters in-flight.", run: config_set, ..Spec::NONE },
     Spec { name: "resetstat", arity: 2, flags: F_ADMIN, group: "server", summary: "Resets the server's statistics.", run: config_resetstat, ..Spec::NONE },
     Spec { name: "rewrite", arity: 2, flags: F_ADMIN, group: "server", summary: "Refused: the server runs without a config file.", run: config_rewrite, ..Spec::NONE },
 ];
@@ -54,28 +55,77 @@ fn info(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
+/// SLOWLOG's subcommands.
+#[rustfmt::skip]
+static SLOWLOG: &[Spec] = &[
+    Spec { name: "get", arity: -2, flags: F_ADMIN, group: "server", syntax: "[<count>]", summary: "Returns the slow log's entries.", run: slowlog_get, ..Spec::NONE },
+    Spec { name: "len", arity: 2, flags: F_ADMIN, group: "server", summary: "Returns the number of entries in the slow log.", run: slowlog_len, ..Spec::NONE },
+    Spec { name: "reset", arity: 2, flags: F_ADMIN, group: "server", summary: "Clears all entries from the slow log.", run: slowlog_reset, ..Spec::NONE },
+];
+
+/// SLOWLOG GET [count]: the newest `count` entries (10 by default, -1 all), newest first,
+/// each as Redis shows it: id, Unix time, microseconds, arguments, client address, name.
+fn slowlog_get(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let n = match args.next() {
+        None => 10,
+        Some(c) => match crate::number::parse_i64(c) {
+            Some(-1) => usize::MAX,
+            Some(n) if n >= 0 => n as usize,
+            _ => return Err(Failure::err("count should be greater than or equal to -1")),
+        },
+    };
+    let out = &mut *cx.out;
+    cx.srv.slowlog.newest(n, |entries| {
+        let entries: Vec<_> = entries.collect();
+        out.array(entries.len());
+        for e in entries {
+            out.array(6);
+            out.int(e.id as i64);
+            out.int(e.time as i64);
+            out.int(e.usec as i64);
+            out.array(e.args.len());
+            for a in &e.args {
+                out.bulk(a);
+            }
+            out.bulk(e.client.0.as_bytes());
+            out.bulk(e.client.1.as_bytes());
+        }
+    });
+    Ok(())
+}
+
+fn slowlog_len(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.out.int(cx.srv.slowlog.len() as i64);
+    Ok(())
+}
+
+fn slowlog_reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.srv.slowlog.reset();
+    cx.out.ok();
+    Ok(())
+}
+
 /// The values CONFIG GET reports.
 fn config_pairs(srv: &Shared) -> Vec<(&'static str, String)> {
     let c = &srv.cfg;
-    vec![
+    let mut pairs = srv.rt.pairs();
+    pairs.extend([
         ("save", String::new()),
         ("appendonly", "yes".into()),
         ("appendfsync", c.appendfsync().into()),
-        ("maxclients", c.maxclients.to_string()),
         ("databases", srv.cfg.databases.to_string()),
         ("port", srv.port.load(Relaxed).to_string()),
         ("bind", c.bind.to_string()),
         ("protected-mode", "yes".into()),
-        ("timeout", c.timeout.to_string()),
         ("proto-max-bulk-len", c.max_bulk_len.to_string()),
         ("client-query-buffer-limit", c.max_query_buffer.to_string()),
         ("maxmemory", "0".into()),
         ("maxmemory-policy", "noeviction".into()),
         ("dir", c.dir.display().to_string()),
-        ("requirepass", c.requirepass.clone().unwrap_or_default()),
         ("bitcask-sync", c.sync_text()),
         ("bitcask-shards", srv.ks.shard_count().to_string()),
-    ]
+    ]);
+    pairs
 }
 
 fn config_get(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -94,9 +144,47 @@ fn config_get(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-fn config_set(_: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let name = shown(args.key());
-    Err(Failure::err(format!("Unknown option or number of arguments for CONFIG SET - '{name}'")))
+/// CONFIG SET name value [name value ...]: every pair checked before any is applied (as
+/// Redis 7); the parameters that change at run time are in runtime.rs.
+fn config_set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    use crate::runtime::SetError;
+    let pairs = args.rest();
+    if !pairs.len().is_multiple_of(2) {
+        return Err(Failure::arity("config|set"));
+    }
+    let pairs: Vec<(String, String)> = pairs
+        .chunks_exact(2)
+        .filter_map(|p| match p {
+            [n, v] => Some((
+                String::from_utf8_lossy(n).to_lowercase(),
+                String::from_utf8_lossy(v).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect();
+    // A trial run on a copy first: nothing changes unless every pair is good.
+    let trial = crate::runtime::Runtime::new(&cx.srv.cfg);
+    for (name, value) in &pairs {
+        match trial.set(name, value) {
+            Ok(()) => {}
+            Err(SetError::Unknown) => {
+                return Err(Failure::err(format!(
+                    "Unknown option or number of arguments for CONFIG SET - '{}'",
+                    shown(name.as_bytes())
+                )));
+            }
+            Err(SetError::Invalid(why)) => {
+                return Err(Failure::err(format!(
+                    "CONFIG SET failed (possibly related to argument '{name}') - {why}"
+                )));
+            }
+        }
+    }
+    for (name, value) in &pairs {
+        let _ = cx.srv.rt.set(name, value);
+    }
+    cx.out.ok();
+    Ok(())
 }
 
 /// CONFIG RESETSTAT: the counters INFO stats, commandstats and errorstats show start again
