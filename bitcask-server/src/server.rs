@@ -202,6 +202,9 @@ fn run_cluster_store(
     });
     srv.stopping.store(true, Release);
     eprintln!("bitcask-server: shutting down");
+    // A script still running would hold its network thread: stopped, its writes dropped
+    // (never committed), as SHUTDOWN NOSAVE does.
+    srv.scripts.kill_all();
     let _ = stop_tx.send(true);
     let mut served = Ok(());
     for h in handles {

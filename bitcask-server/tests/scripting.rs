@@ -350,3 +350,15 @@ print("ok")
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
+
+#[test]
+fn sigterm_stops_a_runaway_script_and_the_server_exits() {
+    let s = Server::start(&[]);
+    let mut runner = s.raw();
+    runner.send(&Raw::frame(&[b"EVAL", b"redis.call('set','w','1') while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let (code, _tmp) = s.terminate();
+    assert_eq!(code, Some(0));
+    assert!(started.elapsed() < Duration::from_secs(10), "shutdown waited for the script");
+}
