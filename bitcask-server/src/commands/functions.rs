@@ -3,10 +3,10 @@
 //! are kept in the store (as a FUNCTION DUMP payload), so they outlive a restart.
 
 use super::args::{Args, Failure, Res};
-use super::scripting::run_script;
+use super::scripting::{keys_and_args, run_script, script_kill};
 use super::spec::{Cx, Spec, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_WRITE, NUMKEYS};
 use crate::glob;
-use crate::lua::{self, Kill, Script};
+use crate::lua::{self, Script};
 use crate::rdb;
 use crate::shared::Shared;
 
@@ -26,7 +26,7 @@ static FUNCTION: &[Spec] = &[
     Spec { name: "flush", arity: -2, flags: F_NOSCRIPT, group: "scripting", syntax: "[ASYNC|SYNC]", summary: "Deletes all libraries and functions.", run: flush, ..Spec::NONE },
     Spec { name: "list", arity: -2, flags: F_NOSCRIPT, group: "scripting", syntax: "[LIBRARYNAME <pattern>] [WITHCODE]", summary: "Returns information about all libraries.", run: list, ..Spec::NONE },
     Spec { name: "stats", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Returns information about a function during execution.", run: stats, ..Spec::NONE },
-    Spec { name: "kill", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Terminates a function during execution.", run: kill, ..Spec::NONE },
+    Spec { name: "kill", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Terminates a function during execution.", run: script_kill, ..Spec::NONE },
     Spec { name: "dump", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Dumps all libraries into a serialized binary payload.", run: dump, ..Spec::NONE },
     Spec { name: "restore", arity: -3, flags: F_NOSCRIPT, group: "scripting", syntax: "<serialized-value> [FLUSH|APPEND|REPLACE]", summary: "Restores all libraries from a payload.", run: restore, ..Spec::NONE },
 ];
@@ -37,15 +37,7 @@ fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
     let Some((_, meta)) = cx.srv.scripts.functions.find(&name) else {
         return Err(Failure::err("Function not found"));
     };
-    let n = args.int()?;
-    let rest = args.rest();
-    if n < 0 {
-        return Err(Failure::err("Number of keys can't be negative"));
-    }
-    if n as u64 > rest.len() as u64 {
-        return Err(Failure::err("Number of keys can't be greater than number of args"));
-    }
-    let (keys, argv) = rest.split_at(n as usize);
+    let (keys, argv) = keys_and_args(args)?;
     if ro && !meta.no_writes() {
         return Err(Failure::err("Can not execute a script with write flag using *_ro command."));
     }
@@ -183,17 +175,6 @@ fn stats(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     out.bulk(b"functions_count");
     out.int(functions as i64);
     Ok(())
-}
-
-fn kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    match cx.srv.scripts.kill() {
-        Kill::NotBusy => Err(Failure::coded("NOTBUSY No scripts in execution right now.")),
-        Kill::Unkillable => Err(Failure::coded("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
-        Kill::Killed => {
-            cx.out.ok();
-            Ok(())
-        }
-    }
 }
 
 fn dump(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {

@@ -40,7 +40,7 @@ static SCRIPT: &[Spec] = &[
 type Argv<'a> = &'a [&'a [u8]];
 
 /// EVAL's `numkeys key... arg...`.
-fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Argv<'a>, Argv<'a>), Failure> {
+pub fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Argv<'a>, Argv<'a>), Failure> {
     let n = args.int()?;
     let rest = args.rest();
     if n < 0 {
@@ -266,7 +266,8 @@ fn script_flush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-fn script_kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+/// SCRIPT KILL and FUNCTION KILL: the running scripts that did not write are asked to stop.
+pub fn script_kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     match cx.srv.scripts.kill() {
         Kill::NotBusy => Err(Failure::coded("NOTBUSY No scripts in execution right now.")),
         Kill::Unkillable => Err(Failure::coded("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
