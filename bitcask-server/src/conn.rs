@@ -160,7 +160,7 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
                 c.parser.reset();
                 consumed += len;
                 if let Some(work) = sess.deferred.take() {
-                    run_deferred(srv, &mut c.out, work).await;
+                    sess.wrote |= run_deferred(srv, &mut c.out, work).await;
                 }
             }
             Ok(None) => break,
@@ -186,18 +186,25 @@ fn run_one(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) -> b
     true
 }
 
-/// Runs work that must not block the event loop on a blocking thread; appends its reply.
-async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::Deferred) {
+/// Runs work that must not block the event loop on a blocking thread; appends its reply;
+/// whether it wrote.
+async fn run_deferred(srv: &Arc<Shared>, out: &mut Out, work: crate::session::Deferred) -> bool {
     let (srv2, resp3) = (srv.clone(), out.resp3);
     let done = tokio::task::spawn_blocking(move || {
         let mut o = Out { resp3, ..Out::default() };
-        work(&srv2, &mut o);
-        o.buf
+        let wrote = work(&srv2, &mut o);
+        (o.buf, wrote)
     })
     .await;
     match done {
-        Ok(bytes) => out.buf.extend_from_slice(&bytes),
-        Err(e) => out.err(&format!("internal error: {e}")),
+        Ok((bytes, wrote)) => {
+            out.buf.extend_from_slice(&bytes);
+            wrote
+        }
+        Err(e) => {
+            out.err(&format!("internal error: {e}"));
+            false
+        }
     }
 }
 

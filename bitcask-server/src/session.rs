@@ -4,9 +4,10 @@
 use crate::reply::Out;
 use crate::shared::Shared;
 
-/// Work that must not run on a network thread (a sync, a merge): the connection loop runs
-/// it on a blocking thread and appends its reply in order.
-pub type Deferred = Box<dyn FnOnce(&Shared, &mut Out) + Send>;
+/// Work that must not run on a network thread (a sync, a merge, a script): the connection
+/// loop runs it on a blocking thread and appends its reply in order; it returns whether it
+/// wrote (so `--sync always` waits for the fsync that covers it).
+pub type Deferred = Box<dyn FnOnce(&Shared, &mut Out) -> bool + Send>;
 
 /// One connection's state.
 pub struct Session {

@@ -362,3 +362,29 @@ fn sigterm_stops_a_runaway_script_and_the_server_exits() {
     assert_eq!(code, Some(0));
     assert!(started.elapsed() < Duration::from_secs(10), "shutdown waited for the script");
 }
+
+#[test]
+fn with_one_network_thread_other_clients_still_get_busy_and_can_kill_the_script() {
+    // Scripts run off the network thread, so the clients it serves go on being served.
+    let s = Server::start(&["--threads", "1", "--busy-reply-threshold", "100"]);
+    let (mut runner, mut other) = (s.raw(), s.raw());
+    runner.send(&Raw::frame(&[b"EVAL", b"while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(other.cmd(&["GET", "x"]).error_text().starts_with("BUSY"));
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    assert!(runner.read().error_text().contains("Script killed by user with SCRIPT KILL"));
+    assert_eq!(other.cmd(&["PING"]), Reply::Simple("PONG".into()));
+}
+
+#[test]
+fn a_killed_script_cannot_catch_its_end_with_pcall() {
+    let s = Server::start(&["--busy-reply-threshold", "100"]);
+    let mut runner = s.raw();
+    let script = b"local f = function() while true do end end while true do pcall(f) xpcall(f, function() end) end";
+    runner.send(&Raw::frame(&[b"EVAL", script, b"0"]));
+    std::thread::sleep(Duration::from_millis(400));
+    let mut other = s.raw();
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    assert!(runner.read().error_text().contains("Script killed by user with SCRIPT KILL"));
+    assert_eq!(other.cmd(&["PING"]), Reply::Simple("PONG".into()));
+}

@@ -3,8 +3,10 @@
 //! are kept in the store (as a FUNCTION DUMP payload), so they outlive a restart.
 
 use super::args::{Args, Failure, Res};
-use super::scripting::{keys_and_args, run_script, script_kill};
-use super::spec::{Cx, Spec, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_WRITE, NUMKEYS};
+use super::scripting::{keys_and_args, run_script};
+use super::spec::{
+    Cx, Spec, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_SCRIPT, F_WRITE, NUMKEYS,
+};
 use crate::glob;
 use crate::lua::{self, Script};
 use crate::rdb;
@@ -13,8 +15,8 @@ use crate::shared::Shared;
 /// The function commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec { name: "fcall", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Invokes a function.", run: fcall, ..Spec::NONE },
-    Spec { name: "fcall_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Invokes a read-only function.", run: fcall_ro, ..Spec::NONE },
+    Spec { name: "fcall", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Invokes a function.", run: fcall, ..Spec::NONE },
+    Spec { name: "fcall_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Invokes a read-only function.", run: fcall_ro, ..Spec::NONE },
     Spec { name: "function", arity: -2, flags: F_NOSCRIPT, group: "scripting", summary: "A container for function commands.", subs: FUNCTION, ..Spec::NONE },
 ];
 
@@ -26,7 +28,7 @@ static FUNCTION: &[Spec] = &[
     Spec { name: "flush", arity: -2, flags: F_NOSCRIPT, group: "scripting", syntax: "[ASYNC|SYNC]", summary: "Deletes all libraries and functions.", run: flush, ..Spec::NONE },
     Spec { name: "list", arity: -2, flags: F_NOSCRIPT, group: "scripting", syntax: "[LIBRARYNAME <pattern>] [WITHCODE]", summary: "Returns information about all libraries.", run: list, ..Spec::NONE },
     Spec { name: "stats", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Returns information about a function during execution.", run: stats, ..Spec::NONE },
-    Spec { name: "kill", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Terminates a function during execution.", run: script_kill, ..Spec::NONE },
+    Spec { name: "kill", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Terminates a function during execution.", run: function_kill, ..Spec::NONE },
     Spec { name: "dump", arity: 2, flags: F_NOSCRIPT, group: "scripting", summary: "Dumps all libraries into a serialized binary payload.", run: dump, ..Spec::NONE },
     Spec { name: "restore", arity: -3, flags: F_NOSCRIPT, group: "scripting", syntax: "<serialized-value> [FLUSH|APPEND|REPLACE]", summary: "Restores all libraries from a payload.", run: restore, ..Spec::NONE },
 ];
@@ -42,7 +44,7 @@ fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
         return Err(Failure::err("Can not execute a script with write flag using *_ro command."));
     }
     let script = Script { sha: &name, function: true, body: None, keys, args: argv };
-    run_script(cx, &script, ro || meta.no_writes())
+    run_script(cx, &script, ro || meta.no_writes(), args.argv())
 }
 
 fn fcall(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -165,7 +167,21 @@ fn stats(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     let out = &mut *cx.out;
     out.map(2);
     out.bulk(b"running_script");
-    out.null();
+    match cx.srv.scripts.running_function() {
+        None => out.null(),
+        Some((name, command, took)) => {
+            out.map(3);
+            out.bulk(b"name");
+            out.bulk(name.as_bytes());
+            out.bulk(b"command");
+            out.array(command.len());
+            for a in &command {
+                out.bulk(a);
+            }
+            out.bulk(b"duration_ms");
+            out.int(took.as_millis() as i64);
+        }
+    }
     out.bulk(b"engines");
     out.map(1);
     out.bulk(b"LUA");
@@ -175,6 +191,10 @@ fn stats(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     out.bulk(b"functions_count");
     out.int(functions as i64);
     Ok(())
+}
+
+fn function_kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    super::scripting::kill(cx, true)
 }
 
 fn dump(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {

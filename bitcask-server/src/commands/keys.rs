@@ -276,6 +276,7 @@ fn keys(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         if let Err(f) = matching_keys(srv, out, &pattern, db) {
             f.reply(out);
         }
+        false
     }));
     Ok(())
 }

@@ -65,6 +65,7 @@ fn lcs(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         if let Err(f) = reply(out, &a, &b, want) {
             f.reply(out);
         }
+        false
     }));
     Ok(())
 }

@@ -27,7 +27,7 @@ use crate::shared::Shared;
 use args::Failure;
 use registry::TABLE;
 use run::{run, Call, Mode};
-use spec::{F_NOAUTH, F_NOMULTI, F_TXCONTROL};
+use spec::{F_NOAUTH, F_NOMULTI, F_SCRIPT, F_TXCONTROL};
 
 /// Loads the function libraries the store holds (at start).
 pub fn restore_functions(srv: &Shared) {
@@ -79,6 +79,9 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         rejected();
         return refuse(sess, out, Failure::coded("NOAUTH Authentication required."));
     }
+    if sess.multi.is_none() && spec.flags & F_SCRIPT != 0 {
+        return defer_script(sess, spec, argv, at);
+    }
     if sess.multi.is_none() || spec.flags & F_TXCONTROL != 0 {
         let call: Call<'_> = (spec, argv, at);
         return run(srv, sess, out, &[call], Mode::Plain, &TABLE);
@@ -96,11 +99,28 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     out.simple("QUEUED");
 }
 
+/// Runs a script (EVAL, FCALL, ...) on a blocking thread: a long one holds neither its
+/// network thread nor the other connections served there (they get BUSY, and may SCRIPT
+/// KILL it). The run is the same as any command's, on a copy of what the session gives a
+/// command (its id, address, name and database: a script changes none of them).
+fn defer_script(sess: &mut Session, spec: &'static spec::Spec, argv: &[&[u8]], at: usize) {
+    let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+    let (id, addr, name, db) = (sess.id, sess.addr.clone(), sess.name.clone(), sess.db);
+    sess.deferred = Some(Box::new(move |srv, out| {
+        let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+        let mut s = Session::new(id, addr, false);
+        (s.name, s.db) = (name, db);
+        run(srv, &mut s, out, &[(spec, &argv, at)], Mode::Plain, &TABLE);
+        s.wrote
+    }));
+}
+
 /// What a client may run while a script runs past the time limit: SCRIPT KILL, FUNCTION
-/// KILL and SHUTDOWN NOSAVE (as Redis).
+/// KILL, FUNCTION STATS and SHUTDOWN NOSAVE (as Redis).
 fn allowed_while_busy(argv: &[&[u8]]) -> bool {
     match argv {
         [c, k] if (args::is(c, "script") || args::is(c, "function")) && args::is(k, "kill") => true,
+        [c, s] if args::is(c, "function") && args::is(s, "stats") => true,
         [c, n] if args::is(c, "shutdown") && args::is(n, "nosave") => true,
         _ => false,
     }

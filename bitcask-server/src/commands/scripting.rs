@@ -11,7 +11,7 @@ use bitcask_core::sharded::key_slot;
 
 use super::args::{Args, Failure, Res};
 use super::spec::{
-    Cx, Spec, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_WRITE, NUMKEYS,
+    Cx, Spec, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_NOSCRIPT, F_READONLY, F_SCRIPT, F_WRITE, NUMKEYS,
 };
 use crate::lua::{self, Host, Kill, Running, Script};
 use crate::reply::Out;
@@ -20,10 +20,10 @@ use crate::shared::Shared;
 /// The scripting commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec { name: "eval", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script.", run: eval, ..Spec::NONE },
-    Spec { name: "evalsha", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script by SHA1 digest.", run: evalsha, ..Spec::NONE },
-    Spec { name: "eval_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script.", run: eval_ro, ..Spec::NONE },
-    Spec { name: "evalsha_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script by SHA1 digest.", run: evalsha_ro, ..Spec::NONE },
+    Spec { name: "eval", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script.", run: eval, ..Spec::NONE },
+    Spec { name: "evalsha", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_ATOMIC | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a server-side Lua script by SHA1 digest.", run: evalsha, ..Spec::NONE },
+    Spec { name: "eval_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script.", run: eval_ro, ..Spec::NONE },
+    Spec { name: "evalsha_ro", arity: -3, flags: F_READONLY | F_LOCKREAD | F_NOSCRIPT | F_SCRIPT, keys: (3, NUMKEYS, 1), group: "scripting", summary: "Executes a read-only server-side Lua script by SHA1 digest.", run: evalsha_ro, ..Spec::NONE },
     Spec { name: "script", arity: -2, flags: F_NOSCRIPT, group: "scripting", summary: "A container for Lua scripts management commands.", subs: SCRIPT, ..Spec::NONE },
 ];
 
@@ -60,14 +60,21 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
     } else {
         (cx.srv.scripts.load(first), Some(first))
     };
-    run_script(cx, &Script { sha: &sha, function: false, body, keys, args: argv }, read_only)
+    let command = args.argv();
+    run_script(
+        cx,
+        &Script { sha: &sha, function: false, body, keys, args: argv },
+        read_only,
+        command,
+    )
 }
 
 /// Runs a script or a function (FCALL) as one command (see the module).
-pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool) -> Res {
+pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool, command: Argv<'_>) -> Res {
     let keys = script.keys;
     let limit = Duration::from_millis(cx.srv.rt.busy_reply_threshold());
-    let running = Arc::new(Running::default());
+    let command = command.iter().map(|a| a.to_vec()).collect();
+    let running = Arc::new(Running::new(script.function, script.sha.to_owned(), command));
     // The script's SELECT does not change the caller's database, and nothing it runs may
     // be deferred to another thread.
     let (db, in_exec) = (cx.tx.db, cx.in_exec);
@@ -266,9 +273,20 @@ fn script_flush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-/// SCRIPT KILL and FUNCTION KILL: the running scripts that did not write are asked to stop.
+/// SCRIPT KILL and FUNCTION KILL: the running scripts (functions) that did not write are
+/// asked to stop.
 pub fn script_kill(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    match cx.srv.scripts.kill() {
+    kill(cx, false)
+}
+
+/// SCRIPT KILL (`functions` false) or FUNCTION KILL.
+pub fn kill(cx: &mut Cx<'_>, functions: bool) -> Res {
+    match cx.srv.scripts.kill(functions) {
+        Kill::OtherKind => Err(Failure::coded(if functions {
+            "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+        } else {
+            "BUSY Redis is busy running a function. You can only call FUNCTION KILL or SHUTDOWN NOSAVE."
+        })),
         Kill::NotBusy => Err(Failure::coded("NOTBUSY No scripts in execution right now.")),
         Kill::Unkillable => Err(Failure::coded("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.")),
         Kill::Killed => {

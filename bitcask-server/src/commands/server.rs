@@ -335,9 +335,12 @@ fn save_now(srv: &Shared) -> Result<(), String> {
 
 fn save(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     // The fsync runs off the network threads; the reply follows it.
-    cx.sess.deferred = Some(Box::new(|srv, out| match save_now(srv) {
-        Ok(()) => out.ok(),
-        Err(e) => out.err(&e),
+    cx.sess.deferred = Some(Box::new(|srv, out| {
+        match save_now(srv) {
+            Ok(()) => out.ok(),
+            Err(e) => out.err(&e),
+        }
+        false
     }));
     Ok(())
 }
@@ -405,7 +408,16 @@ fn bgrewriteaof(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 }
 
 fn bitcask_merge(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.sess.deferred = Some(Box::new(|srv, out| match merge_in_background(srv) {
+    cx.sess.deferred = Some(Box::new(|srv, out| {
+        merge_reply(srv, out);
+        false
+    }));
+    Ok(())
+}
+
+/// BITCASK.MERGE's reply: what a merge of every shard did.
+fn merge_reply(srv: &Shared, out: &mut Out) {
+    match merge_in_background(srv) {
         None => out.err("a merge is already running"),
         Some(Err(e)) => out.err(&e),
         Some(Ok(reports)) => {
@@ -420,8 +432,7 @@ fn bitcask_merge(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
             out.bulk(b"bytes_reclaimed");
             out.int(reclaimed as i64);
         }
-    }));
-    Ok(())
+    }
 }
 
 fn bitcask_stats(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {

@@ -237,6 +237,9 @@ pub const F_NOMULTI: u32 = 256;
 pub const F_NOSCRIPT: u32 = 512;
 /// Its writes commit as one atomic batch even outside EXEC (EVAL, FCALL).
 pub const F_ATOMIC: u32 = 1024;
+/// Runs a script: outside MULTI it runs on a blocking thread (EVAL, FCALL and their
+/// variants).
+pub const F_SCRIPT: u32 = 2048;
 /// A spec's `keys.1` for commands whose key count is the argument before the first key
 /// (EVAL, FCALL): `(3, NUMKEYS, 1)` takes `argv[2]` keys from `argv[3]`.
 pub const NUMKEYS: i32 = i32::MIN;

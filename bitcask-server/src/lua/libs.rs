@@ -40,6 +40,7 @@ fn redis(lua: &Lua) -> mlua::Result<Table> {
             _ => Err(mlua::Error::runtime("wrong number of arguments")),
         })?,
     )?;
+    t.raw_set("killed", lua.create_function(|_, ()| Ok(super::killed()))?)?;
     t.raw_set(
         "log",
         lua.create_function(|_, (level, text): (i64, mlua::LuaString)| {

@@ -87,6 +87,13 @@ pub struct Running {
     kill: AtomicBool,
     /// Stopped by SHUTDOWN NOSAVE: its writes are to be dropped.
     pub aborted: AtomicBool,
+    /// A function (FCALL) rather than a script: FUNCTION KILL stops those, SCRIPT KILL the
+    /// others.
+    pub function: bool,
+    /// Its name and the command that runs it, for FUNCTION STATS.
+    pub name: String,
+    /// The command that runs it.
+    pub command: Vec<Vec<u8>>,
     /// The script ran a write command.
     pub wrote: AtomicBool,
 }
@@ -112,7 +119,12 @@ pub enum Kill {
     Unkillable,
     /// The script was asked to stop.
     Killed,
+    /// What runs is a function and SCRIPT KILL was asked, or the other way round.
+    OtherKind,
 }
+
+/// The function running now: its name, the command that runs it, and for how long.
+pub type RunningFunction = (String, Vec<Vec<u8>>, Duration);
 
 impl Running {
     /// Asks the script to stop, as SCRIPT KILL does.
@@ -121,9 +133,19 @@ impl Running {
     }
 }
 
+impl Running {
+    /// A script (or function) about to run: its name (SHA-1 or function name) and command.
+    pub fn new(function: bool, name: String, command: Vec<Vec<u8>>) -> Running {
+        Running { function, name, command, ..Running::default() }
+    }
+}
+
 impl Default for Running {
     fn default() -> Running {
         Running {
+            function: false,
+            name: String::new(),
+            command: Vec::new(),
             started: Instant::now(),
             kill: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
@@ -152,17 +174,27 @@ impl Scripts {
         self.generation.fetch_add(1, AcqRel);
     }
 
-    /// Asks the running scripts that did not write to stop.
-    pub fn kill(&self) -> Kill {
+    /// Asks the running scripts (or functions) that did not write to stop.
+    pub fn kill(&self, functions: bool) -> Kill {
         let running = lock(&self.running);
         if running.is_empty() {
             return Kill::NotBusy;
+        }
+        if running.iter().any(|r| r.function != functions) {
+            return Kill::OtherKind;
         }
         if running.iter().any(|r| r.wrote.load(Acquire)) {
             return Kill::Unkillable;
         }
         running.iter().for_each(|r| r.stop());
         Kill::Killed
+    }
+
+    /// The function running now (FUNCTION STATS).
+    pub fn running_function(&self) -> Option<RunningFunction> {
+        let running = lock(&self.running);
+        let r = running.iter().find(|r| r.function)?;
+        Some((r.name.clone(), r.command.clone(), r.started.elapsed()))
     }
 
     /// Stops every running script, those that wrote too (SHUTDOWN NOSAVE): a script's
@@ -315,6 +347,12 @@ fn check_running() -> mlua::Result<VmState> {
         }
         Ok(VmState::Continue)
     })
+}
+
+/// Whether the thread's current script was asked to stop (the sandbox's pcall and xpcall
+/// then pass the error on: a killed script cannot catch its end).
+fn killed() -> bool {
+    CURRENT.with(|c| c.borrow().as_ref().is_some_and(|cur| cur.run.kill.load(Acquire)))
 }
 
 /// Ends the thread's current script: off the list of running scripts, and the server no

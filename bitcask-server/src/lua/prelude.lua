@@ -52,7 +52,9 @@ end
 -- The redis library: the server's primitives and the rest, in Lua.
 local redis = {}
 for k, v in pairs(hooks.libs.redis) do
-    redis[k] = v
+    if k ~= "killed" then
+        redis[k] = v
+    end
 end
 local function fail(text)
     error({ err = text }, 0)
@@ -115,12 +117,27 @@ redis.breakpoint = function()
 end
 redis.debug = function() end
 
+-- pcall and xpcall that cannot catch a script's end (SCRIPT KILL): the error goes on.
+local killed, real_pcall, real_xpcall = hooks.libs.redis.killed, pcall, xpcall
+local function pass_kill(ok, ...)
+    if not ok and killed() then
+        error((...), 0)
+    end
+    return ok, ...
+end
+local function sandbox_pcall(f, ...)
+    return pass_kill(real_pcall(f, ...))
+end
+local function sandbox_xpcall(f, handler)
+    return pass_kill(real_xpcall(f, handler))
+end
+
 local visible = {
     assert = assert, collectgarbage = collectgarbage, error = error, gcinfo = gcinfo,
-    getmetatable = getmetatable, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+    getmetatable = getmetatable, ipairs = ipairs, next = next, pairs = pairs, pcall = sandbox_pcall,
     rawequal = rawequal, rawget = rawget, rawset = rawset, select = select,
     setmetatable = setmetatable, tonumber = tonumber, tostring = tostring, type = type,
-    unpack = unpack, xpcall = xpcall, _VERSION = _VERSION,
+    unpack = unpack, xpcall = sandbox_xpcall, _VERSION = _VERSION,
     coroutine = readonly(coroutine), string = readonly(string), table = readonly(table),
     math = readonly(math), redis = readonly(redis),
 }
