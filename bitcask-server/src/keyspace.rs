@@ -3,7 +3,7 @@
 //! store is reachable only through it: every write moves its slot's version (commands write
 //! through [`Tx`](crate::tx::Tx)); reads and administration go through the methods below.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -46,15 +46,21 @@ pub struct Keyspace {
     versions: Box<[AtomicU64]>,
     /// Writes since the store was last synced by SAVE (for INFO's `rdb_changes_since_last_save`).
     pub dirty: AtomicU64,
-    /// Whether a namespaced user key (another database, the empty key, ...) may exist: until
-    /// one does, database 0 holds every key and counting keys costs nothing.
-    coded: AtomicBool,
+    /// Whether a namespaced user key (another database, the empty key, ...) may exist
+    /// ([`CODED_UNKNOWN`] until the first count walks the keydir, so opening walks nothing):
+    /// while none does, database 0 holds every key and counting keys costs nothing.
+    coded: AtomicU8,
     /// The server's own records (shard markers, the database map, the function
     /// libraries): each counts as a key of the store.
     markers: AtomicUsize,
     /// Database `i` is stored as physical database `map[i]` (SWAPDB swaps two).
     map: [AtomicU8; MAX_DATABASES],
 }
+
+/// `Keyspace::coded`: not known yet, no namespaced user key, some.
+const CODED_UNKNOWN: u8 = 0;
+const CODED_NONE: u8 = 1;
+const CODED_SOME: u8 = 2;
 
 /// The slot locks a command holds while it runs (taken in slot order: no deadlock).
 // The guards are held for their Drop: they unlock when the command is done.
@@ -80,13 +86,10 @@ impl Keyspace {
             locks,
             versions,
             dirty: AtomicU64::new(0),
-            coded: AtomicBool::new(true),
+            coded: AtomicU8::new(CODED_UNKNOWN),
             markers: AtomicUsize::new(markers),
             map: map.map(AtomicU8::new),
         };
-        let coded =
-            ks.coded_keys()?.iter().any(|k| matches!(decode(k), Some(Decoded::String { .. })));
-        ks.coded.store(coded, Relaxed);
         Ok((ks, renamed))
     }
 
@@ -97,9 +100,7 @@ impl Keyspace {
 
     /// Records the function libraries (FUNCTION LOAD, DELETE, FLUSH, RESTORE).
     pub fn save_functions(&self, payload: &[u8]) -> Result<(), Error> {
-        let existed = self.load_functions()?.is_some();
-        crate::store_meta::save_functions(&self.db, payload)?;
-        if !existed && self.load_functions()?.is_some() {
+        if crate::store_meta::save_functions(&self.db, payload)? {
             self.markers.fetch_add(1, Relaxed);
         }
         Ok(())
@@ -183,8 +184,8 @@ impl Keyspace {
     /// keys walk the keydir from now on.
     #[inline]
     fn see(&self, key: &[u8]) {
-        if key.first() == Some(&NAMESPACED) && !self.coded.load(Relaxed) {
-            self.coded.store(true, Relaxed);
+        if key.first() == Some(&NAMESPACED) && self.coded.load(Relaxed) != CODED_SOME {
+            self.coded.store(CODED_SOME, Relaxed);
         }
     }
 
@@ -256,12 +257,18 @@ impl Keyspace {
     pub fn key_counts(&self) -> Result<Vec<(u8, usize, usize)>, Error> {
         let (all, expiring) =
             (self.db.len().saturating_sub(self.markers.load(Relaxed)), self.db.len_expiring());
-        if !self.coded.load(Relaxed) {
+        if self.coded.load(Relaxed) == CODED_NONE {
             let db0 = self.logical(0);
             return Ok(if all == 0 { Vec::new() } else { vec![(db0, all, expiring)] });
         }
         let mut dbs = [(0usize, 0usize); 256];
-        for k in self.coded_keys()? {
+        let coded = self.coded_keys()?;
+        if !coded.iter().any(|k| matches!(decode(k), Some(Decoded::String { .. }))) {
+            // Only the server's own records: the next counts cost nothing (unless a write of
+            // a namespaced key came meanwhile, which this leaves as it found it).
+            let _ = self.coded.compare_exchange(CODED_UNKNOWN, CODED_NONE, Relaxed, Relaxed);
+        }
+        for k in coded {
             if let Some(Decoded::String { db, .. }) = decode(&k) {
                 let ttl = usize::from(matches!(self.expiry(&k)?, Some(at) if at > 0));
                 if let Some(c) = dbs.get_mut(usize::from(db)) {

@@ -140,7 +140,8 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
 
-/// The stack of a network thread.
+/// The stack of a network thread and of the blocking threads that run its scripts: room
+/// for a script's nesting (JSON, replies) up to Redis's limits of 1,000 levels.
 const NET_THREAD_STACK: usize = 32 << 20;
 
 /// Serves an open store (opened with [`store_options`]) until SIGTERM, SIGINT or
@@ -244,8 +245,7 @@ fn spawn_net_threads(
     for i in 0..n {
         let l = listener.try_clone().map_err(ServeError::Io)?;
         let (srv, stop) = (srv.clone(), stop.clone());
-        // Scripts run here: the stack holds their nesting (JSON, replies) up to Redis's
-        // limits of 1,000 levels with room to spare.
+        // Scripts inside MULTI run here (others on blocking threads): see NET_THREAD_STACK.
         let h = std::thread::Builder::new()
             .name(format!("bitcask-net-{i}"))
             .stack_size(NET_THREAD_STACK)
@@ -263,7 +263,11 @@ fn net_thread(
     listener: std::net::TcpListener,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // Its blocking threads run scripts: the same stack as the network thread's.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_stack_size(NET_THREAD_STACK)
+        .build()?;
     rt.block_on(async {
         let listener = TcpListener::from_std(listener)?;
         loop {

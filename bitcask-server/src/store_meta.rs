@@ -149,11 +149,11 @@ pub fn load_functions(db: &ShardedBitcask) -> Result<Option<Vec<u8>>, Error> {
 }
 
 /// Records the function libraries (one write: a crash keeps the old set or the new);
-/// nothing when the shard that keeps them is not open here.
-pub fn save_functions(db: &ShardedBitcask, payload: &[u8]) -> Result<(), Error> {
+/// nothing when the shard that keeps them is not open here. Whether the record is new.
+pub fn save_functions(db: &ShardedBitcask, payload: &[u8]) -> Result<bool, Error> {
     let key = functions_key();
-    match db.shard_for(&key) {
-        Ok(shard) => shard.put(&key, payload),
-        Err(_) => Ok(()),
-    }
+    let Ok(shard) = db.shard_for(&key) else { return Ok(false) };
+    let new = !shard.contains(&key)?;
+    shard.put(&key, payload)?;
+    Ok(new)
 }

@@ -64,16 +64,11 @@ fn databases_outlive_a_restart_and_the_flag_bounds_them() {
         c.cmd(&["CONFIG", "GET", "databases"]),
         Reply::Array(vec![Reply::bulk("databases"), Reply::bulk("4")])
     );
-    let (dir, port, args) = (s.dir.clone(), s.port, s.args.clone());
-    let (code, tmp) = s.terminate();
-    assert_eq!(code, Some(0));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let s = Server::restart_killed(&dir, port, &args);
+    let s = s.restart();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["GET", "k"]), Reply::Nil);
     assert_eq!(c.cmd(&["SELECT", "3"]), Reply::ok());
     assert_eq!(c.cmd(&["GET", "k"]), Reply::bulk("three"));
-    drop(tmp);
 }
 
 #[test]
@@ -152,16 +147,12 @@ fn swapdb_swaps_at_once_and_for_good() {
     assert_eq!(c.cmd(&["EXISTS", "t"]), int(0));
     // The swap is recorded in the store (an odd number of swaps: 0 holds b, c and t).
     assert_eq!(c.cmd(&["SWAPDB", "1", "0"]), Reply::ok());
-    let (dir, port, args) = (s.dir.clone(), s.port, s.args.clone());
-    let (_, tmp) = s.terminate();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let s = Server::restart_killed(&dir, port, &args);
+    let s = s.restart();
     let mut c = s.raw();
     assert_eq!(c.cmd(&["GET", "t"]), Reply::bulk("1"));
     assert_eq!(c.cmd(&["DBSIZE"]), int(3));
     assert_eq!(c.cmd(&["SELECT", "1"]), Reply::ok());
     assert_eq!(c.cmd(&["GET", "a"]), Reply::bulk("in0"));
-    drop(tmp);
 }
 
 #[test]

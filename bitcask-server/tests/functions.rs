@@ -90,11 +90,7 @@ fn libraries_outlive_a_restart_and_dumps_move_both_ways() {
     assert_eq!(ours.cmd(&["FUNCTION", "LOAD", SETTER]), Reply::bulk("z"));
     assert_eq!(ours.cmd(&["SET", "plain", "1"]), Reply::ok());
     // After a restart: the libraries are back, and they are not keys.
-    let (dir, port, args) = (s.dir.clone(), s.port, s.args.clone());
-    let (code, tmp) = s.terminate();
-    assert_eq!(code, Some(0));
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let s = Server::restart_killed(&dir, port, &args);
+    let s = s.restart();
     let mut ours = s.raw();
     assert_eq!(ours.cmd(&["DBSIZE"]), Reply::Int(1));
     assert_eq!(
@@ -109,8 +105,6 @@ fn libraries_outlive_a_restart_and_dumps_move_both_ways() {
     assert_eq!(redis.cmd(&["FUNCTION", "STATS"]), ours.cmd(&["FUNCTION", "STATS"]));
     // FLUSH also outlives a restart.
     assert_eq!(ours.cmd(&["FUNCTION", "FLUSH"]), Reply::ok());
-    let (_, tmp2) = s.terminate();
-    let s = Server::restart_killed(&dir, port, &args);
+    let s = s.restart();
     assert_eq!(s.raw().cmd(&["FCALL", "g", "0"]).error_text(), "ERR Function not found");
-    drop((tmp, tmp2));
 }

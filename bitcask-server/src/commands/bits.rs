@@ -4,6 +4,7 @@
 
 use super::args::{is, Args, Failure, Res};
 use super::spec::{Cx, Spec, F_FAST, F_READONLY, F_WRITE};
+use super::strings::{too_big, MAX_STRING};
 use crate::number::parse_i64;
 
 /// The bit commands.
@@ -17,9 +18,6 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "bitfield", arity: -2, flags: F_WRITE, keys: (1, 1, 1), group: "bitmap", summary: "Performs arbitrary bitfield integer operations on strings.", run: bitfield, ..Spec::NONE },
     Spec { name: "bitfield_ro", arity: -2, flags: F_READONLY | F_FAST, keys: (1, 1, 1), group: "bitmap", summary: "Performs arbitrary read-only bitfield integer operations on strings.", run: bitfield_ro, ..Spec::NONE },
 ];
-
-/// The longest string a bit command may reach, in bytes (Redis's `proto-max-bulk-len`).
-const MAX_BYTES: u64 = 512 << 20;
 
 fn bad_offset() -> Failure {
     Failure::err("bit offset is not an integer or out of range")
@@ -37,7 +35,7 @@ fn offset_arg(arg: &[u8], width: Option<u32>) -> Result<u64, Failure> {
         None => n,
     };
     match u64::try_from(n) {
-        Ok(n) if n >> 3 < MAX_BYTES => Ok(n),
+        Ok(n) if n >> 3 < MAX_STRING => Ok(n),
         _ => Err(bad_offset()),
     }
 }
@@ -61,7 +59,7 @@ fn set_bit(v: &mut [u8], i: u64, on: bool) {
 fn reach(v: &mut Vec<u8>, last: u64) -> Result<(), Failure> {
     let need = (last >> 3) + 1;
     if need > bitcask_core::Options::default().max_value_size as u64 {
-        return Err(Failure::err("string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(too_big());
     }
     if (v.len() as u64) < need {
         v.resize(need as usize, 0);

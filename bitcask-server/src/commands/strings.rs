@@ -33,9 +33,10 @@ pub static COMMANDS: &[Spec] = &[
 ];
 
 /// The largest string a command may build (as Redis's `proto-max-bulk-len`).
-const MAX_STRING: u64 = 512 << 20;
+pub const MAX_STRING: u64 = 512 << 20;
 
-fn too_big() -> Failure {
+/// `ERR string exceeds maximum allowed size (proto-max-bulk-len)`.
+pub fn too_big() -> Failure {
     Failure::err("string exceeds maximum allowed size (proto-max-bulk-len)")
 }
 

@@ -124,10 +124,7 @@ fn write(out: &mut Out, v: &Value, depth: usize, r3: bool) {
         Value::Integer(i) => out.int(*i),
         Value::Number(f) => out.int(*f as i64),
         Value::String(s) => out.bulk(&s.as_bytes()),
-        Value::Table(t) if depth >= MAX_DEPTH => {
-            let _ = t;
-            out.err("reached lua stack limit");
-        }
+        Value::Table(_) if depth >= MAX_DEPTH => out.err("reached lua stack limit"),
         Value::Table(t) => table(out, t, depth, r3),
         _ => out.null(),
     }

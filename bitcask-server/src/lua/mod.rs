@@ -1,5 +1,5 @@
-//! Lua scripting as Redis has it: Lua 5.1 (mlua, vendored), one interpreter per network
-//! thread with the sandbox of prelude.lua, the script cache shared by every thread (by SHA-1),
+//! Lua scripting as Redis has it: Lua 5.1 (mlua, vendored), one interpreter per thread
+//! that runs scripts with the sandbox of prelude.lua, the script cache shared by every thread (by SHA-1),
 //! `redis.call`/`redis.pcall` through a [`Host`] (the server runs the command on the
 //! script's write set), the conversions of convert.rs, and the running scripts a SCRIPT KILL
 //! can stop. The engine knows nothing of commands: the host does.

@@ -211,18 +211,9 @@ impl<'a> Decoder<'a> {
             0xc0 => Value::Nil,
             0xc2 => Value::Boolean(false),
             0xc3 => Value::Boolean(true),
-            0xd9 => {
-                let n = self.uint(1)? as usize;
-                self.str(n)?
-            }
-            0xda => {
-                let n = self.uint(2)? as usize;
-                self.str(n)?
-            }
-            0xdb => {
-                let n = self.uint(4)? as usize;
-                self.str(n)?
-            }
+            0xd9 => self.sized(1, Self::str)?,
+            0xda => self.sized(2, Self::str)?,
+            0xdb => self.sized(4, Self::str)?,
             0xca => Value::Number(f64::from(f32::from_bits(self.uint(4)? as u32))),
             0xcb => Value::Number(f64::from_bits(self.uint(8)?)),
             0xcc => Value::Integer(self.uint(1)? as i64),
@@ -233,25 +224,23 @@ impl<'a> Decoder<'a> {
             0xd1 => Value::Integer(i64::from(self.uint(2)? as u16 as i16)),
             0xd2 => Value::Integer(i64::from(self.uint(4)? as u32 as i32)),
             0xd3 => Value::Integer(self.uint(8)? as i64),
-            0xdc => {
-                let n = self.uint(2)? as usize;
-                self.array(n)?
-            }
-            0xdd => {
-                let n = self.uint(4)? as usize;
-                self.array(n)?
-            }
-            0xde => {
-                let n = self.uint(2)? as usize;
-                self.map(n)?
-            }
-            0xdf => {
-                let n = self.uint(4)? as usize;
-                self.map(n)?
-            }
+            0xdc => self.sized(2, Self::array)?,
+            0xdd => self.sized(4, Self::array)?,
+            0xde => self.sized(2, Self::map)?,
+            0xdf => self.sized(4, Self::map)?,
             0xe0..=0xff => Value::Integer(i64::from(b as i8)),
             _ => return Err("Bad data format in input.".into()),
         })
+    }
+
+    /// A string, array or map whose length comes first, in `len_bytes` bytes.
+    fn sized(
+        &mut self,
+        len_bytes: usize,
+        read: fn(&mut Self, usize) -> Result<Value, String>,
+    ) -> Result<Value, String> {
+        let n = self.uint(len_bytes)? as usize;
+        read(self, n)
     }
 
     fn str(&mut self, n: usize) -> Result<Value, String> {

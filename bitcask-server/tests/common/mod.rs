@@ -133,6 +133,18 @@ impl Server {
         (code, self._tmp.take())
     }
 
+    /// Stops with SIGTERM (which must exit 0) and starts again on the same store, port and
+    /// flags; the temporary directory goes with it.
+    pub fn restart(self) -> Server {
+        let (dir, port, args) = (self.dir.clone(), self.port, self.args.clone());
+        let (code, tmp) = self.terminate();
+        assert_eq!(code, Some(0), "the server did not stop cleanly");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut s = Server::restart_killed(&dir, port, &args);
+        s._tmp = tmp;
+        s
+    }
+
     /// Restarts on the same store and port.
     pub fn restart_killed(dir: &Path, port: u16, args: &[&str]) -> Server {
         // The port may linger for a moment after a kill.
