@@ -140,6 +140,9 @@ pub fn run(cfg: Config) -> Result<(), ServeError> {
     run_cluster_store(db, cfg, Some(cluster), |_| {})
 }
 
+/// Blocking threads per network thread: scripts, KEYS, SAVE and merges run on them.
+const BLOCKING_THREADS: usize = 8;
+
 /// The stack of a network thread and of the blocking threads that run its scripts: room
 /// for a script's nesting (JSON, replies) up to Redis's limits of 1,000 levels.
 const NET_THREAD_STACK: usize = 32 << 20;
@@ -263,10 +266,13 @@ fn net_thread(
     listener: std::net::TcpListener,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    // Its blocking threads run scripts: the same stack as the network thread's.
+    // Its blocking threads run scripts (and KEYS, SAVE, merges): the same stack as the
+    // network thread's, and a bound on how many at once (each script's interpreter may hold
+    // 256 MiB; more wait their turn).
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .thread_stack_size(NET_THREAD_STACK)
+        .max_blocking_threads(BLOCKING_THREADS)
         .build()?;
     rt.block_on(async {
         let listener = TcpListener::from_std(listener)?;

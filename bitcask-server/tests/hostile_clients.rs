@@ -100,6 +100,7 @@ fn scan_keeps_no_copy_of_the_keyspace_per_connection() {
     let grown = s.rss_kib().saturating_sub(before);
     // 300 connections each keeping a sixteenth of 200,000 keys would hold ~100 MB; a
     // stateless cursor holds nothing but each connection's buffers.
+    eprintln!("300 SCAN cursors grew RSS by {grown} KiB");
     assert!(grown < 30 * 1024, "RSS grew {grown} KiB for 300 SCAN cursors");
     // Every key is still found by a whole walk.
     let mut c = s.raw();
@@ -175,6 +176,7 @@ fn replies_to_a_client_that_does_not_read_are_held_one_batch_at_a_time() {
     let stuck = send_unread(s.port, &frames);
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let grown = s.rss_kib().saturating_sub(before);
+    eprintln!("a client that does not read grew RSS by {grown} KiB");
     assert!(grown < 64 * 1024, "RSS grew {grown} KiB for a client that does not read");
     // Another client is served meanwhile.
     assert_eq!(s.raw().cmd(&["GET", "missing"]), Reply::Nil);
@@ -197,6 +199,7 @@ fn a_reply_past_the_output_limit_closes_the_client_and_frees_its_memory() {
     c.send(&common::Raw::frame(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()));
     assert!(c.is_closed(), "a 4.8 GB MGET reply closes the connection");
     let grown = s.rss_kib().saturating_sub(before);
+    eprintln!("a reply past the output limit grew RSS by {grown} KiB");
     assert!(grown < 200 * 1024, "RSS grew {grown} KiB");
     let mut d = s.raw();
     let info = d.cmd(&["INFO", "clients"]).text();
@@ -229,6 +232,7 @@ fn a_transaction_queue_holds_no_more_memory_than_its_limit() {
     assert!(refused.error_text().contains("MULTI queue limit reached"), "{refused:?}");
     let peak = s.rss_kib().saturating_sub(before);
     // 32 MiB of accounted queue; the real cost may differ somewhat from the estimate.
+    eprintln!("{queued} queued commands grew RSS by {peak} KiB");
     assert!(peak < 64 * 1024, "{queued} queued commands grew RSS by {peak} KiB");
     assert!(queued > 100_000, "{queued}");
     eprintln!("{queued} commands queued in {peak} KiB before the limit");
