@@ -274,6 +274,38 @@ fn a_runaway_script_answers_busy_to_others_until_script_kill() {
 }
 
 #[test]
+fn a_transaction_meeting_a_runaway_script_is_discarded_whole() {
+    let s = Server::start(&["--busy-reply-threshold", "100"]);
+    let (mut runner, mut tx, mut killer) = (s.raw(), s.raw(), s.raw());
+    assert_eq!(tx.cmd(&["SET", "xx", "1"]), Reply::ok());
+    // MULTI passes while the script runs; a command refused with BUSY makes EXEC abort.
+    runner.send(&Raw::frame(&[b"EVAL", b"while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(tx.cmd(&["MULTI"]), Reply::ok());
+    assert!(tx.cmd(&["INCR", "xx"]).error_text().starts_with("BUSY "));
+    assert_eq!(killer.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    runner.read();
+    assert_eq!(tx.cmd(&["INCR", "xx"]), Reply::Simple("QUEUED".into()));
+    assert_eq!(
+        tx.cmd(&["EXEC"]).error_text(),
+        "EXECABORT Transaction discarded because of previous errors."
+    );
+    // An EXEC refused with BUSY ends the transaction, saying why.
+    assert_eq!(tx.cmd(&["MULTI"]), Reply::ok());
+    assert_eq!(tx.cmd(&["INCR", "xx"]), Reply::Simple("QUEUED".into()));
+    runner.send(&Raw::frame(&[b"EVAL", b"while true do end", b"0"]));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        tx.cmd(&["EXEC"]).error_text(),
+        "EXECABORT Transaction discarded because of: BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+    );
+    assert_eq!(killer.cmd(&["SCRIPT", "KILL"]), Reply::ok());
+    runner.read();
+    assert_eq!(tx.cmd(&["EXEC"]).error_text(), "ERR EXEC without MULTI");
+    assert_eq!(tx.cmd(&["GET", "xx"]), Reply::bulk("1"));
+}
+
+#[test]
 fn a_runaway_script_that_wrote_is_unkillable_but_shutdown_nosave_stops_it() {
     let s = Server::start(&["--busy-reply-threshold", "200"]);
     let mut runner = s.raw();

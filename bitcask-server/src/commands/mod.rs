@@ -38,25 +38,23 @@ pub fn restore_functions(srv: &Shared) {
 /// queued (a refused one makes EXEC abort); otherwise it runs.
 pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) {
     let refuse = |sess: &mut Session, out: &mut Out, f: Failure| {
+        // A refused EXEC ends the transaction, saying why (as Redis).
+        if sess.multi.is_some() && argv.first().is_some_and(|n| args::is(n, "exec")) {
+            sess.end_multi();
+            let why = match &f {
+                Failure::Err(why) => why.to_string(),
+                other => other.text(),
+            };
+            let text = format!("EXECABORT Transaction discarded because of: {why}");
+            srv.cmdstats.error(&text);
+            return out.error(&text);
+        }
         sess.flag_multi_error();
         srv.cmdstats.error(&f.text());
         f.reply(out);
     };
     let (spec, at) = match TABLE.resolve(argv) {
         Ok(found) => found,
-        // A refused EXEC ends the transaction, saying why (as Redis).
-        Err(Failure::Err(why))
-            if sess.multi.is_some() && argv.first().is_some_and(|n| args::is(n, "exec")) =>
-        {
-            sess.end_multi();
-            if let Some(spec) = TABLE.lookup(b"exec") {
-                let name = || run::full_name(spec, argv, 1);
-                srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
-            }
-            let text = format!("EXECABORT Transaction discarded because of: {why}");
-            srv.cmdstats.error(&text);
-            return out.error(&text);
-        }
         Err(f) => {
             // A known command refused for its arity counts as a rejected call of it.
             let arity = matches!(&f, Failure::Err(t) if t.starts_with("wrong number of arguments"));
@@ -116,9 +114,11 @@ fn defer_script(sess: &mut Session, spec: &'static spec::Spec, argv: &[&[u8]], a
 }
 
 /// What a client may run while a script runs past the time limit: SCRIPT KILL, FUNCTION
-/// KILL, FUNCTION STATS and SHUTDOWN NOSAVE (as Redis).
+/// KILL, FUNCTION STATS, SHUTDOWN NOSAVE and the transaction commands but EXEC (as Redis:
+/// a command refused inside MULTI makes EXEC abort).
 fn allowed_while_busy(argv: &[&[u8]]) -> bool {
     match argv {
+        [c, ..] if ["multi", "discard", "watch", "unwatch"].iter().any(|n| args::is(c, n)) => true,
         [c, k] if (args::is(c, "script") || args::is(c, "function")) && args::is(k, "kill") => true,
         [c, s] if args::is(c, "function") && args::is(s, "stats") => true,
         [c, n] if args::is(c, "shutdown") && args::is(n, "nosave") => true,
