@@ -237,3 +237,50 @@ fn a_transaction_queue_holds_no_more_memory_than_its_limit() {
     assert!(queued > 100_000, "{queued}");
     eprintln!("{queued} commands queued in {peak} KiB before the limit");
 }
+
+#[test]
+fn scripts_at_once_are_bounded_per_network_thread() {
+    // Sixteen clients each run a script that holds 32 MiB for a second: at most eight run at
+    // once on a network thread (the rest wait their turn), so at most eight interpreters'
+    // memory (256 MiB each at worst) is held.
+    let s = Server::start(&["--threads", "1"]);
+    let before = s.rss_kib();
+    let script = "local function now() local t = redis.call('TIME') return t[1] * 1e6 + t[2] end \
+                  local c = now() local s = string.rep('x', 33554432) \
+                  while now() - c < 1000000 do end return {c, now(), #s}";
+    let clients: Vec<_> = (0..16)
+        .map(|_| {
+            let mut c = s.raw();
+            c.send(&common::Raw::frame(&[b"EVAL", script.as_bytes(), b"0"]));
+            c
+        })
+        .collect();
+    let waiting =
+        std::thread::spawn(move || clients.into_iter().map(|mut c| c.read()).collect::<Vec<_>>());
+    let mut peak = 0;
+    while !waiting.is_finished() {
+        peak = peak.max(s.rss_kib().saturating_sub(before));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let runs: Vec<(i64, i64)> = waiting
+        .join()
+        .unwrap()
+        .into_iter()
+        .map(|r| match r {
+            Reply::Array(v) => match v.as_slice() {
+                [Reply::Int(from), Reply::Int(to), Reply::Int(33_554_432)] => (*from, *to),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // The most scripts running at one moment: at a script's start, those begun and not ended.
+    let most = runs
+        .iter()
+        .map(|&(at, _)| runs.iter().filter(|&&(from, to)| from <= at && at < to).count())
+        .max()
+        .unwrap();
+    eprintln!("16 scripts of 32 MiB: at most {most} at once; RSS grew by at most {peak} KiB");
+    assert!((2..=8).contains(&most), "{most} scripts ran at once");
+    assert!(peak < 8 * 256 * 1024, "RSS grew {peak} KiB for 16 scripts of 32 MiB");
+}
