@@ -37,8 +37,22 @@ pub struct Session {
     pub quit: bool,
     /// Work for a blocking thread before the next request runs.
     pub deferred: Option<Deferred>,
+    /// Where the script (EVAL, FCALL, ...) now running may run.
+    pub script_place: ScriptPlace,
     /// The peer's address.
     pub addr: String,
+}
+
+/// Where a script runs: on the network thread while it is short, else on a blocking thread
+/// (where it holds neither the thread nor the other connections served there).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ScriptPlace {
+    /// Where the command runs (a blocking thread, or the network thread in EXEC).
+    Here,
+    /// The network thread, until it runs too long: then it stops and is moved.
+    Inline,
+    /// It stopped on the network thread (nothing of it kept): run it on a blocking thread.
+    Moved,
 }
 
 /// The memory a queued argument costs besides its bytes: its vector's header and the
@@ -62,6 +76,7 @@ impl Session {
             wrote: false,
             quit: false,
             deferred: None,
+            script_place: ScriptPlace::Here,
             addr,
         }
     }

@@ -420,3 +420,26 @@ fn a_killed_script_cannot_catch_its_end_with_pcall() {
     assert!(runner.read().error_text().contains("Script killed by user with SCRIPT KILL"));
     assert_eq!(other.cmd(&["PING"]), Reply::Simple("PONG".into()));
 }
+
+#[test]
+fn a_script_that_outgrows_the_network_thread_runs_once_on_a_blocking_thread() {
+    // A script starts on the network thread; one that runs long stops there, nothing of it
+    // kept (its write, its reply, a pcall that would catch the stop), and runs again on a
+    // blocking thread, where its later runs go straight.
+    let s = Server::start(&["--threads", "1"]);
+    let mut c = s.raw();
+    let script = "redis.call('INCR', KEYS[1]) \
+        local ok = pcall(function() local i = 0 while i < 3000000 do i = i + 1 end end) \
+        return {ok and 1 or 0, redis.call('GET', KEYS[1])}";
+    let expect = |n: &str| Reply::Array(vec![Reply::Int(1), Reply::bulk(n)]);
+    assert_eq!(c.cmd(&["EVAL", script, "1", "n"]), expect("1"));
+    assert_eq!(c.cmd(&["EVAL", script, "1", "n"]), expect("2"));
+    assert_eq!(c.cmd(&["GET", "n"]), Reply::bulk("2"));
+    let stats = c.cmd(&["INFO", "commandstats"]).text();
+    assert!(stats.contains("cmdstat_eval:calls=2,"), "{stats}");
+    // A short script answers from the network thread meanwhile, in order.
+    c.send(&Raw::frame(&[b"EVAL", script.as_bytes(), b"1", b"n"]));
+    c.send(&Raw::frame(&[b"EVAL", b"return redis.call('INCR', KEYS[1])", b"1", b"n"]));
+    assert_eq!(c.read(), expect("3"));
+    assert_eq!(c.read(), Reply::Int(4));
+}

@@ -21,7 +21,7 @@ mod strings;
 mod transaction;
 
 use crate::reply::Out;
-use crate::session::Session;
+use crate::session::{ScriptPlace, Session};
 use crate::shared::Shared;
 
 use args::Failure;
@@ -78,7 +78,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         return refuse(sess, out, Failure::coded("NOAUTH Authentication required."));
     }
     if sess.multi.is_none() && spec.flags & F_SCRIPT != 0 {
-        return defer_script(sess, spec, argv, at);
+        return run_script(srv, sess, out, spec, argv, at);
     }
     if sess.multi.is_none() || spec.flags & F_TXCONTROL != 0 {
         let call: Call<'_> = (spec, argv, at);
@@ -97,10 +97,30 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     out.simple("QUEUED");
 }
 
-/// Runs a script (EVAL, FCALL, ...) on a blocking thread: a long one holds neither its
-/// network thread nor the other connections served there (they get BUSY, and may SCRIPT
-/// KILL it). The run is the same as any command's, on a copy of what the session gives a
-/// command (its id, address, name and database: a script changes none of them).
+/// Runs a script (EVAL, FCALL, ...) on the network thread while it is short; one that runs
+/// longer (or would wait for a lock) stops, nothing of it kept, and runs again on a
+/// blocking thread.
+fn run_script(
+    srv: &Shared,
+    sess: &mut Session,
+    out: &mut Out,
+    spec: &'static spec::Spec,
+    argv: &[&[u8]],
+    at: usize,
+) {
+    let mark = out.mark();
+    sess.script_place = ScriptPlace::Inline;
+    run(srv, sess, out, &[(spec, argv, at)], Mode::Plain, &TABLE);
+    if std::mem::replace(&mut sess.script_place, ScriptPlace::Here) == ScriptPlace::Moved {
+        out.rollback(mark);
+        defer_script(sess, spec, argv, at);
+    }
+}
+
+/// Runs a script on a blocking thread: a long one holds neither its network thread nor the
+/// other connections served there (they get BUSY, and may SCRIPT KILL it). The run is the
+/// same as any command's, on a copy of what the session gives a command (its id, address,
+/// name and database: a script changes none of them).
 fn defer_script(sess: &mut Session, spec: &'static spec::Spec, argv: &[&[u8]], at: usize) {
     let owned: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
     let (id, addr, name, db) = (sess.id, sess.addr.clone(), sess.name.clone(), sess.db);

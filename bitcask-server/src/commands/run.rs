@@ -8,7 +8,7 @@ use super::args::{Args, Failure};
 use super::spec::{Cx, Spec, Table, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_WRITE};
 use crate::keyspace::Commit;
 use crate::reply::Out;
-use crate::session::Session;
+use crate::session::{ScriptPlace, Session};
 use crate::shared::Shared;
 use crate::tx::Tx;
 
@@ -86,7 +86,7 @@ pub fn run(
 /// Runs one handler for a client (alone or in EXEC): counted, and when it passes the
 /// threshold logged in the slow log.
 pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
-    let usec = run_counted(cx, spec, argv, at);
+    let Some(usec) = run_counted(cx, spec, argv, at) else { return };
     let threshold = cx.srv.rt.slowlog_slower_than();
     if threshold >= 0 && usec >= threshold as u64 {
         let client = (cx.sess.addr.clone(), cx.sess.name.clone().unwrap_or_default());
@@ -96,10 +96,12 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
 
 /// Runs one handler (for a client, or for a script: not logged apart); on failure its
 /// partial reply becomes the error. Counted in INFO commandstats and errorstats; returns
-/// the microseconds it took.
-pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) -> u64 {
+/// the microseconds it took (none for a script that left its network thread: it did not
+/// run, it will).
+pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) -> Option<u64> {
     let (started, mark) = (std::time::Instant::now(), cx.out.mark());
     let failed = match (spec.run)(cx, &mut Args::new(argv, at)) {
+        Ok(()) if cx.sess.script_place == ScriptPlace::Moved => return None,
         Ok(()) => false,
         Err(f) => {
             cx.out.rollback(mark);
@@ -113,7 +115,7 @@ pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usi
     let usec = started.elapsed().as_micros() as u64;
     let name = || full_name(spec, argv, at);
     cx.srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).ran(usec, failed);
-    usec
+    Some(usec)
 }
 
 /// A command's name as INFO commandstats shows it (`client|list` for a subcommand).

@@ -15,6 +15,7 @@ use super::spec::{
 };
 use crate::lua::{self, Host, Kill, Running, Script};
 use crate::reply::Out;
+use crate::session::ScriptPlace;
 use crate::shared::Shared;
 
 /// The scripting commands.
@@ -73,8 +74,16 @@ fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: b
 pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool, command: Argv<'_>) -> Res {
     let keys = script.keys;
     let limit = Duration::from_millis(cx.srv.rt.busy_reply_threshold());
-    let command = command.iter().map(|a| a.to_vec()).collect();
-    let running = Arc::new(Running::new(script.function, script.sha.to_owned(), command));
+    // FUNCTION STATS shows the command of a running function.
+    let command = match script.function {
+        true => command.iter().map(|a| a.to_vec()).collect(),
+        false => Vec::new(),
+    };
+    let mut running = Running::new(script.function, script.sha.to_owned(), command);
+    if cx.sess.script_place == ScriptPlace::Inline {
+        running = running.inline(INLINE_WALL.min(limit));
+    }
+    let running = Arc::new(running);
     // The script's SELECT does not change the caller's database, and nothing it runs may
     // be deferred to another thread.
     let (db, in_exec) = (cx.tx.db, cx.in_exec);
@@ -91,12 +100,18 @@ pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool, command
     };
     let (mark, reply_at) = (host.cx.tx.mark(), host.cx.out.mark());
     let r = lua::run(&host.cx.srv.scripts.clone(), script, limit, running.clone(), &mut host);
-    if running.aborted.load(std::sync::atomic::Ordering::Acquire) {
+    let moved = running.moved();
+    if moved || running.aborted.load(std::sync::atomic::Ordering::Acquire) {
         host.cx.tx.rollback(mark);
     }
     drop(host.extra);
     (cx.in_exec, cx.tx.db, cx.sess.db) = (in_exec, db, db);
     cx.tx.set_atomic(atomic);
+    if moved {
+        cx.out.rollback(reply_at);
+        cx.sess.script_place = ScriptPlace::Moved;
+        return Ok(());
+    }
     match r {
         // A script that returns an error reply failed, as Redis counts it.
         Ok(Some(counted)) => {
@@ -126,6 +141,11 @@ fn eval_ro(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn evalsha_ro(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     eval_generic(cx, args, true, true)
 }
+
+/// The longest a script runs on its network thread (also while the thread is not
+/// scheduled) before it moves to a blocking thread, nothing it did kept: scripts whose
+/// instructions take over a millisecond move sooner.
+const INLINE_WALL: Duration = Duration::from_millis(10);
 
 /// How long a script waits for the slot of a key it did not declare.
 const UNDECLARED_WAIT: Duration = Duration::from_secs(1);
@@ -170,6 +190,11 @@ impl ScriptHost<'_, '_> {
             let guard = loop {
                 if let Some(g) = srv.ks.try_lock_slot(slot) {
                     break g;
+                }
+                if self.running.is_inline() {
+                    // A network thread does not wait: the script runs again where it may.
+                    self.running.move_off();
+                    return Err("ERR the script left the network thread".into());
                 }
                 if Instant::now() > deadline {
                     return Err("ERR the script reached a key it did not declare, whose slot another command holds: declare every key a script uses in KEYS".into());

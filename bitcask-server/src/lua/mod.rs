@@ -23,6 +23,22 @@ use crate::reply::Out;
 pub use functions::Libraries;
 pub use libs::sha1_hex;
 
+/// Instructions between two checks of the running script (killed? past its time?): the
+/// longest a script runs past its deadline on a network thread, about 0.1 ms.
+const HOOK_EVERY: u32 = 10_000;
+
+/// The checks a script may pass on a network thread before it moves to a blocking thread:
+/// at least 90,000 instructions (the first check may come early), about a millisecond.
+const INLINE_TICKS: u32 = 10;
+
+/// How many runs of a script that had to leave a network thread go straight to a blocking
+/// thread before the network thread tries it again.
+const SLOW_RUNS: u32 = 100;
+
+/// The largest script a network thread compiles; a larger one (its first run on the
+/// thread) runs on a blocking thread.
+const INLINE_COMPILE_MAX: usize = 16 << 10;
+
 /// The most memory one thread's interpreter may hold; past it a script fails with
 /// `not enough memory`.
 const MEMORY_LIMIT: usize = 256 << 20;
@@ -92,10 +108,16 @@ pub struct Running {
     pub function: bool,
     /// Its name and the command that runs it, for FUNCTION STATS.
     pub name: String,
-    /// The command that runs it.
+    /// The command that runs it (a function's, for FUNCTION STATS; empty for a script).
     pub command: Vec<Vec<u8>>,
     /// The script ran a write command.
     pub wrote: AtomicBool,
+    /// It runs on a network thread, which it must leave by then at the latest (see
+    /// [`Running::inline`]).
+    deadline: Option<Instant>,
+    /// It passed its deadline (or met a wait) on the network thread: stopped, its writes
+    /// and reply to be dropped, and it is to run again on a blocking thread.
+    moved: AtomicBool,
 }
 
 /// What every thread shares: the scripts by SHA-1, the running ones, the busy state.
@@ -138,6 +160,30 @@ impl Running {
     pub fn new(function: bool, name: String, command: Vec<Vec<u8>>) -> Running {
         Running { function, name, command, ..Running::default() }
     }
+
+    /// The same, run on a network thread: past about a millisecond of instructions, or
+    /// `wall` of time, or at anything it would wait for, it stops and is
+    /// [`moved`](Running::moved), to run again on a blocking thread.
+    pub fn inline(self, wall: Duration) -> Running {
+        Running { deadline: Some(self.started + wall), ..self }
+    }
+
+    /// Whether it runs on a network thread.
+    pub fn is_inline(&self) -> bool {
+        self.deadline.is_some()
+    }
+
+    /// Stops a script on a network thread, to run it again on a blocking thread.
+    pub fn move_off(&self) {
+        self.moved.store(true, Release);
+        self.kill.store(true, Release);
+    }
+
+    /// Whether it stopped to run again on a blocking thread (its writes and reply are to
+    /// be dropped).
+    pub fn moved(&self) -> bool {
+        self.moved.load(Acquire)
+    }
 }
 
 impl Default for Running {
@@ -150,6 +196,8 @@ impl Default for Running {
             kill: AtomicBool::new(false),
             aborted: AtomicBool::new(false),
             wrote: AtomicBool::new(false),
+            deadline: None,
+            moved: AtomicBool::new(false),
         }
     }
 }
@@ -228,6 +276,9 @@ struct Vm {
     /// The functions of every library, and the libraries' generation they were loaded at.
     functions: HashMap<String, Function>,
     fn_generation: Option<u64>,
+    /// The scripts and functions (by SHA-1 or name) that had to leave a network thread,
+    /// and how many more of their runs go straight to a blocking thread.
+    slow: HashMap<String, u32>,
 }
 
 /// The script a thread runs, for the instruction hook: it, its time limit, the shared
@@ -238,6 +289,8 @@ struct Current {
     limit: Duration,
     scripts: Arc<Scripts>,
     listed: bool,
+    /// How many times the hook ran during the script.
+    ticks: u32,
 }
 
 thread_local! {
@@ -263,8 +316,14 @@ impl Vm {
             t.raw_set(2, user_line(lua))?;
             Ok(t)
         })?;
+        // A collection starts when the heap has grown fourfold, not twofold (Lua 5.1's
+        // default): half as many cycles for the garbage every run leaves (its KEYS and
+        // ARGV, its replies), on a heap that stays small.
+        lua.gc_set_mode(mlua::state::GcMode::Incremental(
+            mlua::state::GcIncParams::default().pause(400),
+        ));
         // Global: coroutines a script creates inherit the hook, so they can be stopped too.
-        lua.set_global_hook(HookTriggers::new().every_nth_instruction(100_000), |_, _| {
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), |_, _| {
             check_running()
         })?;
         Ok(Vm {
@@ -278,6 +337,7 @@ impl Vm {
             generation: 0,
             functions: HashMap::new(),
             fn_generation: None,
+            slow: HashMap::new(),
         })
     }
 
@@ -295,6 +355,18 @@ impl Vm {
         }
         self.fn_generation = Some(generation);
         Ok(())
+    }
+
+    /// Whether a run of `sha` goes straight to a blocking thread (it left a network thread
+    /// recently); counts the run.
+    fn still_slow(&mut self, sha: &str) -> bool {
+        let Some(left) = self.slow.get_mut(sha) else { return false };
+        if *left == 0 {
+            self.slow.remove(sha);
+            return false;
+        }
+        *left -= 1;
+        true
     }
 
     fn function(&mut self, sha: &str, body: &[u8]) -> Result<(Function, Shebang), String> {
@@ -337,6 +409,12 @@ fn check_running() -> mlua::Result<VmState> {
             if !cur.listed {
                 lock(&cur.scripts.running).push(cur.run.clone());
                 cur.listed = true;
+            }
+            cur.ticks += 1;
+            // On a network thread: past its instructions (CPU it used, whatever the
+            // scheduler did) or its wall-clock time (a slow command it called).
+            if cur.run.deadline.is_some_and(|d| cur.ticks > INLINE_TICKS || Instant::now() > d) {
+                cur.run.move_off();
             }
             if cur.run.kill.load(Acquire) {
                 return Err(mlua::Error::runtime("Script killed by user with SCRIPT KILL..."));
@@ -405,8 +483,14 @@ impl From<&str> for Failed {
     }
 }
 
+/// The error of a script stopped on a network thread to run again on a blocking thread
+/// (never a reply: the caller drops the run).
+const MOVED: &str = "ERR the script left the network thread";
+
 /// Runs a script, writing its reply through `host`. Returns whether the reply is an error
-/// (and if so whether it was counted already, see [`convert::to_reply`]).
+/// (and if so whether it was counted already, see [`convert::to_reply`]). A run on a
+/// network thread may instead stop [`moved`](Running::moved): the caller drops its writes
+/// and reply and runs it again on a blocking thread (as this thread then always does).
 pub fn run(
     scripts: &Arc<Scripts>,
     script: &Script<'_>,
@@ -433,6 +517,11 @@ pub fn run(
         } else {
             vm.compiled.get(script.sha).cloned()
         };
+        let inline = running.is_inline();
+        if inline && vm.still_slow(script.sha) {
+            running.move_off();
+            return Err(MOVED.into());
+        }
         let (f, sb) = match found {
             Some(f) => f,
             None if script.function => return Err("ERR Function not found".into()),
@@ -444,6 +533,10 @@ pub fn run(
                         .cloned()
                         .ok_or("NOSCRIPT No matching script. Please use EVAL.")?,
                 };
+                if inline && body.len() > INLINE_COMPILE_MAX {
+                    running.move_off();
+                    return Err(MOVED.into());
+                }
                 vm.function(script.sha, &body)?
             }
         };
@@ -453,10 +546,16 @@ pub fn run(
         if sb.no_writes {
             host.make_read_only();
         }
-        let (run, limit, scripts) = (running, time_limit, scripts.clone());
-        CURRENT.with(|c| *c.borrow_mut() = Some(Current { run, limit, scripts, listed: false }));
+        let (run, limit, scripts) = (running.clone(), time_limit, scripts.clone());
+        CURRENT.with(|c| {
+            *c.borrow_mut() = Some(Current { run, limit, scripts, listed: false, ticks: 0 })
+        });
         let result = call(vm, &f, script, host);
         finish();
+        if running.moved() {
+            vm.slow.insert(script.sha.to_owned(), SLOW_RUNS);
+            return Err(MOVED.into());
+        }
         match result {
             Ok((v, r3)) => Ok(convert::to_reply(host.out(), &v, r3)),
             Err((e, line, from_call)) => {
@@ -479,10 +578,15 @@ fn call(
 ) -> Result<(Value, bool), (String, usize, bool)> {
     let lua = &vm.lua;
     let lua_err = |e: mlua::Error| (error_text(&Value::Error(Box::new(e)), 0), 0, false);
-    let mut args = Variadic::with_capacity(script.keys.len() + script.args.len());
-    for a in script.keys.iter().chain(script.args) {
-        args.push(lua.create_string(a).map_err(lua_err)?);
-    }
+    let strings = |all: &[&[u8]]| {
+        let t = lua.create_table_with_capacity(all.len(), 0)?;
+        for (i, a) in all.iter().enumerate() {
+            t.raw_set(i + 1, lua.create_string(a)?)?;
+        }
+        Ok(t)
+    };
+    let (keys, argv) =
+        (strings(script.keys).map_err(lua_err)?, strings(script.args).map_err(lua_err)?);
     let host = RefCell::new(host);
     let resp3 = Cell::new(false);
     let outcome = lua.scope(|scope| {
@@ -515,8 +619,8 @@ fn call(
             vm.handler.clone(),
             server,
             script.function,
-            script.keys.len(),
-            args,
+            keys,
+            argv,
         ));
         lua.set_memory_limit(0)?;
         r
@@ -573,7 +677,18 @@ fn redis_call(
     }
     let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
     match host.call(&argv, resp3) {
-        Ok(bytes) => convert::from_resp(lua, &bytes, &mut 0),
+        Ok(bytes) => {
+            // The reply becomes Lua values of at most eight times its size: refused past the
+            // bound first, then made without mlua guarding each allocation (which costs
+            // more than a short reply's conversion), the bound back on after.
+            if lua.used_memory().saturating_add(bytes.len().saturating_mul(8)) > MEMORY_LIMIT {
+                return Err(mlua::Error::MemoryError("not enough memory".into()));
+            }
+            lua.set_memory_limit(0)?;
+            let v = convert::from_resp(lua, &bytes, &mut 0);
+            lua.set_memory_limit(MEMORY_LIMIT)?;
+            v
+        }
         Err(text) => fail(&text),
     }
 }
@@ -633,7 +748,7 @@ pub fn load_library(scripts: &Scripts, code: &[u8], replace: bool) -> Result<Str
         let limit = Duration::from_secs(3600);
         let shared = Arc::new(Scripts::default());
         CURRENT.with(|c| {
-            *c.borrow_mut() = Some(Current { run, limit, scripts: shared, listed: false })
+            *c.borrow_mut() = Some(Current { run, limit, scripts: shared, listed: false, ticks: 0 })
         });
         let found = functions::register(&vm.lua, &vm.env, &vm.redis, code);
         finish();

@@ -173,16 +173,7 @@ end
 
 -- Runs a script (KEYS and ARGV as globals) or a function (as parameters) with the server's
 -- function as redis.call, under `handler`.
-local function runner(f, handler, server, as_function, nkeys, ...)
-    local keys, argv = {}, {}
-    for i = 1, select("#", ...) do
-        local v = (select(i, ...))
-        if i <= nkeys then
-            keys[i] = v
-        else
-            argv[i - nkeys] = v
-        end
-    end
+local function runner(f, handler, server, as_function, keys, argv)
     redis.call = server
     local ok, result
     if as_function then
