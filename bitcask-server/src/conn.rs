@@ -9,11 +9,13 @@ use std::time::Duration;
 use bitcask_core::SyncPolicy;
 use tokio::net::TcpStream;
 
+use crate::clients::Client;
 use crate::commands::execute;
 use crate::reply::Out;
 use crate::resp::{Limits, Parser, UNAUTHENTICATED};
+use crate::session::ReplyMode;
 use crate::session::Session;
-use crate::shared::{ClientInfo, Shared};
+use crate::shared::Shared;
 use crate::socket::{InBuf, Socket, READ_CHUNK};
 
 /// Serves one client until it quits, fails or the server stops.
@@ -24,14 +26,15 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
     };
     let id = srv.next_id.fetch_add(1, Relaxed);
     let addr = socket.peer();
-    srv.clients().insert(
-        id,
-        ClientInfo { addr: addr.clone(), name: String::new(), created: std::time::Instant::now() },
-    );
+    let client = Arc::new(Client::new(id, addr.clone(), socket.local(), socket.fd()));
+    srv.clients.add(client.clone());
     let mut sess = Session::new(id, addr, srv.rt.requirepass().is_some());
+    sess.client = Some(client);
     let _ = run(&srv, &mut socket, &mut sess).await;
-    srv.clients().remove(&id);
-    srv.stats.connected_clients.fetch_sub(1, Relaxed);
+    // A client CLIENT KILL closed was taken off the list (and the count) then.
+    if srv.clients.remove(id) {
+        srv.stats.connected_clients.fetch_sub(1, Relaxed);
+    }
 }
 
 /// A connection's state between reads.
@@ -69,7 +72,7 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
                 );
                 return Ok(());
             }
-            if !read(srv, socket, &mut c.input).await? {
+            if !read(srv, socket, sess.client.as_deref(), &mut c.input).await? {
                 return Ok(());
             }
         }
@@ -85,7 +88,7 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
             return Ok(());
         }
         reply(srv, socket, sess, &mut c.out, commands).await?;
-        if fatal || sess.quit {
+        if fatal || sess.quit || sess.client.as_ref().is_some_and(|cl| cl.is_killed()) {
             return Ok(());
         }
         pending = more;
@@ -112,16 +115,29 @@ fn output_allowance(srv: &Shared) -> usize {
     }
 }
 
-/// Reads what the client sent (waiting at most `--timeout`); false at its end.
-async fn read(srv: &Shared, socket: &mut Socket, input: &mut InBuf) -> std::io::Result<bool> {
+/// Reads what the client sent (waiting at most `--timeout`); false at its end, or once
+/// CLIENT KILL closed it.
+async fn read(
+    srv: &Shared,
+    socket: &mut Socket,
+    client: Option<&Client>,
+    input: &mut InBuf,
+) -> std::io::Result<bool> {
+    let Some(client) = client.filter(|c| !c.is_killed()) else {
+        return Ok(false);
+    };
     let spare = input.spare();
     let timeout = srv.rt.timeout();
-    let n = match (timeout > 0).then(|| Duration::from_secs(timeout)) {
-        Some(t) => match tokio::time::timeout(t, socket.read(spare)).await {
-            Ok(r) => r?,
-            Err(_) => return Ok(false),
-        },
-        None => socket.read(spare).await?,
+    let idle = async {
+        match timeout {
+            0 => std::future::pending().await,
+            t => tokio::time::sleep(Duration::from_secs(t)).await,
+        }
+    };
+    let n = tokio::select! {
+        r = socket.read(spare) => r?,
+        _ = idle => return Ok(false),
+        _ = client.wake.notified() => return Ok(false),
     };
     input.filled(n);
     srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
@@ -146,14 +162,25 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
         let frame = c.input.unparsed().get(consumed..).unwrap_or_default();
         match c.parser.parse(frame, limits) {
             Ok(Some(len)) => {
+                sess.qbuf = frame.len();
+                if sess.reply == ReplyMode::SkipNext {
+                    sess.reply = ReplyMode::Skip;
+                }
+                let mark = c.out.mark();
                 let ran = if c.parser.is_inline() {
                     let inline: Vec<&[u8]> = c.parser.args(frame).collect();
+                    if let Some(writes) = held_by_pause(srv, sess, &inline) {
+                        held(srv, writes).await;
+                    }
                     run_one(srv, sess, &mut c.out, &inline)
                 } else {
                     argv.clear();
                     argv.extend(
                         c.parser.ranges().iter().map(|r| frame.get(r.clone()).unwrap_or_default()),
                     );
+                    if let Some(writes) = held_by_pause(srv, sess, &argv) {
+                        held(srv, writes).await;
+                    }
                     run_one(srv, sess, &mut c.out, &argv)
                 };
                 commands += u64::from(ran);
@@ -162,6 +189,7 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
                 if let Some(work) = sess.deferred.take() {
                     sess.wrote |= run_deferred(srv, &mut c.out, work).await;
                 }
+                after_command(sess, &mut c.out, mark);
             }
             Ok(None) => break,
             Err(e) => {
@@ -175,6 +203,39 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
     c.input.consume(consumed);
     c.input.shrink();
     (commands, fatal, more)
+}
+
+/// What follows a command: its reply dropped if CLIENT REPLY says so, and the client's
+/// entry brought up to date.
+fn after_command(sess: &mut Session, out: &mut Out, mark: usize) {
+    if sess.reply != ReplyMode::On {
+        out.rollback(mark);
+    }
+    if sess.reply == ReplyMode::Skip {
+        sess.reply = ReplyMode::On;
+    }
+    if let Some(client) = &sess.client {
+        client.after(sess.db, sess.multi.as_ref().map(Vec::len), if out.resp3 { 3 } else { 2 });
+    }
+}
+
+/// Whether CLIENT PAUSE holds this command (every command under ALL, those that may write
+/// under WRITE): then whether it may write.
+fn held_by_pause(srv: &Shared, sess: &Session, argv: &[&[u8]]) -> Option<bool> {
+    let pause = srv.clients.paused()?;
+    let writes = crate::commands::may_write(srv, sess, argv);
+    (pause.all || writes).then_some(writes)
+}
+
+/// Waits for the pause to end (or to stop holding a command that `writes` or not).
+async fn held(srv: &Shared, writes: bool) {
+    srv.clients.paused_now.fetch_add(1, Relaxed);
+    // Polled, so CLIENT UNPAUSE and a longer pause are seen within 10 ms.
+    while let Some(p) = srv.clients.paused().filter(|p| p.all || writes) {
+        let left = p.until.saturating_duration_since(std::time::Instant::now());
+        tokio::time::sleep(left.min(Duration::from_millis(10))).await;
+    }
+    srv.clients.paused_now.fetch_sub(1, Relaxed);
 }
 
 /// Runs one request (an empty one is nothing); whether it ran.

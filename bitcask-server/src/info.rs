@@ -116,9 +116,10 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
     let _ = if name == "clients" {
         write!(
             o,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:0\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
             st.connected_clients.load(Relaxed),
             srv.rt.maxclients(),
+            srv.clients.paused_now.load(Relaxed),
             st.output_bytes.load(Relaxed),
             st.output_limit_closed.load(Relaxed),
         )

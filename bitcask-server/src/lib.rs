@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod clients;
 mod cmdstats;
 mod commands;
 mod config;

@@ -41,6 +41,25 @@ pub struct Session {
     pub script_place: ScriptPlace,
     /// The peer's address.
     pub addr: String,
+    /// Its entry in the client list (none for the copy a script runs with).
+    pub client: Option<std::sync::Arc<crate::clients::Client>>,
+    /// CLIENT REPLY: replies are dropped (OFF), or the next command's is (SKIP).
+    pub reply: ReplyMode,
+    /// Bytes received and not yet processed, this request included (CLIENT LIST's qbuf).
+    pub qbuf: usize,
+}
+
+/// What CLIENT REPLY set.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    /// Every reply is sent.
+    On,
+    /// No reply is sent.
+    Off,
+    /// The next command's reply is not sent.
+    SkipNext,
+    /// This command's reply is not sent (the one after CLIENT REPLY SKIP).
+    Skip,
 }
 
 /// Where a script runs: on the network thread while it is short, else on a blocking thread
@@ -78,6 +97,9 @@ impl Session {
             deferred: None,
             script_place: ScriptPlace::Here,
             addr,
+            client: None,
+            reply: ReplyMode::On,
+            qbuf: 0,
         }
     }
 

@@ -1,7 +1,6 @@
 //! What every connection shares: the keyspace, the flags, counters, the client list and
 //! the shutdown signal.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
@@ -34,17 +33,6 @@ pub struct Counters {
     pub auth_logged_ms: AtomicU64,
 }
 
-/// A connected client, as CLIENT LIST shows it.
-#[derive(Debug, Clone)]
-pub struct ClientInfo {
-    /// The peer's address.
-    pub addr: String,
-    /// CLIENT SETNAME.
-    pub name: String,
-    /// When it connected.
-    pub created: Instant,
-}
-
 /// The server's shared state.
 pub struct Shared {
     /// The store.
@@ -60,7 +48,7 @@ pub struct Shared {
     /// The next client id.
     pub next_id: AtomicU64,
     /// The connected clients.
-    pub clients: Mutex<HashMap<u64, ClientInfo>>,
+    pub clients: crate::clients::Clients,
     /// Unix time of the last successful SAVE or sync.
     pub last_save: AtomicU64,
     /// The error of the last SAVE or BGSAVE, if it failed.
@@ -97,7 +85,7 @@ impl Shared {
             started: Instant::now(),
             stats: Counters::default(),
             next_id: AtomicU64::new(1),
-            clients: Mutex::new(HashMap::new()),
+            clients: Default::default(),
             last_save: AtomicU64::new(crate::keyspace::now_ms() / 1000),
             last_save_error: Mutex::new(None),
             merging: AtomicBool::new(false),
@@ -132,10 +120,5 @@ impl Shared {
     pub fn request_shutdown(&self) {
         self.stopping.store(true, Release);
         self.shutdown.notify_one();
-    }
-
-    /// The client list, locked.
-    pub fn clients(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ClientInfo>> {
-        self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -25,6 +25,17 @@ impl Socket {
         self.stream.peer_addr().map(|a| a.to_string()).unwrap_or_default()
     }
 
+    /// The server's address on this connection.
+    pub fn local(&self) -> String {
+        self.stream.local_addr().map(|a| a.to_string()).unwrap_or_default()
+    }
+
+    /// The socket's descriptor.
+    pub fn fd(&self) -> i64 {
+        use std::os::fd::AsRawFd;
+        i64::from(self.stream.as_raw_fd())
+    }
+
     /// Reads what is there (waiting until something is) into `into`; 0 at end of stream.
     pub async fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
         self.stream.read(into).await

@@ -1,7 +1,7 @@
-//! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO, CLIENT.
+//! Connection commands: PING, ECHO, QUIT, RESET, AUTH, HELLO.
 
 use super::args::{is, shown, Args, Failure, Res};
-use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOAUTH, F_NOSCRIPT, F_TXCONTROL};
+use super::spec::{Cx, Spec, F_FAST, F_NOAUTH, F_NOSCRIPT, F_TXCONTROL};
 
 /// The connection commands.
 #[rustfmt::skip]
@@ -12,20 +12,6 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "reset", arity: 1, flags: F_NOAUTH | F_TXCONTROL | F_FAST | F_NOSCRIPT, group: "connection", summary: "Resets the connection.", run: reset, ..Spec::NONE },
     Spec { name: "auth", arity: -2, flags: F_NOAUTH | F_FAST | F_NOSCRIPT, group: "connection", summary: "Authenticates the connection.", run: auth, ..Spec::NONE },
     Spec { name: "hello", arity: -1, flags: F_NOAUTH | F_FAST | F_NOSCRIPT, group: "connection", summary: "Handshakes with the server (RESP2 or RESP3).", run: hello, ..Spec::NONE },
-    Spec { name: "client", arity: -2, flags: F_ADMIN | F_NOSCRIPT, group: "connection", summary: "A container for client connection commands.", subs: CLIENT, ..Spec::NONE },
-];
-
-/// CLIENT's subcommands.
-#[rustfmt::skip]
-static CLIENT: &[Spec] = &[
-    Spec { name: "id", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the unique client ID of the connection.", run: client_id, ..Spec::NONE },
-    Spec { name: "getname", arity: 2, flags: F_FAST, group: "connection", summary: "Returns the name of the connection.", run: client_getname, ..Spec::NONE },
-    Spec { name: "setname", arity: 3, flags: F_FAST, group: "connection", syntax: "<name>", summary: "Sets the connection name.", run: client_setname, ..Spec::NONE },
-    Spec { name: "setinfo", arity: 4, flags: F_FAST, group: "connection", syntax: "<LIB-NAME|LIB-VER> <value>", summary: "Sets information specific to the client or connection.", run: client_setinfo, ..Spec::NONE },
-    Spec { name: "info", arity: 2, group: "connection", summary: "Returns information about the connection.", run: client_info, ..Spec::NONE },
-    Spec { name: "list", arity: 2, flags: F_ADMIN, group: "connection", summary: "Lists open connections.", run: client_list, ..Spec::NONE },
-    Spec { name: "no-evict", arity: 3, flags: F_ADMIN, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing is evicted).", run: accepted, ..Spec::NONE },
-    Spec { name: "no-touch", arity: 3, flags: F_FAST, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing tracks access times).", run: accepted, ..Spec::NONE },
 ];
 
 fn ping(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -50,7 +36,8 @@ fn quit(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 
 fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.end_multi();
-    cx.sess.name = None;
+    super::client::set_name(cx, String::new());
+    cx.sess.reply = crate::session::ReplyMode::On;
     (cx.sess.db, cx.tx.db) = (0, 0);
     cx.out.resp3 = false;
     cx.sess.authed = cx.srv.rt.requirepass().is_none();
@@ -127,7 +114,7 @@ fn hello(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         return Err(Failure::coded("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
-        set_name(cx, n);
+        super::client::set_name(cx, n);
     }
     cx.out.resp3 = proto == 3;
     let out = &mut *cx.out;
@@ -147,97 +134,4 @@ fn hello(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     out.bulk(b"modules");
     out.array(0);
     Ok(())
-}
-
-fn set_name(cx: &mut Cx<'_>, name: String) {
-    if let Some(c) = cx.srv.clients().get_mut(&cx.sess.id) {
-        c.name.clone_from(&name);
-    }
-    cx.sess.name = (!name.is_empty()).then_some(name);
-}
-
-/// A client name or library string: no spaces, newlines or other special characters.
-fn plain(v: &[u8]) -> bool {
-    v.iter().all(|&b| (b'!'..=b'~').contains(&b))
-}
-
-fn client_id(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.int(cx.sess.id as i64);
-    Ok(())
-}
-
-fn client_getname(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    match &cx.sess.name {
-        Some(name) => cx.out.bulk(name.as_bytes()),
-        None => cx.out.null(),
-    }
-    Ok(())
-}
-
-fn client_setname(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let name = args.key();
-    if !plain(name) {
-        return Err(Failure::err(
-            "Client names cannot contain spaces, newlines or special characters.",
-        ));
-    }
-    set_name(cx, String::from_utf8_lossy(name).into_owned());
-    cx.out.ok();
-    Ok(())
-}
-
-fn client_setinfo(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let (attr, value) = (args.key(), args.key());
-    let v = String::from_utf8_lossy(value).into_owned();
-    if !plain(value) && !value.is_empty() {
-        let a = String::from_utf8_lossy(attr).to_lowercase();
-        return Err(Failure::err(format!(
-            "{a} cannot contain spaces, newlines or special characters."
-        )));
-    }
-    if is(attr, "lib-name") {
-        cx.sess.lib.0 = Some(v);
-    } else if is(attr, "lib-ver") {
-        cx.sess.lib.1 = Some(v);
-    } else {
-        return Err(Failure::err(format!("Unrecognized option '{}'", shown(attr))));
-    }
-    cx.out.ok();
-    Ok(())
-}
-
-fn client_info(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    let line = client_line(cx, cx.sess.id);
-    cx.out.verbatim(&line);
-    Ok(())
-}
-
-fn client_list(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    let ids: Vec<u64> = cx.srv.clients().keys().copied().collect();
-    let text: String = ids.into_iter().map(|id| client_line(cx, id)).collect();
-    cx.out.verbatim(&text);
-    Ok(())
-}
-
-fn accepted(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.ok();
-    Ok(())
-}
-
-/// One line of CLIENT LIST.
-fn client_line(cx: &Cx<'_>, id: u64) -> String {
-    let clients = cx.srv.clients();
-    let Some(c) = clients.get(&id) else { return String::new() };
-    let (lib_name, lib_ver) = if id == cx.sess.id {
-        (cx.sess.lib.0.clone().unwrap_or_default(), cx.sess.lib.1.clone().unwrap_or_default())
-    } else {
-        (String::new(), String::new())
-    };
-    format!(
-        "id={id} addr={} laddr= fd=0 name={} age={} idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|list user=default redir=-1 resp={} lib-name={lib_name} lib-ver={lib_ver}\n",
-        c.addr,
-        c.name,
-        c.created.elapsed().as_secs(),
-        if cx.out.resp3 && id == cx.sess.id { 3 } else { 2 },
-    )
 }

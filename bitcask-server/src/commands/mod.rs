@@ -8,6 +8,7 @@ mod run;
 mod spec;
 
 mod bits;
+mod client;
 mod cluster;
 mod connection;
 mod databases;
@@ -27,7 +28,7 @@ use crate::shared::Shared;
 use args::Failure;
 use registry::TABLE;
 use run::{run, Call, Mode};
-use spec::{F_NOAUTH, F_NOMULTI, F_SCRIPT, F_TXCONTROL};
+use spec::{F_NOAUTH, F_NOMULTI, F_SCRIPT, F_TXCONTROL, F_WRITE};
 
 /// Loads the function libraries the store holds (at start).
 pub fn restore_functions(srv: &Shared) {
@@ -65,6 +66,9 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
             return refuse(sess, out, f);
         }
     };
+    if let Some(client) = &sess.client {
+        client.command(std::ptr::from_ref(spec) as usize);
+    }
     let rejected = || {
         let name = || run::full_name(spec, argv, at);
         srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
@@ -95,6 +99,29 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         return out.err(&format!("MULTI queue limit reached ({n} commands or {bytes} bytes); the transaction will be discarded"));
     }
     out.simple("QUEUED");
+}
+
+/// Whether a request may write (CLIENT PAUSE WRITE holds it): a write command, a script
+/// or function not declared `no-writes`, EXEC of a transaction with one of those queued.
+pub fn may_write(srv: &Shared, sess: &Session, argv: &[&[u8]]) -> bool {
+    let Ok((spec, _)) = TABLE.resolve(argv) else { return false };
+    if args::is(spec.name.as_bytes(), "exec") {
+        let queued = sess.multi.iter().flatten();
+        return queued
+            .map(|q| q.iter().map(Vec::as_slice).collect::<Vec<_>>())
+            .any(|argv| may_write(srv, sess, &argv));
+    }
+    if spec.flags & F_WRITE == 0 {
+        return false;
+    }
+    let (name, first) = (spec.name, argv.get(1).copied());
+    let s = &srv.scripts;
+    !match name {
+        "eval" => s.no_writes(first, None, None),
+        "evalsha" => s.no_writes(None, first, None),
+        "fcall" => s.no_writes(None, None, first),
+        _ => false,
+    }
 }
 
 /// Runs a script (EVAL, FCALL, ...) on the network thread while it is short; one that runs

@@ -3,13 +3,14 @@
 
 use super::spec::Table;
 use super::{
-    bits, cluster, connection, databases, dump, functions, keys, lcs, scripting, server, strings,
-    transaction,
+    bits, client, cluster, connection, databases, dump, functions, keys, lcs, scripting, server,
+    strings, transaction,
 };
 
 /// Every command.
 pub static TABLE: Table = Table::new(&[
     connection::COMMANDS,
+    client::COMMANDS,
     databases::COMMANDS,
     strings::COMMANDS,
     bits::COMMANDS,

@@ -127,6 +127,21 @@ impl Table {
         Table { families, index: OnceLock::new() }
     }
 
+    /// The name CLIENT LIST shows for the command whose spec is at `addr` (`client|list`
+    /// for a subcommand; `NULL` for none).
+    pub fn name_of(&self, addr: usize) -> String {
+        let at = |s: &Spec| std::ptr::from_ref(s) as usize == addr;
+        for spec in self.all() {
+            if at(spec) {
+                return spec.name.to_owned();
+            }
+            if let Some(sub) = spec.subs.iter().find(|s| at(s)) {
+                return format!("{}|{}", spec.name, sub.name);
+            }
+        }
+        "NULL".to_owned()
+    }
+
     /// Every command, family by family.
     pub fn all(&self) -> impl Iterator<Item = &'static Spec> {
         self.families.iter().flat_map(|f| f.iter())

@@ -210,6 +210,32 @@ impl Scripts {
         sha
     }
 
+    /// Whether a script (its text, or the SHA-1 of a cached one) or a function (FCALL's
+    /// name) declares that it does not write (a `#!lua flags=no-writes` line, a function's
+    /// `no-writes` flag).
+    pub fn no_writes(
+        &self,
+        body: Option<&[u8]>,
+        sha: Option<&[u8]>,
+        function: Option<&[u8]>,
+    ) -> bool {
+        if let Some(name) = function {
+            let name = String::from_utf8_lossy(name);
+            return self.functions.find(&name).is_some_and(|(_, meta)| meta.no_writes());
+        }
+        let cached;
+        let body = match (body, sha) {
+            (Some(b), _) => b,
+            (None, Some(sha)) => {
+                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                cached = lock(&self.bodies).get(&sha).cloned();
+                cached.as_deref().unwrap_or_default()
+            }
+            (None, None) => return false,
+        };
+        shebang(body).is_ok_and(|(sb, _)| sb.no_writes)
+    }
+
     /// Whether a script of SHA-1 `sha` (any case) is cached.
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
