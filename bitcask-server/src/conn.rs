@@ -88,6 +88,9 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
             return Ok(());
         }
         reply(srv, socket, sess, &mut c.out, commands).await?;
+        if sess.monitor {
+            return monitor(srv, socket, sess.client.as_deref()).await;
+        }
         if fatal || sess.quit || sess.client.as_ref().is_some_and(|cl| cl.is_killed()) {
             return Ok(());
         }
@@ -203,6 +206,51 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
     c.input.consume(consumed);
     c.input.shrink();
     (commands, fatal, more)
+}
+
+/// A monitor's connection: the feed's lines until the client leaves or is killed, or falls
+/// [`BACKLOG`](crate::monitor::BACKLOG) lines behind (then it is closed). What it sends is
+/// not run.
+async fn monitor(
+    srv: &Shared,
+    socket: &mut Socket,
+    client: Option<&Client>,
+) -> std::io::Result<()> {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(client) = client else { return Ok(()) };
+    let mut feed = srv.monitors.subscribe();
+    let mut ignored = [0u8; 512];
+    loop {
+        tokio::select! {
+            line = feed.lines.recv() => match line {
+                Ok(line) => {
+                    // A monitor that does not read blocks this write: it is closed once the
+                    // feed has a backlog's worth of lines waiting for it.
+                    let mut write = std::pin::pin!(socket.write_all(&line));
+                    loop {
+                        tokio::select! {
+                            sent = &mut write => { sent?; break; }
+                            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                                if feed.lines.len() >= crate::monitor::BACKLOG {
+                                    eprintln!("bitcask-server: closing monitor {} that does not read", client.addr);
+                                    return Ok(());
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    eprintln!("bitcask-server: closing monitor {} that fell {n} lines behind", client.addr);
+                    return Ok(());
+                }
+                Err(RecvError::Closed) => return Ok(()),
+            },
+            n = socket.read(&mut ignored) => if n? == 0 {
+                return Ok(());
+            },
+            _ = client.wake.notified() => return Ok(()),
+        }
+    }
 }
 
 /// What follows a command: its reply dropped if CLIENT REPLY says so, and the client's

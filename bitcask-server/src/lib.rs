@@ -34,6 +34,7 @@ mod info;
 mod keycode;
 mod keyspace;
 mod lua;
+mod monitor;
 mod rdb;
 mod reply;
 mod runtime;

@@ -69,6 +69,8 @@ pub struct Shared {
     pub rt: crate::runtime::Runtime,
     /// The slow log.
     pub slowlog: crate::slowlog::SlowLog,
+    /// MONITOR's clients and feed.
+    pub monitors: crate::monitor::Monitors,
     me: Weak<Shared>,
 }
 
@@ -95,6 +97,7 @@ impl Shared {
             cmdstats: Default::default(),
             rt,
             slowlog: Default::default(),
+            monitors: Default::default(),
         })
     }
 

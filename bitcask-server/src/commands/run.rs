@@ -5,8 +5,9 @@
 //! for EXEC — or, if the commit fails, replace every reply with its error.
 
 use super::args::{Args, Failure};
-use super::spec::{Cx, Spec, Table, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_WRITE};
+use super::spec::{Cx, Spec, Table, F_ADMIN, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_WRITE};
 use crate::keyspace::Commit;
+use crate::monitor::Source;
 use crate::reply::Out;
 use crate::session::{ScriptPlace, Session};
 use crate::shared::Shared;
@@ -86,7 +87,19 @@ pub fn run(
 /// Runs one handler for a client (alone or in EXEC): counted, and when it passes the
 /// threshold logged in the slow log.
 pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
-    let Some(usec) = run_counted(cx, spec, argv, at) else { return };
+    // MONITOR sees a command as it starts (EXEC after its commands); not administrative
+    // ones, as Redis.
+    let exec = spec.name == "exec";
+    let shown = spec.flags & F_ADMIN == 0 && cx.srv.monitors.any();
+    if shown && !exec {
+        cx.srv.monitors.feed(cx.tx.db, Source::Client(&cx.sess.addr), argv);
+    }
+    let db = cx.tx.db;
+    let ran = run_counted(cx, spec, argv, at);
+    if shown && exec {
+        cx.srv.monitors.feed(db, Source::Client(&cx.sess.addr), argv);
+    }
+    let Some(usec) = ran else { return };
     let threshold = cx.srv.rt.slowlog_slower_than();
     if threshold >= 0 && usec >= threshold as u64 {
         let client = (cx.sess.addr.clone(), cx.sess.name.clone().unwrap_or_default());

@@ -253,6 +253,8 @@ impl Host for ScriptHost<'_, '_> {
         let out = &mut *self.cx.out;
         let (mark, was) = (out.mark(), out.resp3);
         out.resp3 = resp3;
+        let srv = self.cx.srv;
+        srv.monitors.feed(self.cx.tx.db, crate::monitor::Source::Script, argv);
         super::run::run_counted(self.cx, spec, argv, at);
         let out = &mut *self.cx.out;
         let reply = out.buf.get(mark..).unwrap_or_default().to_vec();

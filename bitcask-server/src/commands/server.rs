@@ -23,6 +23,7 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "shutdown", arity: -1, flags: F_ADMIN | F_NOMULTI | F_NOSCRIPT, group: "server", summary: "Closes the store cleanly and stops the server.", run: shutdown, ..Spec::NONE },
     Spec { name: "bitcask.stats", arity: 1, flags: F_READONLY, group: "bitcask", summary: "Returns the store's statistics: keys, files, live and dead bytes.", run: bitcask_stats, ..Spec::NONE },
     Spec { name: "bitcask.merge", arity: 1, flags: F_ADMIN | F_NOSCRIPT, group: "bitcask", summary: "Merges every shard's datafiles now and reports what it did.", run: bitcask_merge, ..Spec::NONE },
+    Spec { name: "monitor", arity: 1, flags: F_ADMIN | F_NOSCRIPT | F_NOMULTI, group: "server", summary: "Listens for all requests received by the server in real-time.", run: monitor, ..Spec::NONE },
     Spec { name: "slowlog", arity: -2, flags: F_ADMIN, group: "server", summary: "A container for slow log commands.", subs: SLOWLOG, ..Spec::NONE },
 ];
 
@@ -356,6 +357,13 @@ fn bgsave(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 
 fn lastsave(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.out.int(cx.srv.last_save.load(Acquire) as i64);
+    Ok(())
+}
+
+/// MONITOR: after its OK the connection only receives the feed (see monitor.rs).
+fn monitor(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
+    cx.sess.monitor = true;
+    cx.out.ok();
     Ok(())
 }
 
