@@ -1,5 +1,5 @@
 //! Keyspace commands: DEL, EXISTS, RENAME, COPY, expiry, TYPE, KEYS, SCAN, RANDOMKEY,
-//! DBSIZE, FLUSHDB/FLUSHALL, MEMORY USAGE.
+//! DBSIZE, FLUSHDB/FLUSHALL.
 
 use super::args::{is, shown, Args, Failure, Res};
 use super::databases::db_index;
@@ -32,13 +32,6 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "dbsize", arity: 1, flags: F_READONLY | F_FAST, group: "server", summary: "Returns the number of keys in the database.", run: dbsize, ..Spec::NONE },
     Spec { name: "flushdb", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from the current database.", run: flushdb, ..Spec::NONE },
     Spec { name: "flushall", arity: -1, flags: F_WRITE | F_ALLKEYS, group: "server", summary: "Removes all keys from all databases.", run: flushall, ..Spec::NONE },
-    Spec { name: "memory", arity: -2, group: "server", summary: "A container for memory diagnostics commands.", subs: MEMORY, ..Spec::NONE },
-];
-
-/// MEMORY's subcommands.
-#[rustfmt::skip]
-static MEMORY: &[Spec] = &[
-    Spec { name: "usage", arity: -3, flags: F_READONLY, keys: (2, 2, 1), group: "server", syntax: "<key> [SAMPLES <count>]", summary: "Estimates the memory usage of a key.", run: memory_usage, ..Spec::NONE },
 ];
 
 fn del(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -403,19 +396,4 @@ fn flushall(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn flushdb(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let db = cx.tx.db;
     flush(cx, args, Some(db))
-}
-
-fn memory_usage(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let key = args.key();
-    if args.eat("samples") {
-        args.int()?;
-    }
-    args.done()?;
-    // The record on disk is not memory; the keydir entry (about 48 bytes beside the key)
-    // and the value as a read copies it are.
-    match cx.tx.with_value(key, <[u8]>::len)? {
-        Some(len) => cx.out.int((48 + key.len() + len) as i64),
-        None => cx.out.null(),
-    }
-    Ok(())
 }

@@ -3,8 +3,8 @@
 
 use super::spec::Table;
 use super::{
-    bits, client, cluster, connection, databases, dump, functions, keys, lcs, scripting, server,
-    strings, transaction,
+    bits, client, cluster, command, connection, databases, dump, functions, keys, lcs, memory,
+    scripting, server, strings, transaction,
 };
 
 /// Every command.
@@ -16,10 +16,12 @@ pub static TABLE: Table = Table::new(&[
     bits::COMMANDS,
     lcs::COMMANDS,
     keys::COMMANDS,
+    memory::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
     server::COMMANDS,
+    command::COMMANDS,
     cluster::COMMANDS,
 ]);

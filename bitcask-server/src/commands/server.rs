@@ -1,12 +1,10 @@
-//! Server commands: INFO, CONFIG, COMMAND, SAVE/BGSAVE, BGREWRITEAOF, LASTSAVE, TIME,
+//! Server commands: INFO, CONFIG, MONITOR, SLOWLOG, SAVE/BGSAVE, BGREWRITEAOF, LASTSAVE, TIME,
 //! SHUTDOWN, and the extensions BITCASK.STATS and BITCASK.MERGE.
 
 use std::sync::atomic::Ordering::*;
 
 use super::args::{shown, Args, Failure, Res};
-use super::spec::{
-    Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_NOMULTI, F_NOSCRIPT, F_READONLY, NUMKEYS,
-};
+use super::spec::{Cx, Spec, F_ADMIN, F_FAST, F_NOMULTI, F_NOSCRIPT, F_READONLY};
 use crate::glob;
 
 /// The server commands.
@@ -14,7 +12,6 @@ use crate::glob;
 pub static COMMANDS: &[Spec] = &[
     Spec { name: "info", arity: -1, group: "server", summary: "Returns information and statistics about the server.", run: info, ..Spec::NONE },
     Spec { name: "config", arity: -2, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "A container for server configuration commands.", subs: CONFIG, ..Spec::NONE },
-    Spec { name: "command", arity: -1, group: "server", summary: "Returns detailed information about all commands.", run: command_all, subs: COMMAND, ..Spec::NONE },
     Spec { name: "save", arity: 1, flags: F_ADMIN | F_NOMULTI | F_NOSCRIPT, group: "server", summary: "Makes every write durable (fsync of every shard).", run: save, ..Spec::NONE },
     Spec { name: "bgsave", arity: -1, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "Makes every write durable in the background.", run: bgsave, ..Spec::NONE },
     Spec { name: "bgrewriteaof", arity: 1, flags: F_ADMIN | F_NOSCRIPT, group: "server", summary: "Merges the datafiles in the background.", run: bgrewriteaof, ..Spec::NONE },
@@ -36,15 +33,6 @@ static CONFIG: &[Spec] = &[
     Spec { name: "rewrite", arity: 2, flags: F_ADMIN, group: "server", summary: "Refused: the server runs without a config file.", run: config_rewrite, ..Spec::NONE },
 ];
 
-/// COMMAND's subcommands.
-#[rustfmt::skip]
-static COMMAND: &[Spec] = &[
-    Spec { name: "count", arity: 2, group: "server", summary: "Returns a count of commands.", run: command_count, ..Spec::NONE },
-    Spec { name: "info", arity: -2, group: "server", syntax: "[<command-name> ...]", summary: "Returns information about one, multiple or all commands.", run: command_info_of, ..Spec::NONE },
-    Spec { name: "docs", arity: -2, group: "server", syntax: "[<command-name> ...]", summary: "Returns documentary information about one, multiple or all commands.", run: command_docs_of, ..Spec::NONE },
-    Spec { name: "list", arity: 2, group: "server", summary: "Returns a list of command names.", run: command_list, ..Spec::NONE },
-    Spec { name: "getkeys", arity: -3, group: "server", syntax: "<command> [<arg> ...]", summary: "Extracts the key names from an arbitrary command.", run: command_getkeys, ..Spec::NONE },
-];
 use crate::reply::Out;
 use crate::shared::Shared;
 
@@ -209,119 +197,6 @@ fn config_resetstat(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 
 fn config_rewrite(_: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     Err(Failure::err("The server is running without a config file"))
-}
-
-/// One COMMAND INFO entry (the ten fields of Redis 7; a subcommand is named
-/// `container|name`).
-fn command_info(out: &mut Out, s: &Spec, name: &str) {
-    out.array(10);
-    out.bulk(name.as_bytes());
-    out.int(i64::from(s.arity));
-    let mut flags: Vec<&str> =
-        FLAG_NAMES.iter().filter(|(f, _)| s.flags & f != 0).map(|(_, n)| *n).collect();
-    // A key count in the arguments (EVAL): Redis says "movablekeys" and 0 0 0.
-    let keys = if s.keys.1 == NUMKEYS {
-        flags.push("movablekeys");
-        (0, 0, 0)
-    } else {
-        s.keys
-    };
-    out.set(flags.len());
-    for f in flags {
-        out.simple(f);
-    }
-    out.int(i64::from(keys.0));
-    out.int(i64::from(keys.1));
-    out.int(i64::from(keys.2));
-    out.set(0);
-    out.set(0);
-    out.array(0);
-    out.array(s.subs.len());
-    for sub in s.subs {
-        command_info(out, sub, &format!("{}|{}", s.name, sub.name));
-    }
-}
-
-/// One COMMAND DOCS entry.
-fn command_docs(out: &mut Out, s: &Spec) {
-    out.bulk(s.name.as_bytes());
-    out.map(3);
-    out.bulk(b"summary");
-    out.bulk(s.summary.as_bytes());
-    out.bulk(b"since");
-    out.bulk(b"1.0.0");
-    out.bulk(b"group");
-    out.bulk(s.group.as_bytes());
-}
-
-/// The specs named by the arguments (`None` for an unknown name).
-fn named(table: &'static Table, args: &mut Args<'_>) -> Vec<Option<&'static Spec>> {
-    args.rest().iter().map(|n| table.lookup(n)).collect()
-}
-
-/// COMMAND alone: every command's COMMAND INFO entry.
-fn command_all(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.array(cx.table.count());
-    for s in cx.table.all() {
-        command_info(cx.out, s, s.name);
-    }
-    Ok(())
-}
-
-fn command_count(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.int(cx.table.count() as i64);
-    Ok(())
-}
-
-fn command_info_of(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    if args.left() == 0 {
-        return command_all(cx, args);
-    }
-    let specs = named(cx.table, args);
-    cx.out.array(specs.len());
-    for s in specs {
-        match s {
-            Some(s) => command_info(cx.out, s, s.name),
-            None => cx.out.null_array(),
-        }
-    }
-    Ok(())
-}
-
-fn command_docs_of(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let specs: Vec<&Spec> = if args.left() == 0 {
-        cx.table.all().collect()
-    } else {
-        named(cx.table, args).into_iter().flatten().collect()
-    };
-    cx.out.map(specs.len());
-    for s in specs {
-        command_docs(cx.out, s);
-    }
-    Ok(())
-}
-
-fn command_list(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.array(cx.table.count());
-    for s in cx.table.all() {
-        cx.out.bulk(s.name.as_bytes());
-    }
-    Ok(())
-}
-
-fn command_getkeys(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let rest = args.rest();
-    let (spec, _) =
-        cx.table.resolve(rest).map_err(|_| Failure::err("Invalid command specified"))?;
-    let keys = spec.keys_of(rest);
-    if keys.is_empty() {
-        return Err(Failure::err("The command has no key arguments"));
-    }
-    cx.out.array(keys.len());
-    for k in keys {
-        cx.out.bulk(k);
-    }
-    Ok(())
 }
 
 /// Syncs every shard; SAVE and BGSAVE reply with it, and LASTSAVE moves.
