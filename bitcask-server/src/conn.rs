@@ -48,12 +48,7 @@ struct Conn {
 }
 
 async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std::io::Result<()> {
-    let cfg = &srv.cfg;
-    let full = Limits { max_bulk: cfg.max_bulk_len, max_args: cfg.max_args };
-    let strict = Limits {
-        max_bulk: UNAUTHENTICATED.max_bulk.min(full.max_bulk),
-        max_args: UNAUTHENTICATED.max_args.min(full.max_args),
-    };
+    let (full, strict) = limits(srv);
     let mut c = Conn {
         out: Out::default(),
         input: InBuf::default(),
@@ -65,7 +60,7 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
     let mut pending = false;
     loop {
         if !pending {
-            if c.input.unparsed().len() > cfg.max_query_buffer {
+            if c.input.unparsed().len() > srv.rt.max_query_buffer() {
                 eprintln!(
                     "bitcask-server: closing client {} that reached the query buffer limit",
                     sess.addr
@@ -77,13 +72,14 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
             }
         }
         c.out.limit = output_allowance(srv);
+        (c.full, c.strict) = limits(srv);
         let (commands, fatal, more) = run_requests(srv, sess, &mut c).await;
         srv.stats.commands_processed.fetch_add(commands, Relaxed);
         if c.out.overflow {
             srv.stats.output_limit_closed.fetch_add(1, Relaxed);
             eprintln!(
                 "bitcask-server: closing client {}: its replies would pass the output limit ({} bytes for it, {} for all clients)",
-                sess.addr, cfg.client_output_buffer_limit, cfg.maxmemory_clients
+                sess.addr, srv.rt.client_output_buffer_limit(), srv.rt.maxmemory_clients()
             );
             return Ok(());
         }
@@ -98,6 +94,16 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
     }
 }
 
+/// The request limits after and before AUTH (CONFIG SET may change them at any time).
+fn limits(srv: &Shared) -> (Limits, Limits) {
+    let full = Limits { max_bulk: srv.rt.max_bulk_len(), max_args: srv.cfg.max_args };
+    let strict = Limits {
+        max_bulk: UNAUTHENTICATED.max_bulk.min(full.max_bulk),
+        max_args: UNAUTHENTICATED.max_args.min(full.max_args),
+    };
+    (full, strict)
+}
+
 /// Replies past this many bytes are sent before more requests run: a client that sends
 /// faster than it reads makes the server hold one batch of replies, not all of them.
 const OUTPUT_BATCH: usize = 64 * 1024;
@@ -105,8 +111,8 @@ const OUTPUT_BATCH: usize = 64 * 1024;
 /// How many bytes of replies this client may build now: its own limit, and what the
 /// limit of all clients leaves (0: no limit).
 fn output_allowance(srv: &Shared) -> usize {
-    let own = srv.cfg.client_output_buffer_limit;
-    let total = srv.cfg.maxmemory_clients;
+    let own = srv.rt.client_output_buffer_limit();
+    let total = srv.rt.maxmemory_clients();
     if total == 0 {
         return own;
     }

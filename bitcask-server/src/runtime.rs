@@ -1,6 +1,7 @@
 //! The parameters CONFIG SET changes while the server runs (the rest of the flags are fixed
-//! at start): idle timeout, client limit, password, the script time limit and the slow log's
-//! threshold and length. Read where they apply, on every use.
+//! at start): idle timeout, client limit, password, the script time limit, the slow log's
+//! threshold and length, and the limits on what a client may make the server hold (bulk
+//! length, query buffer, reply buffers, MULTI queues). Read where they apply, on every use.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::RwLock;
@@ -15,6 +16,12 @@ pub struct Runtime {
     busy_reply_threshold: AtomicU64,
     slowlog_slower_than: AtomicI64,
     slowlog_max_len: AtomicU64,
+    max_bulk_len: AtomicU64,
+    max_query_buffer: AtomicU64,
+    client_output_buffer_limit: AtomicU64,
+    maxmemory_clients: AtomicU64,
+    max_multi_commands: AtomicU64,
+    max_multi_bytes: AtomicU64,
     /// A public bind: the password may not be cleared.
     public: bool,
 }
@@ -37,6 +44,12 @@ impl Runtime {
             busy_reply_threshold: AtomicU64::new(cfg.busy_reply_threshold),
             slowlog_slower_than: AtomicI64::new(cfg.slowlog_log_slower_than),
             slowlog_max_len: AtomicU64::new(cfg.slowlog_max_len),
+            max_bulk_len: AtomicU64::new(cfg.max_bulk_len as u64),
+            max_query_buffer: AtomicU64::new(cfg.max_query_buffer as u64),
+            client_output_buffer_limit: AtomicU64::new(cfg.client_output_buffer_limit as u64),
+            maxmemory_clients: AtomicU64::new(cfg.maxmemory_clients as u64),
+            max_multi_commands: AtomicU64::new(cfg.max_multi_commands as u64),
+            max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
             public: !cfg.bind.is_loopback(),
         }
     }
@@ -71,6 +84,35 @@ impl Runtime {
         self.slowlog_max_len.load(Relaxed) as usize
     }
 
+    /// The longest bulk string a request may carry (`proto-max-bulk-len`).
+    pub fn max_bulk_len(&self) -> usize {
+        self.max_bulk_len.load(Relaxed) as usize
+    }
+
+    /// The most unparsed request bytes a client may send (`client-query-buffer-limit`).
+    pub fn max_query_buffer(&self) -> usize {
+        self.max_query_buffer.load(Relaxed) as usize
+    }
+
+    /// The most reply bytes waiting for one client (0: none; `client-output-buffer-limit`'s
+    /// normal class, hard limit).
+    pub fn client_output_buffer_limit(&self) -> usize {
+        self.client_output_buffer_limit.load(Relaxed) as usize
+    }
+
+    /// The most reply bytes waiting for all clients (0: none; `maxmemory-clients`).
+    pub fn maxmemory_clients(&self) -> usize {
+        self.maxmemory_clients.load(Relaxed) as usize
+    }
+
+    /// The most commands and argument bytes one MULTI may queue.
+    pub fn multi_limits(&self) -> (usize, usize) {
+        (
+            self.max_multi_commands.load(Relaxed) as usize,
+            self.max_multi_bytes.load(Relaxed) as usize,
+        )
+    }
+
     /// The parameters and their values, as CONFIG GET shows them.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -81,6 +123,18 @@ impl Runtime {
             ("lua-time-limit", self.busy_reply_threshold().to_string()),
             ("slowlog-log-slower-than", self.slowlog_slower_than().to_string()),
             ("slowlog-max-len", self.slowlog_max_len().to_string()),
+            ("proto-max-bulk-len", self.max_bulk_len().to_string()),
+            ("client-query-buffer-limit", self.max_query_buffer().to_string()),
+            (
+                "client-output-buffer-limit",
+                format!(
+                    "normal {} 0 0 slave 0 0 0 pubsub 0 0 0",
+                    self.client_output_buffer_limit()
+                ),
+            ),
+            ("maxmemory-clients", self.maxmemory_clients().to_string()),
+            ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
+            ("max-multi-bytes", self.max_multi_bytes.load(Relaxed).to_string()),
         ]
     }
 
@@ -98,6 +152,32 @@ impl Runtime {
                 self.slowlog_slower_than.store(value.parse().map_err(|_| NOT_INT)?, Relaxed)
             }
             "slowlog-max-len" => self.slowlog_max_len.store(uint()?, Relaxed),
+            "proto-max-bulk-len" => {
+                let n = bytes(value)?;
+                if n < 1024 * 1024 {
+                    return Err(SetError::Invalid(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.max_bulk_len.store(n, Relaxed)
+            }
+            "client-query-buffer-limit" => {
+                let n = bytes(value)?;
+                if n < 1024 * 1024 {
+                    return Err(SetError::Invalid(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.max_query_buffer.store(n, Relaxed)
+            }
+            "maxmemory-clients" => self.maxmemory_clients.store(bytes(value)?, Relaxed),
+            "client-output-buffer-limit" => {
+                if let Some(hard) = normal_class(value)? {
+                    self.client_output_buffer_limit.store(hard, Relaxed)
+                }
+            }
+            "max-multi-commands" => self.max_multi_commands.store(uint()?.max(1), Relaxed),
+            "max-multi-bytes" => self.max_multi_bytes.store(bytes(value)?, Relaxed),
             "requirepass" if value.is_empty() && self.public => {
                 return Err(SetError::Invalid(
                     "a server bound to a public address needs a password",
@@ -111,4 +191,50 @@ impl Runtime {
         }
         Ok(())
     }
+}
+
+/// A memory size as Redis reads one: bytes, or with a unit (`k`, `kb`, `m`, `mb`, `g`,
+/// `gb`; `k` is 1000, `kb` 1024, any case).
+fn bytes(value: &str) -> Result<u64, SetError> {
+    const BAD: SetError = SetError::Invalid("argument must be a memory value");
+    let v = value.to_ascii_lowercase();
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit: u64 = match &v[digits.len()..] {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return Err(BAD),
+    };
+    digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)).ok_or(BAD)
+}
+
+/// `client-output-buffer-limit`'s classes (`<class> <hard> <soft> <seconds>`, repeated):
+/// the normal class's hard limit, if given (the other classes have no clients here).
+fn normal_class(value: &str) -> Result<Option<u64>, SetError> {
+    const BAD: SetError =
+        SetError::Invalid("Wrong number of arguments in buffer limit configuration.");
+    let words: Vec<&str> = value.split_whitespace().collect();
+    if words.is_empty() || !words.len().is_multiple_of(4) {
+        return Err(BAD);
+    }
+    let mut normal = None;
+    for class in words.chunks_exact(4) {
+        let [name, hard, soft, secs] = class else { return Err(BAD) };
+        let known =
+            ["normal", "slave", "replica", "pubsub"].contains(&name.to_ascii_lowercase().as_str());
+        if !known {
+            return Err(SetError::Invalid(
+                "Invalid client class specified in buffer limit configuration.",
+            ));
+        }
+        let (hard, _, _) = (bytes(hard)?, bytes(soft)?, secs.parse::<u64>().map_err(|_| BAD)?);
+        if name.eq_ignore_ascii_case("normal") {
+            normal = Some(hard);
+        }
+    }
+    Ok(normal)
 }

@@ -103,3 +103,42 @@ fn slowlog_keeps_and_cuts_as_redis_server() {
     ours.cmd(&["GET", "foo"]);
     assert_eq!(ours.cmd(&["SLOWLOG", "LEN"]), before);
 }
+
+#[test]
+fn the_limits_change_at_run_time_with_redis_server_errors() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let mut c = s.raw();
+    assert_eq!(c.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    for cmd in [
+        &["CONFIG", "SET", "proto-max-bulk-len", "10"][..],
+        &["CONFIG", "SET", "proto-max-bulk-len", "lots"],
+        &["CONFIG", "SET", "client-query-buffer-limit", "1000"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "normal 1"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "vip 1 0 0"],
+        &["CONFIG", "SET", "proto-max-bulk-len", "1mb"],
+        &["CONFIG", "GET", "proto-max-bulk-len"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"],
+        &["CONFIG", "SET", "maxmemory-clients", "0"],
+    ] {
+        same(&mut ours, &mut redis, cmd);
+    }
+    // The new bulk limit holds for the next request, on connections already open.
+    assert_eq!(c.cmd(&["SET", "small", &"x".repeat(1 << 20)]), Reply::ok());
+    // (Only the header: the server answers and closes at the length.)
+    c.send(format!("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n${}\r\n", (1 << 20) + 1).as_bytes());
+    let e = c.read();
+    assert!(e.error_text().contains("invalid bulk length"), "{e:?}");
+    // The reply limit too: a 2 MB reply past 1 MB closes the client.
+    assert_eq!(ours.cmd(&["CONFIG", "SET", "proto-max-bulk-len", "512mb"]), Reply::ok());
+    assert_eq!(ours.cmd(&["SET", "v", &"y".repeat(2 << 20)]), Reply::ok());
+    let mut reader = s.raw();
+    reader.send(&Raw::frame(&[b"GET", b"v"]));
+    assert!(reader.is_closed(), "a reply past the new output limit closes the client");
+    // MULTI's queue limit.
+    assert_eq!(ours.cmd(&["CONFIG", "SET", "max-multi-commands", "2"]), Reply::ok());
+    assert_eq!(ours.cmd(&["MULTI"]), Reply::ok());
+    ours.cmd(&["PING"]);
+    ours.cmd(&["PING"]);
+    assert!(ours.cmd(&["PING"]).error_text().contains("MULTI queue limit reached"));
+}

@@ -53,7 +53,7 @@ fn lcs(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let a = cx.tx.get(ka)?.map(|(v, _)| v).unwrap_or_default();
     let b = cx.tx.get(kb)?.map(|(v, _)| v).unwrap_or_default();
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
-    if cells.saturating_mul(4) > cx.srv.cfg.max_bulk_len as u64 {
+    if cells.saturating_mul(4) > cx.srv.rt.max_bulk_len() as u64 {
         return Err(Failure::err(
             "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len",
         ));

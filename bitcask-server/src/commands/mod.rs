@@ -96,7 +96,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     if let Some(r) = srv.cluster.as_ref().and_then(|c| c.route(&spec.keys_of(argv))) {
         return refuse(sess, out, Failure::coded(r.to_string()));
     }
-    let (n, bytes) = (srv.cfg.max_multi_commands, srv.cfg.max_multi_bytes);
+    let (n, bytes) = srv.rt.multi_limits();
     if !sess.queue(argv, n, bytes) {
         return out.err(&format!("MULTI queue limit reached ({n} commands or {bytes} bytes); the transaction will be discarded"));
     }

@@ -106,8 +106,6 @@ fn config_pairs(srv: &Shared) -> Vec<(&'static str, String)> {
         ("port", srv.port.load(Relaxed).to_string()),
         ("bind", c.bind.to_string()),
         ("protected-mode", "yes".into()),
-        ("proto-max-bulk-len", c.max_bulk_len.to_string()),
-        ("client-query-buffer-limit", c.max_query_buffer.to_string()),
         ("maxmemory", "0".into()),
         ("maxmemory-policy", "noeviction".into()),
         ("dir", c.dir.display().to_string()),
