@@ -33,6 +33,7 @@ pub mod fuzz;
 mod info;
 mod keycode;
 mod keyspace;
+mod latency;
 mod lua;
 mod monitor;
 mod rdb;

@@ -22,6 +22,7 @@ pub struct Runtime {
     maxmemory_clients: AtomicU64,
     max_multi_commands: AtomicU64,
     max_multi_bytes: AtomicU64,
+    latency_monitor_threshold: AtomicU64,
     /// A public bind: the password may not be cleared.
     public: bool,
 }
@@ -50,6 +51,7 @@ impl Runtime {
             maxmemory_clients: AtomicU64::new(cfg.maxmemory_clients as u64),
             max_multi_commands: AtomicU64::new(cfg.max_multi_commands as u64),
             max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
+            latency_monitor_threshold: AtomicU64::new(0),
             public: !cfg.bind.is_loopback(),
         }
     }
@@ -113,6 +115,11 @@ impl Runtime {
         )
     }
 
+    /// Commands at least this many milliseconds long are latency events (0: none).
+    pub fn latency_monitor_threshold(&self) -> u64 {
+        self.latency_monitor_threshold.load(Relaxed)
+    }
+
     /// The parameters and their values, as CONFIG GET shows them.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -133,6 +140,7 @@ impl Runtime {
                 ),
             ),
             ("maxmemory-clients", self.maxmemory_clients().to_string()),
+            ("latency-monitor-threshold", self.latency_monitor_threshold().to_string()),
             ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
             ("max-multi-bytes", self.max_multi_bytes.load(Relaxed).to_string()),
         ]
@@ -178,6 +186,7 @@ impl Runtime {
             }
             "max-multi-commands" => self.max_multi_commands.store(uint()?.max(1), Relaxed),
             "max-multi-bytes" => self.max_multi_bytes.store(bytes(value)?, Relaxed),
+            "latency-monitor-threshold" => self.latency_monitor_threshold.store(uint()?, Relaxed),
             "requirepass" if value.is_empty() && self.public => {
                 return Err(SetError::Invalid(
                     "a server bound to a public address needs a password",

@@ -69,6 +69,8 @@ pub struct Shared {
     pub rt: crate::runtime::Runtime,
     /// The slow log.
     pub slowlog: crate::slowlog::SlowLog,
+    /// The latency monitor.
+    pub latency: crate::latency::Latency,
     /// MONITOR's clients and feed.
     pub monitors: crate::monitor::Monitors,
     me: Weak<Shared>,
@@ -98,6 +100,7 @@ impl Shared {
             rt,
             slowlog: Default::default(),
             monitors: Default::default(),
+            latency: Default::default(),
         })
     }
 

@@ -90,3 +90,37 @@ fn command_getkeys_getkeysandflags_and_list_answer_as_redis_server() {
     let configs = list(&mut ours, &["FILTERBY", "PATTERN", "config|*re*"]);
     assert!(configs.contains(&Reply::bulk("config|resetstat")), "{configs:?}");
 }
+
+#[test]
+fn the_latency_monitor_records_slow_commands_once_it_is_on() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let slow = ["EVAL", "local i = 0 while i < 3000000 do i = i + 1 end return i", "0"];
+    // Off by default: nothing is recorded.
+    ours.cmd(&slow);
+    for cmd in [
+        &["LATENCY", "LATEST"][..],
+        &["LATENCY", "HISTORY", "command"],
+        &["LATENCY", "RESET", "blabla"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "HELP", "x"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "x"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "1"],
+        &["CONFIG", "GET", "latency-monitor-threshold"],
+    ] {
+        same(&mut ours, &mut redis, cmd);
+    }
+    ours.cmd(&slow);
+    ours.cmd(&["GET", "fast"]);
+    let latest = ours.cmd(&["LATENCY", "LATEST"]).items();
+    assert_eq!(latest.len(), 1, "{latest:?}");
+    let event = latest[0].items();
+    assert_eq!(event[0], Reply::bulk("command"));
+    let (Reply::Int(latest_ms), Reply::Int(max)) = (&event[2], &event[3]) else { panic!() };
+    assert!(*latest_ms >= 1 && max >= latest_ms, "{event:?}");
+    assert_eq!(ours.cmd(&["LATENCY", "HISTORY", "command"]).items().len(), 1);
+    assert!(ours.cmd(&["LATENCY", "GRAPH", "command"]).text().contains('#'));
+    assert!(ours.cmd(&["LATENCY", "DOCTOR"]).text().contains("command"));
+    assert_eq!(ours.cmd(&["LATENCY", "RESET"]), Reply::Int(1));
+    assert_eq!(ours.cmd(&["LATENCY", "LATEST"]), Reply::Array(vec![]));
+}

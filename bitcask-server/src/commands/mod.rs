@@ -16,6 +16,7 @@ mod databases;
 mod dump;
 mod functions;
 mod keys;
+mod latency;
 mod lcs;
 mod memory;
 mod scripting;

@@ -3,8 +3,8 @@
 
 use super::spec::Table;
 use super::{
-    bits, client, cluster, command, connection, databases, dump, functions, keys, lcs, memory,
-    scripting, server, strings, transaction,
+    bits, client, cluster, command, connection, databases, dump, functions, keys, latency, lcs,
+    memory, scripting, server, strings, transaction,
 };
 
 /// Every command.
@@ -22,6 +22,7 @@ pub static TABLE: Table = Table::new(&[
     scripting::COMMANDS,
     functions::COMMANDS,
     server::COMMANDS,
+    latency::COMMANDS,
     command::COMMANDS,
     cluster::COMMANDS,
 ]);

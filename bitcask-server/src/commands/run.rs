@@ -5,7 +5,7 @@
 //! for EXEC — or, if the commit fails, replace every reply with its error.
 
 use super::args::{Args, Failure};
-use super::spec::{Cx, Spec, Table, F_ADMIN, F_ALLKEYS, F_ATOMIC, F_LOCKREAD, F_WRITE};
+use super::spec::{Cx, Spec, Table, F_ADMIN, F_ALLKEYS, F_ATOMIC, F_FAST, F_LOCKREAD, F_WRITE};
 use crate::keyspace::Commit;
 use crate::monitor::Source;
 use crate::reply::Out;
@@ -100,6 +100,11 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
         cx.srv.monitors.feed(db, Source::Client(&cx.sess.addr), argv);
     }
     let Some(usec) = ran else { return };
+    let latency = cx.srv.rt.latency_monitor_threshold();
+    if latency > 0 && usec / 1000 >= latency {
+        let event = if spec.flags & F_FAST != 0 { "fast-command" } else { "command" };
+        cx.srv.latency.add(event, usec / 1000);
+    }
     let threshold = cx.srv.rt.slowlog_slower_than();
     if threshold >= 0 && usec >= threshold as u64 {
         let client = (cx.sess.addr.clone(), cx.sess.name.clone().unwrap_or_default());
