@@ -579,6 +579,8 @@ pub fn run(
         let result = call(vm, &f, script, host);
         finish();
         if running.moved() {
+            // What the stopped run built is garbage now: freed before the next script.
+            let _ = vm.lua.gc_collect();
             vm.slow.insert(script.sha.to_owned(), SLOW_RUNS);
             return Err(MOVED.into());
         }
