@@ -83,9 +83,10 @@ fn libraries_outlive_a_restart_and_dumps_move_both_ways() {
     assert_eq!(redis.cmd(&["FUNCTION", "LOAD", MYLIB]), Reply::bulk("mylib"));
     let Reply::Bulk(theirs) = redis.cmd(&["FUNCTION", "DUMP"]) else { panic!() };
     assert_eq!(ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &theirs]), Reply::ok());
+    // A clash answers as redis-server's own (no quotes around the name on RESTORE).
     assert_eq!(
-        ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &theirs]).error_text(),
-        "ERR Library 'mylib' already exists"
+        ours.cmd_bytes(&[b"FUNCTION", b"RESTORE", &theirs]),
+        redis.cmd_bytes(&[b"FUNCTION", b"RESTORE", &theirs])
     );
     assert_eq!(ours.cmd(&["FUNCTION", "LOAD", SETTER]), Reply::bulk("z"));
     assert_eq!(ours.cmd(&["SET", "plain", "1"]), Reply::ok());
@@ -107,4 +108,58 @@ fn libraries_outlive_a_restart_and_dumps_move_both_ways() {
     assert_eq!(ours.cmd(&["FUNCTION", "FLUSH"]), Reply::ok());
     let s = s.restart();
     assert_eq!(s.raw().cmd(&["FCALL", "g", "0"]).error_text(), "ERR Function not found");
+}
+
+#[test]
+fn library_loading_errors_and_its_globals_answer_as_redis_server() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    for body in [
+        "redis.register_function(1, 2)",
+        "redis.register_function(1, function() end) redis.register_function(1, function() end)",
+        "redis.register_function{function_name='f', callback=function() end, what=1}",
+        "redis.register_function{callback=function() end}",
+        "redis.register_function{function_name=1}",
+        "redis.register_function{function_name='f', callback=function() end, flags='x'}",
+        "redis.register_function{function_name='f', callback=function() end, flags={'x'}}",
+        "redis.register_function{function_name='f', callback=2}",
+        "redis.register_function{function_name={}, callback=function() end}",
+        "redis.register_function{function_name='f', callback=function() end, description={}}",
+        "redis.register_function{[1]='f'}",
+        "redis.register_function('a', 'b', 'c')",
+        "redis.register_function(5)",
+        "math.random()",
+        "redis.call('ping')",
+        "getmetatable('')",
+        "redis.setresp(3)",
+        "local a = redis.math",
+        "redis.x = 1",
+        "x = 1",
+        "local a = 1 while 1 do a = a + 1 end",
+    ] {
+        let code = format!("#!lua name=lib\n{body}");
+        same(&mut ours, &mut redis, &["FUNCTION", "LOAD", "REPLACE", &code]);
+    }
+    // Once loaded, a function sees the sandbox (redis.call, math), the load-time `redis`
+    // cannot be written, and registering outside a load is refused.
+    let lib = "#!lua name=lib\nlocal lib = redis\n\
+        lib.register_function('F1', function() return redis.call('ping') .. math.floor(1.5) end)\n\
+        lib.register_function('f2', function() lib.x = 1 end)\n\
+        lib.register_function('f3', function() lib.register_function('g', function() end) end)";
+    for cmd in [
+        &["FUNCTION", "LOAD", "REPLACE", lib][..],
+        &["FCALL", "f1", "0"],
+        &["FCALL", "F1", "x"],
+        &["FCALL_RO", "F1", "0"],
+        &["FUNCTION", "FLUSH", "SYNC", "extra"],
+        &["FUNCTION", "RESTORE", "a", "b", "c"],
+    ] {
+        same(&mut ours, &mut redis, cmd);
+    }
+    for f in ["f2", "f3"] {
+        let (a, b) = (ours.cmd(&["FCALL", f, "0"]), redis.cmd(&["FCALL", f, "0"]));
+        let cut =
+            |r: &Reply| r.error_text().split(" script:").next().unwrap_or_default().to_owned();
+        assert_eq!(cut(&a), cut(&b), "{f}");
+    }
 }

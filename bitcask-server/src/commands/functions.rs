@@ -35,11 +35,17 @@ static FUNCTION: &[Spec] = &[
 
 fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
     let name = String::from_utf8_lossy(args.key()).into_owned();
-    // The function first, then its arguments, as Redis checks them.
+    // The function first (its name in any case), then its arguments, as Redis checks them.
     let Some((_, meta)) = cx.srv.scripts.functions.find(&name) else {
         return Err(Failure::err("Function not found"));
     };
-    let (keys, argv) = keys_and_args(args)?;
+    let name = meta.name.clone();
+    let (keys, argv) = keys_and_args(args).map_err(|f| match f {
+        Failure::Err(t) if t.starts_with("value is not an integer") => {
+            Failure::err("Bad number of keys provided")
+        }
+        other => other,
+    })?;
     if ro && !meta.no_writes() {
         return Err(Failure::err("Can not execute a script with write flag using *_ro command."));
     }
@@ -104,8 +110,19 @@ fn delete(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
+/// Redis's error for a FUNCTION subcommand given too many arguments (its name as given).
+fn sub_syntax(args: &Args<'_>) -> Failure {
+    let name = args.argv().get(1).map(|n| String::from_utf8_lossy(n)).unwrap_or_default();
+    Failure::err(format!(
+        "unknown subcommand or wrong number of arguments for '{name}'. Try FUNCTION HELP."
+    ))
+}
+
 fn flush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    if args.left() > 0 && !(args.eat("async") || args.eat("sync")) || args.left() > 0 {
+    if args.left() > 1 {
+        return Err(sub_syntax(args));
+    }
+    if args.left() > 0 && !(args.eat("async") || args.eat("sync")) {
         return Err(Failure::err("FUNCTION FLUSH only supports SYNC|ASYNC option"));
     }
     cx.srv.scripts.functions.flush();
@@ -208,9 +225,7 @@ fn dump(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let payload = args.key();
     if args.left() > 1 {
-        return Err(Failure::err(
-            "unknown subcommand or wrong number of arguments for 'RESTORE'. Try FUNCTION HELP.",
-        ));
+        return Err(sub_syntax(args));
     }
     let policy = match args.next() {
         None => "append",
@@ -233,6 +248,11 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     for code in &codes {
         if let Err(e) = lua::load_library(&cx.srv.scripts, code, policy != "append") {
+            // A clash is worded without quotes here, as Redis words it on RESTORE.
+            let e = match e.strip_prefix("ERR Library '").and_then(|r| r.split_once("' ")) {
+                Some((name, rest)) => format!("ERR Library {name} {rest}"),
+                None => e,
+            };
             // Put back what there was.
             funcs.flush();
             for l in &before {

@@ -86,20 +86,22 @@ pub fn library_name(code: &[u8]) -> Result<String, String> {
     Ok(name)
 }
 
-/// Runs a library's code in `lua` with `redis.register_function` set on the real `redis`
-/// table: what it registered, or Redis's error.
+/// Runs a library's code in `lua` with the globals prelude.lua's `library_globals` makes
+/// (only `redis.register_function`, `redis.log` and the constants, as Redis): what it
+/// registered, or Redis's error. Its functions then see the sandbox's globals.
 pub(super) fn register(
     lua: &Lua,
-    env: &Table,
-    redis: &Table,
+    library_globals: &Function,
     code: &[u8],
 ) -> Result<Vec<(FunctionMeta, Function)>, String> {
+    let (globals, slot, finish): (Table, Table, Function) =
+        library_globals.call(()).map_err(|e| format!("ERR cannot start Lua: {e}"))?;
     // The shebang line is not Lua: compiled as an empty line, so lines keep their numbers.
     let body = code.iter().position(|&b| b == b'\n').map_or(&[][..], |i| &code[i..]);
     let f = lua
         .load(body)
         .set_name("@user_function")
-        .set_environment(env.clone())
+        .set_environment(globals)
         .into_function()
         .map_err(|e| match e {
             mlua::Error::SyntaxError { message, .. } => {
@@ -112,19 +114,25 @@ pub(super) fn register(
         let reg = scope.create_function(|_, args: mlua::Variadic<Value>| {
             let entry = registration(&args).map_err(mlua::Error::runtime)?;
             let mut all = found.borrow_mut();
-            if all.iter().any(|(m, _): &(FunctionMeta, Function)| m.name == entry.0.name) {
+            let name = &entry.0.name;
+            if all.iter().any(|(m, _): &(FunctionMeta, Function)| m.name.eq_ignore_ascii_case(name))
+            {
                 return Err(mlua::Error::runtime("ERR Function already exists in the library"));
             }
             all.push(entry);
             Ok(())
         })?;
-        redis.raw_set("register_function", reg)?;
+        slot.raw_set("register", reg)?;
         let r = f.call::<Value>(());
-        redis.raw_set("register_function", Value::Nil)?;
+        finish.call::<()>(())?;
         r
     });
     if let Err(e) = outcome {
-        return Err(format!("ERR Error registering functions: {}", super::root_message(&e)));
+        // The error as Redis words it: its first line, with an error code.
+        let message = super::root_message(&e);
+        let message = message.split("\nstack traceback:").next().unwrap_or_default();
+        let code = if message.starts_with("ERR ") { "" } else { "ERR " };
+        return Err(format!("ERR Error registering functions: {code}{message}"));
     }
     let found = found.into_inner();
     if found.is_empty() {
@@ -133,52 +141,86 @@ pub(super) fn register(
     Ok(found)
 }
 
+/// A registration's string argument: a string, or a number as Lua turns it into one.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_string_lossy()),
+        Value::Integer(n) => Some(n.to_string()),
+        Value::Number(n) => Some(crate::number::format_g(*n, 14)),
+        _ => None,
+    }
+}
+
 /// `register_function(name, callback)` or `register_function{function_name=, callback=,
-/// flags=, description=}`.
+/// flags=, description=}`, with Redis's errors.
 fn registration(args: &[Value]) -> Result<(FunctionMeta, Function), String> {
-    let bad = || "ERR wrong arguments given to redis.register_function".to_owned();
     let (name, callback, flags, description) = match args {
-        [Value::String(n), Value::Function(f)] => {
-            (n.to_string_lossy(), f.clone(), Vec::new(), None)
-        }
-        [Value::Integer(n), Value::Function(f)] => (n.to_string(), f.clone(), Vec::new(), None),
-        [_, _] => return Err(bad()),
-        [_, _, _, ..] | [] => {
-            return Err("ERR wrong number of arguments to redis.register_function".into())
-        }
-        [v] if !matches!(v, Value::Table(_)) => {
-            return Err("ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into())
-        }
-        [Value::Table(t)] => {
-            let name = match t.raw_get::<Value>("function_name") {
-                Ok(Value::String(s)) => s.to_string_lossy(),
-                _ => return Err(bad()),
+        [name, callback] => {
+            let name = text(name)
+                .ok_or("ERR first argument to redis.register_function must be a string")?;
+            let Value::Function(f) = callback else {
+                return Err("ERR second argument to redis.register_function must be a function".into());
             };
-            let Ok(Value::Function(f)) = t.raw_get::<Value>("callback") else { return Err(bad()) };
-            let mut flags = Vec::new();
-            if let Ok(Value::Table(fl)) = t.raw_get::<Value>("flags") {
-                for v in fl.sequence_values::<Value>().flatten() {
-                    match v {
-                        Value::String(s) if FLAGS.contains(&s.to_string_lossy().as_str()) => {
-                            flags.push(s.to_string_lossy())
-                        }
-                        _ => return Err("ERR unknown flag given".into()),
-                    }
-                }
-            }
-            let description = match t.raw_get::<Value>("description") {
-                Ok(Value::String(s)) => Some(s.to_string_lossy()),
-                _ => None,
-            };
-            (name, f, flags, description)
+            (name, f.clone(), Vec::new(), None)
         }
-        _ => return Err(bad()),
+        [Value::Table(t)] => named(t)?,
+        [_] => return Err("ERR calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).".into()),
+        _ => return Err("ERR wrong number of arguments to redis.register_function".into()),
     };
     if !valid_name(&name) {
         // Redis 7.0 words a bad function name as a bad library name.
         return Err(BAD_NAME.into());
     }
     Ok((FunctionMeta { name, description, flags }, callback))
+}
+
+/// A registration's named arguments.
+type Named = (String, Function, Vec<String>, Option<String>);
+
+fn named(t: &Table) -> Result<Named, String> {
+    let (mut name, mut callback, mut flags, mut description) = (None, None, Vec::new(), None);
+    for pair in t.pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| format!("ERR {e}"))?;
+        let key = text(&k)
+            .ok_or("ERR named argument key given to redis.register_function is not a string")?
+            .to_ascii_lowercase();
+        match key.as_str() {
+            "function_name" => {
+                name = Some(text(&v).ok_or(
+                    "ERR function_name argument given to redis.register_function must be a string",
+                )?)
+            }
+            "description" => {
+                description = Some(text(&v).ok_or(
+                    "ERR description argument given to redis.register_function must be a string",
+                )?)
+            }
+            "callback" => {
+                match v {
+                    Value::Function(f) => callback = Some(f),
+                    _ => return Err(
+                        "ERR callback argument given to redis.register_function must be a function"
+                            .into(),
+                    ),
+                }
+            }
+            "flags" => {
+                let Value::Table(fl) = v else {
+                    return Err("ERR flags argument to redis.register_function must be a table representing function flags".into());
+                };
+                for f in fl.sequence_values::<Value>().flatten() {
+                    match text(&f) {
+                        Some(f) if FLAGS.contains(&f.as_str()) => flags.push(f),
+                        _ => return Err("ERR unknown flag given".into()),
+                    }
+                }
+            }
+            _ => return Err("ERR unknown argument given to redis.register_function".into()),
+        }
+    }
+    let name = name.ok_or("ERR redis.register_function must get a function name argument")?;
+    let callback = callback.ok_or("ERR redis.register_function must get a callback argument")?;
+    Ok((name, callback, flags, description))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -201,9 +243,9 @@ impl Libraries {
         let functions = check(code)?;
         let mut libs = lock(&self.libs);
         for f in &functions {
-            let clash = libs
-                .values()
-                .any(|l| l.name != name && l.functions.iter().any(|g| g.name == f.name));
+            let clash = libs.values().any(|l| {
+                l.name != name && l.functions.iter().any(|g| g.name.eq_ignore_ascii_case(&f.name))
+            });
             if clash {
                 return Err(format!("ERR Function {} already exists", f.name));
             }
@@ -234,11 +276,12 @@ impl Libraries {
         lock(&self.libs).values().cloned().collect()
     }
 
-    /// The function `name` and its library.
+    /// The function `name` (in any case, as Redis) and its library.
     pub fn find(&self, name: &str) -> Option<(Arc<Library>, FunctionMeta)> {
         let libs = lock(&self.libs);
         libs.values().find_map(|l| {
-            l.functions.iter().find(|f| f.name == name).map(|f| (l.clone(), f.clone()))
+            let f = l.functions.iter().find(|f| f.name.eq_ignore_ascii_case(name))?;
+            Some((l.clone(), f.clone()))
         })
     }
 }

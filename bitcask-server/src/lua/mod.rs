@@ -291,8 +291,8 @@ struct Vm {
     env: Table,
     /// prelude.lua's runner: sets KEYS, ARGV and redis.call, runs the script.
     runner: Function,
-    /// The `redis` table behind the scripts' read-only view.
-    redis: Table,
+    /// prelude.lua's maker of the globals a library's code runs with at FUNCTION LOAD.
+    library_globals: Function,
     /// The first argument with which prelude.lua's redis.pcall and redis.setresp call the
     /// server's function.
     markers: [usize; 2],
@@ -333,7 +333,8 @@ impl Vm {
         let hooks = lua.create_table()?;
         hooks.raw_set("libs", libs::make(&lua)?)?;
         let prelude = lua.load(include_str!("prelude.lua")).set_name("=prelude");
-        let (env, _, redis, runner, pcall, setresp): (Table, Table, Table, Function, Table, Table) =
+        type Prelude = (Table, Table, Table, Function, Table, Table, Function);
+        let (env, _, _redis, runner, pcall, setresp, library_globals): Prelude =
             prelude.call(hooks)?;
         let markers = [pcall.to_pointer() as usize, setresp.to_pointer() as usize];
         let handler = lua.create_function(|lua, e: Value| {
@@ -356,7 +357,7 @@ impl Vm {
             lua,
             env,
             runner,
-            redis,
+            library_globals,
             markers,
             handler,
             compiled: HashMap::new(),
@@ -375,7 +376,7 @@ impl Vm {
         }
         self.functions.clear();
         for lib in libs.all() {
-            for (meta, f) in functions::register(&self.lua, &self.env, &self.redis, &lib.code)? {
+            for (meta, f) in functions::register(&self.lua, &self.library_globals, &lib.code)? {
                 self.functions.insert(meta.name, f);
             }
         }
@@ -766,7 +767,7 @@ pub fn load_library(scripts: &Scripts, code: &[u8], replace: bool) -> Result<Str
     scripts.functions.add(code, replace, |code| {
         let vm = Vm::new().map_err(|e| format!("ERR cannot start Lua: {e}"))?;
         let run = Arc::new(Running::default());
-        let stopper = run.clone();
+        let (stopper, current) = (run.clone(), run.clone());
         let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
         let timer = std::thread::spawn(move || {
             if done_rx.recv_timeout(Duration::from_millis(500)).is_err() {
@@ -776,12 +777,16 @@ pub fn load_library(scripts: &Scripts, code: &[u8], replace: bool) -> Result<Str
         let limit = Duration::from_secs(3600);
         let shared = Arc::new(Scripts::default());
         CURRENT.with(|c| {
-            *c.borrow_mut() = Some(Current { run, limit, scripts: shared, listed: false, ticks: 0 })
+            *c.borrow_mut() =
+                Some(Current { run: current, limit, scripts: shared, listed: false, ticks: 0 })
         });
-        let found = functions::register(&vm.lua, &vm.env, &vm.redis, code);
+        let found = functions::register(&vm.lua, &vm.library_globals, code);
         finish();
         let _ = done_tx.send(());
         let _ = timer.join();
+        if found.is_err() && run.kill.load(Acquire) {
+            return Err("ERR Error registering functions: ERR FUNCTION LOAD timeout".into());
+        }
         Ok(found?.into_iter().map(|(m, _)| m).collect())
     })
 }

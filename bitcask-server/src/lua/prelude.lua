@@ -189,4 +189,46 @@ local function runner(f, handler, server, as_function, keys, argv)
     return ok, result
 end
 
-return env, visible, redis, runner, PCALL, SETRESP
+-- What a library's code sees while FUNCTION LOAD runs it (as Redis): only `redis`, with
+-- register_function, log and the constants; reading anything else, or writing, is an error.
+-- Once loaded, its functions see the sandbox: `finish` points their globals at it, and
+-- register_function then refuses. `slot.register` is the server's registration while
+-- the load runs.
+local function nonexistent(_, k)
+    error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+end
+local function strict(t)
+    protected[t] = true
+    return real_setmetatable(t, { __index = nonexistent, __newindex = refuse, __metatable = false })
+end
+local function library_globals()
+    local slot = {}
+    local function register_function(...)
+        if not slot.register then
+            fail("ERR redis.register_function can only be called on FUNCTION LOAD command")
+        end
+        return slot.register(...)
+    end
+    local api = strict({
+        redis = strict({
+            register_function = register_function,
+            log = redis.log,
+            LOG_DEBUG = redis.LOG_DEBUG,
+            LOG_VERBOSE = redis.LOG_VERBOSE,
+            LOG_NOTICE = redis.LOG_NOTICE,
+            LOG_WARNING = redis.LOG_WARNING,
+            REDIS_VERSION = redis.REDIS_VERSION,
+            REDIS_VERSION_NUM = redis.REDIS_VERSION_NUM,
+        }),
+    })
+    local meta = { __index = api, __newindex = refuse, __metatable = false }
+    local globals = real_setmetatable({}, meta)
+    protected[globals] = true
+    local function finish()
+        slot.register = nil
+        meta.__index = env
+    end
+    return globals, slot, finish
+end
+
+return env, visible, redis, runner, PCALL, SETRESP, library_globals
