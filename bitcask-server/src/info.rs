@@ -63,7 +63,8 @@ fn section(srv: &Shared, name: &str, o: &mut String) {
         "memory" => {
             let keydir: u64 = srv.ks.stats().iter().map(|s| s.keydir_bytes).sum();
             let mib = keydir as f64 / (1 << 20) as f64;
-            let _ = write!(o, "# Memory\r\nused_memory:{keydir}\r\nused_memory_human:{mib:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n");
+            let scripts = srv.scripts.cached();
+            let _ = write!(o, "# Memory\r\nused_memory:{keydir}\r\nused_memory_human:{mib:.2}M\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\nmem_allocator:libc\r\nnumber_of_cached_scripts:{scripts}\r\n");
         }
         "persistence" => persistence(srv, o),
         "replication" => o.push_str(

@@ -443,3 +443,15 @@ fn a_script_that_outgrows_the_network_thread_runs_once_on_a_blocking_thread() {
     assert_eq!(c.read(), expect("3"));
     assert_eq!(c.read(), Reply::Int(4));
 }
+
+#[test]
+fn info_memory_counts_the_cached_scripts() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    for i in 0..3 {
+        let Reply::Bulk(_) = c.cmd(&["SCRIPT", "LOAD", &format!("return {i}")]) else { panic!() };
+    }
+    assert!(c.cmd(&["INFO", "memory"]).text().contains("number_of_cached_scripts:3\r\n"));
+    assert_eq!(c.cmd(&["SCRIPT", "FLUSH", "ASYNC"]), Reply::ok());
+    assert!(c.cmd(&["INFO", "memory"]).text().contains("number_of_cached_scripts:0\r\n"));
+}

@@ -236,6 +236,11 @@ impl Scripts {
         shebang(body).is_ok_and(|(sb, _)| sb.no_writes)
     }
 
+    /// How many scripts are cached (INFO memory's `number_of_cached_scripts`).
+    pub fn cached(&self) -> usize {
+        lock(&self.bodies).len()
+    }
+
     /// Whether a script of SHA-1 `sha` (any case) is cached.
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
