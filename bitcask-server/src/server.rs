@@ -169,7 +169,8 @@ fn run_cluster_store(
     let listener = std::net::TcpListener::bind((cfg.bind, cfg.port)).map_err(ServeError::Io)?;
     listener.set_nonblocking(true).map_err(ServeError::Io)?;
     let local = listener.local_addr().map_err(ServeError::Io)?;
-    let srv = Shared::new(open_keyspace(db)?, cfg, cluster);
+    let stats = crate::cmdstats::CmdStats::new(crate::commands::stat_names());
+    let srv = Shared::new(open_keyspace(db)?, cfg, cluster, stats);
     crate::commands::restore_functions(&srv);
     srv.port.store(u64::from(local.port()), Relaxed);
     // The signal handlers first, so that a signal right after the log line is not missed.

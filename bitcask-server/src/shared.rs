@@ -78,7 +78,12 @@ pub struct Shared {
 
 impl Shared {
     /// The shared state of a server on `ks`, with its sync thread.
-    pub fn new(ks: Keyspace, cfg: Config, cluster: Option<bitcask_cluster::Node>) -> Arc<Shared> {
+    pub fn new(
+        ks: Keyspace,
+        cfg: Config,
+        cluster: Option<bitcask_cluster::Node>,
+        cmdstats: crate::cmdstats::CmdStats,
+    ) -> Arc<Shared> {
         let rt = crate::runtime::Runtime::new(&cfg);
         Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             me: me.clone(),
@@ -96,7 +101,7 @@ impl Shared {
             shutdown: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
             scripts: Arc::default(),
-            cmdstats: Default::default(),
+            cmdstats,
             rt,
             slowlog: Default::default(),
             monitors: Default::default(),

@@ -24,6 +24,7 @@ mod server;
 mod strings;
 mod transaction;
 
+use crate::cmdstats::Counter;
 use crate::reply::Out;
 use crate::session::{ScriptPlace, Session};
 use crate::shared::Shared;
@@ -32,6 +33,19 @@ use args::Failure;
 use registry::TABLE;
 use run::{run, Call, Mode};
 use spec::{F_NOAUTH, F_NOMULTI, F_SCRIPT, F_TXCONTROL, F_WRITE};
+
+/// Every command's spec address and the name INFO commandstats gives it (`client|list`
+/// for a subcommand), for the counters made at start.
+pub fn stat_names() -> Vec<(usize, String)> {
+    let mut all = Vec::new();
+    for spec in TABLE.all() {
+        all.push((std::ptr::from_ref(spec) as usize, spec.name.to_owned()));
+        for sub in spec.subs {
+            all.push((std::ptr::from_ref(sub) as usize, format!("{}|{}", spec.name, sub.name)));
+        }
+    }
+    all
+}
 
 /// Loads the function libraries the store holds (at start).
 pub fn restore_functions(srv: &Shared) {
@@ -64,7 +78,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
             let arity = matches!(&f, Failure::Err(t) if t.starts_with("wrong number of arguments"));
             if let Some(spec) = argv.first().and_then(|n| TABLE.lookup(n)).filter(|_| arity) {
                 let name = || run::full_name(spec, argv, 1);
-                srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+                srv.cmdstats.with(std::ptr::from_ref(spec) as usize, name, Counter::rejected);
             }
             return refuse(sess, out, f);
         }
@@ -74,7 +88,7 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     }
     let rejected = || {
         let name = || run::full_name(spec, argv, at);
-        srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+        srv.cmdstats.with(std::ptr::from_ref(spec) as usize, name, Counter::rejected);
     };
     if srv.scripts.busy.load(std::sync::atomic::Ordering::Acquire) && !allowed_while_busy(argv) {
         rejected();

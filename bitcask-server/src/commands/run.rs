@@ -132,7 +132,7 @@ pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usi
     };
     let usec = started.elapsed().as_micros() as u64;
     let name = || full_name(spec, argv, at);
-    cx.srv.cmdstats.counter(std::ptr::from_ref(spec) as usize, name).ran(usec, failed);
+    cx.srv.cmdstats.with(std::ptr::from_ref(spec) as usize, name, |c| c.ran(usec, failed));
     Some(usec)
 }
 

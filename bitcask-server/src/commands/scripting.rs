@@ -245,7 +245,7 @@ impl Host for ScriptHost<'_, '_> {
             // script's failure that follows is not counted again).
             let stats = &self.cx.srv.cmdstats;
             let name = || super::run::full_name(spec, argv, at);
-            stats.counter(std::ptr::from_ref(spec) as usize, name).rejected();
+            stats.with(std::ptr::from_ref(spec) as usize, name, crate::cmdstats::Counter::rejected);
             stats.error(&text);
             return Err(text);
         }
