@@ -84,8 +84,8 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
             return Ok(());
         }
         reply(srv, socket, sess, &mut c.out, commands).await?;
-        if sess.monitor {
-            return monitor(srv, socket, sess.client.as_deref()).await;
+        if let Some(feed) = sess.monitor.take() {
+            return monitor(socket, feed, sess.client.as_deref()).await;
         }
         if fatal || sess.quit || sess.client.as_ref().is_some_and(|cl| cl.is_killed()) {
             return Ok(());
@@ -218,13 +218,12 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
 /// [`BACKLOG`](crate::monitor::BACKLOG) lines behind (then it is closed). What it sends is
 /// not run.
 async fn monitor(
-    srv: &Shared,
     socket: &mut Socket,
+    mut feed: crate::monitor::Feed,
     client: Option<&Client>,
 ) -> std::io::Result<()> {
     use tokio::sync::broadcast::error::RecvError;
     let Some(client) = client else { return Ok(()) };
-    let mut feed = srv.monitors.subscribe();
     let mut ignored = [0u8; 512];
     loop {
         tokio::select! {

@@ -17,13 +17,13 @@ pub const LINE_MAX: usize = 64 << 10;
 
 /// The monitors and their feed.
 pub struct Monitors {
-    count: AtomicUsize,
+    count: Arc<AtomicUsize>,
     feed: broadcast::Sender<Arc<[u8]>>,
 }
 
 impl Default for Monitors {
     fn default() -> Monitors {
-        Monitors { count: AtomicUsize::new(0), feed: broadcast::channel(BACKLOG).0 }
+        Monitors { count: Arc::default(), feed: broadcast::channel(BACKLOG).0 }
     }
 }
 
@@ -35,16 +35,17 @@ pub enum Source<'a> {
     Script,
 }
 
-/// A monitor's end of the feed: it stops counting as a monitor when dropped.
-pub struct Feed<'a> {
-    monitors: &'a Monitors,
+/// A monitor's end of the feed (taken when MONITOR runs, so no line after its OK is
+/// missed): it stops counting as a monitor when dropped.
+pub struct Feed {
+    count: Arc<AtomicUsize>,
     /// The lines.
     pub lines: broadcast::Receiver<Arc<[u8]>>,
 }
 
-impl Drop for Feed<'_> {
+impl Drop for Feed {
     fn drop(&mut self) {
-        self.monitors.count.fetch_sub(1, AcqRel);
+        self.count.fetch_sub(1, AcqRel);
     }
 }
 
@@ -55,9 +56,9 @@ impl Monitors {
     }
 
     /// A new monitor's feed.
-    pub fn subscribe(&self) -> Feed<'_> {
+    pub fn subscribe(&self) -> Feed {
         self.count.fetch_add(1, AcqRel);
-        Feed { monitors: self, lines: self.feed.subscribe() }
+        Feed { count: self.count.clone(), lines: self.feed.subscribe() }
     }
 
     /// Sends the line of a command run in database `db` (AUTH's and HELLO's secrets

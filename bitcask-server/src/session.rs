@@ -45,8 +45,8 @@ pub struct Session {
     pub client: Option<std::sync::Arc<crate::clients::Client>>,
     /// CLIENT REPLY: replies are dropped (OFF), or the next command's is (SKIP).
     pub reply: ReplyMode,
-    /// MONITOR: after this request's reply the connection only receives the feed.
-    pub monitor: bool,
+    /// MONITOR: after this request's reply the connection only receives this feed.
+    pub monitor: Option<crate::monitor::Feed>,
     /// Bytes received and not yet processed, this request included (CLIENT LIST's qbuf).
     pub qbuf: usize,
 }
@@ -102,7 +102,7 @@ impl Session {
             client: None,
             reply: ReplyMode::On,
             qbuf: 0,
-            monitor: false,
+            monitor: None,
         }
     }
 

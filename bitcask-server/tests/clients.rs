@@ -92,7 +92,9 @@ fn client_kill_closes_the_clients_it_selects_at_once() {
     let s = Server::start(&[]);
     let mut me = s.raw();
     let (mut a, mut b) = (s.raw(), s.raw());
+    // (Each has had a reply: the server has listed it.)
     assert_eq!(a.cmd(&["PING"]), Reply::Simple("PONG".into()));
+    assert_eq!(b.cmd(&["PING"]), Reply::Simple("PONG".into()));
     let addr = field(&a.cmd(&["CLIENT", "INFO"]).text(), "addr").to_owned();
     // The old form, by address.
     assert_eq!(me.cmd(&["CLIENT", "KILL", &addr]), Reply::ok());
@@ -136,9 +138,15 @@ fn client_pause_write_holds_writes_not_reads_until_unpause() {
     assert_eq!(reader.cmd(&["GET", "k"]), Reply::Nil);
     assert_eq!(reader.cmd(&["EVAL", "#!lua flags=no-writes\nreturn 1", "0"]), Reply::Int(1));
     writer.send(&Raw::frame(&[b"SET", b"k", b"v"]));
-    std::thread::sleep(Duration::from_millis(200));
-    let info = admin.cmd(&["INFO", "clients"]).text();
-    assert!(info.contains("blocked_clients:1\r\n"), "{info}");
+    let held = Instant::now();
+    loop {
+        let info = admin.cmd(&["INFO", "clients"]).text();
+        if info.contains("blocked_clients:1\r\n") {
+            break;
+        }
+        assert!(held.elapsed() < Duration::from_secs(10), "the write is not held: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(reader.cmd(&["GET", "k"]), Reply::Nil, "the write waits");
     assert_eq!(admin.cmd(&["CLIENT", "UNPAUSE"]), Reply::ok());
     assert_eq!(writer.read(), Reply::ok());

@@ -235,7 +235,7 @@ fn lastsave(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 
 /// MONITOR: after its OK the connection only receives the feed (see monitor.rs).
 fn monitor(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.sess.monitor = true;
+    cx.sess.monitor = Some(cx.srv.monitors.subscribe());
     cx.out.ok();
     Ok(())
 }
