@@ -145,6 +145,9 @@ pub struct Pause {
 pub struct Clients {
     all: Mutex<HashMap<u64, Arc<Client>>>,
     pause: Mutex<Option<Pause>>,
+    /// A pause was set and not yet seen to end: checked (without the lock) before each
+    /// command.
+    pausing: AtomicBool,
     /// Clients waiting for the pause to end (INFO's `blocked_clients`).
     pub paused_now: AtomicU64,
 }
@@ -195,16 +198,27 @@ impl Clients {
             Some(old) => Pause { until: old.until.max(until), all: old.all || all },
             None => Pause { until, all },
         });
+        self.pausing.store(true, Release);
     }
 
     /// CLIENT UNPAUSE.
     pub fn unpause(&self) {
-        *self.pause.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        // The flag changes under the lock, so a pause set meanwhile is never lost.
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        *p = None;
+        self.pausing.store(false, Release);
     }
 
     /// The pause in force, if any.
     pub fn paused(&self) -> Option<Pause> {
-        let p = *self.pause.lock().unwrap_or_else(|e| e.into_inner());
-        p.filter(|p| p.until > Instant::now())
+        if !self.pausing.load(Acquire) {
+            return None;
+        }
+        let mut p = self.pause.lock().unwrap_or_else(|e| e.into_inner());
+        if p.is_some_and(|p| p.until <= Instant::now()) {
+            *p = None;
+            self.pausing.store(false, Release);
+        }
+        *p
     }
 }
