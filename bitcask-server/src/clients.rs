@@ -69,6 +69,10 @@ impl Client {
     /// Notes the command it runs now (`spec`: the command's spec, by address).
     pub fn command(&self, spec: usize) {
         self.last_cmd.store(spec, Relaxed);
+    }
+
+    /// Notes that it sent something now (once a read, not a clock read per command).
+    pub fn active(&self) {
         self.active_ms.store(self.created.elapsed().as_millis() as u64, Relaxed);
     }
 

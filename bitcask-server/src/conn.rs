@@ -56,6 +56,15 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         full,
         strict,
     };
+    // CLIENT KILL's wake-up: one waiter for the connection's life (registered once, not
+    // at every read).
+    let client = sess.client.clone();
+    let mut killed = std::pin::pin!(async move {
+        match client {
+            Some(c) => c.wake.notified().await,
+            None => std::future::pending().await,
+        }
+    });
     // Requests left unrun because replies were waiting: run them before reading more.
     let mut pending = false;
     loop {
@@ -67,8 +76,11 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
                 );
                 return Ok(());
             }
-            if !read(srv, socket, sess.client.as_deref(), &mut c.input).await? {
+            if killed_now(sess) || !read(srv, socket, killed.as_mut(), &mut c.input).await? {
                 return Ok(());
+            }
+            if let Some(client) = &sess.client {
+                client.active();
             }
         }
         c.out.limit = output_allowance(srv);
@@ -87,7 +99,7 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         if let Some(feed) = sess.monitor.take() {
             return monitor(socket, feed, sess.client.as_deref()).await;
         }
-        if fatal || sess.quit || sess.client.as_ref().is_some_and(|cl| cl.is_killed()) {
+        if fatal || sess.quit || killed_now(sess) {
             return Ok(());
         }
         pending = more;
@@ -125,16 +137,13 @@ fn output_allowance(srv: &Shared) -> usize {
 }
 
 /// Reads what the client sent (waiting at most `--timeout`); false at its end, or once
-/// CLIENT KILL closed it.
+/// `killed` (CLIENT KILL's wake-up) is done.
 async fn read(
     srv: &Shared,
     socket: &mut Socket,
-    client: Option<&Client>,
+    killed: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
     input: &mut InBuf,
 ) -> std::io::Result<bool> {
-    let Some(client) = client.filter(|c| !c.is_killed()) else {
-        return Ok(false);
-    };
     let spare = input.spare();
     let timeout = srv.rt.timeout();
     let idle = async {
@@ -143,10 +152,12 @@ async fn read(
             t => tokio::time::sleep(Duration::from_secs(t)).await,
         }
     };
+    // Biased: the branches are polled in order (no random pick per read).
     let n = tokio::select! {
+        biased;
         r = socket.read(spare) => r?,
         _ = idle => return Ok(false),
-        _ = client.wake.notified() => return Ok(false),
+        _ = killed => return Ok(false),
     };
     input.filled(n);
     srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
@@ -256,6 +267,11 @@ async fn monitor(
             _ = client.wake.notified() => return Ok(()),
         }
     }
+}
+
+/// Whether CLIENT KILL closed this connection.
+fn killed_now(sess: &Session) -> bool {
+    sess.client.as_ref().is_some_and(|c| c.is_killed())
 }
 
 /// What follows a command: its reply dropped if CLIENT REPLY says so, and the client's
