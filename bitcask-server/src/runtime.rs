@@ -160,23 +160,9 @@ impl Runtime {
                 self.slowlog_slower_than.store(value.parse().map_err(|_| NOT_INT)?, Relaxed)
             }
             "slowlog-max-len" => self.slowlog_max_len.store(uint()?, Relaxed),
-            "proto-max-bulk-len" => {
-                let n = bytes(value)?;
-                if n < 1024 * 1024 {
-                    return Err(SetError::Invalid(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.max_bulk_len.store(n, Relaxed)
-            }
+            "proto-max-bulk-len" => self.max_bulk_len.store(at_least_a_mebibyte(value)?, Relaxed),
             "client-query-buffer-limit" => {
-                let n = bytes(value)?;
-                if n < 1024 * 1024 {
-                    return Err(SetError::Invalid(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.max_query_buffer.store(n, Relaxed)
+                self.max_query_buffer.store(at_least_a_mebibyte(value)?, Relaxed)
             }
             "maxmemory-clients" => self.maxmemory_clients.store(bytes(value)?, Relaxed),
             "client-output-buffer-limit" => {
@@ -219,6 +205,17 @@ fn bytes(value: &str) -> Result<u64, SetError> {
         _ => return Err(BAD),
     };
     digits.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)).ok_or(BAD)
+}
+
+/// A memory size of at least 1 MiB (proto-max-bulk-len, client-query-buffer-limit), with
+/// Redis's error below it.
+fn at_least_a_mebibyte(value: &str) -> Result<u64, SetError> {
+    match bytes(value)? {
+        n if n < 1 << 20 => Err(SetError::Invalid(
+            "argument must be between 1048576 and 9223372036854775807 inclusive",
+        )),
+        n => Ok(n),
+    }
 }
 
 /// `client-output-buffer-limit`'s classes (`<class> <hard> <soft> <seconds>`, repeated):

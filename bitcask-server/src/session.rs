@@ -15,8 +15,6 @@ pub struct Session {
     pub id: u64,
     /// CLIENT SETNAME.
     pub name: Option<String>,
-    /// CLIENT SETINFO LIB-NAME / LIB-VER.
-    pub lib: (Option<String>, Option<String>),
     /// Whether AUTH succeeded (or no password is set).
     pub authed: bool,
     /// The selected database (SELECT).
@@ -86,7 +84,6 @@ impl Session {
         Session {
             id,
             name: None,
-            lib: (None, None),
             authed: !needs_auth,
             db: 0,
             multi: None,

@@ -83,20 +83,13 @@ fn client_setinfo(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
             "{a} cannot contain spaces, newlines or special characters."
         )));
     }
-    let lib = if is(attr, "lib-name") {
-        &mut cx.sess.lib.0
-    } else if is(attr, "lib-ver") {
-        &mut cx.sess.lib.1
-    } else {
+    let is_name = is(attr, "lib-name");
+    if !is_name && !is(attr, "lib-ver") {
         return Err(Failure::err(format!("Unrecognized option '{}'", shown(attr))));
-    };
-    *lib = Some(v.clone());
+    }
     if let Some(c) = &cx.sess.client {
         let mut names = c.names();
-        match is(attr, "lib-name") {
-            true => names.lib_name = v,
-            false => names.lib_ver = v,
-        }
+        *(if is_name { &mut names.lib_name } else { &mut names.lib_ver }) = v;
     }
     cx.out.ok();
     Ok(())

@@ -40,12 +40,7 @@ fn fcall_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, ro: bool) -> Res {
         return Err(Failure::err("Function not found"));
     };
     let name = meta.name.clone();
-    let (keys, argv) = keys_and_args(args).map_err(|f| match f {
-        Failure::Err(t) if t.starts_with("value is not an integer") => {
-            Failure::err("Bad number of keys provided")
-        }
-        other => other,
-    })?;
+    let (keys, argv) = keys_and_args(args, "Bad number of keys provided")?;
     if ro && !meta.no_writes() {
         return Err(Failure::err("Can not execute a script with write flag using *_ro command."));
     }
@@ -243,16 +238,19 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         .map_err(|_| Failure::err("DUMP payload version or checksum are wrong"))?;
     let funcs = &cx.srv.scripts.functions;
     let before: Vec<_> = funcs.all();
+    if policy == "append" {
+        // A clash refuses the whole payload before anything loads (worded as Redis words
+        // it on RESTORE: no quotes).
+        let names = codes.iter().filter_map(|c| lua::library_name(c).ok());
+        if let Some(name) = names.into_iter().find(|n| before.iter().any(|l| l.name == *n)) {
+            return Err(Failure::err(format!("Library {name} already exists")));
+        }
+    }
     if policy == "flush" {
         funcs.flush();
     }
     for code in &codes {
         if let Err(e) = lua::load_library(&cx.srv.scripts, code, policy != "append") {
-            // A clash is worded without quotes here, as Redis words it on RESTORE.
-            let e = match e.strip_prefix("ERR Library '").and_then(|r| r.split_once("' ")) {
-                Some((name, rest)) => format!("ERR Library {name} {rest}"),
-                None => e,
-            };
             // Put back what there was.
             funcs.flush();
             for l in &before {

@@ -131,14 +131,15 @@ pub fn may_write(srv: &Shared, sess: &Session, argv: &[&[u8]]) -> bool {
     if spec.flags & F_WRITE == 0 {
         return false;
     }
-    let (name, first) = (spec.name, argv.get(1).copied());
-    let s = &srv.scripts;
-    !match name {
-        "eval" => s.no_writes(first, None, None),
-        "evalsha" => s.no_writes(None, first, None),
-        "fcall" => s.no_writes(None, None, first),
-        _ => false,
-    }
+    use crate::lua::Named;
+    let first = argv.get(1).copied().unwrap_or_default();
+    let named = match spec.name {
+        "eval" => Named::Body(first),
+        "evalsha" => Named::Sha(first),
+        "fcall" => Named::Function(first),
+        _ => return true,
+    };
+    !srv.scripts.no_writes(named)
 }
 
 /// Runs a script (EVAL, FCALL, ...) on the network thread while it is short; one that runs

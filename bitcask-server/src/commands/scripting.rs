@@ -41,8 +41,12 @@ static SCRIPT: &[Spec] = &[
 type Argv<'a> = &'a [&'a [u8]];
 
 /// EVAL's `numkeys key... arg...`.
-pub fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Argv<'a>, Argv<'a>), Failure> {
-    let n = args.int()?;
+/// `bad_count` is the error for a count that is not an integer (Redis words it per command).
+pub fn keys_and_args<'a>(
+    args: &mut Args<'a>,
+    bad_count: &'static str,
+) -> Result<(Argv<'a>, Argv<'a>), Failure> {
+    let n = args.int().map_err(|_| Failure::err(bad_count))?;
     let rest = args.rest();
     if n < 0 {
         return Err(Failure::err("Number of keys can't be negative"));
@@ -55,7 +59,7 @@ pub fn keys_and_args<'a>(args: &mut Args<'a>) -> Result<(Argv<'a>, Argv<'a>), Fa
 
 fn eval_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, by_sha: bool, read_only: bool) -> Res {
     let first = args.key();
-    let (keys, argv) = keys_and_args(args)?;
+    let (keys, argv) = keys_and_args(args, "value is not an integer or out of range")?;
     let (sha, body) = if by_sha {
         (String::from_utf8_lossy(first).to_ascii_lowercase(), None)
     } else {

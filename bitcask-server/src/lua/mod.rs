@@ -20,7 +20,7 @@ use mlua::{Function, HookTriggers, Lua, Table, Value, Variadic, VmState};
 use crate::number::format_g;
 use crate::reply::Out;
 
-pub use functions::Libraries;
+pub use functions::{library_name, Libraries};
 pub use libs::sha1_hex;
 
 /// Instructions between two checks of the running script (killed? past its time?): the
@@ -133,6 +133,16 @@ pub struct Scripts {
     pub functions: Libraries,
 }
 
+/// A script or function as a command names it.
+pub enum Named<'a> {
+    /// EVAL's text.
+    Body(&'a [u8]),
+    /// EVALSHA's SHA-1 (any case).
+    Sha(&'a [u8]),
+    /// FCALL's function name.
+    Function(&'a [u8]),
+}
+
 /// What SCRIPT KILL found.
 pub enum Kill {
     /// No script is running.
@@ -210,30 +220,21 @@ impl Scripts {
         sha
     }
 
-    /// Whether a script (its text, or the SHA-1 of a cached one) or a function (FCALL's
-    /// name) declares that it does not write (a `#!lua flags=no-writes` line, a function's
-    /// `no-writes` flag).
-    pub fn no_writes(
-        &self,
-        body: Option<&[u8]>,
-        sha: Option<&[u8]>,
-        function: Option<&[u8]>,
-    ) -> bool {
-        if let Some(name) = function {
-            let name = String::from_utf8_lossy(name);
-            return self.functions.find(&name).is_some_and(|(_, meta)| meta.no_writes());
-        }
-        let cached;
-        let body = match (body, sha) {
-            (Some(b), _) => b,
-            (None, Some(sha)) => {
-                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-                cached = lock(&self.bodies).get(&sha).cloned();
-                cached.as_deref().unwrap_or_default()
+    /// Whether a script or function declares that it does not write (a `#!lua
+    /// flags=no-writes` line, a function's `no-writes` flag).
+    pub fn no_writes(&self, what: Named<'_>) -> bool {
+        let body = match what {
+            Named::Function(name) => {
+                let name = String::from_utf8_lossy(name);
+                return self.functions.find(&name).is_some_and(|(_, meta)| meta.no_writes());
             }
-            (None, None) => return false,
+            Named::Sha(sha) => {
+                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+                lock(&self.bodies).get(&sha).cloned().unwrap_or_default()
+            }
+            Named::Body(body) => body.into(),
         };
-        shebang(body).is_ok_and(|(sb, _)| sb.no_writes)
+        shebang(&body).is_ok_and(|(sb, _)| sb.no_writes)
     }
 
     /// How many scripts are cached (INFO memory's `number_of_cached_scripts`).
