@@ -1,8 +1,8 @@
 //! Lua scripting (EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT), checked against a real
 //! redis-server side by side: the conversions both ways, the sandbox, the `redis` library,
-//! `cjson` and `bit`, and every error text. Then what Redis cannot show: a script's writes
-//! are one atomic batch, a runaway script is stopped by SCRIPT KILL, a hostile one cannot
-//! take the server down.
+//! `cjson`, `cmsgpack`, `bit` and `struct`, and every error text. Then what Redis cannot
+//! show: a script's writes are one atomic batch, a runaway script is stopped by SCRIPT KILL,
+//! a hostile one cannot take the server down.
 
 mod common;
 
@@ -144,6 +144,29 @@ const SCRIPTS: &[&str] = &[
     "return cjson.encode_max_depth(5)",
     "cjson.encode_max_depth(1) local ok = pcall(cjson.encode, {a={b=1}}) cjson.encode_max_depth(1000) return ok",
     "cjson.encode_invalid_numbers(true) local r = cjson.encode({0/0}) cjson.encode_invalid_numbers(false) return r",
+    // struct, and numbers past an integer's range.
+    "local function hex(e) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h end return hex(struct.pack('bBhHlLT', -1, 255, -300, 65000, -5, 7, 9))",
+    "local function hex(e) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h end return hex(struct.pack('>i3I5', -1, 1099511627775))",
+    "local function hex(e) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h end return hex(struct.pack('! b h x i', 1, 2, 3))",
+    "local function hex(e) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h end return hex(struct.pack('>fd s c3 c0', 0.1, 0.1, 'ab', 'xyzw', 'hello'))",
+    "return {struct.unpack('<h b c0', '\\255\\255\\3abcd')}",
+    "return {struct.unpack('s s', 'ab\\0cd\\0')}",
+    "return {struct.unpack('i', 'abcdefgh', 5)}",
+    "return {struct.unpack('I9', string.rep('\\255', 9))}",
+    "return {struct.size('!8 b d i h'), struct.size('z'), struct.size('i3 ! i3')}",
+    "return struct.size('c0')",
+    "return struct.pack('z', 1)",
+    "return struct.pack('ii', 1)",
+    "return struct.pack('c5', 'ab')",
+    "return struct.pack('i40', 1)",
+    "return struct.pack('c99999999999', 'a')",
+    "return struct.unpack('i', 'ab')",
+    "return struct.unpack('s', 'ab')",
+    "return struct.unpack('c0', 'ab')",
+    "return struct.unpack('i', 'abcd', 0)",
+    "return #{struct.unpack(string.rep('b', 9000), string.rep('a', 9000))}",
+    "struct.pack = 1",
+    "return {1e19, 0/0, -1e30, 2^53}",
 ];
 
 #[test]

@@ -122,11 +122,22 @@ fn write(out: &mut Out, v: &Value, depth: usize, r3: bool) {
         Value::Boolean(true) => out.int(1),
         Value::Boolean(false) => out.null(),
         Value::Integer(i) => out.int(*i),
-        Value::Number(f) => out.int(*f as i64),
+        Value::Number(f) => out.int(c_integer(*f)),
         Value::String(s) => out.bulk(&s.as_bytes()),
         Value::Table(_) if depth >= MAX_DEPTH => out.err("reached lua stack limit"),
         Value::Table(t) => table(out, t, depth, r3),
         _ => out.null(),
+    }
+}
+
+/// A Lua number as Redis turns it into an integer reply: C's `(long long)` cast as x86 does
+/// it, so NaN and numbers out of range all become the smallest integer.
+fn c_integer(f: f64) -> i64 {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-LIMIT..LIMIT).contains(&f) {
+        i64::MIN
+    } else {
+        f as i64
     }
 }
 

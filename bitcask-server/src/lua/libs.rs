@@ -1,7 +1,7 @@
 //! The libraries scripts find beside Lua's own: `redis`'s primitives made in Rust
 //! (`sha1hex`, `log`; the rest of `redis` is in prelude.lua), `bit` (LuaBitOp's functions on
 //! 32-bit integers) and `cjson` (JSON encode and decode, as lua-cjson does them, with its
-//! settings); `cmsgpack` is in msgpack.rs.
+//! settings); `cmsgpack` is in msgpack.rs, `struct` in structlib.rs.
 
 use mlua::{LightUserData, Lua, Table, Value, Variadic};
 use sha1::{Digest, Sha1};
@@ -15,6 +15,7 @@ pub fn make(lua: &Lua) -> mlua::Result<Table> {
     libs.raw_set("bit", bit(lua)?)?;
     libs.raw_set("cjson", cjson(lua)?)?;
     libs.raw_set("cmsgpack", super::msgpack::library(lua)?)?;
+    libs.raw_set("struct", super::structlib::library(lua)?)?;
     Ok(libs)
 }
 

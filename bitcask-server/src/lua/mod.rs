@@ -8,6 +8,7 @@ mod convert;
 mod functions;
 mod libs;
 mod msgpack;
+mod structlib;
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
