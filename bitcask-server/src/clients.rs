@@ -31,6 +31,8 @@ pub struct Client {
     active_ms: AtomicU64,
     /// CLIENT KILL closed it: its connection ends after its current request.
     killed: AtomicBool,
+    /// Its subscriptions: channels, patterns, shard channels.
+    subs: [AtomicUsize; 3],
     /// Wakes its connection when killed.
     pub wake: tokio::sync::Notify,
 }
@@ -62,8 +64,21 @@ impl Client {
             last_cmd: AtomicUsize::new(0),
             active_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),
+            subs: Default::default(),
             wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Notes how many channels, patterns and shard channels it subscribes to.
+    pub fn subscriptions(&self, (channels, patterns, shard): (usize, usize, usize)) {
+        for (slot, n) in self.subs.iter().zip([channels, patterns, shard]) {
+            slot.store(n, Relaxed);
+        }
+    }
+
+    /// How many channels, patterns and shard channels it subscribes to.
+    pub fn subscription_counts(&self) -> [usize; 3] {
+        self.subs.each_ref().map(|s| s.load(Relaxed))
     }
 
     /// Notes the command it runs now (`spec`: the command's spec, by address).

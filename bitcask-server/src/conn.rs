@@ -31,6 +31,9 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
     let mut sess = Session::new(id, addr, srv.rt.requirepass().is_some());
     sess.client = Some(client);
     let _ = run(&srv, &mut socket, &mut sess).await;
+    if let Some(mut subs) = sess.pubsub.take() {
+        srv.pubsub.forget(&mut subs);
+    }
     // A client CLIENT KILL closed was taken off the list (and the count) then.
     if srv.clients.remove(id) {
         srv.stats.connected_clients.fetch_sub(1, Relaxed);
@@ -76,7 +79,8 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
                 );
                 return Ok(());
             }
-            if killed_now(sess) || !read(srv, socket, killed.as_mut(), &mut c.input).await? {
+            let mail = sess.pubsub.as_ref().filter(|s| s.any()).map(|s| s.mailbox.clone());
+            if killed_now(sess) || !read(srv, socket, killed.as_mut(), mail, &mut c.input).await? {
                 return Ok(());
             }
             if let Some(client) = &sess.client {
@@ -93,6 +97,9 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
                 "bitcask-server: closing client {}: its replies would pass the output limit ({} bytes for it, {} for all clients)",
                 sess.addr, srv.rt.client_output_buffer_limit(), srv.rt.maxmemory_clients()
             );
+            return Ok(());
+        }
+        if !deliver(sess, &mut c.out) {
             return Ok(());
         }
         reply(srv, socket, sess, &mut c.out, commands).await?;
@@ -136,16 +143,39 @@ fn output_allowance(srv: &Shared) -> usize {
     }
 }
 
-/// Reads what the client sent (waiting at most `--timeout`); false at its end, or once
-/// `killed` (CLIENT KILL's wake-up) is done.
+/// Appends the messages waiting for a subscriber to its output; false when its mailbox
+/// passed the pub/sub output limit (the connection closes, as Redis closes it).
+fn deliver(sess: &Session, out: &mut Out) -> bool {
+    let Some(subs) = &sess.pubsub else { return true };
+    if subs.mailbox.overflowed() {
+        eprintln!(
+            "bitcask-server: closing subscriber {}: its messages passed the pubsub output limit",
+            sess.addr
+        );
+        return false;
+    }
+    subs.mailbox.drain_into(out.resp3, &mut out.buf);
+    true
+}
+
+/// Reads what the client sent (waiting at most `--timeout`, or without end for a
+/// subscriber), or until a message arrives in `mail`; false at its end, or once `killed`
+/// (CLIENT KILL's wake-up) is done.
 async fn read(
     srv: &Shared,
     socket: &mut Socket,
     killed: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    mail: Option<Arc<crate::pubsub::Mailbox>>,
     input: &mut InBuf,
 ) -> std::io::Result<bool> {
     let spare = input.spare();
-    let timeout = srv.rt.timeout();
+    let timeout = if mail.is_some() { 0 } else { srv.rt.timeout() };
+    let message = async {
+        match &mail {
+            Some(m) => m.wake.notified().await,
+            None => std::future::pending().await,
+        }
+    };
     let idle = async {
         match timeout {
             0 => std::future::pending().await,
@@ -156,6 +186,7 @@ async fn read(
     let n = tokio::select! {
         biased;
         r = socket.read(spare) => r?,
+        _ = message => return Ok(true),
         _ = idle => return Ok(false),
         _ = killed => return Ok(false),
     };
@@ -277,9 +308,10 @@ fn killed_now(sess: &Session) -> bool {
 /// What follows a command: its reply dropped if CLIENT REPLY says so, and the client's
 /// entry brought up to date.
 fn after_command(sess: &mut Session, out: &mut Out, mark: usize) {
-    if sess.reply != ReplyMode::On {
+    if sess.reply != ReplyMode::On && !sess.pushed {
         out.rollback(mark);
     }
+    sess.pushed = false;
     if sess.reply == ReplyMode::Skip {
         sess.reply = ReplyMode::On;
     }
@@ -381,7 +413,10 @@ async fn reply(
     }
     let n = out.buf.len() as u64;
     srv.stats.output_bytes.fetch_add(n, Relaxed);
-    let sent = socket.write_all(&out.buf).await;
+    let sent = match &sess.pubsub {
+        Some(subs) => write_watching(socket, &out.buf, &subs.mailbox).await,
+        None => socket.write_all(&out.buf).await,
+    };
     srv.stats.output_bytes.fetch_sub(n, Relaxed);
     sent?;
     srv.stats.net_output_bytes.fetch_add(n, Relaxed);
@@ -390,4 +425,24 @@ async fn reply(
         out.buf.shrink_to(READ_CHUNK);
     }
     Ok(())
+}
+
+/// Writes a subscriber's output; stops with an error once its mailbox overflows while the
+/// write waits (a subscriber that does not read is closed, not held without end).
+async fn write_watching(
+    socket: &mut Socket,
+    data: &[u8],
+    mailbox: &crate::pubsub::Mailbox,
+) -> std::io::Result<()> {
+    let mut write = std::pin::pin!(socket.write_all(data));
+    loop {
+        tokio::select! {
+            sent = &mut write => return sent,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                if mailbox.overflowed() {
+                    return Err(std::io::Error::other("the pubsub output limit was passed"));
+                }
+            }
+        }
+    }
 }

@@ -36,6 +36,7 @@ mod keyspace;
 mod latency;
 mod lua;
 mod monitor;
+mod pubsub;
 mod rdb;
 mod reply;
 mod runtime;

@@ -19,6 +19,8 @@ pub struct Runtime {
     max_bulk_len: AtomicU64,
     max_query_buffer: AtomicU64,
     client_output_buffer_limit: AtomicU64,
+    /// `client-output-buffer-limit`'s pubsub class: hard bytes, soft bytes, seconds.
+    pubsub_limit: [AtomicU64; 3],
     maxmemory_clients: AtomicU64,
     max_multi_commands: AtomicU64,
     max_multi_bytes: AtomicU64,
@@ -48,6 +50,8 @@ impl Runtime {
             max_bulk_len: AtomicU64::new(cfg.max_bulk_len as u64),
             max_query_buffer: AtomicU64::new(cfg.max_query_buffer as u64),
             client_output_buffer_limit: AtomicU64::new(cfg.client_output_buffer_limit as u64),
+            // Redis's default: 32 MiB at once, or 8 MiB for 60 seconds.
+            pubsub_limit: [AtomicU64::new(32 << 20), AtomicU64::new(8 << 20), AtomicU64::new(60)],
             maxmemory_clients: AtomicU64::new(cfg.maxmemory_clients as u64),
             max_multi_commands: AtomicU64::new(cfg.max_multi_commands as u64),
             max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
@@ -102,6 +106,13 @@ impl Runtime {
         self.client_output_buffer_limit.load(Relaxed) as usize
     }
 
+    /// How many bytes of messages a subscriber may have waiting (`client-output-buffer-limit`'s
+    /// pubsub class).
+    pub fn pubsub_limit(&self) -> crate::pubsub::Limit {
+        let [hard, soft, seconds] = self.pubsub_limit.each_ref().map(|a| a.load(Relaxed));
+        crate::pubsub::Limit { hard: hard as usize, soft: soft as usize, seconds }
+    }
+
     /// The most reply bytes waiting for all clients (0: none; `maxmemory-clients`).
     pub fn maxmemory_clients(&self) -> usize {
         self.maxmemory_clients.load(Relaxed) as usize
@@ -132,13 +143,16 @@ impl Runtime {
             ("slowlog-max-len", self.slowlog_max_len().to_string()),
             ("proto-max-bulk-len", self.max_bulk_len().to_string()),
             ("client-query-buffer-limit", self.max_query_buffer().to_string()),
-            (
-                "client-output-buffer-limit",
+            ("client-output-buffer-limit", {
+                let p = self.pubsub_limit();
                 format!(
-                    "normal {} 0 0 slave 0 0 0 pubsub 0 0 0",
-                    self.client_output_buffer_limit()
-                ),
-            ),
+                    "normal {} 0 0 slave 0 0 0 pubsub {} {} {}",
+                    self.client_output_buffer_limit(),
+                    p.hard,
+                    p.soft,
+                    p.seconds
+                )
+            }),
             ("maxmemory-clients", self.maxmemory_clients().to_string()),
             ("latency-monitor-threshold", self.latency_monitor_threshold().to_string()),
             ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
@@ -166,8 +180,14 @@ impl Runtime {
             }
             "maxmemory-clients" => self.maxmemory_clients.store(bytes(value)?, Relaxed),
             "client-output-buffer-limit" => {
-                if let Some(hard) = normal_class(value)? {
+                let (normal, pubsub) = classes(value)?;
+                if let Some(hard) = normal {
                     self.client_output_buffer_limit.store(hard, Relaxed)
+                }
+                if let Some(limit) = pubsub {
+                    for (slot, v) in self.pubsub_limit.iter().zip(limit) {
+                        slot.store(v, Relaxed);
+                    }
                 }
             }
             "max-multi-commands" => self.max_multi_commands.store(uint()?.max(1), Relaxed),
@@ -219,15 +239,18 @@ fn at_least_a_mebibyte(value: &str) -> Result<u64, SetError> {
 }
 
 /// `client-output-buffer-limit`'s classes (`<class> <hard> <soft> <seconds>`, repeated):
-/// the normal class's hard limit, if given (the other classes have no clients here).
-fn normal_class(value: &str) -> Result<Option<u64>, SetError> {
+/// the normal class's hard limit and the pubsub class's three numbers, each if given (the
+/// replica class has no clients here).
+type Classes = (Option<u64>, Option<[u64; 3]>);
+
+fn classes(value: &str) -> Result<Classes, SetError> {
     const BAD: SetError =
         SetError::Invalid("Wrong number of arguments in buffer limit configuration.");
     let words: Vec<&str> = value.split_whitespace().collect();
     if words.is_empty() || !words.len().is_multiple_of(4) {
         return Err(BAD);
     }
-    let mut normal = None;
+    let (mut normal, mut pubsub) = (None, None);
     for class in words.chunks_exact(4) {
         let [name, hard, soft, secs] = class else { return Err(BAD) };
         let known =
@@ -237,10 +260,13 @@ fn normal_class(value: &str) -> Result<Option<u64>, SetError> {
                 "Invalid client class specified in buffer limit configuration.",
             ));
         }
-        let (hard, _, _) = (bytes(hard)?, bytes(soft)?, secs.parse::<u64>().map_err(|_| BAD)?);
+        let (hard, soft, secs) =
+            (bytes(hard)?, bytes(soft)?, secs.parse::<u64>().map_err(|_| BAD)?);
         if name.eq_ignore_ascii_case("normal") {
             normal = Some(hard);
+        } else if name.eq_ignore_ascii_case("pubsub") {
+            pubsub = Some([hard, soft, secs]);
         }
     }
-    Ok(normal)
+    Ok((normal, pubsub))
 }

@@ -47,6 +47,10 @@ pub struct Session {
     pub monitor: Option<crate::monitor::Feed>,
     /// Bytes received and not yet processed, this request included (CLIENT LIST's qbuf).
     pub qbuf: usize,
+    /// Its pub/sub subscriptions and mailbox, once it subscribed.
+    pub pubsub: Option<Box<crate::pubsub::Subscriptions>>,
+    /// The command's reply is pub/sub confirmations, sent even under CLIENT REPLY OFF.
+    pub pushed: bool,
 }
 
 /// What CLIENT REPLY set.
@@ -100,6 +104,20 @@ impl Session {
             reply: ReplyMode::On,
             qbuf: 0,
             monitor: None,
+            pubsub: None,
+            pushed: false,
+        }
+    }
+
+    /// Whether it is subscribed to anything (RESP2 then allows only the pub/sub commands).
+    pub fn subscribed(&self) -> bool {
+        self.pubsub.as_ref().is_some_and(|s| s.any())
+    }
+
+    /// Brings the client list's subscription counts up to date.
+    pub fn pubsub_changed(&self) {
+        if let (Some(c), Some(s)) = (&self.client, &self.pubsub) {
+            c.subscriptions(s.counts());
         }
     }
 

@@ -73,6 +73,8 @@ pub struct Shared {
     pub latency: crate::latency::Latency,
     /// MONITOR's clients and feed.
     pub monitors: crate::monitor::Monitors,
+    /// Pub/sub subscriptions.
+    pub pubsub: crate::pubsub::Hub,
     me: Weak<Shared>,
 }
 
@@ -105,6 +107,7 @@ impl Shared {
             rt,
             slowlog: Default::default(),
             monitors: Default::default(),
+            pubsub: crate::pubsub::Hub::new(),
             latency: Default::default(),
         })
     }

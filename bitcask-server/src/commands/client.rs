@@ -262,9 +262,14 @@ fn line(cx: &Cx<'_>, c: &Client) -> String {
         true => (cx.sess.qbuf, cx.sess.qbuf, cmd),
         false => (0, 0, cmd),
     };
-    let flags = if multi >= 0 { "x" } else { "N" };
+    let [sub, psub, ssub] = c.subscription_counts();
+    let flags = match (multi >= 0, sub + psub + ssub > 0) {
+        (true, _) => "x",
+        (false, true) => "P",
+        (false, false) => "N",
+    };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={idle} flags={flags} db={db} sub=0 psub=0 ssub=0 multi={multi} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={resp} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={idle} flags={flags} db={db} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={resp} lib-name={} lib-ver={}\n",
         c.id,
         c.addr,
         c.laddr,

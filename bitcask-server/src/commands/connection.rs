@@ -15,6 +15,18 @@ pub static COMMANDS: &[Spec] = &[
 ];
 
 fn ping(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    // A RESP2 subscriber reads every reply as a message: PING answers as one.
+    if cx.sess.subscribed() && !cx.out.resp3 {
+        let msg = match args.rest() {
+            [] => &b""[..],
+            [msg] => msg,
+            _ => return Err(Failure::arity("ping")),
+        };
+        cx.out.array(2);
+        cx.out.bulk(b"pong");
+        cx.out.bulk(msg);
+        return Ok(());
+    }
     match args.rest() {
         [] => cx.out.simple("PONG"),
         [msg] => cx.out.bulk(msg),
@@ -36,6 +48,10 @@ fn quit(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 
 fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.end_multi();
+    if let Some(subs) = cx.sess.pubsub.as_mut() {
+        cx.srv.pubsub.forget(subs);
+        cx.sess.pubsub_changed();
+    }
     super::client::set_name(cx, String::new());
     cx.sess.reply = crate::session::ReplyMode::On;
     (cx.sess.db, cx.tx.db) = (0, 0);

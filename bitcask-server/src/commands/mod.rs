@@ -19,6 +19,7 @@ mod keys;
 mod latency;
 mod lcs;
 mod memory;
+mod pubsub;
 mod scripting;
 mod server;
 mod strings;
@@ -98,6 +99,11 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
         rejected();
         return refuse(sess, out, Failure::coded("NOAUTH Authentication required."));
     }
+    if sess.subscribed() && !out.resp3 && !ALLOWED_SUBSCRIBED.contains(&spec.name) {
+        rejected();
+        let name = run::full_name(spec, argv, at);
+        return refuse(sess, out, Failure::err(format!("Can't execute '{name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")));
+    }
     if sess.multi.is_none() && spec.flags & F_SCRIPT != 0 {
         return run_script(srv, sess, out, spec, argv, at);
     }
@@ -117,6 +123,19 @@ pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) 
     }
     out.simple("QUEUED");
 }
+
+/// What a RESP2 connection subscribed to anything may run.
+const ALLOWED_SUBSCRIBED: [&str; 9] = [
+    "ping",
+    "subscribe",
+    "ssubscribe",
+    "psubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "punsubscribe",
+    "quit",
+    "reset",
+];
 
 /// Whether a request may write (CLIENT PAUSE WRITE holds it): a write command, a script
 /// or function not declared `no-writes`, EXEC of a transaction with one of those queued.

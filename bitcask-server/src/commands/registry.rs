@@ -4,7 +4,7 @@
 use super::spec::Table;
 use super::{
     bits, client, cluster, command, connection, databases, dump, functions, keys, latency, lcs,
-    memory, scripting, server, strings, transaction,
+    memory, pubsub, scripting, server, strings, transaction,
 };
 
 /// Every command.
@@ -19,6 +19,7 @@ pub static TABLE: Table = Table::new(&[
     memory::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,
+    pubsub::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
     server::COMMANDS,

@@ -211,6 +211,8 @@ pub enum Reply {
     Bulk(Vec<u8>),
     Nil,
     Array(Vec<Reply>),
+    /// A RESP3 push (pub/sub messages and confirmations).
+    Push(Vec<Reply>),
     NilArray,
     Map(Vec<(Reply, Reply)>),
     Set(Vec<Reply>),
@@ -347,6 +349,7 @@ impl Raw {
             }
             "*" if n() < 0 => Reply::NilArray,
             "*" => Reply::Array((0..n()).map(|_| self.try_read()).collect::<Option<_>>()?),
+            ">" => Reply::Push((0..n()).map(|_| self.try_read()).collect::<Option<_>>()?),
             "~" => Reply::Set((0..n()).map(|_| self.try_read()).collect::<Option<_>>()?),
             "%" => Reply::Map(
                 (0..n())
