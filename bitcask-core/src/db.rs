@@ -342,6 +342,36 @@ impl Bitcask {
         Ok(self.engine.scan_keys(cursor, count.max(1)))
     }
 
+    /// Up to about `count` keys whose expiry has passed (readers see them absent; they
+    /// still hold a keydir entry until deleted or merged away) from `cursor` on, and the
+    /// next cursor (0: done), with [`scan_keys`](Self::scan_keys)'s bounds.
+    ///
+    /// ```
+    /// # let tmp = tempfile::tempdir()?;
+    /// # let db = bitcask_core::Bitcask::open(tmp.path(), Default::default())?;
+    /// let past = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    /// db.put_expiring_at(b"gone", b"v", past)?;
+    /// db.put(b"kept", b"v")?;
+    /// let (keys, _) = db.scan_expired(0, 10)?;
+    /// assert_eq!(keys, vec![b"gone".to_vec()]);
+    /// assert!(db.delete_expired(b"gone")?);
+    /// assert!(!db.delete_expired(b"kept")?);
+    /// assert_eq!(db.scan_expired(0, 10)?.0.len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn scan_expired(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        self.engine.life.check_open()?;
+        Ok(self.engine.scan_expired(cursor, count.max(1)))
+    }
+
+    /// Deletes `key` if its expiry has passed, writing a tombstone (frees its keydir entry
+    /// now rather than at the next merge); false when it is absent or still lives (a write
+    /// since the scan that found it wins).
+    pub fn delete_expired(&self, key: &[u8]) -> Result<bool> {
+        self.engine.check_key(key)?;
+        self.engine.delete_expired(key)
+    }
+
     /// A snapshot iterator over the pairs whose key starts with `prefix`, in key order.
     /// Every key is visited once, but only the matching ones are copied and sorted.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Iter> {

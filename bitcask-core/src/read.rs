@@ -255,13 +255,28 @@ impl Engine {
     /// slots, and keeps nothing between calls.
     pub(crate) fn scan_keys(&self, cursor: u64, count: usize) -> (Vec<Vec<u8>>, u64) {
         let now = now_ms();
+        self.scan_where(cursor, count, |l| !l.expired(now))
+    }
+
+    /// [`scan_keys`](Self::scan_keys) of the keys whose expiry has passed (present in the
+    /// keydir, absent to readers), for an expiry sweep to delete.
+    pub(crate) fn scan_expired(&self, cursor: u64, count: usize) -> (Vec<Vec<u8>>, u64) {
+        let now = now_ms();
+        self.scan_where(cursor, count, |l| l.expiry != 0 && l.expired(now))
+    }
+
+    fn scan_where(
+        &self,
+        cursor: u64,
+        count: usize,
+        keep: impl Fn(&Loc) -> bool,
+    ) -> (Vec<Vec<u8>>, u64) {
         let (mut shard, mut slot) = ((cursor >> 32) as usize, cursor as u32);
         let mut budget = count.saturating_mul(10).saturating_add(64);
         let mut out = Vec::new();
         while shard < Keydir::SHARDS && out.len() < count && budget > 0 {
             let want = count - out.len();
-            let (keys, next, seen) =
-                self.index.keydir.scan_slots(shard, slot, want, budget, |l| !l.expired(now));
+            let (keys, next, seen) = self.index.keydir.scan_slots(shard, slot, want, budget, &keep);
             // An empty shard still costs a step, so the walk always ends.
             budget = budget.saturating_sub(seen.max(1));
             out.extend(keys.into_iter().map(Vec::from));

@@ -317,6 +317,26 @@ impl ShardedBitcask {
     /// [`Bitcask::scan_keys`] over every shard this handle opened: the cursor carries the
     /// shard in bits 38..48. Nothing is kept between calls.
     pub fn scan_keys(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        self.scan_shards(cursor, count, Bitcask::scan_keys)
+    }
+
+    /// [`Bitcask::scan_expired`] over every shard this handle opened (the cursor as
+    /// [`scan_keys`](Self::scan_keys)'s).
+    pub fn scan_expired(&self, cursor: u64, count: usize) -> Result<(Vec<Vec<u8>>, u64)> {
+        self.scan_shards(cursor, count, Bitcask::scan_expired)
+    }
+
+    /// [`Bitcask::delete_expired`] in the shard that holds `key`.
+    pub fn delete_expired(&self, key: &[u8]) -> Result<bool> {
+        self.shard_for(key)?.delete_expired(key)
+    }
+
+    fn scan_shards(
+        &self,
+        cursor: u64,
+        count: usize,
+        scan: impl Fn(&Bitcask, u64, usize) -> Result<(Vec<Vec<u8>>, u64)>,
+    ) -> Result<(Vec<Vec<u8>>, u64)> {
         const SHARD_SHIFT: u32 = 38;
         let (mut shard, mut inner) =
             ((cursor >> SHARD_SHIFT) as usize, cursor & ((1 << SHARD_SHIFT) - 1));
@@ -326,7 +346,7 @@ impl ShardedBitcask {
                 (shard, inner) = (shard + 1, 0);
                 continue;
             };
-            let (keys, next) = db.scan_keys(inner, count - out.len())?;
+            let (keys, next) = scan(db, inner, count - out.len())?;
             out.extend(keys);
             if next == 0 {
                 (shard, inner) = (shard + 1, 0);

@@ -121,6 +121,14 @@ impl Engine {
         Ok(self.write_one_if(key, new, 0, Some(matches))?.is_some())
     }
 
+    /// Deletes `key` if its record's expiry has passed (a tombstone, as a delete writes);
+    /// false when it is absent, lives on, or was written again since.
+    pub(crate) fn delete_expired(&self, key: &[u8]) -> Result<bool> {
+        let now = now_ms();
+        let expired = |loc: Option<Loc>| Ok(loc.is_some_and(|l| l.expiry != 0 && l.expired(now)));
+        Ok(self.write_one_if(key, None, 0, Some(expired))?.is_some())
+    }
+
     pub(crate) fn write_batch(&self, batch: &WriteBatch) -> Result<()> {
         let now = now_ms();
         let mut ops = Vec::with_capacity(batch.len());

@@ -89,6 +89,10 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         }
         c.out.limit = output_allowance(srv);
         (c.full, c.strict) = limits(srv);
+        // Messages published before these requests were read go out before their replies.
+        if !deliver(sess, &mut c.out) {
+            return Ok(());
+        }
         let (commands, fatal, more) = run_requests(srv, sess, &mut c).await;
         srv.stats.commands_processed.fetch_add(commands, Relaxed);
         if c.out.overflow {

@@ -127,12 +127,13 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
     } else {
         write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\n",
             st.connections_received.load(Relaxed),
             st.commands_processed.load(Relaxed),
             st.net_input_bytes.load(Relaxed),
             st.net_output_bytes.load(Relaxed),
             st.rejected_connections.load(Relaxed),
+            st.expired_keys.load(Relaxed),
             st.auth_failures.load(Relaxed),
             srv.cmdstats.total_errors.load(Relaxed),
         )

@@ -324,6 +324,32 @@ impl Keyspace {
         Ok((keys.into_iter().map(user_key).collect(), next))
     }
 
+    /// Deletes keys whose expiry has passed, among about `count` keydir entries from
+    /// `cursor` on (each under its slot's lock, so a write racing the sweep wins): the
+    /// (database, key) of each deleted, and the next cursor (0: the walk is done).
+    pub fn reap_expired(&self, cursor: u64, count: usize) -> Result<(Reaped, u64), Error> {
+        let (stored, next) = self.db.scan_expired(cursor, count)?;
+        let mut gone = Vec::new();
+        for k in stored {
+            let Some(Decoded::String { db, key }) = decode(&k) else { continue };
+            let _lock = self.lock(&[key], &[]);
+            if self.db.delete_expired(&k)? {
+                // A WATCH of the key while it lived sees the change (as Redis's).
+                self.bump(&k);
+                gone.push((self.logical(db), key.to_vec()));
+            }
+        }
+        Ok((gone, next))
+    }
+
+    /// Deletes `key` of database `db` if its expiry has passed, and no WATCH sees it (a key
+    /// already expired when watched is unchanged by its deletion); whether it did.
+    pub fn reap_key(&self, db: u8, key: &[u8]) -> Result<bool, Error> {
+        let k = crate::keycode::stored(self.physical(db), key);
+        let _lock = self.lock(&[key], &[]);
+        self.db.delete_expired(&k)
+    }
+
     /// Up to `limit` keys of database 0 in `slot` held here.
     pub fn keys_in_slot(&self, slot: u16, limit: usize) -> Result<Vec<Vec<u8>>, Error> {
         let Some(shard) = self.db.shard(self.db.shard_of_slot(slot)) else { return Ok(Vec::new()) };
@@ -457,6 +483,9 @@ impl Keyspace {
         Ok(())
     }
 }
+
+/// Keys the expiry sweep deleted: (database, key).
+pub type Reaped = Vec<(u8, Vec<u8>)>;
 
 /// The user key of a stored key of a database (a stored key that is none as it is).
 fn user_key(stored: Vec<u8>) -> Vec<u8> {

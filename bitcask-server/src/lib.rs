@@ -28,6 +28,7 @@ mod cmdstats;
 mod commands;
 mod config;
 mod conn;
+mod expiry;
 #[cfg(feature = "testing")]
 pub mod fuzz;
 mod info;
@@ -36,6 +37,7 @@ mod keyspace;
 mod latency;
 mod lua;
 mod monitor;
+mod notify;
 mod pubsub;
 mod rdb;
 mod reply;

@@ -353,6 +353,15 @@ impl Hub {
         n
     }
 
+    /// Publishes keyspace events as `flags` (`notify-keyspace-events`) asks.
+    pub fn keyspace_events(&self, events: &[crate::notify::Event], flags: u32, limit: Limit) {
+        for e in events {
+            for (channel, message) in e.messages(flags) {
+                self.publish(&channel, &message, false, limit);
+            }
+        }
+    }
+
     /// The channels (shard channels when `shard`) with subscribers, those matching
     /// `pattern` if given.
     pub fn channels(&self, shard: bool, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {

@@ -25,6 +25,8 @@ pub struct Runtime {
     max_multi_commands: AtomicU64,
     max_multi_bytes: AtomicU64,
     latency_monitor_threshold: AtomicU64,
+    /// `notify-keyspace-events`'s classes.
+    notify_keyspace_events: std::sync::atomic::AtomicU32,
     /// A public bind: the password may not be cleared.
     public: bool,
 }
@@ -56,6 +58,7 @@ impl Runtime {
             max_multi_commands: AtomicU64::new(cfg.max_multi_commands as u64),
             max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
             latency_monitor_threshold: AtomicU64::new(0),
+            notify_keyspace_events: std::sync::atomic::AtomicU32::new(0),
             public: !cfg.bind.is_loopback(),
         }
     }
@@ -113,6 +116,11 @@ impl Runtime {
         crate::pubsub::Limit { hard: hard as usize, soft: soft as usize, seconds }
     }
 
+    /// The keyspace event classes published (`notify-keyspace-events`; 0: none).
+    pub fn notify_flags(&self) -> u32 {
+        self.notify_keyspace_events.load(Relaxed)
+    }
+
     /// The most reply bytes waiting for all clients (0: none; `maxmemory-clients`).
     pub fn maxmemory_clients(&self) -> usize {
         self.maxmemory_clients.load(Relaxed) as usize
@@ -155,6 +163,7 @@ impl Runtime {
             }),
             ("maxmemory-clients", self.maxmemory_clients().to_string()),
             ("latency-monitor-threshold", self.latency_monitor_threshold().to_string()),
+            ("notify-keyspace-events", crate::notify::format(self.notify_flags())),
             ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
             ("max-multi-bytes", self.max_multi_bytes.load(Relaxed).to_string()),
         ]
@@ -193,6 +202,12 @@ impl Runtime {
             "max-multi-commands" => self.max_multi_commands.store(uint()?.max(1), Relaxed),
             "max-multi-bytes" => self.max_multi_bytes.store(bytes(value)?, Relaxed),
             "latency-monitor-threshold" => self.latency_monitor_threshold.store(uint()?, Relaxed),
+            "notify-keyspace-events" => {
+                let flags = crate::notify::parse(value).ok_or(SetError::Invalid(
+                    "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+                ))?;
+                self.notify_keyspace_events.store(flags, Relaxed)
+            }
             "requirepass" if value.is_empty() && self.public => {
                 return Err(SetError::Invalid(
                     "a server bound to a public address needs a password",

@@ -188,6 +188,7 @@ fn run_cluster_store(
     let (mut term, mut int) = signals.map_err(ServeError::Io)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let handles = spawn_net_threads(&srv, listener, threads.max(1), &stop_rx)?;
+    let sweep = crate::expiry::spawn(srv.clone()).map_err(ServeError::Io)?;
     log_recovery(&srv.ks);
     eprintln!(
         "bitcask-server: listening on {local} (store {}: {} keys in {} shards, sync {}, {} network threads)",
@@ -219,6 +220,7 @@ fn run_cluster_store(
             Err(p) => served = Err(ServeError::Panic(panic_text(p.as_ref()))),
         }
     }
+    let _ = sweep.join();
     let closed = srv.ks.close().map_err(ServeError::Store);
     served.and(closed)?;
     eprintln!("bitcask-server: store closed cleanly, exiting");

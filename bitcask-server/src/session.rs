@@ -29,6 +29,9 @@ pub struct Session {
     pub multi_error: bool,
     /// WATCHed slots and their versions when watched.
     pub watched: Vec<(u16, u64)>,
+    /// When the first WATCHed key that lived when watched expires (ms; 0: none does):
+    /// its expiry is a change, whether or not the sweep deleted it yet.
+    pub watch_deadline: u64,
     /// A write was committed by the current batch of requests (for `--sync always`).
     pub wrote: bool,
     /// QUIT: close after the replies are written.
@@ -95,6 +98,7 @@ impl Session {
             multi_bytes: 0,
             multi_overflow: false,
             watched: Vec::new(),
+            watch_deadline: 0,
             wrote: false,
             quit: false,
             deferred: None,
@@ -156,5 +160,6 @@ impl Session {
         self.multi_bytes = 0;
         self.multi_overflow = false;
         self.watched.clear();
+        self.watch_deadline = 0;
     }
 }

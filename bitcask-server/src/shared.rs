@@ -31,6 +31,8 @@ pub struct Counters {
     pub auth_failures: AtomicU64,
     /// When a failed AUTH was last logged (milliseconds since the Unix epoch).
     pub auth_logged_ms: AtomicU64,
+    /// Keys the expiry sweep deleted.
+    pub expired_keys: AtomicU64,
 }
 
 /// The server's shared state.

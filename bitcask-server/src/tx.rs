@@ -5,6 +5,7 @@ use bitcask_core::Error;
 
 use crate::keycode::stored;
 use crate::keyspace::{now_ms, Commit, Entry, Keyspace};
+use crate::notify::{Event, NEW};
 
 /// The write set of a command or a transaction: reads see its own writes first, then the
 /// store; [`commit`](Tx::commit) applies it.
@@ -20,12 +21,45 @@ pub struct Tx<'a> {
     atomic: bool,
     /// A write was applied at once ([`Tx::put_now`], [`Tx::delete_all`]).
     wrote: bool,
+    /// The keyspace event classes to note (`notify-keyspace-events`; 0: none).
+    pub notify: u32,
+    /// The keyspace events noted, published once the set commits.
+    events: Vec<Event>,
 }
 
 impl<'a> Tx<'a> {
     /// An empty write set in database `db`; `atomic` for an EXEC's.
     pub fn new(ks: &'a Keyspace, db: u8, atomic: bool) -> Tx<'a> {
-        Tx { ks, now: now_ms(), db, ops: Vec::new(), atomic, wrote: false }
+        Tx {
+            ks,
+            now: now_ms(),
+            db,
+            ops: Vec::new(),
+            atomic,
+            wrote: false,
+            notify: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Notes keyspace event `event` of class `class` on `key` (if that class is enabled).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        if self.notify & class != 0 {
+            self.events.push(Event { event, db: self.db, key: key.to_vec() });
+        }
+    }
+
+    /// The events noted so far, taken out.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Notes the `new` event when `key` does not exist yet (only when that class is on:
+    /// it costs a lookup).
+    fn note_new(&mut self, key: &[u8]) {
+        if self.notify & NEW != 0 && !self.exists(key).unwrap_or(true) {
+            self.notify(NEW, "new", key);
+        }
     }
 
     /// Whether it holds writes to commit.
@@ -71,6 +105,7 @@ impl<'a> Tx<'a> {
             self.put(key, value.to_vec(), at);
             return Ok(());
         }
+        self.note_new(key);
         self.ks.put(&self.key(key), value, at)?;
         self.wrote = true;
         Ok(())
@@ -159,6 +194,7 @@ impl<'a> Tx<'a> {
 
     /// Sets `key` to `value`, expiring at `at` (0: never).
     pub fn put(&mut self, key: &[u8], value: Vec<u8>, at: u64) {
+        self.note_new(key);
         self.ops.push((self.key(key).into_owned(), Some((value, at))));
     }
 

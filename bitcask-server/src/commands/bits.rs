@@ -84,6 +84,7 @@ fn setbit(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     // Nothing to write when nothing changed (as Redis, which leaves `dirty` alone then).
     if !existed || v.len() != len || was != u8::from(on) {
         cx.tx.put(key, v, at);
+        cx.tx.notify(crate::notify::STRING, "setbit", key);
     }
     cx.out.int(i64::from(was));
     Ok(())
@@ -242,9 +243,12 @@ fn bitop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         };
     }
     if len == 0 {
-        cx.tx.delete(dest)?;
+        if cx.tx.delete(dest)? {
+            cx.tx.notify(crate::notify::GENERIC, "del", dest);
+        }
     } else {
         cx.tx.put(dest, out, 0);
+        cx.tx.notify(crate::notify::STRING, "set", dest);
     }
     cx.out.int(len as i64);
     Ok(())
@@ -434,6 +438,7 @@ fn bitfield_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, read_only: bool) -> Re
     reach(&mut v, last)?;
     if run_ops(cx, &mut v, &ops) || !existed || v.len() != len {
         cx.tx.put(key, v, at);
+        cx.tx.notify(crate::notify::STRING, "setbit", key);
     }
     Ok(())
 }

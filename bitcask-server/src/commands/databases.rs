@@ -59,6 +59,8 @@ fn move_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     cx.tx.in_db(to, |tx| tx.put(key, v, at));
     cx.tx.delete(key)?;
+    cx.tx.notify(crate::notify::GENERIC, "move_from", key);
+    cx.tx.in_db(to, |tx| tx.notify(crate::notify::GENERIC, "move_to", key));
     cx.out.int(1);
     Ok(())
 }

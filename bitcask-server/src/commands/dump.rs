@@ -78,9 +78,12 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         (t, false) => cx.tx.now.saturating_add(t as u64),
     };
     if at != 0 && at <= cx.tx.now {
-        cx.tx.delete(key)?;
+        if cx.tx.delete(key)? {
+            cx.tx.notify(crate::notify::GENERIC, "del", key);
+        }
     } else {
         cx.tx.put(key, value, at);
+        cx.tx.notify(crate::notify::GENERIC, "restore", key);
     }
     cx.out.ok();
     Ok(())

@@ -5,6 +5,7 @@ use super::args::{is, shown, Args, Failure, Res};
 use super::databases::db_index;
 use super::spec::{Cx, Spec, F_ALLKEYS, F_FAST, F_READONLY, F_WRITE};
 use crate::glob;
+use crate::notify::GENERIC;
 
 /// The keyspace commands.
 #[rustfmt::skip]
@@ -37,7 +38,10 @@ pub static COMMANDS: &[Spec] = &[
 fn del(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let mut n = 0;
     for key in args.rest() {
-        n += i64::from(cx.tx.delete(key)?);
+        if cx.tx.delete(key)? {
+            cx.tx.notify(GENERIC, "del", key);
+            n += 1;
+        }
     }
     cx.out.int(n);
     Ok(())
@@ -70,6 +74,8 @@ fn rename_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, nx: bool) -> Res {
     // is at worst in both places, never in neither.
     cx.tx.put(dst, v, at);
     cx.tx.delete(src)?;
+    cx.tx.notify(GENERIC, "rename_from", src);
+    cx.tx.notify(GENERIC, "rename_to", dst);
     done(cx, true)
 }
 
@@ -104,7 +110,10 @@ fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     let copied = match cx.tx.get(src)? {
         Some((v, at)) if replace || !cx.tx.in_db(to, |tx| tx.exists(dst))? => {
-            cx.tx.in_db(to, |tx| tx.put(dst, v, at));
+            cx.tx.in_db(to, |tx| {
+                tx.put(dst, v, at);
+                tx.notify(GENERIC, "copy_to", dst);
+            });
             1
         }
         _ => 0,
@@ -183,9 +192,13 @@ fn expire_generic(
         Some((_, cur)) if !flags.allow(cur, new) => false,
         None => false,
         // A time in the past deletes the key.
-        Some(_) if new <= cx.tx.now => cx.tx.delete(key)?,
+        Some(_) if new <= cx.tx.now => {
+            cx.tx.notify(GENERIC, "del", key);
+            cx.tx.delete(key)?
+        }
         Some((value, _)) => {
             cx.tx.put(key, value, new);
+            cx.tx.notify(GENERIC, "expire", key);
             true
         }
     };
@@ -241,6 +254,7 @@ fn persist(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let changed = match cx.tx.get(key)? {
         Some((v, at)) if at != 0 => {
             cx.tx.put(key, v, 0);
+            cx.tx.notify(GENERIC, "persist", key);
             true
         }
         _ => false,

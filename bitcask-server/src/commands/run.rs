@@ -65,18 +65,29 @@ pub fn run(
     if exec {
         out.array(calls.len());
     }
-    let mut cx = Cx { tx: Tx::new(ks, sess.db, exec), out, sess, srv, in_exec: exec, table };
+    let mut tx = Tx::new(ks, sess.db, exec);
+    tx.notify = srv.rt.notify_flags();
+    let mut cx = Cx { tx, out, sess, srv, in_exec: exec, table };
     for &(spec, argv, at) in calls {
         call(&mut cx, spec, argv, at);
     }
-    let Cx { tx, out, sess, .. } = cx;
+    let Cx { mut tx, out, sess, .. } = cx;
     sess.wrote |= tx.wrote();
+    let events = tx.take_events();
+    let publish = || {
+        if !events.is_empty() {
+            srv.pubsub.keyspace_events(&events, srv.rt.notify_flags(), srv.rt.pubsub_limit());
+        }
+    };
     if tx.is_empty() {
-        return;
+        return publish();
     }
     let atomic = exec || flags & F_ATOMIC != 0;
     match tx.commit(if atomic { Commit::Atomic } else { Commit::PerShard }) {
-        Ok(()) => sess.wrote = true,
+        Ok(()) => {
+            sess.wrote = true;
+            publish();
+        }
         Err(e) => {
             out.rollback(mark);
             Failure::Store(e).reply(out);

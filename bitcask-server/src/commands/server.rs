@@ -184,6 +184,7 @@ fn config_resetstat(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
         &st.net_input_bytes,
         &st.net_output_bytes,
         &st.rejected_connections,
+        &st.expired_keys,
         &st.auth_failures,
     ] {
         c.store(0, Relaxed);

@@ -4,6 +4,7 @@
 use super::args::{Args, Failure, Res};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE};
 
+use crate::notify::{GENERIC, STRING};
 use crate::number::{format_f64, itoa, parse_f64, parse_i64};
 
 /// The string commands.
@@ -119,6 +120,7 @@ fn set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if !o.nx && !o.xx && !o.get && !o.keepttl {
         // The common case: one write, no read.
         cx.tx.put_now(key, value, at)?;
+        set_events(cx, key, at != 0);
         cx.out.ok();
         return Ok(());
     }
@@ -136,6 +138,7 @@ fn set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         at = old.as_ref().map_or(0, |(_, t)| *t);
     }
     cx.tx.put(key, value.to_vec(), at);
+    set_events(cx, key, o.expire.is_some());
     if o.get {
         cx.out.opt_bulk(old_value(&old).as_deref());
     } else {
@@ -144,11 +147,20 @@ fn set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
+/// The events of a SET: `set`, and `expire` when it set an expiry.
+fn set_events(cx: &mut Cx<'_>, key: &[u8], expires: bool) {
+    cx.tx.notify(STRING, "set", key);
+    if expires {
+        cx.tx.notify(GENERIC, "expire", key);
+    }
+}
+
 fn setnx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let (key, value) = (args.key(), args.key());
     let exists = cx.tx.exists(key)?;
     if !exists {
         cx.tx.put(key, value.to_vec(), 0);
+        set_events(cx, key, false);
     }
     cx.out.int(i64::from(!exists));
     Ok(())
@@ -158,6 +170,7 @@ fn set_expiring(cx: &mut Cx<'_>, args: &mut Args<'_>, unit: i64, cmd: &str) -> R
     let key = args.key();
     let at = expiry_arg(cx, args, unit, false, cmd)?;
     cx.tx.put(key, args.key().to_vec(), at);
+    set_events(cx, key, true);
     cx.out.ok();
     Ok(())
 }
@@ -174,6 +187,7 @@ fn getset(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let (key, value) = (args.key(), args.key());
     let old = cx.tx.get(key)?;
     cx.tx.put(key, value.to_vec(), 0);
+    set_events(cx, key, false);
     cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
     Ok(())
 }
@@ -183,6 +197,7 @@ fn getdel(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let old = cx.tx.get(key)?;
     if old.is_some() {
         cx.tx.delete(key)?;
+        cx.tx.notify(GENERIC, "del", key);
     }
     cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
     Ok(())
@@ -210,6 +225,12 @@ fn getex(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if let (Some((v, at)), Some(new)) = (&old, new_at) {
         if *at != new {
             cx.tx.put(key, v.clone(), new);
+        }
+        match new {
+            0 if *at != 0 => cx.tx.notify(GENERIC, "persist", key),
+            0 => {}
+            t if t <= cx.tx.now => cx.tx.notify(GENERIC, "del", key),
+            _ => cx.tx.notify(GENERIC, "expire", key),
         }
     }
     cx.out.opt_bulk(old.as_ref().map(|(v, _)| v.as_slice()));
@@ -244,6 +265,7 @@ fn mset(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     for pair in pairs(args, "mset")?.chunks_exact(2) {
         if let [k, v] = pair {
             cx.tx.put(k, v.to_vec(), 0);
+            set_events(cx, k, false);
         }
     }
     cx.out.ok();
@@ -261,6 +283,7 @@ fn msetnx(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     for pair in pairs.chunks_exact(2) {
         if let [k, v] = pair {
             cx.tx.put(k, v.to_vec(), 0);
+            set_events(cx, k, false);
         }
     }
     cx.out.int(1);
@@ -280,6 +303,7 @@ fn incr_by(cx: &mut Cx<'_>, key: &[u8], delta: i64) -> Res {
     let new = n.checked_add(delta).ok_or(Failure::err("increment or decrement would overflow"))?;
     let mut b = [0u8; 20];
     cx.tx.put(key, itoa(new, &mut b).to_vec(), at);
+    cx.tx.notify(STRING, "incrby", key);
     cx.out.int(new);
     Ok(())
 }
@@ -317,6 +341,7 @@ fn incrbyfloat(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     let text = format_f64(new);
     cx.tx.put(key, text.clone().into_bytes(), at);
+    cx.tx.notify(STRING, "incrbyfloat", key);
     cx.out.bulk(text.as_bytes());
     Ok(())
 }
@@ -330,6 +355,7 @@ fn append(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     v.extend_from_slice(more);
     let len = v.len();
     cx.tx.put(key, v, at);
+    cx.tx.notify(STRING, "append", key);
     cx.out.int(len as i64);
     Ok(())
 }
@@ -385,6 +411,7 @@ fn setrange(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     let len = v.len();
     cx.tx.put(key, v, at);
+    cx.tx.notify(STRING, "setrange", key);
     cx.out.int(len as i64);
     Ok(())
 }

@@ -43,8 +43,17 @@ fn watch(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         return Err(Failure::err("WATCH inside MULTI is not allowed"));
     }
     for key in args.rest() {
+        // A key already expired is deleted now, so that its deletion by the expiry sweep
+        // later is no change to this WATCH (as Redis treats a stale watched key).
+        if cx.srv.ks.reap_key(cx.sess.db, key)? {
+            cx.tx.notify(crate::notify::EXPIRED, "expired", key);
+        }
         let slot = key_slot(key);
         cx.sess.watched.push((slot, cx.srv.ks.version(slot)));
+        if let Some(at) = cx.tx.expiry(key)?.filter(|&at| at != 0) {
+            let d = &mut cx.sess.watch_deadline;
+            *d = if *d == 0 { at } else { (*d).min(at) };
+        }
     }
     cx.out.ok();
     Ok(())
@@ -52,6 +61,7 @@ fn watch(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn unwatch(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.sess.watched.clear();
+    cx.sess.watch_deadline = 0;
     cx.out.ok();
     Ok(())
 }
@@ -62,9 +72,14 @@ fn exec(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     };
     let aborted = cx.sess.multi_error;
     let watched = std::mem::take(&mut cx.sess.watched);
+    let deadline = cx.sess.watch_deadline;
     cx.sess.end_multi();
     if aborted {
         return Err(Failure::coded("EXECABORT Transaction discarded because of previous errors."));
+    }
+    if deadline != 0 && crate::keyspace::now_ms() >= deadline {
+        cx.out.null_array();
+        return Ok(());
     }
     let argvs: Vec<Vec<&[u8]>> =
         queued.iter().map(|a| a.iter().map(Vec::as_slice).collect()).collect();
