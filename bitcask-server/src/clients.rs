@@ -2,7 +2,7 @@
 //! connection's entry (what is fixed at accept, and what changes kept in atomics that its own
 //! connection stores without a lock), the registry of them, and the server-wide pause.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,8 +33,36 @@ pub struct Client {
     killed: AtomicBool,
     /// Its subscriptions: channels, patterns, shard channels.
     subs: [AtomicUsize; 3],
-    /// Wakes its connection when killed.
-    pub wake: tokio::sync::Notify,
+    /// Pushes for its connection (pub/sub messages, invalidations); its wake-up also
+    /// wakes the connection when killed.
+    pub mailbox: Arc<crate::pubsub::Mailbox>,
+    /// CLIENT TRACKING's settings.
+    tracking: Mutex<TrackingSettings>,
+    /// Tracking is on (read without the lock).
+    tracking_on: AtomicBool,
+}
+
+/// One client's CLIENT TRACKING settings.
+#[derive(Default, Clone, Debug)]
+pub struct TrackingSettings {
+    /// Tracking is on.
+    pub on: bool,
+    /// BCAST mode: told of every key under its prefixes.
+    pub bcast: bool,
+    /// OPTIN: only keys read right after CLIENT CACHING YES are tracked.
+    pub optin: bool,
+    /// OPTOUT: keys read right after CLIENT CACHING NO are not tracked.
+    pub optout: bool,
+    /// NOLOOP: not told of its own writes.
+    pub noloop: bool,
+    /// CLIENT CACHING was given for the next command.
+    pub caching: bool,
+    /// The client invalidations go to (0: this one).
+    pub redirect: u64,
+    /// That client was gone when an invalidation was sent.
+    pub broken: bool,
+    /// BCAST's prefixes.
+    pub prefixes: BTreeSet<Vec<u8>>,
 }
 
 /// A client's name and library.
@@ -65,7 +93,9 @@ impl Client {
             active_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),
             subs: Default::default(),
-            wake: tokio::sync::Notify::new(),
+            mailbox: Default::default(),
+            tracking: Mutex::default(),
+            tracking_on: AtomicBool::new(false),
         }
     }
 
@@ -116,6 +146,27 @@ impl Client {
             self.resp.load(Relaxed),
             idle,
         )
+    }
+
+    /// Its CLIENT TRACKING settings, to read or change (then
+    /// [`tracking_changed`](Self::tracking_changed)).
+    pub fn tracking(&self) -> std::sync::MutexGuard<'_, TrackingSettings> {
+        self.tracking.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes whether tracking is on after its settings changed.
+    pub fn tracking_changed(&self, on: bool) {
+        self.tracking_on.store(on, Release);
+    }
+
+    /// Whether tracking is on (no lock).
+    pub fn is_tracking(&self) -> bool {
+        self.tracking_on.load(Acquire)
+    }
+
+    /// Its protocol (2 or 3) as of its last command.
+    pub fn resp(&self) -> u8 {
+        self.resp.load(Relaxed)
     }
 
     /// Whether CLIENT KILL closed it.
@@ -186,6 +237,16 @@ impl Clients {
         self.map().remove(&id).is_some()
     }
 
+    /// The client with id `id`, if connected.
+    pub fn get(&self, id: u64) -> Option<Arc<Client>> {
+        self.map().get(&id).cloned()
+    }
+
+    /// Every connected client.
+    pub fn all(&self) -> Vec<Arc<Client>> {
+        self.map().values().cloned().collect()
+    }
+
     /// The clients `f` selects, by id.
     pub fn select(&self, f: &Filter) -> Vec<Arc<Client>> {
         let mut v: Vec<Arc<Client>> =
@@ -202,7 +263,7 @@ impl Clients {
         for c in &chosen {
             map.remove(&c.id);
             c.killed.store(true, Release);
-            c.wake.notify_one();
+            c.mailbox.wake.notify_one();
         }
         chosen
     }

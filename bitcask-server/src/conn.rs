@@ -34,6 +34,9 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
     if let Some(mut subs) = sess.pubsub.take() {
         srv.pubsub.forget(&mut subs);
     }
+    if let Some(c) = &sess.client {
+        srv.tracker.disable(c);
+    }
     // A client CLIENT KILL closed was taken off the list (and the count) then.
     if srv.clients.remove(id) {
         srv.stats.connected_clients.fetch_sub(1, Relaxed);
@@ -59,15 +62,9 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
         full,
         strict,
     };
-    // CLIENT KILL's wake-up: one waiter for the connection's life (registered once, not
-    // at every read).
-    let client = sess.client.clone();
-    let mut killed = std::pin::pin!(async move {
-        match client {
-            Some(c) => c.wake.notified().await,
-            None => std::future::pending().await,
-        }
-    });
+    // The client's wake-up (a push in its mailbox, or CLIENT KILL): one waiter, made
+    // again only after it fired (not at every read).
+    let mut woken = std::pin::pin!(wake_up(sess.client.clone()));
     // Requests left unrun because replies were waiting: run them before reading more.
     let mut pending = false;
     loop {
@@ -79,8 +76,15 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
                 );
                 return Ok(());
             }
-            let mail = sess.pubsub.as_ref().filter(|s| s.any()).map(|s| s.mailbox.clone());
-            if killed_now(sess) || !read(srv, socket, killed.as_mut(), mail, &mut c.input).await? {
+            if killed_now(sess) {
+                return Ok(());
+            }
+            match read(srv, socket, woken.as_mut(), sess.subscribed(), &mut c.input).await? {
+                Read::Closed => return Ok(()),
+                Read::Woken => woken.set(wake_up(sess.client.clone())),
+                Read::Data => {}
+            }
+            if killed_now(sess) {
                 return Ok(());
             }
             if let Some(client) = &sess.client {
@@ -147,39 +151,54 @@ fn output_allowance(srv: &Shared) -> usize {
     }
 }
 
-/// Appends the messages waiting for a subscriber to its output; false when its mailbox
-/// passed the pub/sub output limit (the connection closes, as Redis closes it).
+/// Waits for the client's wake-up: a push in its mailbox, or CLIENT KILL.
+async fn wake_up(client: Option<Arc<Client>>) {
+    match client {
+        Some(c) => c.mailbox.wake.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Appends the pushes waiting for the client (pub/sub messages, invalidations) to its
+/// output; false when its mailbox passed the pub/sub output limit (the connection closes,
+/// as Redis closes it).
 fn deliver(sess: &Session, out: &mut Out) -> bool {
-    let Some(subs) = &sess.pubsub else { return true };
-    if subs.mailbox.overflowed() {
+    let Some(client) = &sess.client else { return true };
+    let mailbox = &client.mailbox;
+    if mailbox.overflowed() {
         eprintln!(
-            "bitcask-server: closing subscriber {}: its messages passed the pubsub output limit",
+            "bitcask-server: closing client {}: its pushed messages passed the pubsub output limit",
             sess.addr
         );
         return false;
     }
-    subs.mailbox.drain_into(out.resp3, &mut out.buf);
+    if !mailbox.is_empty() {
+        mailbox.drain_into(out.resp3, sess.subscribed(), &mut out.buf);
+    }
     true
 }
 
+/// What a wait for the client ended with.
+enum Read {
+    /// Bytes arrived.
+    Data,
+    /// Its wake-up fired (a push, or CLIENT KILL).
+    Woken,
+    /// It left, or was idle past `--timeout`.
+    Closed,
+}
+
 /// Reads what the client sent (waiting at most `--timeout`, or without end for a
-/// subscriber), or until a message arrives in `mail`; false at its end, or once `killed`
-/// (CLIENT KILL's wake-up) is done.
+/// subscriber), or until `woken` fires.
 async fn read(
     srv: &Shared,
     socket: &mut Socket,
-    killed: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-    mail: Option<Arc<crate::pubsub::Mailbox>>,
+    woken: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    subscribed: bool,
     input: &mut InBuf,
-) -> std::io::Result<bool> {
+) -> std::io::Result<Read> {
     let spare = input.spare();
-    let timeout = if mail.is_some() { 0 } else { srv.rt.timeout() };
-    let message = async {
-        match &mail {
-            Some(m) => m.wake.notified().await,
-            None => std::future::pending().await,
-        }
-    };
+    let timeout = if subscribed { 0 } else { srv.rt.timeout() };
     let idle = async {
         match timeout {
             0 => std::future::pending().await,
@@ -190,13 +209,12 @@ async fn read(
     let n = tokio::select! {
         biased;
         r = socket.read(spare) => r?,
-        _ = message => return Ok(true),
-        _ = idle => return Ok(false),
-        _ = killed => return Ok(false),
+        _ = woken => return Ok(Read::Woken),
+        _ = idle => return Ok(Read::Closed),
     };
     input.filled(n);
     srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
-    Ok(n > 0)
+    Ok(if n > 0 { Read::Data } else { Read::Closed })
 }
 
 /// Parses and runs the complete requests in the input, until their replies pass
@@ -299,7 +317,9 @@ async fn monitor(
             n = socket.read(&mut ignored) => if n? == 0 {
                 return Ok(());
             },
-            _ = client.wake.notified() => return Ok(()),
+            _ = client.mailbox.wake.notified() => if client.is_killed() {
+                return Ok(());
+            },
         }
     }
 }
@@ -417,9 +437,11 @@ async fn reply(
     }
     let n = out.buf.len() as u64;
     srv.stats.output_bytes.fetch_add(n, Relaxed);
-    let sent = match &sess.pubsub {
-        Some(subs) => write_watching(socket, &out.buf, &subs.mailbox).await,
-        None => socket.write_all(&out.buf).await,
+    // A subscriber stuck in a write is closed once its mailbox overflows; any other
+    // client's mailbox stops taking pushes then, and it is closed when the write ends.
+    let sent = match &sess.client {
+        Some(c) if sess.subscribed() => write_watching(socket, &out.buf, &c.mailbox).await,
+        _ => socket.write_all(&out.buf).await,
     };
     srv.stats.output_bytes.fetch_sub(n, Relaxed);
     sent?;

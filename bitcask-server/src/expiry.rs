@@ -45,6 +45,10 @@ fn run(srv: &Shared, mut cursor: u64) -> u64 {
                 .collect();
             srv.pubsub.keyspace_events(&events, flags, srv.rt.pubsub_limit());
         }
+        if srv.tracker.active() && !gone.is_empty() {
+            let keys: Vec<Vec<u8>> = gone.iter().map(|(_, k)| k.clone()).collect();
+            srv.invalidate(&keys, false, None);
+        }
         cursor = next;
         if cursor == 0 || gone.is_empty() || started.elapsed() >= RUN_BUDGET {
             return cursor;

@@ -117,17 +117,19 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
     let _ = if name == "clients" {
         write!(
             o,
-            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
+            "# Clients\r\nconnected_clients:{}\r\nmaxclients:{}\r\nblocked_clients:{}\r\ntracking_clients:{}\r\nbitcask_output_bytes_pending:{}\r\nbitcask_output_limit_disconnections:{}\r\n",
             st.connected_clients.load(Relaxed),
             srv.rt.maxclients(),
             srv.clients.paused_now.load(Relaxed),
+            srv.tracker.counts().3,
             st.output_bytes.load(Relaxed),
             st.output_limit_closed.load(Relaxed),
         )
     } else {
+        let tracking = srv.tracker.counts();
         write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
             st.connections_received.load(Relaxed),
             st.commands_processed.load(Relaxed),
             st.net_input_bytes.load(Relaxed),
@@ -136,6 +138,9 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
             st.expired_keys.load(Relaxed),
             st.auth_failures.load(Relaxed),
             srv.cmdstats.total_errors.load(Relaxed),
+            tracking.0,
+            tracking.1,
+            tracking.2,
         )
     };
 }

@@ -48,6 +48,7 @@ mod shared;
 mod slowlog;
 mod socket;
 mod store_meta;
+mod tracking;
 mod tx;
 
 pub mod glob;

@@ -1,8 +1,9 @@
 //! Publish/subscribe: who listens to which channel, pattern or shard channel, and each
-//! subscriber's mailbox. PUBLISH puts a message in every matching subscriber's mailbox and
-//! wakes its connection, which writes it out; a mailbox past the pub/sub output limit
-//! (`client-output-buffer-limit pubsub`) stops taking messages and its connection closes,
-//! so a subscriber that does not read holds at most that many bytes.
+//! connection's mailbox of pushes (pub/sub messages, client-side caching invalidations).
+//! PUBLISH puts a message in every matching subscriber's mailbox and wakes its connection,
+//! which writes it out; a mailbox past the pub/sub output limit (`client-output-buffer-limit
+//! pubsub`) stops taking pushes and its connection closes, so a client that does not read
+//! holds at most that many bytes.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::Ordering::*;
@@ -74,6 +75,71 @@ impl Message {
     }
 }
 
+/// Something sent to a connection that did not ask for it now.
+#[derive(Clone, Debug)]
+pub enum Push {
+    /// A published message.
+    Message(Message),
+    /// Client-side caching: these keys changed (None: every key, after a flush). Sent as a
+    /// RESP3 `invalidate` push, or to a RESP2 connection it was redirected to while in
+    /// pub/sub mode as a `__redis__:invalidate` message; else dropped. `null3`: how the
+    /// tracking client's protocol writes the null of a flush.
+    Invalidate { keys: Option<Arc<[Vec<u8>]>>, redirected: bool, null3: bool },
+    /// The connection invalidations were redirected to is gone (RESP3 only).
+    RedirectBroken(u64),
+}
+
+impl Push {
+    fn cost(&self) -> usize {
+        match self {
+            Push::Message(m) => m.cost(),
+            Push::Invalidate { keys, .. } => {
+                64 + keys.as_ref().map_or(0, |k| k.iter().map(|k| k.len() + 16).sum())
+            }
+            Push::RedirectBroken(_) => 64,
+        }
+    }
+
+    /// Appends it as a connection in `resp3` (subscribed to something: `subscribed`) reads
+    /// it, or nothing when it cannot be sent there.
+    pub fn encode(&self, resp3: bool, subscribed: bool, out: &mut Vec<u8>) {
+        let bulk = |out: &mut Vec<u8>, b: &[u8]| {
+            out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
+            out.extend_from_slice(b);
+            out.extend_from_slice(b"\r\n");
+        };
+        match self {
+            Push::Message(m) => m.encode(resp3, out),
+            Push::Invalidate { keys, redirected, null3 } => {
+                if resp3 {
+                    out.extend_from_slice(b">2\r\n");
+                    bulk(out, b"invalidate");
+                } else if *redirected && subscribed {
+                    out.extend_from_slice(b"*3\r\n");
+                    bulk(out, b"message");
+                    bulk(out, b"__redis__:invalidate");
+                } else {
+                    return;
+                }
+                match keys {
+                    Some(keys) => {
+                        out.extend_from_slice(format!("*{}\r\n", keys.len()).as_bytes());
+                        keys.iter().for_each(|k| bulk(out, k));
+                    }
+                    None if *null3 => out.extend_from_slice(b"_\r\n"),
+                    None => out.extend_from_slice(b"$-1\r\n"),
+                }
+            }
+            Push::RedirectBroken(id) if resp3 => {
+                out.extend_from_slice(b">2\r\n");
+                bulk(out, b"tracking-redir-broken");
+                out.extend_from_slice(format!(":{id}\r\n").as_bytes());
+            }
+            Push::RedirectBroken(_) => {}
+        }
+    }
+}
+
 /// The pub/sub output limit: a mailbox past `hard` bytes, or past `soft` bytes for
 /// `seconds` (0: no such limit), overflows.
 #[derive(Clone, Copy, Debug)]
@@ -86,20 +152,27 @@ pub struct Limit {
     pub seconds: u64,
 }
 
-/// One subscribed connection's messages not yet written.
+/// One connection's pushes not yet written.
 #[derive(Debug)]
 pub struct Mailbox {
-    queue: Mutex<VecDeque<Message>>,
+    queue: Mutex<VecDeque<Push>>,
     bytes: AtomicUsize,
     overflow: AtomicBool,
     /// When the soft limit was first passed (ms since the hub started; 0: it is not).
     soft_since: AtomicU64,
-    /// Woken when a message arrives or the mailbox overflows.
+    /// Woken when a push arrives, the mailbox overflows, or CLIENT KILL closes the client.
     pub wake: tokio::sync::Notify,
 }
 
+impl Default for Mailbox {
+    fn default() -> Mailbox {
+        Mailbox::new()
+    }
+}
+
 impl Mailbox {
-    fn new() -> Mailbox {
+    /// An empty mailbox.
+    pub fn new() -> Mailbox {
         Mailbox {
             queue: Mutex::new(VecDeque::new()),
             bytes: AtomicUsize::new(0),
@@ -114,7 +187,13 @@ impl Mailbox {
         self.overflow.load(Acquire)
     }
 
-    fn put(&self, m: Message, limit: Limit, now_ms: u64) {
+    /// Whether nothing waits (no lock taken).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.load(Relaxed) == 0
+    }
+
+    /// Puts a push in the mailbox and wakes its connection (dropped once it overflowed).
+    pub fn put(&self, m: Push, limit: Limit, now_ms: u64) {
         if self.overflowed() {
             return;
         }
@@ -146,13 +225,14 @@ impl Mailbox {
         self.wake.notify_one();
     }
 
-    /// Takes every waiting message, encoding them into `out`.
-    pub fn drain_into(&self, resp3: bool, out: &mut Vec<u8>) {
-        let taken: VecDeque<Message> = std::mem::take(&mut *lock(&self.queue));
+    /// Takes every waiting push, encoding them into `out` for a connection in `resp3`
+    /// (subscribed to something: `subscribed`).
+    pub fn drain_into(&self, resp3: bool, subscribed: bool, out: &mut Vec<u8>) {
+        let taken: VecDeque<Push> = std::mem::take(&mut *lock(&self.queue));
         self.bytes.store(0, Relaxed);
         self.soft_since.store(0, Relaxed);
         for m in &taken {
-            m.encode(resp3, out);
+            m.encode(resp3, subscribed, out);
         }
     }
 }
@@ -170,11 +250,11 @@ pub struct Subscriptions {
 }
 
 impl Subscriptions {
-    /// No subscriptions yet, for client `id`.
-    pub fn new(id: u64) -> Subscriptions {
+    /// No subscriptions yet, for client `id` whose pushes go to `mailbox`.
+    pub fn new(id: u64, mailbox: Arc<Mailbox>) -> Subscriptions {
         Subscriptions {
             id,
-            mailbox: Arc::new(Mailbox::new()),
+            mailbox,
             channels: BTreeSet::new(),
             patterns: BTreeSet::new(),
             shard: BTreeSet::new(),
@@ -317,6 +397,11 @@ impl Hub {
         }
     }
 
+    /// The time pushes are stamped with (for the soft output limit).
+    pub fn clock_ms(&self) -> u64 {
+        self.now_ms()
+    }
+
     /// Publishes `payload` to `channel` (a shard channel when `shard`): how many
     /// subscribers, by name and by pattern, it was given to.
     pub fn publish(&self, channel: &[u8], payload: &[u8], shard: bool, limit: Limit) -> usize {
@@ -332,7 +417,7 @@ impl Hub {
         {
             let map = lock(if shard { &self.shard } else { &self.channels });
             for mb in map.get(&*channel).into_iter().flat_map(|l| l.values()) {
-                mb.put(message(None), limit, now);
+                mb.put(Push::Message(message(None)), limit, now);
                 n += 1;
             }
         }
@@ -346,7 +431,7 @@ impl Hub {
             }
             let name: Arc<[u8]> = name.as_slice().into();
             for mb in p.listeners.values() {
-                mb.put(message(Some(name.clone())), limit, now);
+                mb.put(Push::Message(message(Some(name.clone()))), limit, now);
                 n += 1;
             }
         }
@@ -391,14 +476,15 @@ mod tests {
     #[test]
     fn a_message_reaches_name_and_pattern_subscribers() {
         let hub = Hub::new();
-        let (mut a, mut b) = (Subscriptions::new(1), Subscriptions::new(2));
+        let (mut a, mut b) =
+            (Subscriptions::new(1, Default::default()), Subscriptions::new(2, Default::default()));
         assert!(hub.subscribe(&mut a, Kind::Channel, b"news"));
         assert!(!hub.subscribe(&mut a, Kind::Channel, b"news"));
         assert!(hub.subscribe(&mut b, Kind::Pattern, b"n*"));
         assert_eq!(hub.publish(b"news", b"hi", false, NO_LIMIT), 2);
         assert_eq!(hub.publish(b"news", b"hi", true, NO_LIMIT), 0);
         let mut out = Vec::new();
-        b.mailbox.drain_into(false, &mut out);
+        b.mailbox.drain_into(false, true, &mut out);
         assert_eq!(out, b"*4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
         hub.forget(&mut a);
         hub.forget(&mut b);
@@ -409,7 +495,7 @@ mod tests {
     #[test]
     fn a_mailbox_past_the_hard_limit_overflows_and_drops_its_messages() {
         let hub = Hub::new();
-        let mut a = Subscriptions::new(1);
+        let mut a = Subscriptions::new(1, Default::default());
         hub.subscribe(&mut a, Kind::Channel, b"c");
         let limit = Limit { hard: 1000, soft: 0, seconds: 0 };
         for _ in 0..10 {
@@ -417,7 +503,7 @@ mod tests {
         }
         assert!(a.mailbox.overflowed());
         let mut out = Vec::new();
-        a.mailbox.drain_into(false, &mut out);
+        a.mailbox.drain_into(false, true, &mut out);
         assert!(out.is_empty(), "an overflowed mailbox keeps nothing");
     }
 }

@@ -25,6 +25,8 @@ pub struct Runtime {
     max_multi_commands: AtomicU64,
     max_multi_bytes: AtomicU64,
     latency_monitor_threshold: AtomicU64,
+    /// The most keys the client-side caching table holds (0: no limit).
+    tracking_table_max_keys: AtomicU64,
     /// `notify-keyspace-events`'s classes.
     notify_keyspace_events: std::sync::atomic::AtomicU32,
     /// A public bind: the password may not be cleared.
@@ -59,6 +61,7 @@ impl Runtime {
             max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
             latency_monitor_threshold: AtomicU64::new(0),
             notify_keyspace_events: std::sync::atomic::AtomicU32::new(0),
+            tracking_table_max_keys: AtomicU64::new(1_000_000),
             public: !cfg.bind.is_loopback(),
         }
     }
@@ -116,6 +119,12 @@ impl Runtime {
         crate::pubsub::Limit { hard: hard as usize, soft: soft as usize, seconds }
     }
 
+    /// The most keys the client-side caching table holds (`tracking-table-max-keys`; 0: no
+    /// limit).
+    pub fn tracking_table_max_keys(&self) -> usize {
+        self.tracking_table_max_keys.load(Relaxed) as usize
+    }
+
     /// The keyspace event classes published (`notify-keyspace-events`; 0: none).
     pub fn notify_flags(&self) -> u32 {
         self.notify_keyspace_events.load(Relaxed)
@@ -164,6 +173,7 @@ impl Runtime {
             ("maxmemory-clients", self.maxmemory_clients().to_string()),
             ("latency-monitor-threshold", self.latency_monitor_threshold().to_string()),
             ("notify-keyspace-events", crate::notify::format(self.notify_flags())),
+            ("tracking-table-max-keys", self.tracking_table_max_keys().to_string()),
             ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
             ("max-multi-bytes", self.max_multi_bytes.load(Relaxed).to_string()),
         ]
@@ -202,6 +212,7 @@ impl Runtime {
             "max-multi-commands" => self.max_multi_commands.store(uint()?.max(1), Relaxed),
             "max-multi-bytes" => self.max_multi_bytes.store(bytes(value)?, Relaxed),
             "latency-monitor-threshold" => self.latency_monitor_threshold.store(uint()?, Relaxed),
+            "tracking-table-max-keys" => self.tracking_table_max_keys.store(uint()?, Relaxed),
             "notify-keyspace-events" => {
                 let flags = crate::notify::parse(value).ok_or(SetError::Invalid(
                     "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",

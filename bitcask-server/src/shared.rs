@@ -77,10 +77,34 @@ pub struct Shared {
     pub monitors: crate::monitor::Monitors,
     /// Pub/sub subscriptions.
     pub pubsub: crate::pubsub::Hub,
+    /// Client-side caching: who read what.
+    pub tracker: crate::tracking::Tracker,
     me: Weak<Shared>,
 }
 
 impl Shared {
+    /// Where tracking invalidations go (the clients, the push limit, the clock).
+    pub fn deliver(&self) -> crate::tracking::Deliver<'_> {
+        crate::tracking::Deliver {
+            clients: &self.clients,
+            limit: self.rt.pubsub_limit(),
+            now_ms: self.pubsub.clock_ms(),
+        }
+    }
+
+    /// Client-side caching after writes: `keys` changed (by client `writer`), and
+    /// everything if `flushed`; BCAST clients are told at once.
+    pub fn invalidate(&self, keys: &[Vec<u8>], flushed: bool, writer: Option<u64>) {
+        let d = self.deliver();
+        if flushed {
+            self.tracker.flush(&d);
+        }
+        if !keys.is_empty() {
+            self.tracker.invalidate(&d, keys, writer);
+        }
+        self.tracker.broadcast(&d);
+    }
+
     /// The shared state of a server on `ks`, with its sync thread.
     pub fn new(
         ks: Keyspace,
@@ -110,6 +134,7 @@ impl Shared {
             slowlog: Default::default(),
             monitors: Default::default(),
             pubsub: crate::pubsub::Hub::new(),
+            tracker: Default::default(),
             latency: Default::default(),
         })
     }

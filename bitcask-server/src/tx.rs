@@ -25,6 +25,12 @@ pub struct Tx<'a> {
     pub notify: u32,
     /// The keyspace events noted, published once the set commits.
     events: Vec<Event>,
+    /// Note the keys written, for client-side caching.
+    pub track: bool,
+    /// The keys written (when [`track`](Self::track)).
+    touched: Vec<Vec<u8>>,
+    /// FLUSHDB or FLUSHALL ran.
+    flushed: bool,
 }
 
 impl<'a> Tx<'a> {
@@ -39,6 +45,9 @@ impl<'a> Tx<'a> {
             wrote: false,
             notify: 0,
             events: Vec::new(),
+            track: false,
+            touched: Vec::new(),
+            flushed: false,
         }
     }
 
@@ -46,6 +55,18 @@ impl<'a> Tx<'a> {
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.notify & class != 0 {
             self.events.push(Event { event, db: self.db, key: key.to_vec() });
+        }
+    }
+
+    /// The keys written so far and whether a flush ran (for client-side caching), taken
+    /// out.
+    pub fn take_touched(&mut self) -> (Vec<Vec<u8>>, bool) {
+        (std::mem::take(&mut self.touched), std::mem::take(&mut self.flushed))
+    }
+
+    fn touch(&mut self, key: &[u8]) {
+        if self.track {
+            self.touched.push(key.to_vec());
         }
     }
 
@@ -106,6 +127,7 @@ impl<'a> Tx<'a> {
             return Ok(());
         }
         self.note_new(key);
+        self.touch(key);
         self.ks.put(&self.key(key), value, at)?;
         self.wrote = true;
         Ok(())
@@ -115,6 +137,7 @@ impl<'a> Tx<'a> {
     /// caller holds every slot lock): at once, shard by shard, outside EXEC; inside it, as
     /// one delete per key of the atomic commit.
     pub fn delete_all(&mut self, db: Option<u8>) -> Result<(), Error> {
+        self.flushed = true;
         if !self.atomic {
             self.wrote |= self.ks.flush(db)? > 0;
             return Ok(());
@@ -195,6 +218,7 @@ impl<'a> Tx<'a> {
     /// Sets `key` to `value`, expiring at `at` (0: never).
     pub fn put(&mut self, key: &[u8], value: Vec<u8>, at: u64) {
         self.note_new(key);
+        self.touch(key);
         self.ops.push((self.key(key).into_owned(), Some((value, at))));
     }
 
@@ -204,6 +228,7 @@ impl<'a> Tx<'a> {
         let existed = self.exists_stored(&k)?;
         if existed {
             self.ops.push((k, None));
+            self.touch(key);
         }
         Ok(existed)
     }

@@ -1,7 +1,7 @@
 //! CLIENT: a connection's identity (ID, SETNAME, GETNAME, SETINFO), what the connected
 //! clients are doing (INFO, LIST), closing them (KILL), silencing replies (REPLY), holding
-//! every client's commands (PAUSE, UNPAUSE), and what client-side caching asks (TRACKING is
-//! refused: there are no invalidation messages here yet).
+//! every client's commands (PAUSE, UNPAUSE); client-side caching's subcommands (TRACKING,
+//! CACHING, GETREDIR, TRACKINGINFO) are in tracking.rs.
 
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -29,9 +29,10 @@ static CLIENT: &[Spec] = &[
     Spec { name: "reply", arity: 3, group: "connection", syntax: "<ON|OFF|SKIP>", summary: "Instructs the server whether to reply to commands.", run: client_reply, ..Spec::NONE },
     Spec { name: "pause", arity: -3, flags: F_ADMIN, group: "connection", syntax: "<timeout> [WRITE|ALL]", summary: "Suspends commands processing.", run: client_pause, ..Spec::NONE },
     Spec { name: "unpause", arity: 2, flags: F_ADMIN, group: "connection", summary: "Resumes processing commands from paused clients.", run: client_unpause, ..Spec::NONE },
-    Spec { name: "getredir", arity: 2, group: "connection", summary: "Returns the client ID to which the connection's tracking notifications are redirected (-1: tracking is off).", run: client_getredir, ..Spec::NONE },
-    Spec { name: "trackinginfo", arity: 2, group: "connection", summary: "Returns information about server-assisted client-side caching for the connection.", run: client_trackinginfo, ..Spec::NONE },
-    Spec { name: "tracking", arity: -3, group: "connection", syntax: "<ON|OFF> [options]", summary: "Refused: no invalidation messages are sent here yet (OFF is accepted).", run: client_tracking, ..Spec::NONE },
+    Spec { name: "getredir", arity: 2, group: "connection", summary: "Returns the client ID to which the connection's tracking notifications are redirected (-1: tracking is off).", run: super::tracking::client_getredir, ..Spec::NONE },
+    Spec { name: "trackinginfo", arity: 2, group: "connection", summary: "Returns information about server-assisted client-side caching for the connection.", run: super::tracking::client_trackinginfo, ..Spec::NONE },
+    Spec { name: "tracking", arity: -3, group: "connection", syntax: "<ON|OFF> [REDIRECT <client-id>] [PREFIX <prefix> [PREFIX <prefix> ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", summary: "Controls server-assisted client-side caching for the connection.", run: super::tracking::client_tracking, ..Spec::NONE },
+    Spec { name: "caching", arity: 3, group: "connection", syntax: "<YES|NO>", summary: "Instructs the server whether to track the keys in the next request.", run: super::tracking::client_caching, ..Spec::NONE },
     Spec { name: "no-evict", arity: 3, flags: F_ADMIN, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing is evicted).", run: on_off, ..Spec::NONE },
     Spec { name: "no-touch", arity: 3, flags: F_FAST, group: "connection", syntax: "<ON|OFF>", summary: "Accepted (nothing tracks access times).", run: on_off, ..Spec::NONE },
 ];
@@ -211,36 +212,6 @@ fn client_unpause(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     cx.srv.clients.unpause();
     cx.out.ok();
     Ok(())
-}
-
-fn client_getredir(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    cx.out.int(-1);
-    Ok(())
-}
-
-fn client_trackinginfo(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
-    let out = &mut *cx.out;
-    out.map(3);
-    out.bulk(b"flags");
-    out.array(1);
-    out.bulk(b"off");
-    out.bulk(b"redirect");
-    out.int(-1);
-    out.bulk(b"prefixes");
-    out.array(0);
-    Ok(())
-}
-
-fn client_tracking(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let mode = args.key();
-    if is(mode, "off") {
-        cx.out.ok();
-        return Ok(());
-    }
-    if !is(mode, "on") {
-        return Err(Failure::syntax());
-    }
-    Err(Failure::err("client tracking is not supported by this server: it sends no invalidation messages, so a client-side cache would go stale"))
 }
 
 fn on_off(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

@@ -52,6 +52,9 @@ fn reset(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
         cx.srv.pubsub.forget(subs);
         cx.sess.pubsub_changed();
     }
+    if let Some(c) = &cx.sess.client {
+        cx.srv.tracker.disable(c);
+    }
     super::client::set_name(cx, String::new());
     cx.sess.reply = crate::session::ReplyMode::On;
     (cx.sess.db, cx.tx.db) = (0, 0);

@@ -23,6 +23,7 @@ mod pubsub;
 mod scripting;
 mod server;
 mod strings;
+mod tracking;
 mod transaction;
 
 use crate::cmdstats::Counter;
@@ -56,6 +57,17 @@ pub fn restore_functions(srv: &Shared) {
 /// Runs one request: `argv[0]` is the command name. Inside MULTI a command is checked and
 /// queued (a refused one makes EXEC abort); otherwise it runs.
 pub fn execute(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) {
+    dispatch(srv, sess, out, argv);
+    // CLIENT CACHING's choice is spent by the next command (not by CLIENT, nor while MULTI
+    // queues).
+    if let Some(c) = sess.client.as_ref().filter(|c| c.is_tracking()) {
+        if sess.multi.is_none() && !argv.first().is_some_and(|n| args::is(n, "client")) {
+            tracking::spend_caching(c);
+        }
+    }
+}
+
+fn dispatch(srv: &Shared, sess: &mut Session, out: &mut Out, argv: &[&[u8]]) {
     let refuse = |sess: &mut Session, out: &mut Out, f: Failure| {
         // A refused EXEC ends the transaction, saying why (as Redis).
         if sess.multi.is_some() && argv.first().is_some_and(|n| args::is(n, "exec")) {

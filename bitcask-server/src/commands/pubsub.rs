@@ -42,8 +42,10 @@ fn confirm(cx: &mut Cx<'_>, kind: Kind, subscribe: bool, name: Option<&[u8]>, co
 
 fn subscribe_to(cx: &mut Cx<'_>, args: &mut Args<'_>, kind: Kind) -> Res {
     let id = cx.sess.id;
+    let mailbox = cx.sess.client.as_ref().map(|c| c.mailbox.clone()).unwrap_or_default();
     for name in args.rest() {
-        let subs = cx.sess.pubsub.get_or_insert_with(|| Box::new(Subscriptions::new(id)));
+        let subs =
+            cx.sess.pubsub.get_or_insert_with(|| Box::new(Subscriptions::new(id, mailbox.clone())));
         cx.srv.pubsub.subscribe(subs, kind, name);
         let count = subs.count(kind);
         confirm(cx, kind, true, Some(name), count);

@@ -5,7 +5,10 @@
 //! for EXEC — or, if the commit fails, replace every reply with its error.
 
 use super::args::{Args, Failure};
-use super::spec::{Cx, Spec, Table, F_ADMIN, F_ALLKEYS, F_ATOMIC, F_FAST, F_LOCKREAD, F_WRITE};
+use super::spec::{
+    Cx, Spec, Table, F_ADMIN, F_ALLKEYS, F_ATOMIC, F_FAST, F_LOCKREAD, F_READONLY, F_SCRIPT,
+    F_WRITE,
+};
 use crate::keyspace::Commit;
 use crate::monitor::Source;
 use crate::reply::Out;
@@ -67,6 +70,7 @@ pub fn run(
     }
     let mut tx = Tx::new(ks, sess.db, exec);
     tx.notify = srv.rt.notify_flags();
+    tx.track = srv.tracker.active();
     let mut cx = Cx { tx, out, sess, srv, in_exec: exec, table };
     for &(spec, argv, at) in calls {
         call(&mut cx, spec, argv, at);
@@ -74,9 +78,14 @@ pub fn run(
     let Cx { mut tx, out, sess, .. } = cx;
     sess.wrote |= tx.wrote();
     let events = tx.take_events();
+    let (touched, flushed) = tx.take_touched();
+    let writer = sess.id;
     let publish = || {
         if !events.is_empty() {
             srv.pubsub.keyspace_events(&events, srv.rt.notify_flags(), srv.rt.pubsub_limit());
+        }
+        if !touched.is_empty() || flushed {
+            srv.invalidate(&touched, flushed, Some(writer));
         }
     };
     if tx.is_empty() {
@@ -107,6 +116,11 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
     }
     let db = cx.tx.db;
     let ran = run_counted(cx, spec, argv, at);
+    // Client-side caching: what a tracking client reads (a script's own reads: see
+    // scripting).
+    if spec.flags & F_READONLY != 0 && spec.flags & F_SCRIPT == 0 && cx.srv.tracker.active() {
+        remember(cx, &spec.keys_of(argv));
+    }
     if shown && exec {
         cx.srv.monitors.feed(db, Source::Client(&cx.sess.addr), argv);
     }
@@ -154,5 +168,16 @@ pub fn full_name(spec: &Spec, argv: &[&[u8]], at: usize) -> String {
             format!("{}|{}", String::from_utf8_lossy(c).to_lowercase(), spec.name)
         }
         _ => spec.name.to_owned(),
+    }
+}
+
+/// Notes that this connection's client read `keys`, if it tracks them (CLIENT TRACKING).
+pub fn remember(cx: &Cx<'_>, keys: &[&[u8]]) {
+    if keys.is_empty() {
+        return;
+    }
+    if let Some(client) = cx.srv.clients.get(cx.sess.id).filter(|c| c.is_tracking()) {
+        cx.srv.tracker.remember(&client, keys);
+        cx.srv.tracker.limit(&cx.srv.deliver(), cx.srv.rt.tracking_table_max_keys());
     }
 }

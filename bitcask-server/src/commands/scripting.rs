@@ -101,6 +101,7 @@ pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool, command
         running: running.clone(),
         held,
         extra: Vec::new(),
+        read_any: false,
     };
     let (mark, reply_at) = (host.cx.tx.mark(), host.cx.out.mark());
     let r = lua::run(&host.cx.srv.scripts.clone(), script, limit, running.clone(), &mut host);
@@ -109,6 +110,10 @@ pub fn run_script(cx: &mut Cx<'_>, script: &Script<'_>, read_only: bool, command
         host.cx.tx.rollback(mark);
     }
     drop(host.extra);
+    // Client-side caching: a script that read tracks the keys it declared (as Redis).
+    if host.read_any && host.cx.srv.tracker.active() {
+        super::run::remember(host.cx, keys);
+    }
     (cx.in_exec, cx.tx.db, cx.sess.db) = (in_exec, db, db);
     cx.tx.set_atomic(atomic);
     if moved {
@@ -167,6 +172,8 @@ struct ScriptHost<'c, 'a> {
     held: Vec<u16>,
     /// Slot locks taken for keys the script did not declare.
     extra: Vec<std::sync::MutexGuard<'a, ()>>,
+    /// It ran a read-only command (a tracking client then tracks its declared keys).
+    read_any: bool,
 }
 
 impl ScriptHost<'_, '_> {
@@ -260,6 +267,7 @@ impl Host for ScriptHost<'_, '_> {
         let srv = self.cx.srv;
         srv.monitors.feed(self.cx.tx.db, crate::monitor::Source::Script, argv);
         super::run::run_counted(self.cx, spec, argv, at);
+        self.read_any |= spec.flags & super::spec::F_READONLY != 0;
         let out = &mut *self.cx.out;
         let reply = out.buf.get(mark..).unwrap_or_default().to_vec();
         out.rollback(mark);

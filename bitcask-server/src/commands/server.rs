@@ -170,6 +170,8 @@ fn config_set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     for (name, value) in &pairs {
         let _ = cx.srv.rt.set(name, value);
     }
+    // A smaller tracking table applies at once: keys past it are invalidated.
+    cx.srv.tracker.limit(&cx.srv.deliver(), cx.srv.rt.tracking_table_max_keys());
     cx.out.ok();
     Ok(())
 }
