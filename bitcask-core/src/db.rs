@@ -344,7 +344,8 @@ impl Bitcask {
 
     /// Up to about `count` keys whose expiry has passed (readers see them absent; they
     /// still hold a keydir entry until deleted or merged away) from `cursor` on, and the
-    /// next cursor (0: done), with [`scan_keys`](Self::scan_keys)'s bounds.
+    /// next cursor (0: done), with [`scan_keys`](Self::scan_keys)'s bounds; at once done
+    /// when no key has an expiry.
     ///
     /// ```
     /// # let tmp = tempfile::tempdir()?;

@@ -261,6 +261,10 @@ impl Engine {
     /// [`scan_keys`](Self::scan_keys) of the keys whose expiry has passed (present in the
     /// keydir, absent to readers), for an expiry sweep to delete.
     pub(crate) fn scan_expired(&self, cursor: u64, count: usize) -> (Vec<Vec<u8>>, u64) {
+        // No key has an expiry: nothing to walk.
+        if self.index.ttl_keys() == 0 {
+            return (Vec::new(), 0);
+        }
         let now = now_ms();
         self.scan_where(cursor, count, |l| l.expiry != 0 && l.expired(now))
     }

@@ -54,6 +54,8 @@ pub struct Session {
     pub pubsub: Option<Box<crate::pubsub::Subscriptions>>,
     /// The command's reply is pub/sub confirmations, sent even under CLIENT REPLY OFF.
     pub pushed: bool,
+    /// MONITOR saw this request already (a script run again on a blocking thread).
+    pub monitored: bool,
 }
 
 /// What CLIENT REPLY set.
@@ -110,6 +112,7 @@ impl Session {
             monitor: None,
             pubsub: None,
             pushed: false,
+            monitored: false,
         }
     }
 

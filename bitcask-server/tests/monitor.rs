@@ -58,6 +58,30 @@ fn monitor_shows_each_command_as_redis_does() {
     assert!(c.cmd(&["MONITOR"]).error_text().contains("not allowed"));
 }
 
+#[test]
+fn a_script_run_again_on_a_blocking_thread_shows_once() {
+    let s = Server::start(&[]);
+    let mut m = s.raw();
+    assert_eq!(m.cmd(&["MONITOR"]), Reply::ok());
+    let mut c = s.raw();
+    // Long enough to leave the network thread: the next calls start on a blocking thread.
+    let slow = "local i = 0 while i < 3000000 do i = i + 1 end return redis.call('incr', KEYS[1])";
+    for n in 1..=3 {
+        assert_eq!(c.cmd(&["EVAL", slow, "1", "n"]), Reply::Int(n));
+    }
+    c.cmd(&["PING"]);
+    let mut lines = Vec::new();
+    loop {
+        let line = body(m.read());
+        if line.ends_with("\"PING\"") {
+            break;
+        }
+        lines.push(line);
+    }
+    let evals = lines.iter().filter(|l| l.contains("\"EVAL\"")).count();
+    assert_eq!(evals, 3, "{lines:#?}");
+}
+
 /// How much the server grows while 20,000 commands with 32 KiB arguments (640 MB of
 /// monitor lines) run, with a monitor that never reads or without one; the clients left.
 fn growth(monitor: bool) -> (u64, String) {

@@ -203,7 +203,7 @@ fn defer_script(sess: &mut Session, spec: &'static spec::Spec, argv: &[&[u8]], a
     sess.deferred = Some(Box::new(move |srv, out| {
         let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
         let mut s = Session::new(id, addr, false);
-        (s.name, s.db) = (name, db);
+        (s.name, s.db, s.monitored) = (name, db, true);
         run(srv, &mut s, out, &[(spec, &argv, at)], Mode::Plain, &TABLE);
         s.wrote
     }));

@@ -110,7 +110,7 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
     // MONITOR sees a command as it starts (EXEC after its commands); not administrative
     // ones, as Redis.
     let exec = spec.name == "exec";
-    let shown = spec.flags & F_ADMIN == 0 && cx.srv.monitors.any();
+    let shown = spec.flags & F_ADMIN == 0 && cx.srv.monitors.any() && !cx.sess.monitored;
     if shown && !exec {
         cx.srv.monitors.feed(cx.tx.db, Source::Client(&cx.sess.addr), argv);
     }
