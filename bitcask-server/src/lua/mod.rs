@@ -11,6 +11,8 @@ mod msgpack;
 mod structlib;
 
 use std::cell::{Cell, RefCell};
+
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex};
@@ -699,19 +701,20 @@ fn redis_call(
         t.raw_set("err", text)?;
         Ok((Value::Table(t), true))
     };
-    let mut owned: Vec<Vec<u8>> = Vec::with_capacity(args.len());
+    // Strings are borrowed from Lua (no copy); numbers are written out.
+    let mut held: SmallVec<[Arg; 8]> = SmallVec::with_capacity(args.len());
     for a in args {
-        owned.push(match a {
-            Value::String(s) => s.as_bytes().to_vec(),
-            Value::Integer(i) => i.to_string().into_bytes(),
-            Value::Number(f) => format_g(*f, 14).into_bytes(),
+        held.push(match a {
+            Value::String(s) => Arg::Lua(s.as_bytes()),
+            Value::Integer(i) => Arg::Own(i.to_string().into_bytes()),
+            Value::Number(f) => Arg::Own(format_g(*f, 14).into_bytes()),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         });
     }
-    if owned.is_empty() {
+    if held.is_empty() {
         return fail("ERR Please specify at least one argument for this redis lib call");
     }
-    let argv: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let argv: SmallVec<[&[u8]; 8]> = held.iter().map(Arg::bytes).collect();
     match host.call(&argv, resp3) {
         Ok(bytes) => {
             // The reply becomes Lua values of at most eight times its size: refused past the
@@ -726,6 +729,21 @@ fn redis_call(
             v
         }
         Err(text) => fail(&text),
+    }
+}
+
+/// One argument of a `redis.call`: a Lua string's own bytes, or a number written out.
+enum Arg {
+    Lua(mlua::BorrowedBytes),
+    Own(Vec<u8>),
+}
+
+impl Arg {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Arg::Lua(b) => b,
+            Arg::Own(v) => v,
+        }
     }
 }
 
