@@ -57,9 +57,17 @@ fn conversation(port: u16) -> Vec<Reply> {
     seen.push(t.cmd(&["EXEC"]));
     w.cmd(&["SET", "a", "9"]);
     seen.push(target.read());
+    later_modes(&mut t, &mut target, &mut w, &target_id, &mut seen);
+    // The target's id differs between the servers.
+    let id = Reply::Int(target_id.parse().unwrap());
+    seen.into_iter().map(|r| norm(r, &id)).collect()
+}
+
+/// The rest of [`conversation`]: OPTIN, BCAST, a flush, a broken redirect, RESP3.
+fn later_modes(t: &mut Raw, target: &mut Raw, w: &mut Raw, target_id: &str, seen: &mut Vec<Reply>) {
     // OPTIN: only after CLIENT CACHING YES.
     t.cmd(&["CLIENT", "TRACKING", "off"]);
-    seen.push(t.cmd(&["CLIENT", "TRACKING", "on", "OPTIN", "REDIRECT", &target_id]));
+    seen.push(t.cmd(&["CLIENT", "TRACKING", "on", "OPTIN", "REDIRECT", target_id]));
     seen.push(t.cmd(&["CLIENT", "TRACKINGINFO"]));
     seen.push(t.cmd(&["CLIENT", "CACHING", "no"]));
     t.cmd(&["GET", "k1"]);
@@ -71,10 +79,10 @@ fn conversation(port: u16) -> Vec<Reply> {
     seen.push(target.read());
     // BCAST with prefixes and NOLOOP.
     t.cmd(&["CLIENT", "TRACKING", "off"]);
-    let bcast = ["CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "REDIRECT", &target_id];
+    let bcast = ["CLIENT", "TRACKING", "on", "BCAST", "NOLOOP", "REDIRECT", target_id];
     seen.push(t.cmd(&[&bcast[..], &["PREFIX", "user:", "PREFIX", "job:"]].concat()));
     seen.push(t.cmd(&[&bcast[..], &["PREFIX", "use"]].concat()));
-    seen.push(t.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &target_id]));
+    seen.push(t.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", target_id]));
     seen.push(t.cmd(&["CLIENT", "TRACKINGINFO"]));
     w.cmd(&["MSET", "user:1", "a", "other", "b"]);
     seen.push(target.read());
@@ -87,7 +95,7 @@ fn conversation(port: u16) -> Vec<Reply> {
     // The redirect target gone: broken, and TRACKINGINFO says so.
     t.cmd(&["CLIENT", "TRACKING", "off"]);
     t.cmd(&["HELLO", "3"]);
-    t.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", &target_id]);
+    t.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", target_id]);
     t.cmd(&["GET", "gone"]);
     target.cmd(&["QUIT"]);
     std::thread::sleep(std::time::Duration::from_millis(100));
@@ -104,9 +112,6 @@ fn conversation(port: u16) -> Vec<Reply> {
     seen.push(t.cmd(&["GET", "self"]));
     seen.push(t.cmd(&["SET", "self", "2"]));
     seen.push(t.read());
-    // The target's id differs between the servers.
-    let id = Reply::Int(target_id.parse().unwrap());
-    seen.into_iter().map(|r| norm(r, &id)).collect()
 }
 
 /// `r` with the client id `id` written `target`, at any depth.
