@@ -41,6 +41,7 @@ fn conversation(port: u16) -> Vec<Reply> {
     let redirect = ["CLIENT", "TRACKING", "on", "REDIRECT", &target_id];
     seen.push(t.cmd(&redirect));
     seen.push(t.cmd(&["CLIENT", "GETREDIR"]));
+    seen.push(client_flags(&mut t, &target_id));
     w.cmd(&["MSET", "a", "1", "b", "1"]);
     seen.push(t.cmd(&["GET", "a"]));
     seen.push(t.cmd(&["MGET", "b", "c"]));
@@ -84,6 +85,7 @@ fn later_modes(t: &mut Raw, target: &mut Raw, w: &mut Raw, target_id: &str, seen
     seen.push(t.cmd(&[&bcast[..], &["PREFIX", "use"]].concat()));
     seen.push(t.cmd(&["CLIENT", "TRACKING", "on", "REDIRECT", target_id]));
     seen.push(t.cmd(&["CLIENT", "TRACKINGINFO"]));
+    seen.push(client_flags(t, target_id));
     w.cmd(&["MSET", "user:1", "a", "other", "b"]);
     seen.push(target.read());
     t.cmd(&["SET", "user:2", "mine"]);
@@ -102,6 +104,7 @@ fn later_modes(t: &mut Raw, target: &mut Raw, w: &mut Raw, target_id: &str, seen
     w.cmd(&["SET", "gone", "1"]);
     seen.push(t.read());
     seen.push(t.cmd(&["CLIENT", "TRACKINGINFO"]));
+    seen.push(client_flags(t, target_id));
     // RESP3 without a redirect: pushes on the tracking connection itself.
     t.cmd(&["CLIENT", "TRACKING", "off"]);
     t.cmd(&["CLIENT", "TRACKING", "on"]);
@@ -112,6 +115,20 @@ fn later_modes(t: &mut Raw, target: &mut Raw, w: &mut Raw, target_id: &str, seen
     seen.push(t.cmd(&["GET", "self"]));
     seen.push(t.cmd(&["SET", "self", "2"]));
     seen.push(t.read());
+}
+
+/// CLIENT INFO's `flags` field, and whether `redir` names the target (ids differ between
+/// the servers).
+fn client_flags(c: &mut Raw, target_id: &str) -> Reply {
+    let info = c.cmd(&["CLIENT", "INFO"]).text();
+    let field = |name: &str| {
+        info.split_whitespace().find_map(|f| f.strip_prefix(name)).unwrap_or_default().to_owned()
+    };
+    let redir = match field("redir=").as_str() {
+        r if r == target_id => "target".to_owned(),
+        r => r.to_owned(),
+    };
+    Reply::bulk(&format!("flags={} redir={redir}", field("flags=")))
 }
 
 /// `r` with the client id `id` written `target`, at any depth.

@@ -234,13 +234,26 @@ fn line(cx: &Cx<'_>, c: &Client) -> String {
         false => (0, 0, cmd),
     };
     let [sub, psub, ssub] = c.subscription_counts();
-    let flags = match (multi >= 0, sub + psub + ssub > 0) {
-        (true, _) => "x",
-        (false, true) => "P",
-        (false, false) => "N",
-    };
+    let tracking = c.tracking().clone();
+    // Redis's letters, in its order: P pub/sub, x MULTI, t tracking, R its redirect is
+    // gone, B BCAST; N for none.
+    let mut flags: String = [
+        (sub + psub + ssub > 0, 'P'),
+        (multi >= 0, 'x'),
+        (tracking.on, 't'),
+        (tracking.broken, 'R'),
+        (tracking.bcast, 'B'),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, f)| *f)
+    .collect();
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let redir = if tracking.on { tracking.redirect as i64 } else { -1 };
     format!(
-        "id={} addr={} laddr={} fd={} name={} age={} idle={idle} flags={flags} db={db} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir=-1 resp={resp} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={idle} flags={flags} db={db} sub={sub} psub={psub} ssub={ssub} multi={multi} qbuf={qbuf} qbuf-free={} argv-mem={argv_mem} multi-mem=0 rbs={} rbp=0 obl=0 oll=0 omem=0 tot-mem={} events=r cmd={} user=default redir={redir} resp={resp} lib-name={} lib-ver={}\n",
         c.id,
         c.addr,
         c.laddr,
