@@ -33,6 +33,10 @@ pub fn spawn(srv: Arc<Shared>) -> std::io::Result<std::thread::JoinHandle<()>> {
 /// One run from `cursor`: steps through the keydir until the walk wraps or the budget is
 /// spent; returns where the next run goes on.
 fn run(srv: &Shared, mut cursor: u64) -> u64 {
+    // CLIENT PAUSE holds expiry too (as Redis: what a pause freezes stays as it was).
+    if srv.clients.paused().is_some() {
+        return cursor;
+    }
     let started = Instant::now();
     loop {
         let Ok((gone, next)) = srv.ks.reap_expired(cursor, STEP) else { return 0 };

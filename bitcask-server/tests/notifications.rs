@@ -2,7 +2,7 @@
 //! generic command publishes the events redis-server 7.0.15 publishes, in its order, checked
 //! side by side; a key whose time to live passes is deleted by the sweep and announced as
 //! `expired`; WATCH sees a watched key expire as a change, and a key already expired when
-//! watched as none.
+//! watched as none; CLIENT PAUSE holds the sweep.
 
 mod common;
 
@@ -172,5 +172,28 @@ fn watch_sees_a_key_expire_and_ignores_one_already_expired() {
             Reply::Array(vec![Reply::Simple("PONG".into())]),
             "port {port}"
         );
+    }
+}
+
+#[test]
+fn client_pause_holds_the_expiry_sweep() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let expired = |c: &mut Raw| {
+        let info = c.cmd(&["INFO", "stats"]).text();
+        info.lines().find_map(|l| l.strip_prefix("expired_keys:")).unwrap().trim().to_owned()
+    };
+    c.cmd(&["SET", "a", "1", "PX", "50"]);
+    c.cmd(&["SET", "b", "1", "PX", "50"]);
+    assert_eq!(c.cmd(&["CLIENT", "PAUSE", "60000", "WRITE"]), Reply::ok());
+    std::thread::sleep(Duration::from_millis(500));
+    // Expired for readers, not deleted while the pause holds.
+    assert_eq!(c.cmd(&["GET", "a"]), Reply::Nil);
+    assert_eq!(expired(&mut c), "0");
+    assert_eq!(c.cmd(&["CLIENT", "UNPAUSE"]), Reply::ok());
+    let started = Instant::now();
+    while expired(&mut c) != "2" {
+        assert!(started.elapsed() < Duration::from_secs(5), "the sweep never went on");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

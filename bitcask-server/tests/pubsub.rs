@@ -1,8 +1,8 @@
 //! Publish/subscribe: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE, their UNSUBSCRIBEs, PUBLISH,
 //! SPUBLISH and PUBSUB answer as redis-server 7.0.15 does side by side (confirmations,
-//! messages, RESP2's subscribed mode, RESP3 pushes, errors); a real client library
-//! subscribes; a subscriber that does not read is closed at the pub/sub output limit and
-//! holds no more than it.
+//! messages, RESP2's subscribed mode, RESP3 pushes, errors); real client libraries (the
+//! `redis` crate, redis-py) subscribe; a subscriber that does not read is closed at the
+//! pub/sub output limit and holds no more than it.
 
 mod common;
 
@@ -154,6 +154,37 @@ fn a_real_client_library_subscribes_and_receives() {
     assert_eq!(second.get_pattern::<String>().unwrap(), "job*");
     ps.unsubscribe("jobs").unwrap();
     ps.punsubscribe("job*").unwrap();
+}
+
+#[test]
+fn redis_py_subscribes_and_receives_in_both_protocols() {
+    let s = Server::start(&[]);
+    let py = format!(
+        r#"
+import redis, time
+for protocol in (2, 3):
+    r = redis.Redis(port={port}, protocol=protocol)
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.subscribe("events")
+    p.psubscribe("ev*")
+    time.sleep(0.1)
+    assert r.publish("events", "hello") == 2
+    got = []
+    deadline = time.time() + 5
+    while len(got) < 2 and time.time() < deadline:
+        m = p.get_message(timeout=1)
+        if m:
+            got.append((m["type"], m["channel"], m["data"]))
+    assert sorted(got) == [("message", b"events", b"hello"), ("pmessage", b"events", b"hello")], got
+    assert r.pubsub_numsub("events") == [(b"events", 1)]
+    p.close()
+print("ok")
+"#,
+        port = s.port
+    );
+    let out = std::process::Command::new("python3").args(["-c", &py]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
 
 #[test]
