@@ -1,10 +1,11 @@
 //! DUMP and RESTORE in Redis's own serialization, against a real redis-server: a value
 //! DUMPed there RESTOREs here and back unchanged (also LZF-compressed and integer-encoded
-//! ones), the errors are Redis's, and MIGRATE run on redis-server moves keys in.
+//! ones), the errors are Redis's, MIGRATE run on redis-server moves keys in, and
+//! `redis-cli --cluster import` copies a live redis-server into a cluster of ours.
 
 mod common;
 
-use common::{Raw, Reference, Reply, Server};
+use common::{need, Raw, Reference, Reply, Server};
 
 fn bulk(r: Reply) -> Vec<u8> {
     match r {
@@ -100,4 +101,35 @@ fn migrate_from_redis_server_moves_keys_in() {
     assert_eq!(ours.cmd(&["DBSIZE"]), Reply::Int(51));
     assert_eq!(ours.cmd(&["GET", "m7"]), Reply::bulk(&"v".repeat(70)));
     assert!(matches!(ours.cmd(&["TTL", "ttl"]), Reply::Int(t) if t > 290));
+}
+
+#[test]
+fn redis_cli_cluster_import_copies_a_live_redis_server_in() {
+    let r = Reference::start();
+    let mut redis = r.raw();
+    for i in 0..300 {
+        redis.cmd(&["SET", &format!("key:{i}"), &format!("value {i}")]);
+    }
+    redis.cmd(&["SET", "expiring", "v", "EX", "1000"]);
+    // A cluster of one node of ours, owning every slot.
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let conf = dir.path().join("cluster.conf");
+    let node = format!("node 0000000000000000000000000000000000000001 127.0.0.1:{port} 0-16383\n");
+    std::fs::write(&conf, node).unwrap();
+    let store = dir.path().join("store");
+    let s = Server::start_on(&store, port, &["--cluster-config", conf.to_str().unwrap()]);
+    let out = std::process::Command::new(need("redis-cli"))
+        .args(["--cluster", "import", &format!("127.0.0.1:{port}")])
+        .args(["--cluster-from", &format!("127.0.0.1:{}", r.port), "--cluster-copy"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let mut ours = s.raw();
+    assert_eq!(ours.cmd(&["DBSIZE"]), Reply::Int(301), "{text}");
+    assert_eq!(ours.cmd(&["GET", "key:123"]), Reply::bulk("value 123"));
+    assert!(matches!(ours.cmd(&["TTL", "expiring"]), Reply::Int(t) if t > 990));
+    // --cluster-copy leaves the source as it was.
+    assert_eq!(redis.cmd(&["DBSIZE"]), Reply::Int(301));
 }
