@@ -129,13 +129,17 @@ fn counters(srv: &Shared, name: &str, o: &mut String) {
         let tracking = srv.tracker.counts();
         write!(
             o,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\nacl_access_denied_auth:{}\r\ntotal_error_replies:{}\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\n",
             st.connections_received.load(Relaxed),
             st.commands_processed.load(Relaxed),
             st.net_input_bytes.load(Relaxed),
             st.net_output_bytes.load(Relaxed),
             st.rejected_connections.load(Relaxed),
             st.expired_keys.load(Relaxed),
+            st.keyspace_hits.load(Relaxed),
+            st.keyspace_misses.load(Relaxed),
+            srv.pubsub.channel_count(),
+            srv.pubsub.patterns(),
             st.auth_failures.load(Relaxed),
             srv.cmdstats.total_errors.load(Relaxed),
             tracking.0,

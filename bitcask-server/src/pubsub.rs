@@ -455,6 +455,11 @@ impl Hub {
         map.keys().filter(|c| p.as_ref().is_none_or(|p| p.matches(c))).cloned().collect()
     }
 
+    /// How many channels have subscribers (by name).
+    pub fn channel_count(&self) -> usize {
+        lock(&self.channels).len()
+    }
+
     /// How many connections subscribe to `channel` by name (not by pattern).
     pub fn subscribers(&self, shard: bool, channel: &[u8]) -> usize {
         let map = lock(if shard { &self.shard } else { &self.channels });

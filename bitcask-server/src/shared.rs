@@ -33,6 +33,10 @@ pub struct Counters {
     pub auth_logged_ms: AtomicU64,
     /// Keys the expiry sweep deleted.
     pub expired_keys: AtomicU64,
+    /// Keys read-only commands found (INFO's keyspace_hits).
+    pub keyspace_hits: AtomicU64,
+    /// Keys read-only commands looked for and did not find (keyspace_misses).
+    pub keyspace_misses: AtomicU64,
 }
 
 /// The server's shared state.

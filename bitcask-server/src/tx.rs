@@ -1,6 +1,8 @@
 //! [`Tx`], the write set a command (or a whole MULTI/EXEC) builds before it commits: reads
 //! see its own writes first, then the store.
 
+use std::cell::Cell;
+
 use bitcask_core::Error;
 
 use crate::keycode::stored;
@@ -31,6 +33,10 @@ pub struct Tx<'a> {
     touched: Vec<Vec<u8>>,
     /// FLUSHDB or FLUSHALL ran.
     flushed: bool,
+    /// Lookups count as keyspace hits and misses (a read-only command runs).
+    pub count_reads: Cell<bool>,
+    /// Keys found and not found by counted lookups (INFO's keyspace_hits, keyspace_misses).
+    pub reads: Cell<(u64, u64)>,
 }
 
 impl<'a> Tx<'a> {
@@ -48,6 +54,8 @@ impl<'a> Tx<'a> {
             track: false,
             touched: Vec::new(),
             flushed: false,
+            count_reads: Cell::new(false),
+            reads: Cell::new((0, 0)),
         }
     }
 
@@ -171,13 +179,25 @@ impl<'a> Tx<'a> {
         e.as_ref().is_some_and(|(_, at)| *at == 0 || *at > self.now)
     }
 
+    /// Counts a lookup's outcome when reads are counted.
+    #[inline]
+    fn seen<T>(&self, found: Result<Option<T>, Error>) -> Result<Option<T>, Error> {
+        if self.count_reads.get() {
+            if let Ok(f) = &found {
+                let (hits, misses) = self.reads.get();
+                self.reads.set((hits + u64::from(f.is_some()), misses + u64::from(f.is_none())));
+            }
+        }
+        found
+    }
+
     /// The value and expiry of `key`, if it is present (and not expired).
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
         let k = self.key(key);
-        match self.pending(&k) {
+        self.seen(match self.pending(&k) {
             Some(e) => Ok(e.clone().filter(|_| self.live(e))),
             None => self.ks.get(&k),
-        }
+        })
     }
 
     /// Calls `f` with the value of `key` without copying it when no write of this set
@@ -188,10 +208,10 @@ impl<'a> Tx<'a> {
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, Error> {
         let k = self.key(key);
-        match self.pending(&k) {
+        self.seen(match self.pending(&k) {
             Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
             None => self.ks.with_value(&k, f),
-        }
+        })
     }
 
     fn exists_stored(&self, k: &[u8]) -> Result<bool, Error> {
@@ -203,16 +223,17 @@ impl<'a> Tx<'a> {
 
     /// Whether `key` is present.
     pub fn exists(&self, key: &[u8]) -> Result<bool, Error> {
-        self.exists_stored(&self.key(key))
+        let found = self.exists_stored(&self.key(key)).map(|e| e.then_some(()));
+        Ok(self.seen(found)?.is_some())
     }
 
     /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
     pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
         let k = self.key(key);
-        match self.pending(&k) {
+        self.seen(match self.pending(&k) {
             Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
             None => self.ks.expiry(&k),
-        }
+        })
     }
 
     /// Sets `key` to `value`, expiring at `at` (0: never).

@@ -1,7 +1,8 @@
 //! INFO: sections as Redis 7 picks them (several at once, `all`, `everything`, `default`,
 //! any case), and commandstats, errorstats and total_error_replies counting calls, rejected
 //! and failed calls and error replies as redis-server does — scripts included — with
-//! CONFIG RESETSTAT starting them again.
+//! CONFIG RESETSTAT starting them again; keyspace hits and misses as redis-server counts
+//! them.
 
 mod common;
 
@@ -92,4 +93,53 @@ fn calls_failures_and_errors_are_counted_as_redis_server_counts_them() {
     }
     assert_eq!(counters(&mut ours), counters(&mut redis));
     assert!(counters(&mut ours).contains(&"total_error_replies:0".to_owned()));
+}
+
+/// INFO stats' keyspace_hits and keyspace_misses after a command.
+fn hits(c: &mut Raw) -> (u64, u64) {
+    let text = info(c, &["stats"]);
+    let field = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)).unwrap().trim().parse().unwrap()
+    };
+    (field("keyspace_hits:"), field("keyspace_misses:"))
+}
+
+#[test]
+fn keyspace_hits_and_misses_count_as_redis_servers() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let cmds: &[&[&str]] = &[
+        &["GET", "a"],
+        &["GET", "nosuch"],
+        &["MGET", "a", "b", "nosuch"],
+        &["EXISTS", "a", "nosuch", "a"],
+        &["TYPE", "nosuch"],
+        &["TTL", "a"],
+        &["STRLEN", "a"],
+        &["GETRANGE", "a", "0", "1"],
+        &["BITCOUNT", "a"],
+        &["GETEX", "a"],
+        &["GETDEL", "b"],
+        &["GETSET", "c", "1"],
+        &["SET", "d", "1", "GET"],
+        &["SET", "d", "1", "NX"],
+        &["INCR", "n"],
+        &["MEMORY", "USAGE", "a"],
+        &["COPY", "a", "f"],
+        &["RENAME", "f", "g"],
+        &["EVAL", "return redis.call('get', KEYS[1])", "1", "a"],
+        &["KEYS", "*"],
+    ];
+    for port in [s.port, r.port] {
+        let mut c = Raw::connect(port);
+        c.cmd(&["MSET", "a", "hello", "b", "x", "c", "y"]);
+    }
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    for cmd in cmds {
+        let (o0, r0) = (hits(&mut ours), hits(&mut redis));
+        ours.cmd(cmd);
+        redis.cmd(cmd);
+        let (o1, r1) = (hits(&mut ours), hits(&mut redis));
+        let delta = |a: (u64, u64), b: (u64, u64)| (b.0 - a.0, b.1 - a.1);
+        assert_eq!(delta(o0, o1), delta(r0, r1), "{cmd:?}: (hits, misses) differ");
+    }
 }

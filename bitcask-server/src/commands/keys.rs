@@ -108,7 +108,10 @@ fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if src == dst && to == cx.tx.db {
         return Err(Failure::err("source and destination objects are the same"));
     }
-    let copied = match cx.tx.get(src)? {
+    let found = cx.tx.get(src)?;
+    // Only the source's lookup is a keyspace hit or miss (as Redis).
+    cx.tx.count_reads.set(false);
+    let copied = match found {
         Some((v, at)) if replace || !cx.tx.in_db(to, |tx| tx.exists(dst))? => {
             cx.tx.in_db(to, |tx| {
                 tx.put(dst, v, at);

@@ -77,6 +77,11 @@ pub fn run(
     }
     let Cx { mut tx, out, sess, .. } = cx;
     sess.wrote |= tx.wrote();
+    let (hits, misses) = tx.reads.get();
+    if hits + misses > 0 {
+        srv.stats.keyspace_hits.fetch_add(hits, std::sync::atomic::Ordering::Relaxed);
+        srv.stats.keyspace_misses.fetch_add(misses, std::sync::atomic::Ordering::Relaxed);
+    }
     let events = tx.take_events();
     let (touched, flushed) = tx.take_touched();
     let writer = sess.id;
@@ -143,6 +148,7 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
 /// run, it will).
 pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) -> Option<u64> {
     let (started, mark) = (std::time::Instant::now(), cx.out.mark());
+    cx.tx.count_reads.set(counts_reads(spec));
     let failed = match (spec.run)(cx, &mut Args::new(argv, at)) {
         Ok(()) if cx.sess.script_place == ScriptPlace::Moved => return None,
         Ok(()) => false,
@@ -179,5 +185,16 @@ pub fn remember(cx: &Cx<'_>, keys: &[&[u8]]) {
     if let Some(client) = cx.srv.clients.get(cx.sess.id).filter(|c| c.is_tracking()) {
         cx.srv.tracker.remember(&client, keys);
         cx.srv.tracker.limit(&cx.srv.deliver(), cx.srv.rt.tracking_table_max_keys());
+    }
+}
+
+/// Whether a command's lookups count as keyspace hits and misses: those of read-only
+/// commands, and of the writes that read their key first as Redis's do (GETEX, GETDEL,
+/// GETSET, COPY's source; SET ... GET counts in its handler); not MEMORY USAGE's.
+fn counts_reads(spec: &Spec) -> bool {
+    match spec.name {
+        "getex" | "getdel" | "getset" | "copy" => true,
+        "usage" => false,
+        _ => spec.flags & F_READONLY != 0,
     }
 }

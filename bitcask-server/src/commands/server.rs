@@ -187,6 +187,8 @@ fn config_resetstat(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
         &st.net_output_bytes,
         &st.rejected_connections,
         &st.expired_keys,
+        &st.keyspace_hits,
+        &st.keyspace_misses,
         &st.auth_failures,
     ] {
         c.store(0, Relaxed);

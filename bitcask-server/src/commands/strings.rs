@@ -124,7 +124,10 @@ fn set(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         cx.out.ok();
         return Ok(());
     }
+    // SET ... GET reads the key as GET does (a keyspace hit or miss); NX and XX do not.
+    cx.tx.count_reads.set(o.get);
     let old = cx.tx.get(key)?;
+    cx.tx.count_reads.set(false);
     let old_value = |old: &Option<(Vec<u8>, u64)>| old.as_ref().map(|(v, _)| v.clone());
     if (o.nx && old.is_some()) || (o.xx && old.is_none()) {
         if o.get {
