@@ -1,13 +1,13 @@
 //! [`Tx`], the write set a command (or a whole MULTI/EXEC) builds before it commits: reads
 //! see its own writes first, then the store.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use bitcask_core::Error;
 
 use crate::keycode::stored;
 use crate::keyspace::{now_ms, Commit, Entry, Keyspace};
-use crate::notify::{Event, NEW};
+use crate::notify::{Event, KEY_MISS, NEW};
 
 /// The write set of a command or a transaction: reads see its own writes first, then the
 /// store; [`commit`](Tx::commit) applies it.
@@ -26,7 +26,7 @@ pub struct Tx<'a> {
     /// The keyspace event classes to note (`notify-keyspace-events`; 0: none).
     pub notify: u32,
     /// The keyspace events noted, published once the set commits.
-    events: Vec<Event>,
+    events: RefCell<Vec<Event>>,
     /// Note the keys written, for client-side caching.
     pub track: bool,
     /// The keys written (when [`track`](Self::track)).
@@ -35,6 +35,8 @@ pub struct Tx<'a> {
     flushed: bool,
     /// Lookups count as keyspace hits and misses (a read-only command runs).
     pub count_reads: Cell<bool>,
+    /// A counted lookup that misses publishes `keymiss` (when that class is on).
+    pub notify_misses: Cell<bool>,
     /// Keys found and not found by counted lookups (INFO's keyspace_hits, keyspace_misses).
     pub reads: Cell<(u64, u64)>,
 }
@@ -50,11 +52,12 @@ impl<'a> Tx<'a> {
             atomic,
             wrote: false,
             notify: 0,
-            events: Vec::new(),
+            events: RefCell::new(Vec::new()),
             track: false,
             touched: Vec::new(),
             flushed: false,
             count_reads: Cell::new(false),
+            notify_misses: Cell::new(false),
             reads: Cell::new((0, 0)),
         }
     }
@@ -62,7 +65,7 @@ impl<'a> Tx<'a> {
     /// Notes keyspace event `event` of class `class` on `key` (if that class is enabled).
     pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
         if self.notify & class != 0 {
-            self.events.push(Event { event, db: self.db, key: key.to_vec() });
+            self.events.borrow_mut().push(Event { event, db: self.db, key: key.to_vec() });
         }
     }
 
@@ -80,7 +83,7 @@ impl<'a> Tx<'a> {
 
     /// The events noted so far, taken out.
     pub fn take_events(&mut self) -> Vec<Event> {
-        std::mem::take(&mut self.events)
+        self.events.take()
     }
 
     /// Notes the `new` event when `key` does not exist yet (only when that class is on:
@@ -179,13 +182,18 @@ impl<'a> Tx<'a> {
         e.as_ref().is_some_and(|(_, at)| *at == 0 || *at > self.now)
     }
 
-    /// Counts a lookup's outcome when reads are counted.
+    /// Counts a lookup of `key`'s outcome when reads are counted (a miss is also a
+    /// `keymiss` event when asked for).
     #[inline]
-    fn seen<T>(&self, found: Result<Option<T>, Error>) -> Result<Option<T>, Error> {
+    fn seen<T>(&self, key: &[u8], found: Result<Option<T>, Error>) -> Result<Option<T>, Error> {
         if self.count_reads.get() {
             if let Ok(f) = &found {
                 let (hits, misses) = self.reads.get();
                 self.reads.set((hits + u64::from(f.is_some()), misses + u64::from(f.is_none())));
+                if f.is_none() && self.notify & KEY_MISS != 0 && self.notify_misses.get() {
+                    let e = Event { event: "keymiss", db: self.db, key: key.to_vec() };
+                    self.events.borrow_mut().push(e);
+                }
             }
         }
         found
@@ -194,10 +202,13 @@ impl<'a> Tx<'a> {
     /// The value and expiry of `key`, if it is present (and not expired).
     pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
         let k = self.key(key);
-        self.seen(match self.pending(&k) {
-            Some(e) => Ok(e.clone().filter(|_| self.live(e))),
-            None => self.ks.get(&k),
-        })
+        self.seen(
+            key,
+            match self.pending(&k) {
+                Some(e) => Ok(e.clone().filter(|_| self.live(e))),
+                None => self.ks.get(&k),
+            },
+        )
     }
 
     /// Calls `f` with the value of `key` without copying it when no write of this set
@@ -208,10 +219,13 @@ impl<'a> Tx<'a> {
         f: impl FnOnce(&[u8]) -> R,
     ) -> Result<Option<R>, Error> {
         let k = self.key(key);
-        self.seen(match self.pending(&k) {
-            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
-            None => self.ks.with_value(&k, f),
-        })
+        self.seen(
+            key,
+            match self.pending(&k) {
+                Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
+                None => self.ks.with_value(&k, f),
+            },
+        )
     }
 
     fn exists_stored(&self, k: &[u8]) -> Result<bool, Error> {
@@ -224,16 +238,19 @@ impl<'a> Tx<'a> {
     /// Whether `key` is present.
     pub fn exists(&self, key: &[u8]) -> Result<bool, Error> {
         let found = self.exists_stored(&self.key(key)).map(|e| e.then_some(()));
-        Ok(self.seen(found)?.is_some())
+        Ok(self.seen(key, found)?.is_some())
     }
 
     /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
     pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
         let k = self.key(key);
-        self.seen(match self.pending(&k) {
-            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
-            None => self.ks.expiry(&k),
-        })
+        self.seen(
+            key,
+            match self.pending(&k) {
+                Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
+                None => self.ks.expiry(&k),
+            },
+        )
     }
 
     /// Sets `key` to `value`, expiring at `at` (0: never).

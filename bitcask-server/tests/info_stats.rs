@@ -128,6 +128,12 @@ fn keyspace_hits_and_misses_count_as_redis_servers() {
         &["RENAME", "f", "g"],
         &["EVAL", "return redis.call('get', KEYS[1])", "1", "a"],
         &["KEYS", "*"],
+        &["BITOP", "AND", "dest", "a", "nosuch"],
+        &["BITFIELD", "a", "GET", "u8", "0"],
+        &["BITFIELD", "nosuch", "GET", "u8", "0"],
+        &["BITFIELD", "a", "SET", "u8", "0", "1"],
+        &["OBJECT", "ENCODING", "nosuch"],
+        &["SETNX", "nosuch2", "1"],
     ];
     for port in [s.port, r.port] {
         let mut c = Raw::connect(port);

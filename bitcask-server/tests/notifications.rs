@@ -1,8 +1,8 @@
 //! Keyspace notifications (`notify-keyspace-events`) and the expiry sweep: every string and
-//! generic command publishes the events redis-server 7.0.15 publishes, in its order, checked
-//! side by side; a key whose time to live passes is deleted by the sweep and announced as
-//! `expired`; WATCH sees a watched key expire as a change, and a key already expired when
-//! watched as none; CLIENT PAUSE holds the sweep.
+//! generic command publishes the events redis-server 7.0.15 publishes (and a read that
+//! misses, `keymiss`), in its order, checked side by side; a key whose time to live passes
+//! is deleted by the sweep and announced as `expired`; WATCH sees a watched key expire as a
+//! change, and a key already expired when watched as none; CLIENT PAUSE holds the sweep.
 
 mod common;
 
@@ -10,8 +10,19 @@ use std::time::{Duration, Instant};
 
 use common::{Raw, Reference, Reply, Server};
 
-/// Commands that write, each publishing its events (or none).
+/// Commands that write, each publishing its events (or none), and reads that miss (a
+/// `keymiss` event, except OBJECT's).
 const WRITES: &[&[&str]] = &[
+    &["GET", "nosuch"],
+    &["MGET", "nosuch", "other"],
+    &["EXISTS", "nosuch"],
+    &["TTL", "nosuch"],
+    &["TYPE", "nosuch"],
+    &["STRLEN", "nosuch"],
+    &["GETRANGE", "nosuch", "0", "1"],
+    &["OBJECT", "ENCODING", "nosuch"],
+    &["DUMP", "nosuch"],
+    &["SET", "nosuch", "1", "GET"],
     &["SET", "a", "1"],
     &["SET", "a", "2", "EX", "100"],
     &["SET", "a", "3", "KEEPTTL"],
@@ -90,7 +101,7 @@ fn events(port: u16, classes: &str) -> Vec<Reply> {
 #[test]
 fn string_and_generic_commands_publish_redis_servers_events() {
     let (s, r) = (Server::start(&[]), Reference::start());
-    for classes in ["KEA", "KEAn", "E$", "Kg", "En"] {
+    for classes in ["KEA", "KEAn", "E$", "Kg", "En", "Km", "KEAm"] {
         let (theirs, ours) = (events(r.port, classes), events(s.port, classes));
         assert!(!theirs.is_empty(), "{classes}: redis-server published nothing");
         for (i, (a, b)) in theirs.iter().zip(&ours).enumerate() {

@@ -424,6 +424,8 @@ fn bitfield_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, read_only: bool) -> Re
     let key = args.key();
     let (ops, last_write) = bitfield_ops(args)?;
     let Some(last) = last_write else {
+        // Only GETs: a read, counted as a keyspace hit or miss (as Redis).
+        cx.tx.count_reads.set(true);
         let mut v = cx.tx.get(key)?.map(|(v, _)| v).unwrap_or_default();
         run_ops(cx, &mut v, &ops);
         return Ok(());

@@ -149,6 +149,8 @@ pub fn call(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) {
 pub fn run_counted(cx: &mut Cx<'_>, spec: &'static Spec, argv: &[&[u8]], at: usize) -> Option<u64> {
     let (started, mark) = (std::time::Instant::now(), cx.out.mark());
     cx.tx.count_reads.set(counts_reads(spec));
+    // OBJECT looks without announcing a miss (as Redis).
+    cx.tx.notify_misses.set(!OBJECT_SUBCOMMANDS.contains(&spec.name));
     let failed = match (spec.run)(cx, &mut Args::new(argv, at)) {
         Ok(()) if cx.sess.script_place == ScriptPlace::Moved => return None,
         Ok(()) => false,
@@ -188,12 +190,16 @@ pub fn remember(cx: &Cx<'_>, keys: &[&[u8]]) {
     }
 }
 
+/// OBJECT's subcommands: their lookups are counted, never announced as `keymiss`.
+const OBJECT_SUBCOMMANDS: [&str; 4] = ["encoding", "freq", "idletime", "refcount"];
+
 /// Whether a command's lookups count as keyspace hits and misses: those of read-only
-/// commands, and of the writes that read their key first as Redis's do (GETEX, GETDEL,
-/// GETSET, COPY's source; SET ... GET counts in its handler); not MEMORY USAGE's.
+/// commands, and of the writes that read their keys first as Redis's do (GETEX, GETDEL,
+/// GETSET, BITOP's sources, COPY's source; SET ... GET and a BITFIELD of GETs count in
+/// their handlers); not MEMORY USAGE's.
 fn counts_reads(spec: &Spec) -> bool {
     match spec.name {
-        "getex" | "getdel" | "getset" | "copy" => true,
+        "getex" | "getdel" | "getset" | "copy" | "bitop" => true,
         "usage" => false,
         _ => spec.flags & F_READONLY != 0,
     }
