@@ -65,13 +65,8 @@ impl Message {
             (None, true) => &[b"smessage", &self.channel, &self.payload],
             (None, false) => &[b"message", &self.channel, &self.payload],
         };
-        out.push(head);
-        out.extend_from_slice(format!("{}\r\n", parts.len()).as_bytes());
-        for p in parts {
-            out.extend_from_slice(format!("${}\r\n", p.len()).as_bytes());
-            out.extend_from_slice(p);
-            out.extend_from_slice(b"\r\n");
-        }
+        line(out, head, parts.len() as i64);
+        parts.iter().for_each(|p| bulk(out, p));
     }
 }
 
@@ -103,11 +98,6 @@ impl Push {
     /// Appends it as a connection in `resp3` (subscribed to something: `subscribed`) reads
     /// it, or nothing when it cannot be sent there.
     pub fn encode(&self, resp3: bool, subscribed: bool, out: &mut Vec<u8>) {
-        let bulk = |out: &mut Vec<u8>, b: &[u8]| {
-            out.extend_from_slice(format!("${}\r\n", b.len()).as_bytes());
-            out.extend_from_slice(b);
-            out.extend_from_slice(b"\r\n");
-        };
         match self {
             Push::Message(m) => m.encode(resp3, out),
             Push::Invalidate { keys, redirected, null3 } => {
@@ -123,7 +113,7 @@ impl Push {
                 }
                 match keys {
                     Some(keys) => {
-                        out.extend_from_slice(format!("*{}\r\n", keys.len()).as_bytes());
+                        line(out, b'*', keys.len() as i64);
                         keys.iter().for_each(|k| bulk(out, k));
                     }
                     None if *null3 => out.extend_from_slice(b"_\r\n"),
@@ -133,11 +123,26 @@ impl Push {
             Push::RedirectBroken(id) if resp3 => {
                 out.extend_from_slice(b">2\r\n");
                 bulk(out, b"tracking-redir-broken");
-                out.extend_from_slice(format!(":{id}\r\n").as_bytes());
+                line(out, b':', *id as i64);
             }
             Push::RedirectBroken(_) => {}
         }
     }
+}
+
+/// `<prefix><n>\r\n`.
+fn line(out: &mut Vec<u8>, prefix: u8, n: i64) {
+    let mut b = [0u8; 20];
+    out.push(prefix);
+    out.extend_from_slice(crate::number::itoa(n, &mut b));
+    out.extend_from_slice(b"\r\n");
+}
+
+/// A bulk string.
+fn bulk(out: &mut Vec<u8>, b: &[u8]) {
+    line(out, b'$', b.len() as i64);
+    out.extend_from_slice(b);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// The pub/sub output limit: a mailbox past `hard` bytes, or past `soft` bytes for

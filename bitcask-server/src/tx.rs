@@ -89,7 +89,9 @@ impl<'a> Tx<'a> {
     /// Notes the `new` event when `key` does not exist yet (only when that class is on:
     /// it costs a lookup).
     fn note_new(&mut self, key: &[u8]) {
-        if self.notify & NEW != 0 && !self.exists(key).unwrap_or(true) {
+        // The uncounted lookup: this is the write's own check, not a read (no hit, miss or
+        // keymiss).
+        if self.notify & NEW != 0 && !self.exists_stored(&self.key(key)).unwrap_or(true) {
             self.notify(NEW, "new", key);
         }
     }

@@ -149,14 +149,7 @@ print("ok", n)
 "#,
         port = c.ports[0]
     );
-    let o = Command::new("python3").arg("-c").arg(&script).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !err.contains("No module named 'redis'"),
-        "redis-py is not installed: run the tests with `make test`"
-    );
-    assert!(o.status.success(), "{err}");
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ok 20000");
+    assert_eq!(common::python(&script), "ok 20000");
     let total: usize = (0..3).map(|i| keys_of_node(&c, i).len()).sum();
     assert_eq!(total, 20_000, "each key on exactly one node");
     for i in 0..3 {

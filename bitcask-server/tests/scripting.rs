@@ -401,9 +401,7 @@ print("ok")
 "#,
         port = s.port
     );
-    let out = std::process::Command::new("python3").args(["-c", &py]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    assert_eq!(common::python(&py), "ok");
 }
 
 #[test]

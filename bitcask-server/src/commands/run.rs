@@ -184,7 +184,10 @@ pub fn remember(cx: &Cx<'_>, keys: &[&[u8]]) {
     if keys.is_empty() {
         return;
     }
-    if let Some(client) = cx.srv.clients.get(cx.sess.id).filter(|c| c.is_tracking()) {
+    // A script moved to a blocking thread runs with a copy of the session without the
+    // entry: then the registry has it.
+    let client = cx.sess.client.clone().or_else(|| cx.srv.clients.get(cx.sess.id));
+    if let Some(client) = client.filter(|c| c.is_tracking()) {
         cx.srv.tracker.remember(&client, keys);
         cx.srv.tracker.limit(&cx.srv.deliver(), cx.srv.rt.tracking_table_max_keys());
     }

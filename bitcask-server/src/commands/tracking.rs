@@ -90,20 +90,17 @@ pub fn client_caching(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if !s.on {
         return Err(Failure::err("CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"));
     }
-    if is(v, "yes") {
-        if !s.optin {
-            return Err(Failure::err(
-                "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-            ));
+    let (allowed, why) = match () {
+        _ if is(v, "yes") => {
+            (s.optin, "CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
         }
-    } else if is(v, "no") {
-        if !s.optout {
-            return Err(Failure::err(
-                "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-            ));
+        _ if is(v, "no") => {
+            (s.optout, "CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
         }
-    } else {
-        return Err(Failure::syntax());
+        _ => return Err(Failure::syntax()),
+    };
+    if !allowed {
+        return Err(Failure::err(why));
     }
     s.caching = true;
     drop(s);
@@ -121,28 +118,20 @@ pub fn client_getredir(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 /// CLIENT TRACKINGINFO: the flags, the redirect and the prefixes.
 pub fn client_trackinginfo(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
     let s = me(cx)?.tracking().clone();
-    let mut flags = vec![if s.on { "on" } else { "off" }];
-    if s.bcast {
-        flags.push("bcast");
-    }
-    if s.optin {
-        flags.push("optin");
-        if s.caching {
-            flags.push("caching-yes");
-        }
-    }
-    if s.optout {
-        flags.push("optout");
-        if s.caching {
-            flags.push("caching-no");
-        }
-    }
-    if s.noloop {
-        flags.push("noloop");
-    }
-    if s.broken {
-        flags.push("broken_redirect");
-    }
+    // Redis's flags, in its order.
+    let flags: Vec<&str> = [
+        (true, if s.on { "on" } else { "off" }),
+        (s.bcast, "bcast"),
+        (s.optin, "optin"),
+        (s.optin && s.caching, "caching-yes"),
+        (s.optout, "optout"),
+        (s.optout && s.caching, "caching-no"),
+        (s.noloop, "noloop"),
+        (s.broken, "broken_redirect"),
+    ]
+    .into_iter()
+    .filter_map(|(set, name)| set.then_some(name))
+    .collect();
     let out = &mut *cx.out;
     out.map(3);
     out.bulk(b"flags");

@@ -371,6 +371,19 @@ pub fn need(tool: &str) -> PathBuf {
     })
 }
 
+/// Runs a Python script (redis-py installed by `make test`): what it printed, trimmed; a
+/// failing script fails the test with its stderr.
+pub fn python(script: &str) -> String {
+    let o = Command::new("python3").args(["-c", script]).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains("No module named 'redis'"),
+        "redis-py is not installed: run the tests with `make test`"
+    );
+    assert!(o.status.success(), "{err}");
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
 /// A real `redis-server` on a free loopback port, without persistence: the reference a
 /// test compares replies with. Stopped (by PID) when dropped.
 pub struct Reference {
