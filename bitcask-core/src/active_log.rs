@@ -200,6 +200,15 @@ impl ActiveLog {
         Ok(Some(Appended { value, seq, sealed }))
     }
 
+    /// Runs `f` with the active file under the writer lock, writing nothing (a change to
+    /// the keydir that no record carries).
+    pub(crate) fn locked<R>(&self, life: &Lifecycle, f: impl FnOnce(&DataFile) -> R) -> Result<R> {
+        life.check_writable()?;
+        let guard = lock(&self.writer);
+        let w = guard.as_ref().ok_or(Error::Closed)?;
+        Ok(f(&w.active))
+    }
+
     /// Appends the bytes in `w.buf` at the end of the active file (rotating first if it is
     /// full); their offset, and the file sealed by a rotation. A failed write poisons.
     fn append_locked(

@@ -121,6 +121,26 @@ impl Bitcask {
         Ok(old.is_some_and(|l| !l.expired(now_ms())))
     }
 
+    /// Drops `keys` from the keydir without writing anything; returns how many were
+    /// present. Their records turn dead (a merge drops them), but an open that finds them
+    /// before a merge has dropped them serves them again: this is for a front end that
+    /// retires many records with one write of its own (a collection's elements, made
+    /// unreachable by one tombstone of its header) and drops again what an open finds.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// use bitcask_core::{Bitcask, Options};
+    /// let db = Bitcask::open(dir.path(), Options::default())?;
+    /// db.put(b"a", b"1")?;
+    /// assert_eq!(db.forget(&[&b"a"[..], b"b"])?, 1);
+    /// assert_eq!(db.get(b"a")?, None);
+    /// assert_eq!((db.stats().keys, db.stats().live_bytes), (0, 0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn forget<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        self.engine.forget(keys)
+    }
+
     /// Applies `batch` atomically: all of it or (also after a crash) none of it.
     pub fn write(&self, batch: WriteBatch) -> Result<()> {
         if batch.is_empty() {

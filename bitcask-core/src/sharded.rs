@@ -326,6 +326,14 @@ impl ShardedBitcask {
         self.scan_shards(cursor, count, Bitcask::scan_expired)
     }
 
+    /// [`Bitcask::forget`] of keys that all live in the shard that holds `keys[0]`.
+    pub fn forget<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        match keys.first() {
+            Some(k) => self.shard_for(k.as_ref())?.forget(keys),
+            None => Ok(0),
+        }
+    }
+
     /// [`Bitcask::delete_expired`] in the shard that holds `key`.
     pub fn delete_expired(&self, key: &[u8]) -> Result<bool> {
         self.shard_for(key)?.delete_expired(key)

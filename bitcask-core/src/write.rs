@@ -121,6 +121,23 @@ impl Engine {
         Ok(self.write_one_if(key, new, 0, Some(matches))?.is_some())
     }
 
+    /// Drops `keys` from the keydir, writing nothing: their records turn dead for merge.
+    /// Returns how many were present.
+    pub(crate) fn forget<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<usize> {
+        self.log.locked(&self.life, |active| {
+            let mut delta = Delta::default();
+            let mut n = 0;
+            for k in keys {
+                if let Some(old) = self.index.keydir.set(k.as_ref(), None) {
+                    delta.supersede(old);
+                    n += 1;
+                }
+            }
+            self.index.account(&delta, active);
+            n
+        })
+    }
+
     /// Deletes `key` if its record's expiry has passed (a tombstone, as a delete writes);
     /// false when it is absent, lives on, or was written again since.
     pub(crate) fn delete_expired(&self, key: &[u8]) -> Result<bool> {
