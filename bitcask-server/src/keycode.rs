@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use bitcask_collections::key::Stored;
 use bitcask_core::sharded::{key_slot, Namespaced, NAMESPACED};
 
 /// The kind of a string key.
@@ -23,8 +24,20 @@ pub const VERSION: &[u8] = b"1";
 pub enum Decoded<'a> {
     /// A string key of a database.
     String { db: u8, key: &'a [u8] },
+    /// The header of a collection (a hash, a set) of a database.
+    Collection { db: u8, key: &'a [u8] },
     /// A record of the server's own (a shard's marker).
     Meta,
+}
+
+impl<'a> Decoded<'a> {
+    /// The database and key of a user key (a string or a collection).
+    pub fn user(self) -> Option<(u8, &'a [u8])> {
+        match self {
+            Decoded::String { db, key } | Decoded::Collection { db, key } => Some((db, key)),
+            Decoded::Meta => None,
+        }
+    }
 }
 
 /// The stored form of string key `key` of database `db`.
@@ -36,8 +49,8 @@ pub fn stored(db: u8, key: &[u8]) -> Cow<'_, [u8]> {
     }
 }
 
-/// What `stored` names; `None` for a key this server did not write (another kind, a
-/// namespaced key of an unknown layout).
+/// What `stored` names; `None` for a collection's element and for a key this server did
+/// not write (another kind, a namespaced key of an unknown layout).
 pub fn decode(stored: &[u8]) -> Option<Decoded<'_>> {
     if stored.first() != Some(&NAMESPACED) {
         return (!stored.is_empty()).then_some(Decoded::String { db: 0, key: stored });
@@ -45,7 +58,10 @@ pub fn decode(stored: &[u8]) -> Option<Decoded<'_>> {
     match Namespaced::parse(stored)? {
         Namespaced { ns: [STRING, db], key, rest: [] } => Some(Decoded::String { db, key }),
         Namespaced { ns: [META, 0], .. } => Some(Decoded::Meta),
-        _ => None,
+        _ => match bitcask_collections::key::parse(stored)? {
+            Stored::Header { db, key } => Some(Decoded::Collection { db, key }),
+            Stored::Element { .. } => None,
+        },
     }
 }
 

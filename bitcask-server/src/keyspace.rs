@@ -7,9 +7,11 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bitcask_collections::{element_key, header_key};
 use bitcask_core::sharded::{key_slot, routing_slot, NAMESPACED, SLOTS};
 use bitcask_core::{Bitcask, Error, ShardedBitcask, WriteBatch};
 
+use crate::colls::{is_element, Colls};
 use crate::keycode::{decode, Decoded};
 use crate::store_meta::{
     load_map, meta_records, save_map, upgrade, DbMap, UpgradeError, MAX_DATABASES,
@@ -55,6 +57,8 @@ pub struct Keyspace {
     markers: AtomicUsize,
     /// Database `i` is stored as physical database `map[i]` (SWAPDB swaps two).
     map: [AtomicU8; MAX_DATABASES],
+    /// The collections' indexes.
+    pub colls: Colls,
 }
 
 /// `Keyspace::coded`: not known yet, no namespaced user key, some.
@@ -81,6 +85,10 @@ impl Keyspace {
         let locks = (0..SLOTS).map(|_| Mutex::new(())).collect();
         let versions = (0..SLOTS).map(|_| AtomicU64::new(0)).collect();
         let markers = meta_records(&db);
+        let (colls, unreadable) = Colls::open(&db)?;
+        for u in unreadable {
+            eprintln!("bitcask-server: left as found, unreadable by this build: {u}");
+        }
         let ks = Keyspace {
             db,
             locks,
@@ -89,6 +97,7 @@ impl Keyspace {
             coded: AtomicU8::new(CODED_UNKNOWN),
             markers: AtomicUsize::new(markers),
             map: map.map(AtomicU8::new),
+            colls,
         };
         Ok((ks, renamed))
     }
@@ -263,13 +272,16 @@ impl Keyspace {
         }
         let mut dbs = [(0usize, 0usize); 256];
         let coded = self.coded_keys()?;
-        if !coded.iter().any(|k| matches!(decode(k), Some(Decoded::String { .. }))) {
+        if !coded.iter().any(|k| decode(k).and_then(Decoded::user).is_some()) {
             // Only the server's own records: the next counts cost nothing (unless a write of
             // a namespaced key came meanwhile, which this leaves as it found it).
             let _ = self.coded.compare_exchange(CODED_UNKNOWN, CODED_NONE, Relaxed, Relaxed);
         }
+        // A collection's elements are records, not keys.
+        let elements = coded.iter().filter(|k| is_element(k)).count();
+        let all = all.saturating_sub(elements);
         for k in coded {
-            if let Some(Decoded::String { db, .. }) = decode(&k) {
+            if let Some((db, _)) = decode(&k).and_then(Decoded::user) {
                 let ttl = usize::from(matches!(self.expiry(&k)?, Some(at) if at > 0));
                 if let Some(c) = dbs.get_mut(usize::from(db)) {
                     *c = (c.0 + 1, c.1 + ttl);
@@ -305,9 +317,9 @@ impl Keyspace {
     ) -> Result<(Vec<Vec<u8>>, u64), Error> {
         let (mut keys, next) = self.db.scan_keys(cursor, count)?;
         let db = db.map(|db| self.physical(db));
-        keys.retain(|k| match decode(k) {
-            Some(Decoded::String { db: d, .. }) => db.is_none_or(|db| db == d),
-            _ => false,
+        keys.retain(|k| match decode(k).and_then(Decoded::user) {
+            Some((d, _)) => db.is_none_or(|db| db == d),
+            None => false,
         });
         Ok((keys, next))
     }
@@ -331,9 +343,13 @@ impl Keyspace {
         let (stored, next) = self.db.scan_expired(cursor, count)?;
         let mut gone = Vec::new();
         for k in stored {
-            let Some(Decoded::String { db, key }) = decode(&k) else { continue };
+            let Some(d) = decode(&k) else { continue };
+            let Some((db, key)) = d.user() else { continue };
             let _lock = self.lock(&[key], &[]);
             if self.db.delete_expired(&k)? {
+                if matches!(d, Decoded::Collection { .. }) {
+                    self.drop_expired_collection(db, key)?;
+                }
                 // A WATCH of the key while it lived sees the change (as Redis's).
                 self.bump(&k);
                 gone.push((self.logical(db), key.to_vec()));
@@ -345,9 +361,73 @@ impl Keyspace {
     /// Deletes `key` of database `db` if its expiry has passed, and no WATCH sees it (a key
     /// already expired when watched is unchanged by its deletion); whether it did.
     pub fn reap_key(&self, db: u8, key: &[u8]) -> Result<bool, Error> {
-        let k = crate::keycode::stored(self.physical(db), key);
+        let p = self.physical(db);
+        let k = crate::keycode::stored(p, key);
         let _lock = self.lock(&[key], &[]);
-        self.db.delete_expired(&k)
+        if self.db.delete_expired(&k)? {
+            return Ok(true);
+        }
+        if !self.colls.any() || !self.db.delete_expired(&header_key(p, key))? {
+            return Ok(false);
+        }
+        self.drop_expired_collection(p, key)?;
+        Ok(true)
+    }
+
+    /// Drops the index of collection `key` of physical database `db` (its header expired
+    /// and was deleted; the caller holds its slot lock) and forgets its elements.
+    fn drop_expired_collection(&self, db: u8, key: &[u8]) -> Result<(), Error> {
+        let gone = self.colls.slot(key).remove(crate::colls::name(db, key).as_slice());
+        if let Some(c) = gone {
+            self.colls.counted(-1);
+            let elements: Vec<Vec<u8>> =
+                c.members.iter().map(|m| element_key(db, key, c.version, m)).collect();
+            self.forget(&elements)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the indexes of collections (physical database, key) back from the store (a
+    /// commit that failed left them ahead of it).
+    pub fn reload_collections(&self, keys: &[(u8, Vec<u8>)]) -> Result<(), Error> {
+        let mut shards: Vec<usize> =
+            keys.iter().map(|(_, k)| self.db.shard_of_slot(key_slot(k))).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        for (db, key) in keys {
+            if self.colls.slot(key).remove(crate::colls::name(*db, key).as_slice()).is_some() {
+                self.colls.counted(-1);
+            }
+        }
+        for s in shards {
+            let Some(shard) = self.db.shard(s) else { continue };
+            for l in bitcask_collections::rebuild(shard)?.collections {
+                if keys.iter().any(|(d, k)| *d == l.db && *k == l.key) {
+                    let n = crate::colls::name(l.db, &l.key);
+                    if self.colls.slot(&l.key).insert(n.as_slice().into(), l.collection).is_none() {
+                        self.colls.counted(1);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets stored keys (a collection's elements) without writing them, shard by shard.
+    pub fn forget(&self, keys: &[Vec<u8>]) -> Result<(), Error> {
+        if let Some(first) = keys.first() {
+            let s = self.db.shard_of(first);
+            if keys.iter().all(|k| self.db.shard_of(k) == s) {
+                self.db.forget(keys)?;
+                return Ok(());
+            }
+            for s in 0..self.db.shard_count() {
+                let mine: Vec<&Vec<u8>> =
+                    keys.iter().filter(|k| self.db.shard_of(k) == s).collect();
+                self.db.forget(&mine)?;
+            }
+        }
+        Ok(())
     }
 
     /// Up to `limit` keys of database 0 in `slot` held here.
@@ -355,8 +435,7 @@ impl Keyspace {
         let Some(shard) = self.db.shard(self.db.shard_of_slot(slot)) else { return Ok(Vec::new()) };
         let mut n = 0;
         let keys = shard.keys_where(|k| {
-            let mine =
-                matches!(decode(k), Some(Decoded::String { db, .. }) if db == self.physical(0));
+            let mine = matches!(decode(k).and_then(Decoded::user), Some((db, _)) if db == self.physical(0));
             let take = n < limit && mine && routing_slot(k) == slot;
             n += usize::from(take);
             take
@@ -415,9 +494,9 @@ impl Keyspace {
         let mut n = 0;
         for shard in self.db.shards() {
             let keys: Vec<Vec<u8>> = shard
-                .keys_where(|k| match decode(k) {
-                    Some(Decoded::String { db: d, .. }) => db.is_none_or(|db| db == d),
-                    _ => false,
+                .keys_where(|k| match decode(k).and_then(Decoded::user) {
+                    Some((d, _)) => db.is_none_or(|db| db == d),
+                    None => false,
                 })?
                 .collect();
             for chunk in keys.chunks(10_000) {
@@ -429,6 +508,8 @@ impl Keyspace {
                 n += chunk.len();
             }
         }
+        // The headers are deleted: their elements are orphans.
+        self.forget(&self.colls.clear(db))?;
         for v in self.versions.iter() {
             v.fetch_add(1, AcqRel);
         }
@@ -492,8 +573,8 @@ fn user_key(stored: Vec<u8>) -> Vec<u8> {
     if stored.first() != Some(&NAMESPACED) {
         return stored;
     }
-    match decode(&stored) {
-        Some(Decoded::String { key, .. }) => key.to_vec(),
-        _ => stored,
+    match decode(&stored).and_then(Decoded::user) {
+        Some((_, key)) => key.to_vec(),
+        None => stored,
     }
 }

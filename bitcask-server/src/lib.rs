@@ -25,6 +25,7 @@
 
 mod clients;
 mod cmdstats;
+mod colls;
 mod commands;
 mod config;
 mod conn;

@@ -29,9 +29,26 @@ pub struct Runtime {
     tracking_table_max_keys: AtomicU64,
     /// `notify-keyspace-events`'s classes.
     notify_keyspace_events: std::sync::atomic::AtomicU32,
+    /// The collections' encoding thresholds, by [`ENCODINGS`]' order.
+    encodings: [AtomicI64; ENCODINGS.len()],
     /// A public bind: the password may not be cleared.
     public: bool,
 }
+
+/// The thresholds Redis picks a collection's compact encoding by, with their defaults and
+/// the older names that still set them. Here they change only what OBJECT ENCODING
+/// reports: every collection is stored the same way.
+pub const ENCODINGS: [(&str, &str, i64); 9] = [
+    ("hash-max-listpack-entries", "hash-max-ziplist-entries", 128),
+    ("hash-max-listpack-value", "hash-max-ziplist-value", 64),
+    ("set-max-intset-entries", "", 512),
+    ("set-max-listpack-entries", "", 128),
+    ("set-max-listpack-value", "", 64),
+    ("zset-max-listpack-entries", "zset-max-ziplist-entries", 128),
+    ("zset-max-listpack-value", "zset-max-ziplist-value", 64),
+    ("list-max-listpack-size", "list-max-ziplist-size", -2),
+    ("list-compress-depth", "", 0),
+];
 
 /// Why CONFIG SET refused a value.
 pub enum SetError {
@@ -58,6 +75,7 @@ impl Runtime {
             pubsub_limit: [AtomicU64::new(32 << 20), AtomicU64::new(8 << 20), AtomicU64::new(60)],
             maxmemory_clients: AtomicU64::new(cfg.maxmemory_clients as u64),
             max_multi_commands: AtomicU64::new(cfg.max_multi_commands as u64),
+            encodings: ENCODINGS.map(|(_, _, v)| AtomicI64::new(v)),
             max_multi_bytes: AtomicU64::new(cfg.max_multi_bytes as u64),
             latency_monitor_threshold: AtomicU64::new(0),
             notify_keyspace_events: std::sync::atomic::AtomicU32::new(0),
@@ -150,7 +168,7 @@ impl Runtime {
 
     /// The parameters and their values, as CONFIG GET shows them.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let mut all = vec![
             ("timeout", self.timeout().to_string()),
             ("maxclients", self.maxclients().to_string()),
             ("requirepass", self.requirepass().unwrap_or_default()),
@@ -176,7 +194,20 @@ impl Runtime {
             ("tracking-table-max-keys", self.tracking_table_max_keys().to_string()),
             ("max-multi-commands", self.max_multi_commands.load(Relaxed).to_string()),
             ("max-multi-bytes", self.max_multi_bytes.load(Relaxed).to_string()),
-        ]
+        ];
+        for ((name, old, _), v) in ENCODINGS.iter().zip(&self.encodings) {
+            all.push((name, v.load(Relaxed).to_string()));
+            if !old.is_empty() {
+                all.push((old, v.load(Relaxed).to_string()));
+            }
+        }
+        all
+    }
+
+    /// The encoding threshold `name` (one of [`ENCODINGS`]).
+    pub fn encoding(&self, name: &str) -> i64 {
+        let i = ENCODINGS.iter().position(|e| e.0 == name);
+        i.and_then(|i| self.encodings.get(i)).map_or(0, |v| v.load(Relaxed))
     }
 
     /// CONFIG SET of one parameter (its name in lower case).
@@ -228,7 +259,12 @@ impl Runtime {
                 let pass = (!value.is_empty()).then(|| value.to_owned());
                 *self.requirepass.write().unwrap_or_else(|e| e.into_inner()) = pass;
             }
-            _ => return Err(SetError::Unknown),
+            _ => {
+                let i =
+                    ENCODINGS.iter().position(|e| e.0 == name || (!e.1.is_empty() && e.1 == name));
+                let slot = i.and_then(|i| self.encodings.get(i)).ok_or(SetError::Unknown)?;
+                slot.store(value.parse().map_err(|_| NOT_INT)?, Relaxed);
+            }
         }
         Ok(())
     }

@@ -6,6 +6,24 @@ use std::cell::{Cell, RefCell};
 use bitcask_core::Error;
 
 use crate::keycode::stored;
+
+mod colls;
+pub use colls::Editor;
+
+/// Why a read of a key's string failed.
+#[derive(Debug)]
+pub enum TxError {
+    /// The store failed.
+    Store(Error),
+    /// The key holds a collection.
+    WrongType,
+}
+
+impl From<Error> for TxError {
+    fn from(e: Error) -> TxError {
+        TxError::Store(e)
+    }
+}
 use crate::keyspace::{now_ms, Commit, Entry, Keyspace};
 use crate::notify::{Event, KEY_MISS, NEW};
 
@@ -33,6 +51,11 @@ pub struct Tx<'a> {
     touched: Vec<Vec<u8>>,
     /// FLUSHDB or FLUSHALL ran.
     flushed: bool,
+    /// Elements of collections dropped, to forget once the set commits.
+    forgets: Vec<Vec<u8>>,
+    /// The collections it wrote (physical database, key), reloaded from the store if the
+    /// commit fails.
+    colls_written: Vec<(u8, Vec<u8>)>,
     /// Lookups count as keyspace hits and misses (a read-only command runs).
     pub count_reads: Cell<bool>,
     /// A counted lookup that misses publishes `keymiss` (when that class is on).
@@ -56,6 +79,8 @@ impl<'a> Tx<'a> {
             track: false,
             touched: Vec::new(),
             flushed: false,
+            forgets: Vec::new(),
+            colls_written: Vec::new(),
             count_reads: Cell::new(false),
             notify_misses: Cell::new(false),
             reads: Cell::new((0, 0)),
@@ -135,7 +160,7 @@ impl<'a> Tx<'a> {
     /// [`Tx::put`]. The caller holds the key's slot lock.
     #[inline]
     pub fn put_now(&mut self, key: &[u8], value: &[u8], at: u64) -> Result<(), Error> {
-        if self.atomic || !self.ops.is_empty() {
+        if self.atomic || !self.ops.is_empty() || self.is_collection(key) {
             self.put(key, value.to_vec(), at);
             return Ok(());
         }
@@ -159,7 +184,11 @@ impl<'a> Tx<'a> {
         loop {
             let (keys, next) = self.ks.scan_stored(db, cursor, 10_000)?;
             for k in keys {
-                if self.exists_stored(&k)? {
+                if let Some(crate::keycode::Decoded::Collection { db, key }) =
+                    crate::keycode::decode(&k)
+                {
+                    self.drop_collection_in(db, key);
+                } else if self.exists_stored(&k)? {
                     self.ops.push((k, None));
                 }
             }
@@ -201,16 +230,29 @@ impl<'a> Tx<'a> {
         found
     }
 
-    /// The value and expiry of `key`, if it is present (and not expired).
-    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, Error> {
+    /// The value and expiry of string `key`, if it is present (and not expired);
+    /// [`TxError::WrongType`] when it holds a collection.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Entry>, TxError> {
         let k = self.key(key);
-        self.seen(
-            key,
-            match self.pending(&k) {
-                Some(e) => Ok(e.clone().filter(|_| self.live(e))),
-                None => self.ks.get(&k),
-            },
-        )
+        let found = match self.pending(&k) {
+            Some(e) => Ok(e.clone().filter(|_| self.live(e))),
+            None => self.ks.get(&k),
+        };
+        self.string_or_wrong(key, self.seen(key, found))
+    }
+
+    /// A string lookup's result, or [`TxError::WrongType`] when it missed because `key`
+    /// holds a collection.
+    #[inline]
+    fn string_or_wrong<T>(
+        &self,
+        key: &[u8],
+        r: Result<Option<T>, Error>,
+    ) -> Result<Option<T>, TxError> {
+        match r? {
+            None if self.is_collection(key) => Err(TxError::WrongType),
+            found => Ok(found),
+        }
     }
 
     /// Calls `f` with the value of `key` without copying it when no write of this set
@@ -219,15 +261,13 @@ impl<'a> Tx<'a> {
         &self,
         key: &[u8],
         f: impl FnOnce(&[u8]) -> R,
-    ) -> Result<Option<R>, Error> {
+    ) -> Result<Option<R>, TxError> {
         let k = self.key(key);
-        self.seen(
-            key,
-            match self.pending(&k) {
-                Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
-                None => self.ks.with_value(&k, f),
-            },
-        )
+        let found = match self.pending(&k) {
+            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(v, _)| f(v))),
+            None => self.ks.with_value(&k, f),
+        };
+        self.string_or_wrong(key, self.seen(key, found))
     }
 
     fn exists_stored(&self, k: &[u8]) -> Result<bool, Error> {
@@ -237,45 +277,74 @@ impl<'a> Tx<'a> {
         }
     }
 
-    /// Whether `key` is present.
+    /// Whether `key` is present (a string or a collection).
     pub fn exists(&self, key: &[u8]) -> Result<bool, Error> {
-        let found = self.exists_stored(&self.key(key)).map(|e| e.then_some(()));
+        let found = self
+            .exists_stored(&self.key(key))
+            .map(|e| (e || self.is_collection(key)).then_some(()));
         Ok(self.seen(key, found)?.is_some())
     }
 
     /// The expiry of `key`: `None` when absent, `Some(0)` when it has none.
     pub fn expiry(&self, key: &[u8]) -> Result<Option<u64>, Error> {
         let k = self.key(key);
-        self.seen(
-            key,
-            match self.pending(&k) {
-                Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
-                None => self.ks.expiry(&k),
-            },
-        )
+        let found = match self.pending(&k) {
+            Some(e) => Ok(e.as_ref().filter(|_| self.live(e)).map(|(_, at)| *at)),
+            None => self.ks.expiry(&k),
+        };
+        let found = match found {
+            Ok(None) if self.ks.colls.any() => Ok(self.collection_expiry(key)),
+            other => other,
+        };
+        self.seen(key, found)
     }
 
-    /// Sets `key` to `value`, expiring at `at` (0: never).
+    /// Sets `key` to `value`, expiring at `at` (0: never), replacing what it held.
     pub fn put(&mut self, key: &[u8], value: Vec<u8>, at: u64) {
         self.note_new(key);
+        self.drop_collection(key);
         self.touch(key);
         self.ops.push((self.key(key).into_owned(), Some((value, at))));
     }
 
-    /// Deletes `key`; returns whether it was present.
+    /// Sets the expiry of `key` (a string or a collection) to `at` (0: none); whether it is
+    /// present.
+    pub fn set_expiry(&mut self, key: &[u8], at: u64) -> Result<bool, Error> {
+        match self.get(key) {
+            Ok(Some((v, _))) => {
+                self.put(key, v, at);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(TxError::WrongType) => Ok(self.expire_collection(key, at)),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Deletes `key` (a string or a collection); returns whether it was present.
     pub fn delete(&mut self, key: &[u8]) -> Result<bool, Error> {
         let k = self.key(key).into_owned();
         let existed = self.exists_stored(&k)?;
         if existed {
             self.ops.push((k, None));
             self.touch(key);
+            return Ok(true);
         }
-        Ok(existed)
+        Ok(self.drop_collection(key))
     }
 
     /// Applies the write set: a single write is a plain put or delete; several are one
     /// batch per shard (`PerShard`) or one batch that must stay in one shard (`Atomic`).
     pub fn commit(self, how: Commit) -> Result<(), Error> {
-        self.ks.apply(&self.ops, how)
+        match self.ks.apply(&self.ops, how) {
+            Ok(()) => self.ks.forget(&self.forgets),
+            Err(e) => {
+                // The collections' indexes ran ahead of the store: read them back.
+                if !self.colls_written.is_empty() {
+                    self.ks.reload_collections(&self.colls_written)?;
+                }
+                Err(e)
+            }
+        }
     }
 }

@@ -74,6 +74,22 @@ impl Failure {
     }
 }
 
+impl From<crate::tx::TxError> for Failure {
+    fn from(e: crate::tx::TxError) -> Failure {
+        match e {
+            crate::tx::TxError::Store(e) => Failure::Store(e),
+            crate::tx::TxError::WrongType => Failure::wrong_type(),
+        }
+    }
+}
+
+impl Failure {
+    /// `WRONGTYPE Operation against a key holding the wrong kind of value`.
+    pub fn wrong_type() -> Failure {
+        Failure::coded("WRONGTYPE Operation against a key holding the wrong kind of value")
+    }
+}
+
 impl From<bitcask_core::Error> for Failure {
     fn from(e: bitcask_core::Error) -> Failure {
         Failure::Store(e)

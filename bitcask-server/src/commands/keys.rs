@@ -191,16 +191,16 @@ fn expire_generic(
     });
     let at = at.ok_or_else(|| Failure::err(format!("invalid expire time in '{cmd}' command")))?;
     let new = at.max(0) as u64;
-    let changed = match cx.tx.get(key)? {
-        Some((_, cur)) if !flags.allow(cur, new) => false,
+    let changed = match cx.tx.expiry(key)? {
+        Some(cur) if !flags.allow(cur, new) => false,
         None => false,
         // A time in the past deletes the key.
         Some(_) if new <= cx.tx.now => {
             cx.tx.notify(GENERIC, "del", key);
             cx.tx.delete(key)?
         }
-        Some((value, _)) => {
-            cx.tx.put(key, value, new);
+        Some(_) => {
+            cx.tx.set_expiry(key, new)?;
             cx.tx.notify(GENERIC, "expire", key);
             true
         }
@@ -254,9 +254,9 @@ fn pexpiretime(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn persist(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let key = args.key();
-    let changed = match cx.tx.get(key)? {
-        Some((v, at)) if at != 0 => {
-            cx.tx.put(key, v, 0);
+    let changed = match cx.tx.expiry(key)? {
+        Some(at) if at != 0 => {
+            cx.tx.set_expiry(key, 0)?;
             cx.tx.notify(GENERIC, "persist", key);
             true
         }
@@ -267,8 +267,13 @@ fn persist(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 }
 
 fn type_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let e = cx.tx.exists(args.key())?;
-    cx.out.simple(if e { "string" } else { "none" });
+    let key = args.key();
+    let kind = match cx.tx.kind_of(key) {
+        Some(k) => k.name(),
+        None if cx.tx.exists(key)? => "string",
+        None => "none",
+    };
+    cx.out.simple(kind);
     Ok(())
 }
 
@@ -383,7 +388,7 @@ fn randomkey(cx: &mut Cx<'_>, _: &mut Args<'_>) -> Res {
 }
 
 /// A pseudo-random number that differs on every call (calls within one millisecond too).
-fn random() -> u64 {
+pub(super) fn random() -> u64 {
     static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // SplitMix64 of the clock and the call count.

@@ -2,6 +2,8 @@
 //! (USAGE, STATS, DOCTOR, MALLOC-STATS, PURGE). A value lives on disk: what it holds in
 //! memory is its keydir entry, and its bytes while a command reads them.
 
+use bitcask_collections::Kind;
+
 use super::args::{Args, Failure, Res};
 use super::spec::{Cx, Spec, F_READONLY};
 
@@ -43,8 +45,43 @@ pub fn encoding(value: &[u8]) -> &'static str {
     }
 }
 
+/// The encoding Redis would give collection `key` (of `kind`) by the thresholds set
+/// (CONFIG SET hash-max-listpack-entries, ...): the store keeps every collection the same
+/// way, so this is only what Redis would report.
+fn collection_encoding(cx: &Cx<'_>, key: &[u8], kind: Kind) -> Result<&'static str, Failure> {
+    let rt = &cx.srv.rt;
+    let (prefix, ints) = match kind {
+        Kind::Hash => ("hash", false),
+        Kind::Set => ("set", true),
+    };
+    let entries = rt.encoding(&format!("{prefix}-max-listpack-entries")).max(0) as usize;
+    let value = rt.encoding(&format!("{prefix}-max-listpack-value")).max(0) as usize;
+    let intset = rt.encoding("set-max-intset-entries").max(0) as usize;
+    let e = cx.tx.read_collection(key, kind, |c| {
+        let m = c.members();
+        let int = |x: &[u8]| encoding(x) == "int";
+        if ints && m.len() <= intset && m.iter().all(|x| int(x)) {
+            return Ok("intset");
+        }
+        let mut small = m.len() <= entries && m.iter().all(|x| x.len() <= value);
+        if small && kind == Kind::Hash {
+            for f in m {
+                small &= c.with_value(f, |v| v.len() <= value)?.unwrap_or(true);
+            }
+        }
+        Ok::<_, bitcask_core::Error>(if small { "listpack" } else { "hashtable" })
+    })?;
+    Ok(e.transpose()?.unwrap_or("hashtable"))
+}
+
 fn object_encoding(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    match cx.tx.with_value(args.key(), encoding)? {
+    let key = args.key();
+    if let Some(kind) = cx.tx.kind_of(key) {
+        let e = collection_encoding(cx, key, kind)?;
+        cx.out.bulk(e.as_bytes());
+        return Ok(());
+    }
+    match cx.tx.with_value(key, encoding)? {
         Some(e) => cx.out.bulk(e.as_bytes()),
         None => cx.out.null(),
     }
@@ -57,7 +94,12 @@ fn object_refcount(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         encoding(v) == "int"
             && crate::number::parse_i64(v).is_some_and(|n| (0..10_000).contains(&n))
     };
-    match cx.tx.with_value(args.key(), shared)? {
+    let key = args.key();
+    if cx.tx.kind_of(key).is_some() {
+        cx.out.int(1);
+        return Ok(());
+    }
+    match cx.tx.with_value(key, shared)? {
         Some(true) => cx.out.int(i64::from(i32::MAX)),
         Some(false) => cx.out.int(1),
         None => cx.out.null(),
@@ -88,7 +130,16 @@ fn memory_usage(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     }
     args.done()?;
     // The record on disk is not memory; the keydir entry (about 48 bytes beside the key)
-    // and the value as a read copies it are.
+    // and the value as a read copies it are. A collection's are its index and one keydir
+    // entry per element.
+    if let Some(kind) = cx.tx.kind_of(key) {
+        let used = cx.tx.read_collection(key, kind, |c| {
+            let m = c.members();
+            m.iter().map(|x| 48 + 16 + key.len() + 2 * x.len() + 33).sum::<usize>() + 64 + key.len()
+        })?;
+        cx.out.int(used.unwrap_or(0) as i64);
+        return Ok(());
+    }
     match cx.tx.with_value(key, <[u8]>::len)? {
         Some(len) => cx.out.int((48 + key.len() + len) as i64),
         None => cx.out.null(),

@@ -3,8 +3,8 @@
 
 use super::spec::Table;
 use super::{
-    bits, client, cluster, command, connection, databases, dump, functions, keys, latency, lcs,
-    memory, pubsub, scripting, server, strings, transaction,
+    bits, client, cluster, command, connection, databases, dump, functions, hashes, keys, latency,
+    lcs, memory, pubsub, scripting, server, sets, strings, transaction,
 };
 
 /// Every command.
@@ -16,6 +16,8 @@ pub static TABLE: Table = Table::new(&[
     bits::COMMANDS,
     lcs::COMMANDS,
     keys::COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
     memory::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,

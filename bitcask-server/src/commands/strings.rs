@@ -248,8 +248,10 @@ fn mget(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         match cx.tx.with_value(key, |v| out.bulk(v)) {
             Ok(Some(())) => {}
             Ok(None) => out.null(),
+            // A key of another type is nil, as Redis's.
+            Err(crate::tx::TxError::WrongType) => out.null(),
             // Keep the array well-formed: an error element.
-            Err(e) => Failure::Store(e).reply(out),
+            Err(crate::tx::TxError::Store(e)) => Failure::Store(e).reply(out),
         }
     }
     Ok(())

@@ -1,0 +1,245 @@
+//! A write set's collections: reads and writes of hashes and sets through their indexes
+//! (changed at once, under the slot's lock the command holds) and their records (written
+//! by the commit, with the elements of dropped collections forgotten after it).
+
+use bitcask_collections::{element_key, header_key, Collection, Kind, Members};
+use bitcask_core::Error;
+
+use super::{Tx, TxError};
+use crate::colls::name;
+use crate::keyspace::{Entry, Keyspace};
+
+/// A collection as a command sees it: its members, its values (the set's own writes
+/// first, then the store), and (for a write) changes that become records.
+pub struct Editor<'e> {
+    coll: &'e mut Collection,
+    db: u8,
+    key: &'e [u8],
+    ks: &'e Keyspace,
+    pending: &'e [(Vec<u8>, Option<Entry>)],
+    writes: Vec<(Vec<u8>, Option<Entry>)>,
+}
+
+impl Editor<'_> {
+    /// Its members, in order.
+    pub fn members(&self) -> &Members {
+        &self.coll.members
+    }
+
+    /// How many members it has.
+    pub fn len(&self) -> usize {
+        self.coll.members.len()
+    }
+
+    /// Whether `member` is one.
+    pub fn contains(&self, member: &[u8]) -> bool {
+        self.coll.members.contains(member)
+    }
+
+    fn element(&self, member: &[u8]) -> Vec<u8> {
+        element_key(self.db, self.key, self.coll.version, member)
+    }
+
+    /// Calls `f` with the value of `member` (a hash's field), if it is one.
+    pub fn with_value<R>(
+        &self,
+        member: &[u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<Option<R>, Error> {
+        if !self.contains(member) {
+            return Ok(None);
+        }
+        let k = self.element(member);
+        let written =
+            self.writes.iter().rev().chain(self.pending.iter().rev()).find(|(w, _)| *w == k);
+        match written {
+            Some((_, Some((v, _)))) => Ok(Some(f(v))),
+            Some((_, None)) => Ok(None),
+            None => self.ks.with_value(&k, f),
+        }
+    }
+
+    /// The value of `member`, copied.
+    pub fn value(&self, member: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        self.with_value(member, <[u8]>::to_vec)
+    }
+
+    /// Sets `member` (with `value`: empty for a set's); whether it is new.
+    pub fn insert(&mut self, member: &[u8], value: Vec<u8>) -> bool {
+        let new = self.coll.members.insert(member.into());
+        let k = self.element(member);
+        self.writes.push((k, Some((value, 0))));
+        new
+    }
+
+    /// Removes `member`; whether it was one.
+    pub fn remove(&mut self, member: &[u8]) -> bool {
+        // A small collection keeps its order (as Redis's listpacks); a big one moves its
+        // last member into the hole.
+        let gone = if self.coll.members.len() <= 128 {
+            self.coll.members.shift_remove(member)
+        } else {
+            self.coll.members.swap_remove(member)
+        };
+        if gone {
+            let k = self.element(member);
+            self.writes.push((k, None));
+        }
+        gone
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// Whether `key` holds a live collection.
+    #[inline]
+    pub(super) fn is_collection(&self, key: &[u8]) -> bool {
+        self.ks.colls.any() && self.kind_of(key).is_some()
+    }
+
+    /// The kind of the live collection `key` holds, if it holds one.
+    pub fn kind_of(&self, key: &[u8]) -> Option<Kind> {
+        let n = name(self.ks.physical(self.db), key);
+        let slot = self.ks.colls.slot(key);
+        slot.get(n.as_slice()).filter(|c| !c.expired(self.now)).map(|c| c.kind)
+    }
+
+    /// The expiry of the live collection `key` holds (0: none).
+    pub(super) fn collection_expiry(&self, key: &[u8]) -> Option<u64> {
+        let n = name(self.ks.physical(self.db), key);
+        let slot = self.ks.colls.slot(key);
+        slot.get(n.as_slice()).filter(|c| !c.expired(self.now)).map(|c| c.expire_at)
+    }
+
+    /// Runs `f` on collection `key` of `kind` for reading: `None` when the key is absent,
+    /// [`TxError::WrongType`] when it holds anything else.
+    pub fn read_collection<R>(
+        &self,
+        key: &[u8],
+        kind: Kind,
+        f: impl FnOnce(&Editor<'_>) -> R,
+    ) -> Result<Option<R>, TxError> {
+        let db = self.ks.physical(self.db);
+        let mut slot = self.ks.colls.slot(key);
+        let found = slot.get_mut(name(db, key).as_slice()).filter(|c| !c.expired(self.now));
+        let found = self.seen(key, Ok(found))?;
+        match found {
+            Some(c) if c.kind != kind => Err(TxError::WrongType),
+            Some(coll) => {
+                let ed =
+                    Editor { coll, db, key, ks: self.ks, pending: &self.ops, writes: Vec::new() };
+                Ok(Some(f(&ed)))
+            }
+            None => {
+                drop(slot);
+                self.no_string(key)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`TxError::WrongType`] when `key` holds a string.
+    fn no_string(&self, key: &[u8]) -> Result<(), TxError> {
+        match self.exists_stored(&self.key(key))? {
+            true => Err(TxError::WrongType),
+            false => Ok(()),
+        }
+    }
+
+    /// Runs `f` on collection `key` of `kind` for writing, creating it empty first when
+    /// absent and `create` (else `None`); [`TxError::WrongType`] when the key holds
+    /// anything else. What `f` changes becomes records of the set; a collection left empty
+    /// is deleted.
+    pub fn write_collection<R>(
+        &mut self,
+        key: &[u8],
+        kind: Kind,
+        create: bool,
+        f: impl FnOnce(&mut Editor<'_>) -> R,
+    ) -> Result<Option<R>, TxError> {
+        let db = self.ks.physical(self.db);
+        let n = name(db, key);
+        let mut slot = self.ks.colls.slot(key);
+        if slot.get(n.as_slice()).is_some_and(|c| c.expired(self.now)) {
+            if let Some(old) = slot.remove(n.as_slice()) {
+                self.ks.colls.counted(-1);
+                self.forgets
+                    .extend(old.members.iter().map(|m| element_key(db, key, old.version, m)));
+            }
+        }
+        let existed = match slot.get(n.as_slice()) {
+            Some(c) if c.kind != kind => return Err(TxError::WrongType),
+            Some(_) => true,
+            None => {
+                if !create {
+                    drop(slot);
+                    self.no_string(key)?;
+                    return Ok(None);
+                }
+                if self.exists_stored(&self.key(key))? {
+                    return Err(TxError::WrongType);
+                }
+                slot.insert(
+                    n.as_slice().into(),
+                    Collection::new(kind, self.ks.colls.new_version()),
+                );
+                false
+            }
+        };
+        let Some(coll) = slot.get_mut(n.as_slice()) else { return Ok(None) };
+        let mut ed = Editor { coll, db, key, ks: self.ks, pending: &self.ops, writes: Vec::new() };
+        let r = f(&mut ed);
+        let (writes, header, empty) = (ed.writes, ed.coll.header(), ed.coll.members.is_empty());
+        let hk = header_key(db, key);
+        if empty {
+            slot.remove(n.as_slice());
+            if existed {
+                self.ks.colls.counted(-1);
+                self.ops.push((hk, None));
+            }
+        } else if !existed {
+            self.ks.colls.counted(1);
+            self.ops.push((hk, Some((header.encode().to_vec(), 0))));
+        }
+        drop(slot);
+        if !writes.is_empty() || !existed {
+            self.ops.extend(writes.into_iter().filter(|_| !empty || existed));
+            self.colls_written.push((db, key.to_vec()));
+            self.touch(key);
+        }
+        Ok(Some(r))
+    }
+
+    /// Drops the collection `key` holds, if it holds a live one: one header tombstone, its
+    /// elements forgotten once the set commits. Whether it did.
+    pub fn drop_collection(&mut self, key: &[u8]) -> bool {
+        self.ks.colls.any() && self.drop_collection_in(self.ks.physical(self.db), key)
+    }
+
+    /// [`Tx::drop_collection`] of `key` of physical database `db`.
+    pub(super) fn drop_collection_in(&mut self, db: u8, key: &[u8]) -> bool {
+        let gone = self.ks.colls.slot(key).remove(name(db, key).as_slice());
+        let Some(old) = gone else { return false };
+        self.ks.colls.counted(-1);
+        self.forgets.extend(old.members.iter().map(|m| element_key(db, key, old.version, m)));
+        self.ops.push((header_key(db, key), None));
+        self.colls_written.push((db, key.to_vec()));
+        self.touch(key);
+        !old.expired(self.now)
+    }
+
+    /// Sets the expiry of the collection `key` holds to `at` (0: none); whether it holds
+    /// one.
+    pub fn expire_collection(&mut self, key: &[u8], at: u64) -> bool {
+        let db = self.ks.physical(self.db);
+        let mut slot = self.ks.colls.slot(key);
+        let found = slot.get_mut(name(db, key).as_slice()).filter(|c| !c.expired(self.now));
+        let Some(c) = found else { return false };
+        c.expire_at = at;
+        let header = c.header().encode().to_vec();
+        drop(slot);
+        self.ops.push((header_key(db, key), Some((header, at))));
+        self.colls_written.push((db, key.to_vec()));
+        self.touch(key);
+        true
+    }
+}
