@@ -50,6 +50,161 @@ pub fn dump_string(value: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The type bytes of the collections Redis 7.0 writes: a set and a hash as plain lists of
+/// strings, an intset, a listpack hash.
+const TYPE_SET: u8 = 2;
+const TYPE_HASH: u8 = 4;
+const TYPE_SET_INTSET: u8 = 11;
+const TYPE_HASH_LISTPACK: u8 = 16;
+
+/// A hash's field and value.
+pub type Pair = (Vec<u8>, Vec<u8>);
+
+/// A value of a DUMP payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Object {
+    /// A string.
+    String(Vec<u8>),
+    /// A hash's (field, value) pairs.
+    Hash(Vec<Pair>),
+    /// A set's members.
+    Set(Vec<Vec<u8>>),
+}
+
+/// The DUMP payload of a hash (as a plain list of fields and values, which every Redis
+/// reads).
+pub fn dump_hash(pairs: &[Pair]) -> Vec<u8> {
+    let mut out = vec![TYPE_HASH];
+    write_len(&mut out, pairs.len() as u64);
+    for (f, v) in pairs {
+        write_string(&mut out, f);
+        write_string(&mut out, v);
+    }
+    with_footer(out)
+}
+
+/// The DUMP payload of a set (a plain list of members).
+pub fn dump_set(members: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![TYPE_SET];
+    write_len(&mut out, members.len() as u64);
+    for m in members {
+        write_string(&mut out, m);
+    }
+    with_footer(out)
+}
+
+fn with_footer(mut out: Vec<u8>) -> Vec<u8> {
+    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
+    let crc = crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// The value of a DUMP payload: a string in any encoding, a hash (plain or listpack), a set
+/// (plain or intset).
+pub fn restore_object(payload: &[u8]) -> Result<Object, DecodeError> {
+    let body = check_footer(payload)?;
+    let (&kind, rest) = body.split_first().ok_or(DecodeError::BadFormat)?;
+    let mut r = Reader { bytes: rest, at: 0 };
+    let obj = match kind {
+        TYPE_STRING => Object::String(r.string()?),
+        TYPE_SET => Object::Set(r.strings(1)?),
+        TYPE_HASH => Object::Hash(pairs(r.strings(2)?)?),
+        TYPE_SET_INTSET => Object::Set(intset(&r.string()?)?),
+        TYPE_HASH_LISTPACK => Object::Hash(pairs(listpack(&r.string()?)?)?),
+        _ => return Err(DecodeError::BadFormat),
+    };
+    if r.at != rest.len() {
+        return Err(DecodeError::BadFormat);
+    }
+    Ok(obj)
+}
+
+/// Consecutive strings as (field, value) pairs.
+fn pairs(all: Vec<Vec<u8>>) -> Result<Vec<Pair>, DecodeError> {
+    if !all.len().is_multiple_of(2) {
+        return Err(DecodeError::BadFormat);
+    }
+    let mut it = all.into_iter();
+    let mut out = Vec::new();
+    while let (Some(f), Some(v)) = (it.next(), it.next()) {
+        out.push((f, v));
+    }
+    Ok(out)
+}
+
+/// The members of an intset: encoding (2, 4 or 8 bytes an integer) and count (u32 LE),
+/// then the integers (LE).
+fn intset(blob: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let mut r = Reader { bytes: blob, at: 0 };
+    let width = u32::from_le_bytes(r.array::<4>()?) as usize;
+    let n = u32::from_le_bytes(r.array::<4>()?) as usize;
+    if ![2, 4, 8].contains(&width) || blob.len() != 8 + width * n {
+        return Err(DecodeError::BadFormat);
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let v = match width {
+            2 => i64::from(i16::from_le_bytes(r.array::<2>()?)),
+            4 => i64::from(i32::from_le_bytes(r.array::<4>()?)),
+            _ => i64::from_le_bytes(r.array::<8>()?),
+        };
+        out.push(v.to_string().into_bytes());
+    }
+    Ok(out)
+}
+
+/// The entries of a listpack: total bytes (u32 LE), count (u16 LE), each entry (its
+/// encoding, its data, then its length backwards in 1 to 5 bytes), and 0xff.
+fn listpack(blob: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let mut r = Reader { bytes: blob, at: 0 };
+    let total = u32::from_le_bytes(r.array::<4>()?) as usize;
+    r.array::<2>()?;
+    if total != blob.len() {
+        return Err(DecodeError::BadFormat);
+    }
+    let mut out = Vec::new();
+    loop {
+        let start = r.at;
+        let b = r.byte()?;
+        let entry = match b {
+            0xff if r.at == blob.len() => return Ok(out),
+            0x00..=0x7f => i64::from(b).to_string().into_bytes(),
+            0x80..=0xbf => r.take(usize::from(b & 0x3f))?.to_vec(),
+            0xc0..=0xdf => {
+                let v = (i64::from(b & 0x1f) << 8) | i64::from(r.byte()?);
+                (if v >= 1 << 12 { v - (1 << 13) } else { v }).to_string().into_bytes()
+            }
+            0xe0..=0xef => {
+                let n = (usize::from(b & 0x0f) << 8) | usize::from(r.byte()?);
+                r.take(n)?.to_vec()
+            }
+            0xf0 => {
+                let n = u32::from_le_bytes(r.array::<4>()?) as usize;
+                r.take(n)?.to_vec()
+            }
+            0xf1 => i64::from(i16::from_le_bytes(r.array::<2>()?)).to_string().into_bytes(),
+            0xf2 => {
+                let [x, y, z] = r.array::<3>()?;
+                (i64::from(i32::from_le_bytes([0, x, y, z])) >> 8).to_string().into_bytes()
+            }
+            0xf3 => i64::from(i32::from_le_bytes(r.array::<4>()?)).to_string().into_bytes(),
+            0xf4 => i64::from_le_bytes(r.array::<8>()?).to_string().into_bytes(),
+            _ => return Err(DecodeError::BadFormat),
+        };
+        let len = r.at - start;
+        let back = match len {
+            0..=127 => 1,
+            128..=16_383 => 2,
+            16_384..=2_097_151 => 3,
+            2_097_152..=268_435_455 => 4,
+            _ => 5,
+        };
+        r.take(back)?;
+        out.push(entry);
+    }
+}
+
 /// The opcode before each library's code in a FUNCTION DUMP payload.
 const FUNCTION2: u8 = 245;
 
@@ -79,21 +234,6 @@ pub fn restore_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, DecodeError> {
         codes.push(r.string()?);
     }
     Ok(codes)
-}
-
-/// The string value of a DUMP payload.
-pub fn restore_string(payload: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let body = check_footer(payload)?;
-    let (&kind, rest) = body.split_first().ok_or(DecodeError::BadFormat)?;
-    if kind != TYPE_STRING {
-        return Err(DecodeError::BadFormat);
-    }
-    let mut r = Reader { bytes: rest, at: 0 };
-    let v = r.string()?;
-    if r.at != rest.len() {
-        return Err(DecodeError::BadFormat);
-    }
-    Ok(v)
 }
 
 /// The payload without its footer, once the footer is checked.
@@ -199,6 +339,22 @@ impl Reader<'_> {
         })
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.take(N)?);
+        Ok(a)
+    }
+
+    /// A count, then `each` strings that many times.
+    fn strings(&mut self, each: usize) -> Result<Vec<Vec<u8>>, DecodeError> {
+        let n = self.plain_len()?.checked_mul(each).ok_or(DecodeError::BadFormat)?;
+        // Each string takes at least a byte: a count past what is left is broken.
+        if n > self.bytes.len().saturating_sub(self.at) {
+            return Err(DecodeError::BadFormat);
+        }
+        (0..n).map(|_| self.string()).collect()
+    }
+
     fn plain_len(&mut self) -> Result<usize, DecodeError> {
         match self.len()? {
             Len::Plain(n) => usize::try_from(n).map_err(|_| DecodeError::BadFormat),
@@ -286,16 +442,43 @@ mod tests {
         assert_eq!(&hello[7..9], b"\x0a\x00");
         assert_eq!(dump_string(b"12345")[..4], [0x00, 0xc1, 0x39, 0x30]);
         for v in [&b""[..], b"-1", b"007", b"4294967296", &[7u8; 100000]] {
-            assert_eq!(restore_string(&dump_string(v)).unwrap(), v);
+            assert_eq!(restore_object(&dump_string(v)).unwrap(), Object::String(v.to_vec()));
         }
+    }
+
+    #[test]
+    fn listpack_hashes_and_intsets_of_redis_server_decode() {
+        // DUMP on redis-server 7.0.15 of HSET c0 a 127 b -1 c 4095 d -4096 e 32767
+        // f 8388607 g -2147483648 h 9223372036854775807 i "" j x, and of SADD s 1 -70000
+        // 5000000000 3.
+        let hash = b"\x10@N\x4e\x00\x00\x00\x14\x00\x81a\x02\x7f\x01\x81b\x02\xdf\xff\x02\x81c\x02\xcf\xff\x02\x81d\x02\xd0\x00\x02\x81e\x02\xf1\xff\x7f\x03\x81f\x02\xf2\xff\xff\x7f\x04\x81g\x02\xf3\x00\x00\x00\x80\x05\x81h\x02\xf4\xff\xff\xff\xff\xff\xff\xff\x7f\x09\x81i\x02\x80\x01\x81j\x02\x81x\x02\xff\x0a\x00\xe8b`\xe0\x08\xd8\xa6\\";
+        let want: Vec<(Vec<u8>, Vec<u8>)> = [
+            ("a", "127"),
+            ("b", "-1"),
+            ("c", "4095"),
+            ("d", "-4096"),
+            ("e", "32767"),
+            ("f", "8388607"),
+            ("g", "-2147483648"),
+            ("h", "9223372036854775807"),
+            ("i", ""),
+            ("j", "x"),
+        ]
+        .iter()
+        .map(|(f, v)| (f.as_bytes().to_vec(), v.as_bytes().to_vec()))
+        .collect();
+        assert_eq!(restore_object(hash), Ok(Object::Hash(want)));
+        let set = b"\x0b(\x08\x00\x00\x00\x04\x00\x00\x00\x90\xee\xfe\xff\xff\xff\xff\xff\x01\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\xf2\x05*\x01\x00\x00\x00\x0a\x00\xda\xa1[\xb7\xf9\x943\xca";
+        let want = ["-70000", "1", "3", "5000000000"].map(|m| m.as_bytes().to_vec()).to_vec();
+        assert_eq!(restore_object(set), Ok(Object::Set(want)));
     }
 
     #[test]
     fn damaged_payloads_are_refused() {
         let mut p = dump_string(b"hello");
         p[3] ^= 1;
-        assert_eq!(restore_string(&p), Err(DecodeError::VersionOrChecksum));
-        assert_eq!(restore_string(b"short"), Err(DecodeError::VersionOrChecksum));
+        assert_eq!(restore_object(&p), Err(DecodeError::VersionOrChecksum));
+        assert_eq!(restore_object(b"short"), Err(DecodeError::VersionOrChecksum));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use bitcask_core::Error;
 use crate::keycode::stored;
 
 mod colls;
-pub use colls::Editor;
+pub use colls::{Editor, Value};
 
 /// Why a read of a key's string failed.
 #[derive(Debug)]

@@ -133,3 +133,83 @@ fn redis_cli_cluster_import_copies_a_live_redis_server_in() {
     // --cluster-copy leaves the source as it was.
     assert_eq!(redis.cmd(&["DBSIZE"]), Reply::Int(301));
 }
+
+#[test]
+fn hashes_and_sets_dumped_by_redis_server_restore_here_and_back() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    let big = "y".repeat(100);
+    let long_field = "f".repeat(60_000);
+    // Listpack hashes (every integer width, short and long strings), a plain one, an intset,
+    // a plain set.
+    let cases: [(&str, Vec<&str>); 5] = [
+        (
+            "HSET",
+            vec![
+                "a",
+                "127",
+                "b",
+                "-1",
+                "c",
+                "4095",
+                "d",
+                "-4096",
+                "e",
+                "32767",
+                "f",
+                "8388607",
+                "g",
+                "-2147483648",
+                "h",
+                "9223372036854775807",
+                "i",
+                "",
+                "j",
+                "x",
+            ],
+        ),
+        ("HSET", vec!["k", &big, &long_field, "v"]),
+        ("SADD", vec!["1", "-70000", "5000000000", "3"]),
+        ("SADD", vec!["a", "b", &big]),
+        ("HSET", vec!["only", "one"]),
+    ];
+    for (i, (cmd, args)) in cases.iter().enumerate() {
+        let key = format!("c{i}");
+        let mut argv = vec![*cmd, key.as_str()];
+        argv.extend(args.iter().copied());
+        redis.cmd(&argv);
+        let theirs = bulk(redis.cmd(&["DUMP", &key]));
+        assert_eq!(ours.cmd_bytes(&[b"RESTORE", key.as_bytes(), b"0", &theirs]), Reply::ok());
+        let read = if *cmd == "HSET" { "HGETALL" } else { "SMEMBERS" };
+        let sorted = |r: Reply| {
+            let mut v: Vec<String> = r.items().iter().map(Reply::text).collect();
+            v.sort();
+            v
+        };
+        let want = sorted(redis.cmd(&[read, &key]));
+        assert_eq!(sorted(ours.cmd(&[read, &key])), want, "case {i} restored here");
+        let mine = bulk(ours.cmd(&["DUMP", &key]));
+        let back = format!("back{i}");
+        assert_eq!(redis.cmd_bytes(&[b"RESTORE", back.as_bytes(), b"0", &mine]), Reply::ok());
+        assert_eq!(sorted(redis.cmd(&[read, &back])), want, "case {i} back in redis-server");
+    }
+    // A field past the store's key limit is refused and leaves nothing behind.
+    let huge = "f".repeat(70_000);
+    let e = ours.cmd(&["HSET", "c1", &huge, "v"]);
+    assert!(e.error_text().contains("exceeds the store's limit"), "{e:?}");
+    assert_eq!(ours.cmd(&["HLEN", "c1"]), Reply::Int(2));
+    assert_eq!(ours.cmd(&["HEXISTS", "c1", &huge]), Reply::Int(0));
+    let e = ours.cmd(&["SADD", "fresh", &huge]);
+    assert!(e.error_text().contains("exceeds the store's limit"), "{e:?}");
+    assert_eq!(ours.cmd(&["EXISTS", "fresh"]), Reply::Int(0));
+    // RENAME, COPY and MOVE carry a collection with its expiry.
+    ours.cmd(&["PEXPIRE", "c0", "100000"]);
+    assert_eq!(ours.cmd(&["RENAME", "c0", "r0"]), Reply::ok());
+    assert_eq!(ours.cmd(&["COPY", "r0", "k0"]), Reply::Int(1));
+    assert_eq!(ours.cmd(&["MOVE", "k0", "3"]), Reply::Int(1));
+    assert_eq!(ours.cmd(&["EXISTS", "c0", "k0"]), Reply::Int(0));
+    assert!(matches!(ours.cmd(&["PTTL", "r0"]), Reply::Int(n) if n > 90_000));
+    ours.cmd(&["SELECT", "3"]);
+    assert_eq!(ours.cmd(&["HGET", "k0", "h"]), Reply::bulk("9223372036854775807"));
+    assert!(matches!(ours.cmd(&["PTTL", "k0"]), Reply::Int(n) if n > 90_000));
+}

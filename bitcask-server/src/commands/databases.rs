@@ -49,7 +49,7 @@ fn move_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if to == cx.tx.db {
         return Err(Failure::err("source and destination objects are the same"));
     }
-    let Some((v, at)) = cx.tx.get(key)? else {
+    let Some((v, at)) = cx.tx.value(key)? else {
         cx.out.int(0);
         return Ok(());
     };
@@ -57,7 +57,7 @@ fn move_(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         cx.out.int(0);
         return Ok(());
     }
-    cx.tx.in_db(to, |tx| tx.put(key, v, at));
+    cx.tx.in_db(to, |tx| tx.put_value(key, v, at))?;
     cx.tx.delete(key)?;
     cx.tx.notify(crate::notify::GENERIC, "move_from", key);
     cx.tx.in_db(to, |tx| tx.notify(crate::notify::GENERIC, "move_to", key));

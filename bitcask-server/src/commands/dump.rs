@@ -4,7 +4,10 @@
 
 use super::args::{Args, Failure, Res};
 use super::spec::{Cx, Spec, F_READONLY, F_WRITE};
-use crate::rdb::{self, DecodeError};
+use bitcask_collections::Kind;
+
+use crate::rdb::{self, DecodeError, Object};
+use crate::tx::Value;
 
 /// The commands.
 #[rustfmt::skip]
@@ -15,10 +18,27 @@ pub static COMMANDS: &[Spec] = &[
 ];
 
 fn dump(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let out = &mut *cx.out;
-    if cx.tx.with_value(args.key(), |v| out.bulk(&rdb::dump_string(v)))?.is_none() {
-        out.null();
+    let key = args.key();
+    if cx.tx.kind_of(key).is_none() {
+        // A string is serialized without a copy.
+        let out = &mut *cx.out;
+        if cx.tx.with_value(key, |v| out.bulk(&rdb::dump_string(v)))?.is_none() {
+            out.null();
+        }
+        return Ok(());
     }
+    let payload = match cx.tx.value(key)? {
+        Some((Value::Collection(Kind::Hash, pairs), _)) => rdb::dump_hash(&pairs),
+        Some((Value::Collection(Kind::Set, all), _)) => {
+            rdb::dump_set(&all.into_iter().map(|(m, _)| m).collect::<Vec<_>>())
+        }
+        Some((Value::String(v), _)) => rdb::dump_string(&v),
+        None => {
+            cx.out.null();
+            return Ok(());
+        }
+    };
+    cx.out.bulk(&payload);
     Ok(())
 }
 
@@ -66,7 +86,7 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if !o.replace && cx.tx.exists(key)? {
         return Err(Failure::coded("BUSYKEY Target key name already exists."));
     }
-    let value = rdb::restore_string(payload).map_err(|e| match e {
+    let value = rdb::restore_object(payload).map_err(|e| match e {
         DecodeError::VersionOrChecksum => {
             Failure::err("DUMP payload version or checksum are wrong")
         }
@@ -82,7 +102,14 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
             cx.tx.notify(crate::notify::GENERIC, "del", key);
         }
     } else {
-        cx.tx.put(key, value, at);
+        let value = match value {
+            Object::String(v) => Value::String(v),
+            Object::Hash(pairs) => Value::Collection(Kind::Hash, pairs),
+            Object::Set(all) => {
+                Value::Collection(Kind::Set, all.into_iter().map(|m| (m, Vec::new())).collect())
+            }
+        };
+        cx.tx.put_value(key, value, at)?;
         cx.tx.notify(crate::notify::GENERIC, "restore", key);
     }
     cx.out.ok();

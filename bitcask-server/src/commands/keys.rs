@@ -58,7 +58,7 @@ fn exists(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 
 fn rename_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, nx: bool) -> Res {
     let (src, dst) = (args.key(), args.key());
-    let Some((v, at)) = cx.tx.get(src)? else { return Err(Failure::err("no such key")) };
+    let Some((v, at)) = cx.tx.value(src)? else { return Err(Failure::err("no such key")) };
     let done = |cx: &mut Cx<'_>, moved: bool| {
         if nx {
             cx.out.int(i64::from(moved));
@@ -72,7 +72,7 @@ fn rename_generic(cx: &mut Cx<'_>, args: &mut Args<'_>, nx: bool) -> Res {
     }
     // The destination is written first: across a crash between two shards' writes the key
     // is at worst in both places, never in neither.
-    cx.tx.put(dst, v, at);
+    cx.tx.put_value(dst, v, at)?;
     cx.tx.delete(src)?;
     cx.tx.notify(GENERIC, "rename_from", src);
     cx.tx.notify(GENERIC, "rename_to", dst);
@@ -108,15 +108,15 @@ fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     if src == dst && to == cx.tx.db {
         return Err(Failure::err("source and destination objects are the same"));
     }
-    let found = cx.tx.get(src)?;
+    let found = cx.tx.value(src)?;
     // Only the source's lookup is a keyspace hit or miss (as Redis).
     cx.tx.count_reads.set(false);
     let copied = match found {
         Some((v, at)) if replace || !cx.tx.in_db(to, |tx| tx.exists(dst))? => {
             cx.tx.in_db(to, |tx| {
-                tx.put(dst, v, at);
                 tx.notify(GENERIC, "copy_to", dst);
-            });
+                tx.put_value(dst, v, at)
+            })?;
             1
         }
         _ => 0,

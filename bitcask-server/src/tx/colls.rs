@@ -243,3 +243,62 @@ impl<'a> Tx<'a> {
         true
     }
 }
+
+/// What a key holds, whole (RENAME, COPY, MOVE move it as it is).
+pub enum Value {
+    /// A string.
+    String(Vec<u8>),
+    /// A collection: its kind and its (member, value) pairs.
+    Collection(Kind, Vec<(Vec<u8>, Vec<u8>)>),
+}
+
+impl<'a> Tx<'a> {
+    /// What `key` holds and its expiry (0: none), if it is present.
+    pub fn value(&self, key: &[u8]) -> Result<Option<(Value, u64)>, Error> {
+        let kind = match self.get(key) {
+            Ok(found) => return Ok(found.map(|(v, at)| (Value::String(v), at))),
+            Err(TxError::Store(e)) => return Err(e),
+            Err(TxError::WrongType) => self.kind_of(key),
+        };
+        let Some(kind) = kind else { return Ok(None) };
+        let at = self.collection_expiry(key).unwrap_or(0);
+        let all = self.read_collection(key, kind, |c| {
+            let mut all = Vec::with_capacity(c.len());
+            for m in c.members() {
+                all.push((m.to_vec(), c.value(m)?.unwrap_or_default()));
+            }
+            Ok::<_, Error>(all)
+        });
+        match all {
+            Ok(Some(all)) => Ok(Some((Value::Collection(kind, all?), at))),
+            Ok(None) => Ok(None),
+            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::WrongType) => Ok(None),
+        }
+    }
+
+    /// Makes `key` hold `v` (replacing what it held), expiring at `at` (0: never).
+    pub fn put_value(&mut self, key: &[u8], v: Value, at: u64) -> Result<(), Error> {
+        let (kind, all) = match v {
+            Value::String(s) => {
+                self.put(key, s, at);
+                return Ok(());
+            }
+            Value::Collection(kind, all) => (kind, all),
+        };
+        self.delete(key)?;
+        let made = self.write_collection(key, kind, true, |c| {
+            for (m, v) in all {
+                c.insert(&m, v);
+            }
+        });
+        match made {
+            Err(TxError::Store(e)) => return Err(e),
+            Err(TxError::WrongType) | Ok(_) => {}
+        }
+        if at != 0 {
+            self.expire_collection(key, at);
+        }
+        Ok(())
+    }
+}
