@@ -1,9 +1,13 @@
 //! A collection as RAM holds it: its kind, version and expiry, and its members (a hash's
-//! fields, a set's members) in insertion order. Values stay in the store.
+//! fields, a set's members) in insertion order, or a list's positions in order. Values stay
+//! in the store.
+
+use std::collections::VecDeque;
 
 use indexmap::IndexSet;
 
 use crate::header::{Header, Kind};
+use crate::key::element_key;
 
 /// The members of a collection: insertion order, O(1) lookup, removal and access by
 /// position.
@@ -18,19 +22,67 @@ pub struct Collection {
     pub version: u64,
     /// When it expires (ms since the Unix epoch; 0: never).
     pub expire_at: u64,
-    /// Its members.
+    /// Its members (a hash, a set).
     pub members: Members,
+    /// A list's element positions, head first (ascending).
+    pub order: VecDeque<u64>,
+}
+
+/// The position of a list's first element: the middle of the range, so a list can grow
+/// 2^63 elements either way before it is renumbered.
+pub const FIRST_POSITION: u64 = 1 << 63;
+
+/// A list element's member: its position, big-endian (so members sort as positions do).
+pub fn position_member(p: u64) -> [u8; 8] {
+    p.to_be_bytes()
+}
+
+/// The position a list element's member names.
+pub fn member_position(m: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(*m.first_chunk::<8>().filter(|_| m.len() == 8)?))
 }
 
 impl Collection {
     /// An empty collection of `kind` with `version`.
     pub fn new(kind: Kind, version: u64) -> Collection {
-        Collection { kind, version, expire_at: 0, members: Members::default() }
+        Collection {
+            kind,
+            version,
+            expire_at: 0,
+            members: Members::default(),
+            order: VecDeque::new(),
+        }
     }
 
     /// Its header record.
     pub fn header(&self) -> Header {
         Header { kind: self.kind, version: self.version }
+    }
+
+    /// The stored keys of its elements, as collection `key` of database `db` (what a delete
+    /// forgets).
+    pub fn element_keys(&self, db: u8, key: &[u8]) -> Vec<Vec<u8>> {
+        match self.kind {
+            Kind::List => self
+                .order
+                .iter()
+                .map(|&p| element_key(db, key, self.version, &position_member(p)))
+                .collect(),
+            _ => self.members.iter().map(|m| element_key(db, key, self.version, m)).collect(),
+        }
+    }
+
+    /// How many elements it has.
+    pub fn len(&self) -> usize {
+        match self.kind {
+            Kind::List => self.order.len(),
+            _ => self.members.len(),
+        }
+    }
+
+    /// Whether it has none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Whether it has expired at `now` (ms since the Unix epoch).
@@ -44,6 +96,8 @@ impl Collection {
         let slots = self.members.capacity();
         // A slot: the boxed slice (16 B) with its hash (8 B) in the entries, and the index
         // table's 8 B position with its control byte.
-        slots * (16 + 8 + 8 + 1) + self.members.iter().map(|m| m.len()).sum::<usize>()
+        slots * (16 + 8 + 8 + 1)
+            + self.members.iter().map(|m| m.len()).sum::<usize>()
+            + self.order.capacity() * 8
     }
 }

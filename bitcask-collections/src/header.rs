@@ -4,7 +4,7 @@
 //! ```text
 //! offset 0       1         2       3
 //!        +-------+---------+-------+----------------+
-//!        | 'C'   | format  | kind  | version u64 BE |
+//!        | 'C'   | format  | kind  | version u64 BE |    kind 1 hash, 2 set, 3 list
 //!        +-------+---------+-------+----------------+
 //! ```
 
@@ -22,6 +22,9 @@ pub enum Kind {
     Hash,
     /// Members without values.
     Set,
+    /// Values in order: each element's member is its position (u64 big-endian), which
+    /// orders the list.
+    List,
 }
 
 impl Kind {
@@ -29,6 +32,7 @@ impl Kind {
         match self {
             Kind::Hash => 1,
             Kind::Set => 2,
+            Kind::List => 3,
         }
     }
 
@@ -36,6 +40,7 @@ impl Kind {
         match code {
             1 => Some(Kind::Hash),
             2 => Some(Kind::Set),
+            3 => Some(Kind::List),
             _ => None,
         }
     }
@@ -45,6 +50,7 @@ impl Kind {
         match self {
             Kind::Hash => "hash",
             Kind::Set => "set",
+            Kind::List => "list",
         }
     }
 }
@@ -111,7 +117,7 @@ mod tests {
 
     #[test]
     fn headers_round_trip() {
-        for kind in [Kind::Hash, Kind::Set] {
+        for kind in [Kind::Hash, Kind::Set, Kind::List] {
             let h = Header { kind, version: 0x0102_0304_0506_0708 };
             assert_eq!(Header::decode(&h.encode()), Ok(h));
         }

@@ -1,7 +1,8 @@
-//! Hashes and sets on a Bitcask store, the way the keydir does strings: **the index in RAM,
+//! Hashes, sets and lists on a Bitcask store, the way the keydir does strings: **the index in RAM,
 //! the bytes in the log**.
 //!
-//! Every element is a record of its own (a hash's field with its value, a set's member), so
+//! Every element is a record of its own (a hash's field with its value, a set's member, a
+//! list's value at its position), so
 //! a write appends what changed, never the whole collection. A collection's *header* record
 //! names its kind and a *version*; its elements carry that version in their keys
 //! ([`key`]). Deleting a collection of any size writes one record (the header's tombstone)
@@ -18,7 +19,7 @@ mod header;
 pub mod key;
 mod rebuild;
 
-pub use collection::{Collection, Members};
+pub use collection::{member_position, position_member, Collection, Members, FIRST_POSITION};
 pub use header::{Header, HeaderError, Kind, FORMAT, HEADER_LEN};
 pub use key::{element_key, header_key};
 pub use rebuild::{rebuild, Loaded, Rebuilt};

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 
 use bitcask_core::{Bitcask, Error};
 
-use crate::collection::Collection;
-use crate::header::{Header, HeaderError};
+use crate::collection::{member_position, Collection};
+use crate::header::{Header, HeaderError, Kind};
 use crate::key::{is_collection_record, parse, Stored};
 
 /// A collection found by [`rebuild`].
@@ -78,12 +78,21 @@ pub fn rebuild(store: &Bitcask) -> Result<Rebuilt, Error> {
         found.max_version = found.max_version.max(version);
         let owner = (db, key.to_vec());
         match by_key.get(&owner).and_then(|&i| found.collections.get_mut(i)) {
-            Some(l) if l.collection.version == version => {
-                l.collection.members.insert(member.into());
-            }
+            Some(l) if l.collection.version == version => match l.collection.kind {
+                Kind::List => match member_position(member) {
+                    Some(p) => l.collection.order.push_back(p),
+                    None => found.orphans.push(k),
+                },
+                _ => {
+                    l.collection.members.insert(member.into());
+                }
+            },
             _ if unreadable.contains_key(&owner) => {}
             _ => found.orphans.push(k),
         }
+    }
+    for l in &mut found.collections {
+        l.collection.order.make_contiguous().sort_unstable();
     }
     Ok(found)
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 
-use bitcask_collections::{element_key, key::Stored, rebuild, Collection};
+use bitcask_collections::{key::Stored, rebuild, Collection};
 use bitcask_core::sharded::{key_slot, SLOTS};
 use bitcask_core::{Error, ShardedBitcask};
 use smallvec::SmallVec;
@@ -96,7 +96,7 @@ impl Colls {
                 if db.is_some_and(|db| db != d) {
                     return true;
                 }
-                elements.extend(c.members.iter().map(|m| element_key(d, key, c.version, m)));
+                elements.extend(c.element_keys(d, key));
                 self.count.fetch_sub(1, Relaxed);
                 false
             });

@@ -68,6 +68,17 @@ async fn run(srv: &Arc<Shared>, socket: &mut Socket, sess: &mut Session) -> std:
     // Requests left unrun because replies were waiting: run them before reading more.
     let mut pending = false;
     loop {
+        if let Some(b) = sess.blocked.take() {
+            match wait_blocked(srv, &b, socket, woken.as_mut(), &mut c.input).await? {
+                Read::Closed => return Ok(()),
+                Read::Woken => woken.set(wake_up(sess.client.clone())),
+                Read::Data => {}
+            }
+            if !run_blocked(srv, socket, sess, &mut c, b).await? {
+                return Ok(());
+            }
+            continue;
+        }
         if !pending {
             if c.input.unparsed().len() > srv.rt.max_query_buffer() {
                 eprintln!(
@@ -263,6 +274,11 @@ async fn run_requests(srv: &Arc<Shared>, sess: &mut Session, c: &mut Conn) -> (u
                     sess.wrote |= run_deferred(srv, &mut c.out, work).await;
                 }
                 after_command(sess, &mut c.out, mark);
+                if sess.blocked.is_some() {
+                    // The replies so far go out; the rest of the requests wait for it.
+                    more = true;
+                    break;
+                }
             }
             Ok(None) => break,
             Err(e) => {
@@ -350,6 +366,61 @@ fn held_by_pause(srv: &Shared, sess: &Session, argv: &[&[u8]]) -> Option<bool> {
     let pause = srv.clients.paused()?;
     let writes = crate::commands::may_write(srv, sess, argv);
     (pause.all || writes).then_some(writes)
+}
+
+/// Runs a blocked command again (it answers, or blocks once more), and sends its reply;
+/// false when the connection ends instead (the client was killed, or sent past the query
+/// buffer limit meanwhile).
+async fn run_blocked(
+    srv: &Arc<Shared>,
+    socket: &mut Socket,
+    sess: &mut Session,
+    c: &mut Conn,
+    b: crate::session::Blocked,
+) -> std::io::Result<bool> {
+    if killed_now(sess) || c.input.unparsed().len() > srv.rt.max_query_buffer() {
+        return Ok(false);
+    }
+    sess.block_deadline = Some(b.deadline);
+    let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
+    run_one(srv, sess, &mut c.out, &argv);
+    sess.block_deadline = None;
+    if sess.blocked.is_none() {
+        srv.stats.commands_processed.fetch_add(1, Relaxed);
+        reply(srv, socket, sess, &mut c.out, 1).await?;
+    }
+    Ok(true)
+}
+
+/// Waits until a blocked command should run again: a push to a list, its deadline, or
+/// 100 ms (a list made another way: RESTORE, RENAME, a transaction). What the client sends
+/// meanwhile is kept for after it; `Closed` when it leaves, `Woken` when its wake-up fired
+/// (a push for it, or CLIENT KILL).
+async fn wait_blocked(
+    srv: &Shared,
+    b: &crate::session::Blocked,
+    socket: &mut Socket,
+    woken: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    input: &mut InBuf,
+) -> std::io::Result<Read> {
+    let now = crate::keyspace::now_ms();
+    let wait = b.deadline.saturating_sub(now).min(100);
+    srv.clients.paused_now.fetch_add(1, Relaxed);
+    let spare = input.spare();
+    let r = tokio::select! {
+        _ = srv.pushed.notified() => Ok(Read::Data),
+        _ = tokio::time::sleep(Duration::from_millis(wait)) => Ok(Read::Data),
+        _ = woken => Ok(Read::Woken),
+        n = socket.read(spare) => match n {
+            Ok(0) | Err(_) => Ok(Read::Closed),
+            Ok(n) => {
+                input.filled(n);
+                Ok(Read::Data)
+            }
+        },
+    };
+    srv.clients.paused_now.fetch_sub(1, Relaxed);
+    r
 }
 
 /// Waits for the pause to end (or to stop holding a command that `writes` or not).

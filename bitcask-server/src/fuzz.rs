@@ -66,6 +66,7 @@ pub fn restore_payload(data: &[u8]) {
                 Object::String(s) => dump_string(s),
                 Object::Hash(pairs) => dump_hash(pairs),
                 Object::Set(members) => dump_set(members),
+                Object::List(values) => crate::rdb::dump_list(values),
             };
             assert_eq!(restore_object(&again).ok(), Some(v), "round trip");
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bitcask_collections::{element_key, header_key};
+use bitcask_collections::header_key;
 use bitcask_core::sharded::{key_slot, routing_slot, NAMESPACED, SLOTS};
 use bitcask_core::{Bitcask, Error, ShardedBitcask, WriteBatch};
 
@@ -380,8 +380,7 @@ impl Keyspace {
         let gone = self.colls.slot(key).remove(crate::colls::name(db, key).as_slice());
         if let Some(c) = gone {
             self.colls.counted(-1);
-            let elements: Vec<Vec<u8>> =
-                c.members.iter().map(|m| element_key(db, key, c.version, m)).collect();
+            let elements = c.element_keys(db, key);
             self.forget(&elements)?;
         }
         Ok(())

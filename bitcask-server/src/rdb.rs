@@ -52,7 +52,9 @@ pub fn dump_string(value: &[u8]) -> Vec<u8> {
 
 /// The type bytes of the collections Redis 7.0 writes: a set and a hash as plain lists of
 /// strings, an intset, a listpack hash.
+const TYPE_LIST: u8 = 1;
 const TYPE_SET: u8 = 2;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const TYPE_HASH: u8 = 4;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
@@ -69,6 +71,33 @@ pub enum Object {
     Hash(Vec<Pair>),
     /// A set's members.
     Set(Vec<Vec<u8>>),
+    /// A list's values, head first.
+    List(Vec<Vec<u8>>),
+}
+
+/// The DUMP payload of a list (a plain list of values, which every Redis reads).
+pub fn dump_list(values: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![TYPE_LIST];
+    write_len(&mut out, values.len() as u64);
+    for v in values {
+        write_string(&mut out, v);
+    }
+    with_footer(out)
+}
+
+/// The values of a quicklist (Redis 7.0's list): its nodes, each plain (one value) or a
+/// listpack of values.
+fn quicklist(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, DecodeError> {
+    let nodes = r.plain_len()?;
+    let mut out = Vec::new();
+    for _ in 0..nodes {
+        match r.plain_len()? {
+            1 => out.push(r.string()?),
+            2 => out.extend(listpack(&r.string()?)?),
+            _ => return Err(DecodeError::BadFormat),
+        }
+    }
+    Ok(out)
 }
 
 /// The DUMP payload of a hash (as a plain list of fields and values, which every Redis
@@ -108,6 +137,8 @@ pub fn restore_object(payload: &[u8]) -> Result<Object, DecodeError> {
     let mut r = Reader { bytes: rest, at: 0 };
     let obj = match kind {
         TYPE_STRING => Object::String(r.string()?),
+        TYPE_LIST => Object::List(r.strings(1)?),
+        TYPE_LIST_QUICKLIST_2 => Object::List(quicklist(&mut r)?),
         TYPE_SET => Object::Set(r.strings(1)?),
         TYPE_HASH => Object::Hash(pairs(r.strings(2)?)?),
         TYPE_SET_INTSET => Object::Set(intset(&r.string()?)?),

@@ -9,6 +9,14 @@ use crate::shared::Shared;
 /// wrote (so `--sync always` waits for the fsync that covers it).
 pub type Deferred = Box<dyn FnOnce(&Shared, &mut Out) -> bool + Send>;
 
+/// A blocked command: its arguments and deadline (ms since the epoch; `u64::MAX`: none).
+pub struct Blocked {
+    /// The command, to run again.
+    pub argv: Vec<Vec<u8>>,
+    /// When it answers its timeout.
+    pub deadline: u64,
+}
+
 /// One connection's state.
 pub struct Session {
     /// The client id (CLIENT ID).
@@ -38,6 +46,12 @@ pub struct Session {
     pub quit: bool,
     /// Work for a blocking thread before the next request runs.
     pub deferred: Option<Deferred>,
+    /// A blocking command (BLPOP, ...) found nothing: it runs again when a list is pushed
+    /// to, and answers its timeout at its deadline.
+    pub blocked: Option<Blocked>,
+    /// The deadline of the blocked command running again (ms since the epoch; `u64::MAX`:
+    /// none).
+    pub block_deadline: Option<u64>,
     /// Where the script (EVAL, FCALL, ...) now running may run.
     pub script_place: ScriptPlace,
     /// The peer's address.
@@ -104,6 +118,8 @@ impl Session {
             wrote: false,
             quit: false,
             deferred: None,
+            blocked: None,
+            block_deadline: None,
             script_place: ScriptPlace::Here,
             addr,
             client: None,

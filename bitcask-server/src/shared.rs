@@ -43,6 +43,9 @@ pub struct Counters {
 pub struct Shared {
     /// The store.
     pub ks: Keyspace,
+    /// Fired when a command pushes to a list (clients blocked in BLPOP and its kind try
+    /// again).
+    pub pushed: tokio::sync::Notify,
     /// The flags.
     pub cfg: Config,
     /// The actual listening port (the flag may say 0).
@@ -131,6 +134,7 @@ impl Shared {
             last_save_error: Mutex::new(None),
             merging: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
+            pushed: tokio::sync::Notify::new(),
             stopping: AtomicBool::new(false),
             scripts: Arc::default(),
             cmdstats,

@@ -1,8 +1,8 @@
 //! Hashes and sets under `--sync always`, power cut while writers run (each power-loss mode
 //! on its own copy of the disk): the reopened server holds, for every collection, exactly
 //! the state after some prefix of its writer's commands that includes every acknowledged
-//! one. HSET, HDEL, SADD, SREM and DEL of whole collections (re-created at once under the
-//! same key) are in flight.
+//! one. HSET, HDEL, SADD, SREM, RPUSH, LPOP and DEL of whole collections (re-created at
+//! once under the same key) are in flight.
 
 mod common;
 
@@ -21,6 +21,7 @@ use common::{Raw, Reply};
 struct State {
     hash: BTreeMap<String, String>,
     set: BTreeSet<String>,
+    list: Vec<String>,
 }
 
 /// A writer's states: `states[i]` after its first `i` commands; `acked` of them answered.
@@ -32,7 +33,7 @@ struct History {
 
 /// Writer `t`'s command `i` and what it does to the model.
 fn command(t: usize, i: usize, s: &mut State) -> Vec<String> {
-    let (h, set) = (format!("h{t}"), format!("s{t}"));
+    let (h, set, list) = (format!("h{t}"), format!("s{t}"), format!("l{t}"));
     let cmd: Vec<String> = match i % 11 {
         0 | 3 | 6 => {
             let (f, v) = (format!("f{}", i % 37), format!("v{i}"));
@@ -54,9 +55,19 @@ fn command(t: usize, i: usize, s: &mut State) -> Vec<String> {
             s.set.remove(&m);
             vec!["SREM".into(), set, m]
         }
-        _ if i % 3 == 0 => {
+        9 => {
+            s.list.push(format!("v{i}"));
+            vec!["RPUSH".into(), list, format!("v{i}")]
+        }
+        _ if i.is_multiple_of(3) => {
             s.hash.clear();
             vec!["DEL".into(), h]
+        }
+        _ if i % 3 == 1 => {
+            if !s.list.is_empty() {
+                s.list.remove(0);
+            }
+            vec!["LPOP".into(), list]
         }
         _ => {
             s.set.clear();
@@ -77,7 +88,7 @@ fn writer(port: u16, t: usize, log: Arc<Mutex<History>>, stop: Arc<AtomicBool>) 
         let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
         c.send(&Raw::frame(&args));
         match c.try_read() {
-            Some(Reply::Int(_)) => log.lock().unwrap().acked = i + 1,
+            Some(Reply::Int(_) | Reply::Bulk(_) | Reply::Nil) => log.lock().unwrap().acked = i + 1,
             _ => return,
         }
         i += 1;
@@ -115,7 +126,9 @@ fn read_state(c: &mut Raw, t: usize) -> State {
         c.cmd(&["HGETALL", &format!("h{t}")]).items().iter().map(Reply::text).collect();
     let hash = items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
     let set = c.cmd(&["SMEMBERS", &format!("s{t}")]).items().iter().map(Reply::text).collect();
-    State { hash, set }
+    let list =
+        c.cmd(&["LRANGE", &format!("l{t}"), "0", "-1"]).items().iter().map(Reply::text).collect();
+    State { hash, set, list }
 }
 
 #[test]

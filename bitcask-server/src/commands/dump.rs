@@ -32,6 +32,9 @@ fn dump(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         Some((Value::Collection(Kind::Set, all), _)) => {
             rdb::dump_set(&all.into_iter().map(|(m, _)| m).collect::<Vec<_>>())
         }
+        Some((Value::Collection(Kind::List, all), _)) => {
+            rdb::dump_list(&all.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+        }
         Some((Value::String(v), _)) => rdb::dump_string(&v),
         None => {
             cx.out.null();
@@ -105,6 +108,9 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         let value = match value {
             Object::String(v) => Value::String(v),
             Object::Hash(pairs) => Value::Collection(Kind::Hash, pairs),
+            Object::List(all) => {
+                Value::Collection(Kind::List, all.into_iter().map(|v| (Vec::new(), v)).collect())
+            }
             Object::Set(all) => {
                 Value::Collection(Kind::Set, all.into_iter().map(|m| (m, Vec::new())).collect())
             }

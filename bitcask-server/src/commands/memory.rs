@@ -53,6 +53,10 @@ fn collection_encoding(cx: &Cx<'_>, key: &[u8], kind: Kind) -> Result<&'static s
     let (prefix, ints) = match kind {
         Kind::Hash => ("hash", false),
         Kind::Set => ("set", true),
+        Kind::List => {
+            let n = cx.tx.read_collection(key, kind, |c| c.len())?.unwrap_or(0);
+            return Ok(if n <= 128 { "listpack" } else { "quicklist" });
+        }
     };
     let entries = rt.encoding(&format!("{prefix}-max-listpack-entries")).max(0) as usize;
     let value = rt.encoding(&format!("{prefix}-max-listpack-value")).max(0) as usize;

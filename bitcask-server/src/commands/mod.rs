@@ -8,6 +8,7 @@ mod run;
 mod spec;
 
 mod bits;
+mod blocking;
 mod client;
 mod cluster;
 mod command;
@@ -19,6 +20,7 @@ mod hashes;
 mod keys;
 mod latency;
 mod lcs;
+mod lists;
 mod members;
 mod memory;
 mod pubsub;

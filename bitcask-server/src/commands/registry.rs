@@ -3,8 +3,8 @@
 
 use super::spec::Table;
 use super::{
-    bits, client, cluster, command, connection, databases, dump, functions, hashes, keys, latency,
-    lcs, memory, pubsub, scripting, server, sets, strings, transaction,
+    bits, blocking, client, cluster, command, connection, databases, dump, functions, hashes, keys,
+    latency, lcs, lists, memory, pubsub, scripting, server, sets, strings, transaction,
 };
 
 /// Every command.
@@ -18,6 +18,8 @@ pub static TABLE: Table = Table::new(&[
     keys::COMMANDS,
     hashes::COMMANDS,
     sets::COMMANDS,
+    lists::COMMANDS,
+    blocking::COMMANDS,
     memory::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,

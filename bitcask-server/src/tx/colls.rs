@@ -2,7 +2,8 @@
 //! (changed at once, under the slot's lock the command holds) and their records (written
 //! by the commit, with the elements of dropped collections forgotten after it).
 
-use bitcask_collections::{element_key, header_key, Collection, Kind, Members};
+use bitcask_collections::FIRST_POSITION;
+use bitcask_collections::{element_key, header_key, position_member, Collection, Kind, Members};
 use bitcask_core::Error;
 
 use super::{Tx, TxError};
@@ -26,9 +27,9 @@ impl Editor<'_> {
         &self.coll.members
     }
 
-    /// How many members it has.
+    /// How many elements it has.
     pub fn len(&self) -> usize {
-        self.coll.members.len()
+        self.coll.len()
     }
 
     /// Whether `member` is one.
@@ -49,7 +50,12 @@ impl Editor<'_> {
         if !self.contains(member) {
             return Ok(None);
         }
-        let k = self.element(member);
+        self.lookup(self.element(member), f)
+    }
+
+    /// Calls `f` with the value of the element stored as `k`: this edit's writes first,
+    /// then the write set's, then the store.
+    fn lookup<R>(&self, k: Vec<u8>, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>, Error> {
         let written =
             self.writes.iter().rev().chain(self.pending.iter().rev()).find(|(w, _)| *w == k);
         match written {
@@ -86,6 +92,114 @@ impl Editor<'_> {
             self.writes.push((k, None));
         }
         gone
+    }
+}
+
+/// A list's positions are this far apart when pushed, so an insertion between two
+/// neighbours finds a free position (halving the gap) about 20 times before the list is
+/// renumbered.
+const STEP: u64 = 1 << 20;
+
+/// A list's elements, by index (0: the head).
+impl Editor<'_> {
+    fn at(&self, p: u64) -> Vec<u8> {
+        self.element(&position_member(p))
+    }
+
+    /// The value at `index`.
+    pub fn get(&self, index: usize) -> Result<Option<Vec<u8>>, Error> {
+        match self.coll.order.get(index) {
+            Some(&p) => self.lookup(self.at(p), <[u8]>::to_vec),
+            None => Ok(None),
+        }
+    }
+
+    /// Adds `value` at the head (`front`) or the tail.
+    pub fn push(&mut self, front: bool, value: Vec<u8>) {
+        let p = match (front, self.coll.order.front(), self.coll.order.back()) {
+            (_, None, _) => FIRST_POSITION,
+            (true, Some(&h), _) => h.saturating_sub(STEP),
+            (false, _, Some(&t)) => t.saturating_add(STEP),
+            (false, _, None) => FIRST_POSITION,
+        };
+        let edge = if front { self.coll.order.front() } else { self.coll.order.back() };
+        if edge == Some(&p) {
+            // The end of the range (after 2^43 pushes one way): insert renumbers.
+            let i = if front { 0 } else { self.coll.order.len() };
+            self.insert_at(i, value);
+            return;
+        }
+        if front {
+            self.coll.order.push_front(p);
+        } else {
+            self.coll.order.push_back(p);
+        }
+        let k = self.at(p);
+        self.writes.push((k, Some((value, 0))));
+    }
+
+    /// Removes and returns the element at `index`.
+    pub fn take(&mut self, index: usize) -> Result<Option<Vec<u8>>, Error> {
+        let Some(v) = self.get(index)? else { return Ok(None) };
+        if let Some(p) = self.coll.order.remove(index) {
+            let k = self.at(p);
+            self.writes.push((k, None));
+        }
+        Ok(Some(v))
+    }
+
+    /// Replaces the value at `index` (which exists).
+    pub fn set(&mut self, index: usize, value: Vec<u8>) {
+        if let Some(&p) = self.coll.order.get(index) {
+            let k = self.at(p);
+            self.writes.push((k, Some((value, 0))));
+        }
+    }
+
+    /// Inserts `value` before the element at `index` (at the tail when `index` is the
+    /// length), renumbering the list when its neighbours leave no position between them.
+    pub fn insert_at(&mut self, index: usize, value: Vec<u8>) {
+        let order = &self.coll.order;
+        let before = index.checked_sub(1).and_then(|i| order.get(i)).copied();
+        let after = order.get(index).copied();
+        let p = match (before, after) {
+            (Some(a), Some(b)) if b - a >= 2 => Some(a + (b - a) / 2),
+            (None, Some(b)) if b >= 1 => Some(b.saturating_sub(STEP).max(b / 2)),
+            (Some(a), None) if a < u64::MAX => {
+                Some(a.saturating_add(STEP).max(a + (u64::MAX - a) / 2))
+            }
+            (None, None) => Some(FIRST_POSITION),
+            _ => None,
+        };
+        match p {
+            Some(p) => {
+                self.coll.order.insert(index, p);
+                let k = self.at(p);
+                self.writes.push((k, Some((value, 0))));
+            }
+            None => self.renumber(index, value),
+        }
+    }
+
+    /// Writes every element again at evenly spaced positions, `value` inserted at `index`.
+    fn renumber(&mut self, index: usize, value: Vec<u8>) {
+        let mut values = Vec::with_capacity(self.coll.order.len() + 1);
+        for i in 0..self.coll.order.len() {
+            // A value that cannot be read is kept empty rather than lost with its place.
+            values.push(self.get(i).ok().flatten().unwrap_or_default());
+        }
+        values.insert(index.min(values.len()), value);
+        for p in std::mem::take(&mut self.coll.order) {
+            let k = self.at(p);
+            self.writes.push((k, None));
+        }
+        let start = FIRST_POSITION - (values.len() as u64 / 2) * STEP;
+        for (i, v) in values.into_iter().enumerate() {
+            let p = start + i as u64 * STEP;
+            self.coll.order.push_back(p);
+            let k = self.at(p);
+            self.writes.push((k, Some((v, 0))));
+        }
     }
 }
 
@@ -162,8 +276,7 @@ impl<'a> Tx<'a> {
         if slot.get(n.as_slice()).is_some_and(|c| c.expired(self.now)) {
             if let Some(old) = slot.remove(n.as_slice()) {
                 self.ks.colls.counted(-1);
-                self.forgets
-                    .extend(old.members.iter().map(|m| element_key(db, key, old.version, m)));
+                self.forgets.extend(old.element_keys(db, key));
             }
         }
         let existed = match slot.get(n.as_slice()) {
@@ -188,7 +301,7 @@ impl<'a> Tx<'a> {
         let Some(coll) = slot.get_mut(n.as_slice()) else { return Ok(None) };
         let mut ed = Editor { coll, db, key, ks: self.ks, pending: &self.ops, writes: Vec::new() };
         let r = f(&mut ed);
-        let (writes, header, empty) = (ed.writes, ed.coll.header(), ed.coll.members.is_empty());
+        let (writes, header, empty) = (ed.writes, ed.coll.header(), ed.coll.is_empty());
         let hk = header_key(db, key);
         if empty {
             slot.remove(n.as_slice());
@@ -220,7 +333,7 @@ impl<'a> Tx<'a> {
         let gone = self.ks.colls.slot(key).remove(name(db, key).as_slice());
         let Some(old) = gone else { return false };
         self.ks.colls.counted(-1);
-        self.forgets.extend(old.members.iter().map(|m| element_key(db, key, old.version, m)));
+        self.forgets.extend(old.element_keys(db, key));
         self.ops.push((header_key(db, key), None));
         self.colls_written.push((db, key.to_vec()));
         self.touch(key);
@@ -248,7 +361,8 @@ impl<'a> Tx<'a> {
 pub enum Value {
     /// A string.
     String(Vec<u8>),
-    /// A collection: its kind and its (member, value) pairs.
+    /// A collection: its kind and its (member, value) pairs (a list's values in order, with
+    /// empty members).
     Collection(Kind, Vec<(Vec<u8>, Vec<u8>)>),
 }
 
@@ -264,6 +378,12 @@ impl<'a> Tx<'a> {
         let at = self.collection_expiry(key).unwrap_or(0);
         let all = self.read_collection(key, kind, |c| {
             let mut all = Vec::with_capacity(c.len());
+            if kind == Kind::List {
+                for i in 0..c.len() {
+                    all.push((Vec::new(), c.get(i)?.unwrap_or_default()));
+                }
+                return Ok(all);
+            }
             for m in c.members() {
                 all.push((m.to_vec(), c.value(m)?.unwrap_or_default()));
             }
@@ -289,7 +409,12 @@ impl<'a> Tx<'a> {
         self.delete(key)?;
         let made = self.write_collection(key, kind, true, |c| {
             for (m, v) in all {
-                c.insert(&m, v);
+                match kind {
+                    Kind::List => c.push(false, v),
+                    _ => {
+                        c.insert(&m, v);
+                    }
+                }
             }
         });
         match made {
