@@ -387,6 +387,10 @@ async fn run_blocked(
     sess.block_deadline = None;
     if sess.blocked.is_none() {
         srv.stats.commands_processed.fetch_add(1, Relaxed);
+        // Invalidations its own write caused go after its reply (as after any command).
+        if !deliver(sess, &mut c.out) {
+            return Ok(false);
+        }
         reply(srv, socket, sess, &mut c.out, 1).await?;
     }
     Ok(true)
