@@ -119,6 +119,10 @@ fn each_type_refuses_the_others_commands() {
     let types: Vec<String> =
         ["str", "h", "s", "none"].iter().map(|k| c.cmd(&["TYPE", k]).text()).collect();
     assert_eq!(types, ["string", "hash", "set", "none"]);
+    for (ty, want) in [("hash", "h"), ("SET", "s"), ("string", "str")] {
+        let r = c.cmd(&["SCAN", "0", "TYPE", ty, "COUNT", "100"]).items();
+        assert_eq!(r[1].items(), [Reply::bulk(want)], "SCAN TYPE {ty}");
+    }
     // MGET answers nil for a key of another type; SET replaces any type.
     assert_eq!(c.cmd(&["MGET", "h", "str"]).items(), [Reply::Nil, Reply::bulk("v")]);
     assert_eq!(c.cmd(&["SET", "h", "now a string"]), Reply::ok());

@@ -321,8 +321,10 @@ fn matching_keys(
 }
 
 /// SCAN's options: MATCH, COUNT and TYPE (only `string` finds keys).
-fn scan_opts<'a>(args: &mut Args<'a>) -> Result<(Option<&'a [u8]>, usize, bool), Failure> {
-    let (mut pattern, mut count, mut only_strings) = (None, 10usize, true);
+fn scan_opts<'a>(
+    args: &mut Args<'a>,
+) -> Result<(Option<&'a [u8]>, usize, Option<&'a [u8]>), Failure> {
+    let (mut pattern, mut count, mut only) = (None, 10usize, None);
     while args.left() > 0 {
         if args.left() < 2 {
             return Err(Failure::syntax());
@@ -334,23 +336,27 @@ fn scan_opts<'a>(args: &mut Args<'a>) -> Result<(Option<&'a [u8]>, usize, bool),
                 _ => return Err(Failure::syntax()),
             };
         } else if args.eat("type") {
-            only_strings = is(args.key(), "string");
+            only = Some(args.key());
         } else {
             return Err(Failure::syntax());
         }
     }
-    Ok((pattern, count, only_strings))
+    Ok((pattern, count, only))
 }
 
 fn scan(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let cursor = std::str::from_utf8(args.key()).ok().and_then(|s| s.parse::<u64>().ok());
     let cursor = cursor.ok_or(Failure::err("invalid cursor"))?;
-    let (pattern, count, only_strings) = scan_opts(args)?;
+    let (pattern, count, only) = scan_opts(args)?;
     let (keys, next) = cx.srv.ks.scan_keys(cx.tx.db, cursor, count)?;
     let pattern = pattern.map(glob::Pattern::new);
+    // TYPE keeps the keys of that type (the name as TYPE gives it, any case).
+    let of_type = |k: &[u8]| {
+        only.is_none_or(|t| is(t, cx.tx.kind_of(k).map_or("string", |kind| kind.name())))
+    };
     let keys: Vec<&Vec<u8>> = keys
         .iter()
-        .filter(|k| only_strings && pattern.as_ref().is_none_or(|p| p.matches(k)))
+        .filter(|k| pattern.as_ref().is_none_or(|p| p.matches(k)) && of_type(k))
         .collect();
     cx.out.array(2);
     cx.out.bulk(next.to_string().as_bytes());
