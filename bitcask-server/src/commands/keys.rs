@@ -321,9 +321,10 @@ fn matching_keys(
 }
 
 /// SCAN's options: MATCH, COUNT and TYPE (only `string` finds keys).
-fn scan_opts<'a>(
-    args: &mut Args<'a>,
-) -> Result<(Option<&'a [u8]>, usize, Option<&'a [u8]>), Failure> {
+/// SCAN's options: MATCH's pattern, COUNT, TYPE's name.
+type ScanOpts<'a> = (Option<&'a [u8]>, usize, Option<&'a [u8]>);
+
+fn scan_opts<'a>(args: &mut Args<'a>) -> Result<ScanOpts<'a>, Failure> {
     let (mut pattern, mut count, mut only) = (None, 10usize, None);
     while args.left() > 0 {
         if args.left() < 2 {
