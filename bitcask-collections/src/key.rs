@@ -30,10 +30,12 @@ pub fn header_key(db: u8, key: &[u8]) -> Vec<u8> {
 /// The stored key of element `member` of version `version` of collection `key` in
 /// database `db`.
 pub fn element_key(db: u8, key: &[u8], version: u64, member: &[u8]) -> Vec<u8> {
-    let mut rest = Vec::with_capacity(VERSION_LEN + member.len());
-    rest.extend_from_slice(&version.to_be_bytes());
-    rest.extend_from_slice(member);
-    Namespaced { ns: [ELEMENT, db], key, rest: &rest }.encode()
+    // One allocation: the namespaced prefix, then the rest in place.
+    let mut out = Vec::with_capacity(7 + key.len() + VERSION_LEN + member.len());
+    Namespaced { ns: [ELEMENT, db], key, rest: b"" }.encode_into(&mut out);
+    out.extend_from_slice(&version.to_be_bytes());
+    out.extend_from_slice(member);
+    out
 }
 
 /// A stored key of a collection, parsed.

@@ -12,8 +12,9 @@ use bitcask_core::sharded::{key_slot, SLOTS};
 use bitcask_core::{Error, ShardedBitcask};
 use smallvec::SmallVec;
 
-/// The collections of one slot, by `[physical db] ++ key`.
-pub type SlotColls = HashMap<Box<[u8]>, Collection>;
+/// The collections of one slot, by `[physical db] ++ key` (a seeded fast hash: the keys are
+/// the clients', so the seed matters).
+pub type SlotColls = HashMap<Box<[u8]>, Collection, foldhash::fast::RandomState>;
 
 /// The name a collection has in its slot's table.
 pub fn name(db: u8, key: &[u8]) -> SmallVec<[u8; 64]> {

@@ -302,24 +302,31 @@ impl<'a> Tx<'a> {
         let mut ed = Editor { coll, db, key, ks: self.ks, pending: &self.ops, writes: Vec::new() };
         let r = f(&mut ed);
         let (writes, header, empty) = (ed.writes, ed.coll.header(), ed.coll.is_empty());
-        let hk = header_key(db, key);
         if empty {
             slot.remove(n.as_slice());
             if existed {
                 self.ks.colls.counted(-1);
-                self.ops.push((hk, None));
+                self.ops.push((header_key(db, key), None));
             }
         } else if !existed {
             self.ks.colls.counted(1);
-            self.ops.push((hk, Some((header.encode().to_vec(), 0))));
+            self.ops.push((header_key(db, key), Some((header.encode().to_vec(), 0))));
         }
         drop(slot);
         if !writes.is_empty() || !existed {
             self.ops.extend(writes.into_iter().filter(|_| !empty || existed));
-            self.colls_written.push((db, key.to_vec()));
-            self.touch(key);
+            self.note_written(db, key);
         }
         Ok(Some(r))
+    }
+
+    /// Notes that collection `key` of physical database `db` was written (for client-side
+    /// caching, and to read it back should the commit fail).
+    fn note_written(&mut self, db: u8, key: &[u8]) {
+        if !self.colls_written.iter().any(|(d, k)| *d == db && k == key) {
+            self.colls_written.push((db, key.to_vec()));
+        }
+        self.touch(key);
     }
 
     /// Drops the collection `key` holds, if it holds a live one: one header tombstone, its
@@ -335,8 +342,7 @@ impl<'a> Tx<'a> {
         self.ks.colls.counted(-1);
         self.forgets.extend(old.element_keys(db, key));
         self.ops.push((header_key(db, key), None));
-        self.colls_written.push((db, key.to_vec()));
-        self.touch(key);
+        self.note_written(db, key);
         !old.expired(self.now)
     }
 
@@ -351,8 +357,7 @@ impl<'a> Tx<'a> {
         let header = c.header().encode().to_vec();
         drop(slot);
         self.ops.push((header_key(db, key), Some((header, at))));
-        self.colls_written.push((db, key.to_vec()));
-        self.touch(key);
+        self.note_written(db, key);
         true
     }
 }
