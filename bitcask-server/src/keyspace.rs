@@ -237,6 +237,15 @@ impl Keyspace {
         self.db.shard_for(key)?.get_with(key, f)
     }
 
+    /// Calls `f(i, value)` for each of `keys` (`None`: absent), the reads issued together.
+    pub fn get_many_with<K: AsRef<[u8]>>(
+        &self,
+        keys: &[K],
+        f: impl FnMut(usize, Option<&[u8]>),
+    ) -> Result<(), Error> {
+        self.db.get_many_with(keys, f)
+    }
+
     /// Whether `key` is present.
     pub fn contains(&self, key: &[u8]) -> Result<bool, Error> {
         self.db.shard_for(key)?.contains(key)

@@ -101,11 +101,9 @@ fn hmget(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 /// Every (field, value) of hash `key` (empty when absent).
 fn pairs_of(cx: &Cx<'_>, key: &[u8]) -> Result<Vec<Pair>, Failure> {
     let all = read(cx, key, Kind::Hash, |h| {
-        let mut all = Vec::with_capacity(h.len());
-        for f in h.members() {
-            all.push((f.to_vec(), h.value(f)?.unwrap_or_default()));
-        }
-        Ok::<_, bitcask_core::Error>(all)
+        let fields: Vec<&[u8]> = h.members().iter().map(|f| &**f).collect();
+        let values = h.values_of(&fields)?;
+        Ok::<_, bitcask_core::Error>(fields.iter().map(|f| f.to_vec()).zip(values).collect())
     })?;
     Ok(all.transpose()?.unwrap_or_default())
 }

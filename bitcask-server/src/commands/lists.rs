@@ -212,7 +212,7 @@ fn values_in(
     l: &Editor<'_>,
     range: std::ops::Range<usize>,
 ) -> Result<Vec<Vec<u8>>, bitcask_core::Error> {
-    range.map(|i| l.get(i).map(Option::unwrap_or_default)).collect()
+    l.range_values(range)
 }
 
 fn lrange(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {

@@ -65,6 +65,45 @@ impl Editor<'_> {
         }
     }
 
+    /// The values of the elements stored as `keys` (`None`: absent): this edit's writes and
+    /// the write set's first, the rest read from the store in one batch.
+    fn lookup_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        let mut out = vec![None; keys.len()];
+        let mut stored = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            let mut written = self.writes.iter().rev().chain(self.pending.iter().rev());
+            match written.find(|(w, _)| w == k) {
+                Some((_, Some((v, _)))) => out[i] = Some(v.clone()),
+                Some((_, None)) => {}
+                None => stored.push(i),
+            }
+        }
+        if !stored.is_empty() {
+            let these: Vec<&[u8]> =
+                stored.iter().filter_map(|&i| keys.get(i).map(Vec::as_slice)).collect();
+            self.ks.get_many_with(&these, |j, v| {
+                if let (Some(&i), Some(v)) = (stored.get(j), v) {
+                    out[i] = Some(v.to_vec());
+                }
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// The values of hash fields `fields` (empty for a field that is none).
+    pub fn values_of<M: AsRef<[u8]>>(&self, fields: &[M]) -> Result<Vec<Vec<u8>>, Error> {
+        let keys: Vec<Vec<u8>> = fields.iter().map(|f| self.element(f.as_ref())).collect();
+        let found = self.lookup_many(&keys)?;
+        let known = fields.iter().map(|f| self.contains(f.as_ref()));
+        Ok(found.into_iter().zip(known).map(|(v, k)| v.filter(|_| k).unwrap_or_default()).collect())
+    }
+
+    /// The values of a list's elements in `range` of indexes.
+    pub fn range_values(&self, range: std::ops::Range<usize>) -> Result<Vec<Vec<u8>>, Error> {
+        let keys: Vec<Vec<u8>> = self.coll.order.range(range).map(|&p| self.at(p)).collect();
+        Ok(self.lookup_many(&keys)?.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
     /// The value of `member`, copied.
     pub fn value(&self, member: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         self.with_value(member, <[u8]>::to_vec)
@@ -384,14 +423,12 @@ impl<'a> Tx<'a> {
         let all = self.read_collection(key, kind, |c| {
             let mut all = Vec::with_capacity(c.len());
             if kind == Kind::List {
-                for i in 0..c.len() {
-                    all.push((Vec::new(), c.get(i)?.unwrap_or_default()));
-                }
+                all.extend(c.range_values(0..c.len())?.into_iter().map(|v| (Vec::new(), v)));
                 return Ok(all);
             }
-            for m in c.members() {
-                all.push((m.to_vec(), c.value(m)?.unwrap_or_default()));
-            }
+            let members: Vec<&[u8]> = c.members().iter().map(|m| &**m).collect();
+            let values = c.values_of(&members)?;
+            all.extend(members.iter().map(|m| m.to_vec()).zip(values));
             Ok::<_, Error>(all)
         });
         match all {
