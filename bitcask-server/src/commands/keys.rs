@@ -114,8 +114,10 @@ fn copy(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let copied = match found {
         Some((v, at)) if replace || !cx.tx.in_db(to, |tx| tx.exists(dst))? => {
             cx.tx.in_db(to, |tx| {
+                // `new` (when dst is new) goes before `copy_to`, as Redis sends them.
+                tx.put_value(dst, v, at)?;
                 tx.notify(GENERIC, "copy_to", dst);
-                tx.put_value(dst, v, at)
+                Ok::<_, bitcask_core::Error>(())
             })?;
             1
         }
