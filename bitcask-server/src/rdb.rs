@@ -44,10 +44,7 @@ pub fn crc64(bytes: &[u8]) -> u64 {
 pub fn dump_string(value: &[u8]) -> Vec<u8> {
     let mut out = vec![TYPE_STRING];
     write_string(&mut out, value);
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    with_footer(out)
 }
 
 /// The type bytes of the collections Redis 7.0 writes: a set and a hash as plain lists of
@@ -77,10 +74,15 @@ pub enum Object {
 
 /// The DUMP payload of a list (a plain list of values, which every Redis reads).
 pub fn dump_list(values: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = vec![TYPE_LIST];
-    write_len(&mut out, values.len() as u64);
-    for v in values {
-        write_string(&mut out, v);
+    dump_strings(TYPE_LIST, values.len(), values.iter().map(Vec::as_slice))
+}
+
+/// A payload of type `kind`: `n` (a count), then `strings`, then the footer.
+fn dump_strings<'a>(kind: u8, n: usize, strings: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
+    let mut out = vec![kind];
+    write_len(&mut out, n as u64);
+    for s in strings {
+        write_string(&mut out, s);
     }
     with_footer(out)
 }
@@ -103,23 +105,13 @@ fn quicklist(r: &mut Reader<'_>) -> Result<Vec<Vec<u8>>, DecodeError> {
 /// The DUMP payload of a hash (as a plain list of fields and values, which every Redis
 /// reads).
 pub fn dump_hash(pairs: &[Pair]) -> Vec<u8> {
-    let mut out = vec![TYPE_HASH];
-    write_len(&mut out, pairs.len() as u64);
-    for (f, v) in pairs {
-        write_string(&mut out, f);
-        write_string(&mut out, v);
-    }
-    with_footer(out)
+    let flat = pairs.iter().flat_map(|(f, v)| [f.as_slice(), v.as_slice()]);
+    dump_strings(TYPE_HASH, pairs.len(), flat)
 }
 
 /// The DUMP payload of a set (a plain list of members).
 pub fn dump_set(members: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = vec![TYPE_SET];
-    write_len(&mut out, members.len() as u64);
-    for m in members {
-        write_string(&mut out, m);
-    }
-    with_footer(out)
+    dump_strings(TYPE_SET, members.len(), members.iter().map(Vec::as_slice))
 }
 
 fn with_footer(mut out: Vec<u8>) -> Vec<u8> {
@@ -247,10 +239,7 @@ pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>) -> Vec<u8> {
         write_len(&mut out, code.len() as u64);
         out.extend_from_slice(code);
     }
-    out.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    with_footer(out)
 }
 
 /// The libraries' code in a FUNCTION DUMP payload.

@@ -4,7 +4,7 @@
 use bitcask_collections::Kind;
 
 use super::args::{Args, Failure, Res};
-use super::members::{distinct, pick, rand_count, read, write, ScanOpts};
+use super::members::{distinct, pick, rand_count, read, removed, write, ScanOpts};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE};
 use crate::notify::HASH;
 use crate::number::{format_f64, parse_f64, parse_i64};
@@ -165,10 +165,7 @@ fn hdel(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let n = write(cx, key, Kind::Hash, false, |h| fields.iter().filter(|f| h.remove(f)).count())?;
     let n = n.unwrap_or(0);
     if n > 0 {
-        cx.tx.notify(HASH, "hdel", key);
-        if cx.tx.kind_of(key).is_none() {
-            cx.tx.notify(crate::notify::GENERIC, "del", key);
-        }
+        removed(cx, HASH, "hdel", key);
     }
     cx.out.int(n as i64);
     Ok(())

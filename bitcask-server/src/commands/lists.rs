@@ -4,9 +4,9 @@
 use bitcask_collections::Kind;
 
 use super::args::{is, Args, Failure, Res};
-use super::members::{read, write};
+use super::members::{read, removed, write};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE, NUMKEYS};
-use crate::notify::{GENERIC, LIST};
+use crate::notify::LIST;
 use crate::number::parse_i64;
 use crate::tx::Editor;
 
@@ -121,10 +121,7 @@ pub fn pop_values(
     })?;
     let popped = popped.transpose()?;
     if popped.as_ref().is_some_and(|p| !p.is_empty()) {
-        cx.tx.notify(LIST, end.pop_event(), key);
-        if cx.tx.kind_of(key).is_none() {
-            cx.tx.notify(GENERIC, "del", key);
-        }
+        removed(cx, LIST, end.pop_event(), key);
     }
     Ok(popped)
 }
@@ -265,10 +262,7 @@ fn ltrim(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         Ok::<_, bitcask_core::Error>(())
     })?;
     if done.transpose()?.is_some() {
-        cx.tx.notify(LIST, "ltrim", key);
-        if cx.tx.kind_of(key).is_none() {
-            cx.tx.notify(GENERIC, "del", key);
-        }
+        removed(cx, LIST, "ltrim", key);
     }
     cx.out.ok();
     Ok(())
@@ -278,7 +272,7 @@ fn lrem(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let key = args.key();
     let count = args.int()?;
     let value = args.key();
-    let removed = write(cx, key, Kind::List, false, |l| {
+    let taken = write(cx, key, Kind::List, false, |l| {
         let all = values_in(l, 0..l.len())?;
         let mut hits: Vec<usize> =
             all.iter().enumerate().filter(|(_, v)| *v == value).map(|(i, _)| i).collect();
@@ -294,12 +288,9 @@ fn lrem(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         }
         Ok::<_, bitcask_core::Error>(hits.len())
     })?;
-    let n = removed.transpose()?.unwrap_or(0);
+    let n = taken.transpose()?.unwrap_or(0);
     if n > 0 {
-        cx.tx.notify(LIST, "lrem", key);
-        if cx.tx.kind_of(key).is_none() {
-            cx.tx.notify(GENERIC, "del", key);
-        }
+        removed(cx, LIST, "lrem", key);
     }
     cx.out.int(n as i64);
     Ok(())

@@ -7,6 +7,7 @@ use super::args::{Args, Failure};
 use super::keys::random;
 use super::spec::Cx;
 use crate::glob::Pattern;
+use crate::notify::GENERIC;
 use crate::tx::Editor;
 
 /// Runs `f` on collection `key` of `kind` for reading (`None`: absent).
@@ -109,4 +110,13 @@ pub fn rand_count(count: i64, with_values: bool) -> Result<(usize, bool), Failur
         return Err(Failure::err("value is out of range"));
     }
     Ok((count.unsigned_abs() as usize, count < 0))
+}
+
+/// Notes event `event` of `class` on `key` after a removal, and `del` when it emptied the
+/// key (as Redis sends them).
+pub fn removed(cx: &mut Cx<'_>, class: u32, event: &'static str, key: &[u8]) {
+    cx.tx.notify(class, event, key);
+    if cx.tx.kind_of(key).is_none() {
+        cx.tx.notify(GENERIC, "del", key);
+    }
 }

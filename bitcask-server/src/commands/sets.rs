@@ -4,7 +4,7 @@
 use bitcask_collections::Kind;
 
 use super::args::{is, Args, Failure, Res};
-use super::members::{distinct, pick, rand_count, read, write, ScanOpts};
+use super::members::{distinct, pick, rand_count, read, removed, write, ScanOpts};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE, NUMKEYS};
 use crate::notify::{GENERIC, SET};
 use crate::number::parse_i64;
@@ -49,21 +49,13 @@ fn sadd(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-/// Notes `event` on `key`, and `del` when that emptied it.
-fn removed(cx: &mut Cx<'_>, event: &'static str, key: &[u8]) {
-    cx.tx.notify(SET, event, key);
-    if cx.tx.kind_of(key).is_none() {
-        cx.tx.notify(GENERIC, "del", key);
-    }
-}
-
 fn srem(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let key = args.key();
     let members = args.rest();
     let n = write(cx, key, Kind::Set, false, |s| members.iter().filter(|m| s.remove(m)).count())?;
     let n = n.unwrap_or(0);
     if n > 0 {
-        removed(cx, "srem", key);
+        removed(cx, SET, "srem", key);
     }
     cx.out.int(n as i64);
     Ok(())
@@ -138,7 +130,7 @@ fn spop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     })?;
     let popped = popped.unwrap_or_default();
     if !popped.is_empty() {
-        removed(cx, "spop", key);
+        removed(cx, SET, "spop", key);
     }
     match count {
         None => cx.out.opt_bulk(popped.first().map(Vec::as_slice)),
@@ -189,7 +181,7 @@ fn smove(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         Some(true) if src == dst => true,
         Some(true) => {
             write(cx, src, Kind::Set, false, |s| s.remove(member))?;
-            removed(cx, "srem", src);
+            removed(cx, SET, "srem", src);
             write(cx, dst, Kind::Set, true, |s| {
                 !s.contains(member) && s.insert(member, Vec::new())
             })?;

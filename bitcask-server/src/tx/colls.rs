@@ -179,11 +179,11 @@ impl Editor<'_> {
 
     /// Removes and returns the element at `index`.
     pub fn take(&mut self, index: usize) -> Result<Option<Vec<u8>>, Error> {
-        let Some(v) = self.get(index)? else { return Ok(None) };
-        if let Some(p) = self.coll.order.remove(index) {
-            let k = self.at(p);
-            self.writes.push((k, None));
-        }
+        let Some(&p) = self.coll.order.get(index) else { return Ok(None) };
+        let k = self.at(p);
+        let Some(v) = self.lookup(k.clone(), <[u8]>::to_vec)? else { return Ok(None) };
+        self.coll.order.remove(index);
+        self.writes.push((k, None));
         Ok(Some(v))
     }
 
