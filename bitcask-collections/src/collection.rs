@@ -8,6 +8,7 @@ use indexmap::IndexSet;
 
 use crate::header::{Header, Kind};
 use crate::key::element_key;
+use crate::zset::{score_member, Ranked};
 
 /// The members of a collection: insertion order, O(1) lookup, removal and access by
 /// position.
@@ -26,6 +27,10 @@ pub struct Collection {
     pub members: Members,
     /// A list's element positions, head first (ascending).
     pub order: VecDeque<u64>,
+    /// A sorted set's scores, by its members' positions.
+    pub scores: Vec<f64>,
+    /// A sorted set's members in order.
+    pub ranked: Ranked,
 }
 
 /// The position of a list's first element: the middle of the range, so a list can grow
@@ -51,6 +56,8 @@ impl Collection {
             expire_at: 0,
             members: Members::default(),
             order: VecDeque::new(),
+            scores: Vec::new(),
+            ranked: Ranked::new(),
         }
     }
 
@@ -67,6 +74,12 @@ impl Collection {
                 .order
                 .iter()
                 .map(|&p| element_key(db, key, self.version, &position_member(p)))
+                .collect(),
+            Kind::Zset => self
+                .members
+                .iter()
+                .zip(&self.scores)
+                .map(|(m, &s)| element_key(db, key, self.version, &score_member(s, m)))
                 .collect(),
             _ => self.members.iter().map(|m| element_key(db, key, self.version, m)).collect(),
         }
@@ -99,5 +112,9 @@ impl Collection {
         slots * (16 + 8 + 8 + 1)
             + self.members.iter().map(|m| m.len()).sum::<usize>()
             + self.order.capacity() * 8
+            + self.scores.capacity() * 8
+            // An ordered entry: score, boxed member and its bytes, in a B-tree node about
+            // two-thirds full.
+            + self.ranked.iter().map(|(_, m)| (8 + 16) * 3 / 2 + m.len()).sum::<usize>()
     }
 }

@@ -4,7 +4,7 @@
 //! ```text
 //! offset 0       1         2       3
 //!        +-------+---------+-------+----------------+
-//!        | 'C'   | format  | kind  | version u64 BE |    kind 1 hash, 2 set, 3 list
+//!        | 'C'   | format  | kind  | version u64 BE |    kind 1 hash, 2 set, 3 list, 4 sorted set
 //!        +-------+---------+-------+----------------+
 //! ```
 
@@ -25,6 +25,9 @@ pub enum Kind {
     /// Values in order: each element's member is its position (u64 big-endian), which
     /// orders the list.
     List,
+    /// Members ordered by score: each element's member is its score (8 bytes that sort as
+    /// the scores do) followed by the member.
+    Zset,
 }
 
 impl Kind {
@@ -33,6 +36,7 @@ impl Kind {
             Kind::Hash => 1,
             Kind::Set => 2,
             Kind::List => 3,
+            Kind::Zset => 4,
         }
     }
 
@@ -41,6 +45,7 @@ impl Kind {
             1 => Some(Kind::Hash),
             2 => Some(Kind::Set),
             3 => Some(Kind::List),
+            4 => Some(Kind::Zset),
             _ => None,
         }
     }
@@ -51,6 +56,7 @@ impl Kind {
             Kind::Hash => "hash",
             Kind::Set => "set",
             Kind::List => "list",
+            Kind::Zset => "zset",
         }
     }
 }
@@ -117,7 +123,7 @@ mod tests {
 
     #[test]
     fn headers_round_trip() {
-        for kind in [Kind::Hash, Kind::Set, Kind::List] {
+        for kind in [Kind::Hash, Kind::Set, Kind::List, Kind::Zset] {
             let h = Header { kind, version: 0x0102_0304_0506_0708 };
             assert_eq!(Header::decode(&h.encode()), Ok(h));
         }

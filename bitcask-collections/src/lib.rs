@@ -1,8 +1,8 @@
-//! Hashes, sets and lists on a Bitcask store, the way the keydir does strings: **the index in RAM,
+//! Hashes, sets, lists and sorted sets on a Bitcask store, the way the keydir does strings: **the index in RAM,
 //! the bytes in the log**.
 //!
 //! Every element is a record of its own (a hash's field with its value, a set's member, a
-//! list's value at its position), so
+//! list's value at its position, a sorted set's member after its score), so
 //! a write appends what changed, never the whole collection. A collection's *header* record
 //! names its kind and a *version*; its elements carry that version in their keys
 //! ([`key`]). Deleting a collection of any size writes one record (the header's tombstone)
@@ -18,11 +18,13 @@ mod collection;
 mod header;
 pub mod key;
 mod rebuild;
+mod zset;
 
 pub use collection::{member_position, position_member, Collection, Members, FIRST_POSITION};
 pub use header::{Header, HeaderError, Kind, FORMAT, HEADER_LEN};
 pub use key::{element_key, header_key};
 pub use rebuild::{rebuild, Loaded, Rebuilt};
+pub use zset::{member_score, score_member, Ranked, Score};
 
 /// Milliseconds since the Unix epoch of `t` (0 before it).
 fn ms_since_epoch(t: std::time::SystemTime) -> u64 {

@@ -11,6 +11,7 @@ use bitcask_core::{Bitcask, Error};
 use crate::collection::{member_position, Collection};
 use crate::header::{Header, HeaderError, Kind};
 use crate::key::{is_collection_record, parse, Stored};
+use crate::zset::member_score;
 
 /// A collection found by [`rebuild`].
 #[derive(Debug)]
@@ -82,6 +83,12 @@ pub fn rebuild(store: &Bitcask) -> Result<Rebuilt, Error> {
                 Kind::List => match member_position(member) {
                     Some(p) => l.collection.order.push_back(p),
                     None => found.orphans.push(k),
+                },
+                Kind::Zset => match member_score(member) {
+                    Some((s, m)) if l.collection.score(m).is_none() => {
+                        l.collection.set_score(m, s);
+                    }
+                    _ => found.orphans.push(k),
                 },
                 _ => {
                     l.collection.members.insert(member.into());

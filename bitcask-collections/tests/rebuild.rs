@@ -68,3 +68,25 @@ fn an_unreadable_header_is_reported_and_its_elements_left_alone() {
     assert!(found.orphans.is_empty(), "elements of an unreadable header are not orphans");
     assert_eq!(found.unreadable, vec![(header_key(0, b"h"), HeaderError::Format(9))]);
 }
+
+#[test]
+fn a_sorted_set_is_rebuilt_in_order_from_its_keys_alone() {
+    use bitcask_collections::score_member;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Bitcask::open(dir.path(), opts()).unwrap();
+    let mut b = WriteBatch::new();
+    b.put(&header_key(0, b"z"), &Header { kind: Kind::Zset, version: 3 }.encode());
+    for (s, m) in [(2.5, &b"b"[..]), (-1.0, b"c"), (2.5, b"a"), (f64::INFINITY, b"d")] {
+        // The element's value is empty: the score is in the key.
+        b.put(&element_key(0, b"z", 3, &score_member(s, m)), b"");
+    }
+    // A member too short to hold a score: an orphan.
+    b.put(&element_key(0, b"z", 3, b"short"), b"");
+    db.write(b).unwrap();
+    let found = rebuild(&db).unwrap();
+    let z = &found.collections[0].collection;
+    let order: Vec<(f64, &[u8])> = z.ranked.iter().map(|(s, m)| (s.0, &**m)).collect();
+    assert_eq!(order, [(-1.0, &b"c"[..]), (2.5, b"a"), (2.5, b"b"), (f64::INFINITY, b"d")]);
+    assert_eq!((z.score(b"a"), z.rank(b"d")), (Some(2.5), Some(3)));
+    assert_eq!(found.orphans, [element_key(0, b"z", 3, b"short")]);
+}

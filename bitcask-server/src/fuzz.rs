@@ -67,6 +67,7 @@ pub fn restore_payload(data: &[u8]) {
                 Object::Hash(pairs) => dump_hash(pairs),
                 Object::Set(members) => dump_set(members),
                 Object::List(values) => crate::rdb::dump_list(values),
+                Object::Zset(scored) => crate::rdb::dump_zset(scored),
             };
             assert_eq!(restore_object(&again).ok(), Some(v), "round trip");
         }

@@ -55,12 +55,15 @@ const TYPE_LIST_QUICKLIST_2: u8 = 18;
 const TYPE_HASH: u8 = 4;
 const TYPE_SET_INTSET: u8 = 11;
 const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_ZSET: u8 = 3;
+const TYPE_ZSET_2: u8 = 5;
+const TYPE_ZSET_LISTPACK: u8 = 17;
 
 /// A hash's field and value.
 pub type Pair = (Vec<u8>, Vec<u8>);
 
 /// A value of a DUMP payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Object {
     /// A string.
     String(Vec<u8>),
@@ -70,6 +73,8 @@ pub enum Object {
     Set(Vec<Vec<u8>>),
     /// A list's values, head first.
     List(Vec<Vec<u8>>),
+    /// A sorted set's members with their scores (never NaN, no member twice).
+    Zset(Vec<(Vec<u8>, f64)>),
 }
 
 /// The DUMP payload of a list (a plain list of values, which every Redis reads).
@@ -114,6 +119,64 @@ pub fn dump_set(members: &[Vec<u8>]) -> Vec<u8> {
     dump_strings(TYPE_SET, members.len(), members.iter().map(Vec::as_slice))
 }
 
+/// The DUMP payload of a sorted set (each member with its score as a binary double, as
+/// Redis 7.0 writes a big one).
+pub fn dump_zset(scored: &[(Vec<u8>, f64)]) -> Vec<u8> {
+    let mut out = vec![TYPE_ZSET_2];
+    write_len(&mut out, scored.len() as u64);
+    for (m, s) in scored {
+        write_string(&mut out, m);
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    with_footer(out)
+}
+
+/// A sorted set's members and scores: `binary` (a double, LE) or as text after a length
+/// byte (253 NaN, 254 +inf, 255 -inf), as older Redis wrote them. NaN and a member twice
+/// are refused.
+fn zset(r: &mut Reader<'_>, binary: bool) -> Result<Vec<(Vec<u8>, f64)>, DecodeError> {
+    let n = r.plain_len()?;
+    if n > r.bytes.len().saturating_sub(r.at) {
+        return Err(DecodeError::BadFormat);
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let m = r.string()?;
+        let s = match binary {
+            true => f64::from_le_bytes(r.array::<8>()?),
+            false => match r.byte()? {
+                253 => f64::NAN,
+                254 => f64::INFINITY,
+                255 => f64::NEG_INFINITY,
+                len => score_text(r.take(usize::from(len))?)?,
+            },
+        };
+        out.push((m, s));
+    }
+    scored_once(out)
+}
+
+fn score_text(text: &[u8]) -> Result<f64, DecodeError> {
+    crate::number::parse_f64(text).ok_or(DecodeError::BadFormat)
+}
+
+/// `all` unless a score is NaN or a member comes twice.
+fn scored_once(all: Vec<(Vec<u8>, f64)>) -> Result<Vec<(Vec<u8>, f64)>, DecodeError> {
+    let mut seen = std::collections::HashSet::with_capacity(all.len());
+    if all.iter().any(|(m, s)| s.is_nan() || !seen.insert(m.as_slice())) {
+        return Err(DecodeError::BadFormat);
+    }
+    Ok(all)
+}
+
+/// A listpack of members, each followed by its score.
+fn zset_listpack(blob: &[u8]) -> Result<Vec<(Vec<u8>, f64)>, DecodeError> {
+    let all = pairs(listpack(blob)?)?;
+    let scored: Result<Vec<_>, _> =
+        all.into_iter().map(|(m, s)| Ok((m, score_text(&s)?))).collect();
+    scored_once(scored?)
+}
+
 fn with_footer(mut out: Vec<u8>) -> Vec<u8> {
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(&out);
@@ -122,7 +185,8 @@ fn with_footer(mut out: Vec<u8>) -> Vec<u8> {
 }
 
 /// The value of a DUMP payload: a string in any encoding, a hash (plain or listpack), a set
-/// (plain or intset).
+/// (plain or intset), a list (plain or quicklist), a sorted set (text or binary scores, or
+/// listpack).
 pub fn restore_object(payload: &[u8]) -> Result<Object, DecodeError> {
     let body = check_footer(payload)?;
     let (&kind, rest) = body.split_first().ok_or(DecodeError::BadFormat)?;
@@ -135,6 +199,9 @@ pub fn restore_object(payload: &[u8]) -> Result<Object, DecodeError> {
         TYPE_HASH => Object::Hash(pairs(r.strings(2)?)?),
         TYPE_SET_INTSET => Object::Set(intset(&r.string()?)?),
         TYPE_HASH_LISTPACK => Object::Hash(pairs(listpack(&r.string()?)?)?),
+        TYPE_ZSET => Object::Zset(zset(&mut r, false)?),
+        TYPE_ZSET_2 => Object::Zset(zset(&mut r, true)?),
+        TYPE_ZSET_LISTPACK => Object::Zset(zset_listpack(&r.string()?)?),
         _ => return Err(DecodeError::BadFormat),
     };
     if r.at != rest.len() {

@@ -8,6 +8,7 @@ use bitcask_core::Error;
 use crate::keycode::stored;
 
 mod colls;
+mod ranked;
 pub use colls::{Editor, Value};
 
 /// Why a read of a key's string failed.

@@ -1,13 +1,16 @@
-//! The blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP. Each pops at once
-//! when it can; otherwise (outside a transaction or a script, where it answers its timeout
-//! at once) the client is blocked: its connection runs the command again whenever a list is
-//! pushed to (and every 100 ms), and at its deadline the command answers its timeout.
+//! The blocking pops: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP of lists, BZPOPMIN,
+//! BZPOPMAX, BZMPOP of sorted sets. Each pops at once when it can; otherwise (outside a
+//! transaction or a script, where it answers its timeout at once) the client is blocked: its
+//! connection runs the command again whenever a list or sorted set is added to (and every
+//! 100 ms), and at its deadline the command answers its timeout.
 
 use bitcask_collections::Kind;
 
 use super::args::{Args, Failure, Res};
-use super::lists::{move_value, mpop, mpop_args, pop_values, reply_keyed, End};
-use super::spec::{Cx, Spec, F_WRITE, NUMKEYS};
+use super::lists::{move_value, mpop, pop_values, reply_keyed, End};
+use super::members::mpop_args;
+use super::spec::{Cx, Spec, F_FAST, F_WRITE, NUMKEYS};
+use super::zsets::{mpop_scored, pop_scored, reply_mpop, End as ZEnd};
 use crate::number::parse_f64;
 use crate::session::Blocked;
 
@@ -18,6 +21,9 @@ pub static COMMANDS: &[Spec] = &[
     Spec { name: "brpop", arity: -3, flags: F_WRITE, keys: (1, -2, 1), group: "list", summary: "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: brpop, ..Spec::NONE },
     Spec { name: "blmove", arity: 6, flags: F_WRITE, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", run: blmove, ..Spec::NONE },
     Spec { name: "brpoplpush", arity: 4, flags: F_WRITE, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", run: brpoplpush, ..Spec::NONE },
+    Spec { name: "bzpopmin", arity: -3, flags: F_WRITE | F_FAST, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzpopmin, ..Spec::NONE },
+    Spec { name: "bzpopmax", arity: -3, flags: F_WRITE | F_FAST, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", run: bzpopmax, ..Spec::NONE },
+    Spec { name: "bzmpop", arity: -5, flags: F_WRITE, keys: (3, NUMKEYS, 1), group: "sorted-set", summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzmpop, ..Spec::NONE },
     Spec { name: "blmpop", arity: -5, flags: F_WRITE, keys: (3, NUMKEYS, 1), group: "list", summary: "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: blmpop, ..Spec::NONE },
 ];
 
@@ -55,7 +61,7 @@ fn bpop(cx: &mut Cx<'_>, args: &mut Args<'_>, end: End) -> Res {
     let (timeout, keys) = all.split_last().ok_or_else(Failure::syntax)?;
     let deadline = deadline(cx, timeout)?;
     for k in keys {
-        if !servable(cx, k) {
+        if !servable(cx, k, Kind::List) {
             continue;
         }
         if let Some(v) = pop_values(cx, k, end, 1)? {
@@ -66,10 +72,10 @@ fn bpop(cx: &mut Cx<'_>, args: &mut Args<'_>, end: End) -> Res {
     block(cx, args, deadline, |cx| cx.out.null_array())
 }
 
-/// Whether a blocked command may pop from `key`: when it runs again, only a list wakes it
-/// (a key of another type made meanwhile leaves it blocked, as Redis does).
-fn servable(cx: &Cx<'_>, key: &[u8]) -> bool {
-    cx.sess.block_deadline.is_none() || cx.tx.kind_of(key) == Some(Kind::List)
+/// Whether a blocked command may pop from `key`: when it runs again, only a key of `kind`
+/// wakes it (a key of another type made meanwhile leaves it blocked, as Redis does).
+fn servable(cx: &Cx<'_>, key: &[u8], kind: Kind) -> bool {
+    cx.sess.block_deadline.is_none() || cx.tx.kind_of(key) == Some(kind)
 }
 
 fn blpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -83,7 +89,7 @@ fn brpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn bmove(cx: &mut Cx<'_>, args: &mut Args<'_>, from: End, to: End, timeout: &[u8]) -> Res {
     let (src, dst) = (args.argv()[1], args.argv()[2]);
     let deadline = deadline(cx, timeout)?;
-    if !servable(cx, src) {
+    if !servable(cx, src, Kind::List) {
         return block(cx, args, deadline, |cx| cx.out.null());
     }
     match move_value(cx, src, dst, from, to)? {
@@ -110,11 +116,52 @@ fn brpoplpush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn blmpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let timeout = args.key();
     let deadline = deadline(cx, timeout)?;
-    let (keys, end, count) = mpop_args(args)?;
-    let keys: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k)).collect();
+    let (keys, end, count) = mpop_args(args, End::parse)?;
+    let keys: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::List)).collect();
     match mpop(cx, &keys, end, count)? {
         Some((k, v)) => {
             reply_keyed(cx, &k, &v, true);
+            Ok(())
+        }
+        None => block(cx, args, deadline, |cx| cx.out.null_array()),
+    }
+}
+
+fn bzpop(cx: &mut Cx<'_>, args: &mut Args<'_>, end: ZEnd) -> Res {
+    let all = args.rest();
+    let (timeout, keys) = all.split_last().ok_or_else(Failure::syntax)?;
+    let deadline = deadline(cx, timeout)?;
+    for k in keys {
+        if !servable(cx, k, Kind::Zset) {
+            continue;
+        }
+        if let Some((m, s)) = pop_scored(cx, k, end, 1)?.and_then(|p| p.into_iter().next()) {
+            cx.out.array(3);
+            cx.out.bulk(k);
+            cx.out.bulk(&m);
+            cx.out.double(s);
+            return Ok(());
+        }
+    }
+    block(cx, args, deadline, |cx| cx.out.null_array())
+}
+
+fn bzpopmin(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    bzpop(cx, args, ZEnd::Min)
+}
+
+fn bzpopmax(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    bzpop(cx, args, ZEnd::Max)
+}
+
+fn bzmpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let timeout = args.key();
+    let deadline = deadline(cx, timeout)?;
+    let (keys, end, count) = mpop_args(args, ZEnd::parse)?;
+    let keys: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::Zset)).collect();
+    match mpop_scored(cx, &keys, end, count)? {
+        Some((k, popped)) => {
+            reply_mpop(cx, &k, &popped);
             Ok(())
         }
         None => block(cx, args, deadline, |cx| cx.out.null_array()),

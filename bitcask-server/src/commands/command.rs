@@ -2,7 +2,7 @@
 //! FILTERBY, GETKEYS, GETKEYSANDFLAGS).
 
 use super::args::{is, Args, Failure, Res};
-use super::spec::{Cx, Spec, Table, FLAG_NAMES, F_ADMIN, F_FAST, F_WRITE, NUMKEYS};
+use super::spec::{Cx, Spec, Table, DEST_NUMKEYS, FLAG_NAMES, F_ADMIN, F_FAST, F_WRITE, NUMKEYS};
 use crate::glob;
 use crate::reply::Out;
 
@@ -35,6 +35,9 @@ fn command_info(out: &mut Out, s: &Spec, name: &str) {
     let keys = if s.keys.1 == NUMKEYS {
         flags.push("movablekeys");
         (0, 0, 0)
+    } else if s.keys.1 == DEST_NUMKEYS {
+        flags.push("movablekeys");
+        (s.keys.0, s.keys.0, 1)
     } else {
         s.keys
     };

@@ -35,6 +35,7 @@ fn dump(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
         Some((Value::Collection(Kind::List, all), _)) => {
             rdb::dump_list(&all.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
         }
+        Some((Value::Collection(Kind::Zset, all), _)) => rdb::dump_zset(&scored(all)),
         Some((Value::String(v), _)) => rdb::dump_string(&v),
         None => {
             cx.out.null();
@@ -43,6 +44,12 @@ fn dump(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     };
     cx.out.bulk(&payload);
     Ok(())
+}
+
+/// A sorted set's (member, score) pairs from its whole value's (member, 8-byte score).
+fn scored(all: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(Vec<u8>, f64)> {
+    let score = |s: &[u8]| s.first_chunk::<8>().map_or(0.0, |b| f64::from_be_bytes(*b));
+    all.into_iter().map(|(m, s)| (m, score(&s))).collect()
 }
 
 /// RESTORE's options after the payload.
@@ -113,6 +120,10 @@ fn restore(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
             }
             Object::Set(all) => {
                 Value::Collection(Kind::Set, all.into_iter().map(|m| (m, Vec::new())).collect())
+            }
+            Object::Zset(all) => {
+                let all = all.into_iter().map(|(m, s)| (m, s.to_be_bytes().to_vec()));
+                Value::Collection(Kind::Zset, all.collect())
             }
         };
         cx.tx.put_value(key, value, at)?;

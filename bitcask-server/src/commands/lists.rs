@@ -4,7 +4,7 @@
 use bitcask_collections::Kind;
 
 use super::args::{is, Args, Failure, Res};
-use super::members::{read, removed, write};
+use super::members::{mpop_args, read, removed, write};
 use super::spec::{Cx, Spec, F_FAST, F_LOCKREAD, F_READONLY, F_WRITE, NUMKEYS};
 use crate::notify::LIST;
 use crate::number::parse_i64;
@@ -429,30 +429,6 @@ fn rpoplpush(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     Ok(())
 }
 
-/// LMPOP's and BLMPOP's arguments from `numkeys` on: the keys, the end, the count.
-pub fn mpop_args<'a>(args: &mut Args<'a>) -> Result<(&'a [&'a [u8]], End, usize), Failure> {
-    let n = match parse_i64(args.key()) {
-        Some(n) if n > 0 => n as usize,
-        _ => return Err(Failure::err("numkeys should be greater than 0")),
-    };
-    let rest = args.rest();
-    if n >= rest.len() {
-        return Err(Failure::syntax());
-    }
-    let (keys, opts) = rest.split_at(n);
-    let (end, opts) = opts.split_first().ok_or_else(Failure::syntax)?;
-    let end = End::parse(end)?;
-    let count = match opts {
-        [] => 1,
-        [c, v] if is(c, "count") => match parse_i64(v) {
-            Some(n) if n > 0 => n as usize,
-            _ => return Err(Failure::err("count should be greater than 0")),
-        },
-        _ => return Err(Failure::syntax()),
-    };
-    Ok((keys, end, count))
-}
-
 /// A key and the values popped from it.
 pub type Popped = (Vec<u8>, Vec<Vec<u8>>);
 
@@ -484,7 +460,7 @@ pub fn reply_keyed(cx: &mut Cx<'_>, key: &[u8], values: &[Vec<u8>], nested: bool
 }
 
 fn lmpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
-    let (keys, end, count) = mpop_args(args)?;
+    let (keys, end, count) = mpop_args(args, End::parse)?;
     match mpop(cx, keys, end, count)? {
         Some((k, v)) => reply_keyed(cx, &k, &v, true),
         None => cx.out.null_array(),

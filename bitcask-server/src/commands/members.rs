@@ -3,11 +3,12 @@
 
 use bitcask_collections::{Kind, Members};
 
-use super::args::{Args, Failure};
+use super::args::{is, Args, Failure};
 use super::keys::random;
 use super::spec::Cx;
 use crate::glob::Pattern;
 use crate::notify::GENERIC;
+use crate::number::parse_i64;
 use crate::tx::Editor;
 
 /// Runs `f` on collection `key` of `kind` for reading (`None`: absent).
@@ -119,4 +120,32 @@ pub fn removed(cx: &mut Cx<'_>, class: u32, event: &'static str, key: &[u8]) {
     if cx.tx.kind_of(key).is_none() {
         cx.tx.notify(GENERIC, "del", key);
     }
+}
+
+/// The arguments of LMPOP, ZMPOP (and their blocking forms) from `numkeys` on: the keys,
+/// the end (read by `end`), the count.
+pub fn mpop_args<'a, E>(
+    args: &mut Args<'a>,
+    end: fn(&[u8]) -> Result<E, Failure>,
+) -> Result<(&'a [&'a [u8]], E, usize), Failure> {
+    let n = match parse_i64(args.key()) {
+        Some(n) if n > 0 => n as usize,
+        _ => return Err(Failure::err("numkeys should be greater than 0")),
+    };
+    let rest = args.rest();
+    if n >= rest.len() {
+        return Err(Failure::syntax());
+    }
+    let (keys, opts) = rest.split_at(n);
+    let (which, opts) = opts.split_first().ok_or_else(Failure::syntax)?;
+    let which = end(which)?;
+    let count = match opts {
+        [] => 1,
+        [c, v] if is(c, "count") => match parse_i64(v) {
+            Some(n) if n > 0 => n as usize,
+            _ => return Err(Failure::err("count should be greater than 0")),
+        },
+        _ => return Err(Failure::syntax()),
+    };
+    Ok((keys, which, count))
 }

@@ -53,6 +53,7 @@ fn collection_encoding(cx: &Cx<'_>, key: &[u8], kind: Kind) -> Result<&'static s
     let (prefix, ints) = match kind {
         Kind::Hash => ("hash", false),
         Kind::Set => ("set", true),
+        Kind::Zset => ("zset", false),
         Kind::List => {
             let n = cx.tx.read_collection(key, kind, |c| c.len())?.unwrap_or(0);
             return Ok(if n <= 128 { "listpack" } else { "quicklist" });
@@ -73,7 +74,8 @@ fn collection_encoding(cx: &Cx<'_>, key: &[u8], kind: Kind) -> Result<&'static s
                 small &= c.with_value(f, |v| v.len() <= value)?.unwrap_or(true);
             }
         }
-        Ok::<_, bitcask_core::Error>(if small { "listpack" } else { "hashtable" })
+        let big = if kind == Kind::Zset { "skiplist" } else { "hashtable" };
+        Ok::<_, bitcask_core::Error>(if small { "listpack" } else { big })
     })?;
     Ok(e.transpose()?.unwrap_or("hashtable"))
 }

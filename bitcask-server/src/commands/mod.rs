@@ -30,6 +30,9 @@ mod sets;
 mod strings;
 mod tracking;
 mod transaction;
+mod zranges;
+mod zsetops;
+mod zsets;
 
 use crate::cmdstats::Counter;
 use crate::reply::Out;

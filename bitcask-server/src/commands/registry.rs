@@ -4,7 +4,8 @@
 use super::spec::Table;
 use super::{
     bits, blocking, client, cluster, command, connection, databases, dump, functions, hashes, keys,
-    latency, lcs, lists, memory, pubsub, scripting, server, sets, strings, transaction,
+    latency, lcs, lists, memory, pubsub, scripting, server, sets, strings, transaction, zranges,
+    zsetops, zsets,
 };
 
 /// Every command.
@@ -19,6 +20,9 @@ pub static TABLE: Table = Table::new(&[
     hashes::COMMANDS,
     sets::COMMANDS,
     lists::COMMANDS,
+    zsets::COMMANDS,
+    zranges::COMMANDS,
+    zsetops::COMMANDS,
     blocking::COMMANDS,
     memory::COMMANDS,
     dump::COMMANDS,

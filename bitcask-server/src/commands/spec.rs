@@ -93,6 +93,11 @@ impl Spec {
             return;
         }
         let n = argv.len() as i32;
+        if last == DEST_NUMKEYS {
+            keys.extend(argv.get(first as usize).copied());
+            let spec = Spec { keys: (first + 2, NUMKEYS, 1), ..Spec::NONE };
+            return spec.keys_into(argv, keys);
+        }
         if last == NUMKEYS {
             let count = argv.get(first as usize - 1).and_then(|c| crate::number::parse_i64(c));
             let count = count.filter(|&c| c > 0 && c <= i64::from(n - first)).unwrap_or(0);
@@ -258,6 +263,9 @@ pub const F_SCRIPT: u32 = 2048;
 /// A spec's `keys.1` for commands whose key count is the argument before the first key
 /// (EVAL, FCALL): `(3, NUMKEYS, 1)` takes `argv[2]` keys from `argv[3]`.
 pub const NUMKEYS: i32 = i32::MIN;
+/// A spec's `keys.1` for commands with a destination key before a key count (ZUNIONSTORE):
+/// `(1, DEST_NUMKEYS, 1)` takes `argv[1]`, then `argv[2]` keys from `argv[3]`.
+pub const DEST_NUMKEYS: i32 = i32::MIN + 1;
 
 /// The names of the flags, as COMMAND INFO lists them.
 pub const FLAG_NAMES: &[(u32, &str)] = &[

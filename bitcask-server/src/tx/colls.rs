@@ -13,12 +13,12 @@ use crate::keyspace::{Entry, Keyspace};
 /// A collection as a command sees it: its members, its values (the set's own writes
 /// first, then the store), and (for a write) changes that become records.
 pub struct Editor<'e> {
-    coll: &'e mut Collection,
+    pub(super) coll: &'e mut Collection,
     db: u8,
     key: &'e [u8],
     ks: &'e Keyspace,
     pending: &'e [(Vec<u8>, Option<Entry>)],
-    writes: Vec<(Vec<u8>, Option<Entry>)>,
+    pub(super) writes: Vec<(Vec<u8>, Option<Entry>)>,
 }
 
 impl Editor<'_> {
@@ -37,7 +37,7 @@ impl Editor<'_> {
         self.coll.members.contains(member)
     }
 
-    fn element(&self, member: &[u8]) -> Vec<u8> {
+    pub(super) fn element(&self, member: &[u8]) -> Vec<u8> {
         element_key(self.db, self.key, self.coll.version, member)
     }
 
@@ -406,7 +406,7 @@ pub enum Value {
     /// A string.
     String(Vec<u8>),
     /// A collection: its kind and its (member, value) pairs (a list's values in order, with
-    /// empty members).
+    /// empty members; a sorted set's scores as 8 bytes, big-endian).
     Collection(Kind, Vec<(Vec<u8>, Vec<u8>)>),
 }
 
@@ -424,6 +424,11 @@ impl<'a> Tx<'a> {
             let mut all = Vec::with_capacity(c.len());
             if kind == Kind::List {
                 all.extend(c.range_values(0..c.len())?.into_iter().map(|v| (Vec::new(), v)));
+                return Ok(all);
+            }
+            if kind == Kind::Zset {
+                let scored = c.members().iter().zip(c.scores());
+                all.extend(scored.map(|(m, s)| (m.to_vec(), s.to_be_bytes().to_vec())));
                 return Ok(all);
             }
             let members: Vec<&[u8]> = c.members().iter().map(|m| &**m).collect();
@@ -453,6 +458,10 @@ impl<'a> Tx<'a> {
             for (m, v) in all {
                 match kind {
                     Kind::List => c.push(false, v),
+                    Kind::Zset => {
+                        let s = v.first_chunk::<8>().map_or(0.0, |b| f64::from_be_bytes(*b));
+                        c.set_score(&m, s);
+                    }
                     _ => {
                         c.insert(&m, v);
                     }
