@@ -9,7 +9,7 @@ use bitcask_collections::Kind;
 use super::args::{Args, Failure, Res};
 use super::lists::{move_value, mpop, pop_values, reply_keyed, End};
 use super::members::mpop_args;
-use super::spec::{Cx, Spec, F_FAST, F_WRITE, NUMKEYS};
+use super::spec::{Cx, Spec, F_BLOCKING, F_FAST, F_NOSCRIPT, F_WRITE, NUMKEYS};
 use super::zsets::{mpop_scored, pop_scored, reply_mpop, End as ZEnd};
 use crate::number::parse_f64;
 use crate::session::Blocked;
@@ -17,14 +17,14 @@ use crate::session::Blocked;
 /// The commands.
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    Spec { name: "blpop", arity: -3, flags: F_WRITE, keys: (1, -2, 1), group: "list", summary: "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: blpop, ..Spec::NONE },
-    Spec { name: "brpop", arity: -3, flags: F_WRITE, keys: (1, -2, 1), group: "list", summary: "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: brpop, ..Spec::NONE },
-    Spec { name: "blmove", arity: 6, flags: F_WRITE, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", run: blmove, ..Spec::NONE },
-    Spec { name: "brpoplpush", arity: 4, flags: F_WRITE, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", run: brpoplpush, ..Spec::NONE },
-    Spec { name: "bzpopmin", arity: -3, flags: F_WRITE | F_FAST, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzpopmin, ..Spec::NONE },
-    Spec { name: "bzpopmax", arity: -3, flags: F_WRITE | F_FAST, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", run: bzpopmax, ..Spec::NONE },
-    Spec { name: "bzmpop", arity: -5, flags: F_WRITE, keys: (3, NUMKEYS, 1), group: "sorted-set", summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzmpop, ..Spec::NONE },
-    Spec { name: "blmpop", arity: -5, flags: F_WRITE, keys: (3, NUMKEYS, 1), group: "list", summary: "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: blmpop, ..Spec::NONE },
+    Spec { name: "blpop", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_BLOCKING, keys: (1, -2, 1), group: "list", summary: "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: blpop, ..Spec::NONE },
+    Spec { name: "brpop", arity: -3, flags: F_WRITE | F_NOSCRIPT | F_BLOCKING, keys: (1, -2, 1), group: "list", summary: "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: brpop, ..Spec::NONE },
+    Spec { name: "blmove", arity: 6, flags: F_WRITE | F_NOSCRIPT | F_BLOCKING, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", run: blmove, ..Spec::NONE },
+    Spec { name: "brpoplpush", arity: 4, flags: F_WRITE | F_NOSCRIPT | F_BLOCKING, keys: (1, 2, 1), group: "list", summary: "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", run: brpoplpush, ..Spec::NONE },
+    Spec { name: "bzpopmin", arity: -3, flags: F_WRITE | F_FAST | F_NOSCRIPT | F_BLOCKING, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzpopmin, ..Spec::NONE },
+    Spec { name: "bzpopmax", arity: -3, flags: F_WRITE | F_FAST | F_NOSCRIPT | F_BLOCKING, keys: (1, -2, 1), group: "sorted-set", summary: "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", run: bzpopmax, ..Spec::NONE },
+    Spec { name: "bzmpop", arity: -5, flags: F_WRITE | F_BLOCKING, keys: (3, NUMKEYS, 1), group: "sorted-set", summary: "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", run: bzmpop, ..Spec::NONE },
+    Spec { name: "blmpop", arity: -5, flags: F_WRITE | F_BLOCKING, keys: (3, NUMKEYS, 1), group: "list", summary: "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", run: blmpop, ..Spec::NONE },
 ];
 
 /// The deadline of a blocking command whose timeout (seconds, a float) is `arg`: ms since

@@ -260,6 +260,8 @@ pub const F_ATOMIC: u32 = 1024;
 /// Runs a script: outside MULTI it runs on a blocking thread (EVAL, FCALL and their
 /// variants).
 pub const F_SCRIPT: u32 = 2048;
+/// May block the client (BLPOP, BZPOPMIN, ...).
+pub const F_BLOCKING: u32 = 4096;
 /// A spec's `keys.1` for commands whose key count is the argument before the first key
 /// (EVAL, FCALL): `(3, NUMKEYS, 1)` takes `argv[2]` keys from `argv[3]`.
 pub const NUMKEYS: i32 = i32::MIN;
@@ -276,4 +278,5 @@ pub const FLAG_NAMES: &[(u32, &str)] = &[
     (F_FAST, "fast"),
     (F_NOMULTI, "no_multi"),
     (F_NOSCRIPT, "noscript"),
+    (F_BLOCKING, "blocking"),
 ];
