@@ -1,8 +1,9 @@
-//! Hashes and sets under `--sync always`, power cut while writers run (each power-loss mode
+//! Hashes, sets, lists and sorted sets under `--sync always`, power cut while writers run (each power-loss mode
 //! on its own copy of the disk): the reopened server holds, for every collection, exactly
 //! the state after some prefix of its writer's commands that includes every acknowledged
-//! one. HSET, HDEL, SADD, SREM, RPUSH, LPOP and DEL of whole collections (re-created at
-//! once under the same key) are in flight.
+//! one. HSET, HDEL, SADD, SREM, RPUSH, LPOP, ZINCRBY (a member's record moves to a new key
+//! with its score), ZPOPMIN, ZREM and DEL of whole collections (re-created at once under
+//! the same key) are in flight.
 
 mod common;
 
@@ -16,12 +17,42 @@ use bitcask_server::{run_store, store_options, Config};
 use bitcask_testkit::{PowerLoss, SimStorage};
 use common::{Raw, Reply};
 
-/// One writer's collections: its hash and its set.
+/// One writer's collections: its hash, set, list and sorted set.
 #[derive(Clone, Default, PartialEq, Debug)]
 struct State {
     hash: BTreeMap<String, String>,
     set: BTreeSet<String>,
     list: Vec<String>,
+    zset: BTreeMap<String, i64>,
+}
+
+/// Writer `t`'s sorted-set command `i` and what it does to the model.
+fn zset_command(t: usize, i: usize, s: &mut State) -> Vec<String> {
+    let z = format!("z{t}");
+    // Few members, so most increments move one that exists.
+    let m = format!("m{}", (i * 5) % 7);
+    match (i / 13) % 8 {
+        0..=4 => {
+            let by = (i % 7) as i64 - 2;
+            *s.zset.entry(m.clone()).or_default() += by;
+            vec!["ZINCRBY".into(), z, by.to_string(), m]
+        }
+        5 => {
+            let min = s.zset.iter().min_by_key(|(m, &sc)| (sc, (*m).clone()));
+            if let Some(min) = min.map(|(m, _)| m.clone()) {
+                s.zset.remove(&min);
+            }
+            vec!["ZPOPMIN".into(), z]
+        }
+        6 => {
+            s.zset.remove(&m);
+            vec!["ZREM".into(), z, m]
+        }
+        _ => {
+            s.zset.clear();
+            vec!["DEL".into(), z]
+        }
+    }
 }
 
 /// A writer's states: `states[i]` after its first `i` commands; `acked` of them answered.
@@ -34,7 +65,10 @@ struct History {
 /// Writer `t`'s command `i` and what it does to the model.
 fn command(t: usize, i: usize, s: &mut State) -> Vec<String> {
     let (h, set, list) = (format!("h{t}"), format!("s{t}"), format!("l{t}"));
-    let cmd: Vec<String> = match i % 11 {
+    if i % 13 >= 11 {
+        return zset_command(t, i, s);
+    }
+    let cmd: Vec<String> = match i % 13 {
         0 | 3 | 6 => {
             let (f, v) = (format!("f{}", i % 37), format!("v{i}"));
             s.hash.insert(f.clone(), v.clone());
@@ -88,7 +122,9 @@ fn writer(port: u16, t: usize, log: Arc<Mutex<History>>, stop: Arc<AtomicBool>) 
         let args: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
         c.send(&Raw::frame(&args));
         match c.try_read() {
-            Some(Reply::Int(_) | Reply::Bulk(_) | Reply::Nil) => log.lock().unwrap().acked = i + 1,
+            Some(Reply::Int(_) | Reply::Bulk(_) | Reply::Nil | Reply::Array(_)) => {
+                log.lock().unwrap().acked = i + 1
+            }
             _ => return,
         }
         i += 1;
@@ -128,7 +164,14 @@ fn read_state(c: &mut Raw, t: usize) -> State {
     let set = c.cmd(&["SMEMBERS", &format!("s{t}")]).items().iter().map(Reply::text).collect();
     let list =
         c.cmd(&["LRANGE", &format!("l{t}"), "0", "-1"]).items().iter().map(Reply::text).collect();
-    State { hash, set, list }
+    let scored: Vec<String> = c
+        .cmd(&["ZRANGE", &format!("z{t}"), "0", "-1", "WITHSCORES"])
+        .items()
+        .iter()
+        .map(Reply::text)
+        .collect();
+    let zset = scored.chunks(2).map(|p| (p[0].clone(), p[1].parse().unwrap())).collect();
+    State { hash, set, list, zset }
 }
 
 #[test]

@@ -213,3 +213,32 @@ fn hashes_and_sets_dumped_by_redis_server_restore_here_and_back() {
     assert_eq!(ours.cmd(&["HGET", "k0", "h"]), Reply::bulk("9223372036854775807"));
     assert!(matches!(ours.cmd(&["PTTL", "k0"]), Reply::Int(n) if n > 90_000));
 }
+
+#[test]
+fn sorted_sets_dumped_by_redis_server_restore_here_and_back() {
+    let (s, r) = (Server::start(&[]), Reference::start());
+    let (mut ours, mut redis) = (s.raw(), r.raw());
+    // A listpack (integer and float scores, inf), and one past 128 members (a skiplist,
+    // dumped with binary scores).
+    redis.cmd(&["ZADD", "small", "1", "a", "-2.5", "b", "inf", "c", "1e-300", "d", "-inf", "e"]);
+    for i in 0..200 {
+        redis.cmd(&["ZADD", "big", &format!("{}.25", i * 3 % 17), &format!("member-{i}")]);
+    }
+    // A DUMP made here restores in redis-server; RENAME and COPY carry the scores too.
+    for key in ["small", "big"] {
+        let want = redis.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"]);
+        let theirs = bulk(redis.cmd(&["DUMP", key]));
+        assert_eq!(ours.cmd_bytes(&[b"RESTORE", key.as_bytes(), b"0", &theirs]), Reply::ok());
+        assert_eq!(ours.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"]), want, "{key} here");
+        let mine = bulk(ours.cmd(&["DUMP", key]));
+        let back = format!("back-{key}");
+        assert_eq!(redis.cmd_bytes(&[b"RESTORE", back.as_bytes(), b"0", &mine]), Reply::ok());
+        assert_eq!(redis.cmd(&["ZRANGE", &back, "0", "-1", "WITHSCORES"]), want, "{key} back");
+        assert_eq!(ours.cmd(&["COPY", key, "copy"]), Reply::Int(1));
+        assert_eq!(ours.cmd(&["RENAME", "copy", "renamed"]), Reply::ok());
+        assert_eq!(ours.cmd(&["ZRANGE", "renamed", "0", "-1", "WITHSCORES"]), want, "{key} copied");
+        ours.cmd(&["DEL", "renamed"]);
+    }
+    assert_eq!(ours.cmd(&["OBJECT", "ENCODING", "small"]), Reply::bulk("listpack"));
+    assert_eq!(ours.cmd(&["OBJECT", "ENCODING", "big"]), Reply::bulk("skiplist"));
+}
