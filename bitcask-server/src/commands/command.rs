@@ -2,7 +2,9 @@
 //! FILTERBY, GETKEYS, GETKEYSANDFLAGS).
 
 use super::args::{is, Args, Failure, Res};
-use super::spec::{Cx, Spec, Table, DEST_NUMKEYS, FLAG_NAMES, F_ADMIN, F_FAST, F_WRITE, NUMKEYS};
+use super::spec::{
+    Cx, Spec, Table, DEST_NUMKEYS, FLAG_NAMES, F_ADMIN, F_FAST, F_WRITE, NUMKEYS, STORE_KEY,
+};
 use crate::glob;
 use crate::reply::Out;
 
@@ -35,7 +37,7 @@ fn command_info(out: &mut Out, s: &Spec, name: &str) {
     let keys = if s.keys.1 == NUMKEYS {
         flags.push("movablekeys");
         (0, 0, 0)
-    } else if s.keys.1 == DEST_NUMKEYS {
+    } else if s.keys.1 == DEST_NUMKEYS || s.keys.1 == STORE_KEY {
         flags.push("movablekeys");
         (s.keys.0, s.keys.0, 1)
     } else {

@@ -27,6 +27,7 @@ mod pubsub;
 mod scripting;
 mod server;
 mod sets;
+mod sort;
 mod strings;
 mod tracking;
 mod transaction;

@@ -4,8 +4,8 @@
 use super::spec::Table;
 use super::{
     bits, blocking, client, cluster, command, connection, databases, dump, functions, hashes, keys,
-    latency, lcs, lists, memory, pubsub, scripting, server, sets, strings, transaction, zranges,
-    zsetops, zsets,
+    latency, lcs, lists, memory, pubsub, scripting, server, sets, sort, strings, transaction,
+    zranges, zsetops, zsets,
 };
 
 /// Every command.
@@ -24,6 +24,7 @@ pub static TABLE: Table = Table::new(&[
     zranges::COMMANDS,
     zsetops::COMMANDS,
     blocking::COMMANDS,
+    sort::COMMANDS,
     memory::COMMANDS,
     dump::COMMANDS,
     transaction::COMMANDS,

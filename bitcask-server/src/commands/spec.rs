@@ -93,6 +93,13 @@ impl Spec {
             return;
         }
         let n = argv.len() as i32;
+        if last == STORE_KEY {
+            keys.extend(argv.get(first as usize).copied());
+            let rest = argv.get(first as usize + 1..).unwrap_or_default();
+            let store = rest.iter().rposition(|a| a.eq_ignore_ascii_case(b"store"));
+            keys.extend(store.and_then(|i| rest.get(i + 1)).copied());
+            return;
+        }
         if last == DEST_NUMKEYS {
             keys.extend(argv.get(first as usize).copied());
             let spec = Spec { keys: (first + 2, NUMKEYS, 1), ..Spec::NONE };
@@ -268,6 +275,9 @@ pub const NUMKEYS: i32 = i32::MIN;
 /// A spec's `keys.1` for commands with a destination key before a key count (ZUNIONSTORE):
 /// `(1, DEST_NUMKEYS, 1)` takes `argv[1]`, then `argv[2]` keys from `argv[3]`.
 pub const DEST_NUMKEYS: i32 = i32::MIN + 1;
+/// A spec's `keys.1` for SORT: `(1, STORE_KEY, 1)` takes `argv[1]` and the argument after
+/// the last `STORE`.
+pub const STORE_KEY: i32 = i32::MIN + 2;
 
 /// The names of the flags, as COMMAND INFO lists them.
 pub const FLAG_NAMES: &[(u32, &str)] = &[
