@@ -3,7 +3,7 @@
 //! the state after some prefix of its writer's commands that includes every acknowledged
 //! one. HSET, HDEL, SADD, SREM, RPUSH, LPOP, ZINCRBY (a member's record moves to a new key
 //! with its score), ZPOPMIN, ZREM and DEL of whole collections (re-created at once under
-//! the same key) are in flight.
+//! the same key) are in flight, with merges of small datafiles running beside them.
 
 mod common;
 
@@ -111,6 +111,21 @@ fn command(t: usize, i: usize, s: &mut State) -> Vec<String> {
     cmd
 }
 
+/// Asks for a merge of every shard, again and again, until `stop`; how many merged files.
+fn merger(port: u16, stop: Arc<AtomicBool>) -> usize {
+    let mut c = Raw::connect(port);
+    let mut merged = 0;
+    while !stop.load(Ordering::Relaxed) {
+        // RESP2's flat map: files_merged, n, files_written, n, bytes_reclaimed, n (or an
+        // error while a background merge runs).
+        if let Reply::Array(v) = c.cmd(&["BITCASK.MERGE"]) {
+            merged += usize::from(matches!(v.get(1), Some(Reply::Int(n)) if *n > 0));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    merged
+}
+
 fn writer(port: u16, t: usize, log: Arc<Mutex<History>>, stop: Arc<AtomicBool>) {
     let mut c = Raw::connect(port);
     let mut state = State::default();
@@ -137,14 +152,9 @@ fn serve(
 ) -> (u16, std::thread::JoinHandle<Result<(), bitcask_server::ServeError>>) {
     let mut cfg = Config::for_dir("/db");
     cfg.sync = SyncPolicy::Always;
-    let db = ShardedBitcask::open_with_storage(
-        Arc::new(sim),
-        "/db",
-        store_options(&cfg),
-        Some(2),
-        false,
-    )
-    .unwrap();
+    // Small datafiles, so the merges running beside the writers have files to merge.
+    let opts = bitcask_core::Options { max_file_size: 16 * 1024, ..store_options(&cfg) };
+    let db = ShardedBitcask::open_with_storage(Arc::new(sim), "/db", opts, Some(2), false).unwrap();
     let (tx, rx) = mpsc::channel();
     let server =
         std::thread::spawn(move || run_store(db, cfg, move |a| tx.send(a.port()).unwrap()));
@@ -176,7 +186,7 @@ fn read_state(c: &mut Raw, t: usize) -> State {
 
 #[test]
 fn every_acknowledged_collection_write_survives_a_power_cut_and_nothing_else_comes_back() {
-    let mut checked = 0;
+    let (mut checked, mut merged) = (0, 0);
     for round in 0..3u64 {
         let sim = SimStorage::new(100 + round);
         sim.set_sync_delay(Duration::from_micros(200));
@@ -191,6 +201,10 @@ fn every_acknowledged_collection_write_survives_a_power_cut_and_nothing_else_com
                 std::thread::spawn(move || writer(port, t, log, stop))
             })
             .collect();
+        let merges = {
+            let stop = stop.clone();
+            std::thread::spawn(move || merger(port, stop))
+        };
         std::thread::sleep(Duration::from_millis(300 + 100 * round));
         let acked: Vec<usize> = logs.iter().map(|l| l.lock().unwrap().acked).collect();
         let disks: Vec<(PowerLoss, SimStorage)> =
@@ -202,6 +216,7 @@ fn every_acknowledged_collection_write_survives_a_power_cut_and_nothing_else_com
         for w in writers {
             w.join().unwrap();
         }
+        merged += merges.join().unwrap();
         shutdown(port, server);
         assert!(acked.iter().all(|&n| n > 20), "the writers got going: {acked:?}");
         for (mode, disk) in disks {
@@ -223,5 +238,6 @@ fn every_acknowledged_collection_write_survives_a_power_cut_and_nothing_else_com
             shutdown(port, server);
         }
     }
-    eprintln!("{checked} acknowledged collection writes checked after power cuts");
+    eprintln!("{checked} acknowledged collection writes checked after power cuts, {merged} merges");
+    assert!(merged > 0, "no merge ran beside the writers");
 }
