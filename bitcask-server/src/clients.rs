@@ -31,6 +31,10 @@ pub struct Client {
     active_ms: AtomicU64,
     /// CLIENT KILL closed it: its connection ends after its current request.
     killed: AtomicBool,
+    /// It waits in a blocking pop.
+    blocked: AtomicBool,
+    /// CLIENT UNBLOCK asked its pop to end: 1 as at its timeout, 2 with an error.
+    unblock: AtomicU8,
     /// Its subscriptions: channels, patterns, shard channels.
     subs: [AtomicUsize; 3],
     /// Pushes for its connection (pub/sub messages, invalidations); its wake-up also
@@ -92,6 +96,8 @@ impl Client {
             last_cmd: AtomicUsize::new(0),
             active_ms: AtomicU64::new(0),
             killed: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            unblock: AtomicU8::new(0),
             subs: Default::default(),
             mailbox: Default::default(),
             tracking: Mutex::default(),
@@ -167,6 +173,33 @@ impl Client {
     /// Its protocol (2 or 3) as of its last command.
     pub fn resp(&self) -> u8 {
         self.resp.load(Relaxed)
+    }
+
+    /// Notes whether it waits in a blocking pop.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.store(blocked, Release);
+        if !blocked {
+            self.unblock.store(0, Release);
+        }
+    }
+
+    /// CLIENT UNBLOCK: asks its pop to end (with an error, or as at its timeout) and wakes
+    /// its connection; whether it was blocked.
+    pub fn unblock(&self, error: bool) -> bool {
+        if !self.blocked.load(Acquire) {
+            return false;
+        }
+        self.unblock.store(if error { 2 } else { 1 }, Release);
+        self.mailbox.wake.notify_one();
+        true
+    }
+
+    /// What CLIENT UNBLOCK asked, once: `Some(true)` an error, `Some(false)` a timeout.
+    pub fn take_unblock(&self) -> Option<bool> {
+        match self.unblock.swap(0, AcqRel) {
+            0 => None,
+            n => Some(n == 2),
+        }
     }
 
     /// Whether CLIENT KILL closed it.

@@ -31,6 +31,7 @@ pub async fn serve(srv: Arc<Shared>, stream: TcpStream) {
     let mut sess = Session::new(id, addr, srv.rt.requirepass().is_some());
     sess.client = Some(client);
     let _ = run(&srv, &mut socket, &mut sess).await;
+    srv.waiters.leave(id);
     if let Some(mut subs) = sess.pubsub.take() {
         srv.pubsub.forget(&mut subs);
     }
@@ -381,11 +382,23 @@ async fn run_blocked(
     if killed_now(sess) || c.input.unparsed().len() > srv.rt.max_query_buffer() {
         return Ok(false);
     }
-    sess.block_deadline = Some(b.deadline);
-    let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
-    run_one(srv, sess, &mut c.out, &argv);
-    sess.block_deadline = None;
+    let unblock = sess.client.as_ref().and_then(|c| c.take_unblock());
+    if unblock == Some(true) {
+        c.out.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else {
+        // CLIENT UNBLOCK ... TIMEOUT: the command runs past its deadline.
+        sess.block_deadline = Some(if unblock.is_some() { 0 } else { b.deadline });
+        let argv: Vec<&[u8]> = b.argv.iter().map(Vec::as_slice).collect();
+        run_one(srv, sess, &mut c.out, &argv);
+        sess.block_deadline = None;
+    }
     if sess.blocked.is_none() {
+        // Served or timed out: off the queues, and the next waiter may take what is left.
+        srv.waiters.leave(sess.id);
+        if let Some(c) = &sess.client {
+            c.set_blocked(false);
+        }
+        srv.pushed.notify_waiters();
         srv.stats.commands_processed.fetch_add(1, Relaxed);
         // Invalidations its own write caused go after its reply (as after any command).
         if !deliver(sess, &mut c.out) {

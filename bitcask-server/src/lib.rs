@@ -51,6 +51,7 @@ mod socket;
 mod store_meta;
 mod tracking;
 mod tx;
+mod waiters;
 
 pub mod glob;
 pub mod number;

@@ -255,6 +255,11 @@ impl Runtime {
                     "a server bound to a public address needs a password",
                 ));
             }
+            // No snapshots are taken (every write is in the log): "" (none) is what is.
+            "save" if value.trim().is_empty() => {}
+            "save" => return Err(SetError::Invalid(
+                "no snapshots are taken here (every write is in the log); only \"\" is accepted",
+            )),
             "requirepass" => {
                 let pass = (!value.is_empty()).then(|| value.to_owned());
                 *self.requirepass.write().unwrap_or_else(|e| e.into_inner()) = pass;

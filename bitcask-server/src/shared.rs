@@ -43,9 +43,11 @@ pub struct Counters {
 pub struct Shared {
     /// The store.
     pub ks: Keyspace,
-    /// Fired when a command pushes to a list (clients blocked in BLPOP and its kind try
+    /// Fired when a command adds to a list or sorted set (clients blocked in a pop try
     /// again).
     pub pushed: tokio::sync::Notify,
+    /// The clients blocked in a pop, queued per key (first come, first served).
+    pub waiters: crate::waiters::Waiters,
     /// The flags.
     pub cfg: Config,
     /// The actual listening port (the flag may say 0).
@@ -135,6 +137,7 @@ impl Shared {
             merging: AtomicBool::new(false),
             shutdown: tokio::sync::Notify::new(),
             pushed: tokio::sync::Notify::new(),
+            waiters: Default::default(),
             stopping: AtomicBool::new(false),
             scripts: Arc::default(),
             cmdstats,

@@ -129,3 +129,55 @@ fn blocked_pops_time_out_and_never_block_inside_multi() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(c.cmd(&["INFO", "clients"]).text().contains("blocked_clients:0"));
 }
+
+#[test]
+fn blocked_clients_are_served_first_come_first_served() {
+    let s = Server::start(&[]);
+    let mut pusher = s.raw();
+    // Five clients block on the same list, in order; one push of five values serves them in
+    // that order, the first blocked taking the head.
+    let mut waiters: Vec<Raw> = Vec::new();
+    for _ in 0..5 {
+        let mut w = s.raw();
+        w.send(&Raw::frame(&[b"BLPOP", b"jobs", b"5"]));
+        std::thread::sleep(Duration::from_millis(60));
+        waiters.push(w);
+    }
+    assert_eq!(pusher.cmd(&["RPUSH", "jobs", "j0", "j1", "j2", "j3", "j4"]), Reply::Int(5));
+    for (i, w) in waiters.iter_mut().enumerate() {
+        assert_eq!(w.read().items(), [Reply::bulk("jobs"), Reply::bulk(&format!("j{i}"))]);
+    }
+    // One push at a time: still in blocking order.
+    for w in &mut waiters {
+        w.send(&Raw::frame(&[b"BRPOP", b"one", b"5"]));
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    for (i, w) in waiters.iter_mut().enumerate() {
+        pusher.cmd(&["LPUSH", "one", &format!("v{i}")]);
+        assert_eq!(w.read().items(), [Reply::bulk("one"), Reply::bulk(&format!("v{i}"))]);
+    }
+}
+
+#[test]
+fn client_unblock_ends_a_blocked_pop_with_a_timeout_or_an_error() {
+    let s = Server::start(&[]);
+    let mut c = s.raw();
+    let mut w = s.raw();
+    let id = match w.cmd(&["CLIENT", "ID"]) {
+        Reply::Int(id) => id.to_string(),
+        r => panic!("{r:?}"),
+    };
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id]), Reply::Int(0), "not blocked yet");
+    w.send(&Raw::frame(&[b"BLPOP", b"none", b"0"]));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id, "TIMEOUT"]), Reply::Int(1));
+    assert_eq!(w.read(), Reply::NilArray);
+    w.send(&Raw::frame(&[b"BZPOPMIN", b"none", b"0"]));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(c.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), Reply::Int(1));
+    assert_eq!(w.read(), Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK"));
+    let e = c.cmd(&["CLIENT", "UNBLOCK", &id, "LATER"]);
+    assert_eq!(e.error_text(), "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    assert_eq!(w.cmd(&["PING"]), Reply::Simple("PONG".into()), "the client goes on");
+    assert!(c.cmd(&["INFO", "clients"]).text().contains("blocked_clients:0"));
+}

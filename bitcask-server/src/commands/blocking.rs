@@ -45,11 +45,24 @@ fn deadline(cx: &Cx<'_>, arg: &[u8]) -> Result<u64, Failure> {
 }
 
 /// Nothing to pop: blocks the client until `deadline`, or answers the timeout with
-/// `timed_out` (inside a transaction or a script, or at the deadline).
-fn block(cx: &mut Cx<'_>, args: &Args<'_>, deadline: u64, timed_out: fn(&mut Cx<'_>)) -> Res {
+/// `timed_out` (inside a transaction or a script, or at the deadline). The first time, the
+/// client joins the queues of `keys` (popping from a `kind`).
+fn block(
+    cx: &mut Cx<'_>,
+    args: &Args<'_>,
+    deadline: u64,
+    timed_out: fn(&mut Cx<'_>),
+    (keys, kind): (&[&[u8]], Kind),
+) -> Res {
     if cx.in_exec || cx.tx.now >= deadline {
         timed_out(cx);
         return Ok(());
+    }
+    if cx.sess.block_deadline.is_none() {
+        cx.srv.waiters.join(cx.sess.id, cx.tx.db, keys, kind);
+        if let Some(c) = &cx.sess.client {
+            c.set_blocked(true);
+        }
     }
     let argv = args.argv().iter().map(|a| a.to_vec()).collect();
     cx.sess.blocked = Some(Blocked { argv, deadline });
@@ -69,13 +82,17 @@ fn bpop(cx: &mut Cx<'_>, args: &mut Args<'_>, end: End) -> Res {
             return Ok(());
         }
     }
-    block(cx, args, deadline, |cx| cx.out.null_array())
+    block(cx, args, deadline, |cx| cx.out.null_array(), (keys, Kind::List))
 }
 
-/// Whether a blocked command may pop from `key`: when it runs again, only a key of `kind`
-/// wakes it (a key of another type made meanwhile leaves it blocked, as Redis does).
+/// Whether a blocking command may pop from `key`: when it runs again, only a key of `kind`
+/// wakes it (a key of another type made meanwhile leaves it blocked, as Redis does); and
+/// only when no client blocked on the key before it still waits (outside transactions and
+/// scripts, which never block).
 fn servable(cx: &Cx<'_>, key: &[u8], kind: Kind) -> bool {
-    cx.sess.block_deadline.is_none() || cx.tx.kind_of(key) == Some(kind)
+    let first_run = cx.sess.block_deadline.is_none();
+    (first_run || cx.tx.kind_of(key) == Some(kind))
+        && (cx.in_exec || cx.srv.waiters.may_serve(cx.sess.id, cx.tx.db, key, kind))
 }
 
 fn blpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -89,15 +106,16 @@ fn brpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
 fn bmove(cx: &mut Cx<'_>, args: &mut Args<'_>, from: End, to: End, timeout: &[u8]) -> Res {
     let (src, dst) = (args.argv()[1], args.argv()[2]);
     let deadline = deadline(cx, timeout)?;
+    let waits = (&[src][..], Kind::List);
     if !servable(cx, src, Kind::List) {
-        return block(cx, args, deadline, |cx| cx.out.null());
+        return block(cx, args, deadline, |cx| cx.out.null(), waits);
     }
     match move_value(cx, src, dst, from, to)? {
         Some(v) => {
             cx.out.bulk(&v);
             Ok(())
         }
-        None => block(cx, args, deadline, |cx| cx.out.null()),
+        None => block(cx, args, deadline, |cx| cx.out.null(), waits),
     }
 }
 
@@ -117,13 +135,13 @@ fn blmpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let timeout = args.key();
     let deadline = deadline(cx, timeout)?;
     let (keys, end, count) = mpop_args(args, End::parse)?;
-    let keys: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::List)).collect();
-    match mpop(cx, &keys, end, count)? {
+    let ready: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::List)).collect();
+    match mpop(cx, &ready, end, count)? {
         Some((k, v)) => {
             reply_keyed(cx, &k, &v, true);
             Ok(())
         }
-        None => block(cx, args, deadline, |cx| cx.out.null_array()),
+        None => block(cx, args, deadline, |cx| cx.out.null_array(), (keys, Kind::List)),
     }
 }
 
@@ -143,7 +161,7 @@ fn bzpop(cx: &mut Cx<'_>, args: &mut Args<'_>, end: ZEnd) -> Res {
             return Ok(());
         }
     }
-    block(cx, args, deadline, |cx| cx.out.null_array())
+    block(cx, args, deadline, |cx| cx.out.null_array(), (keys, Kind::Zset))
 }
 
 fn bzpopmin(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
@@ -158,12 +176,12 @@ fn bzmpop(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
     let timeout = args.key();
     let deadline = deadline(cx, timeout)?;
     let (keys, end, count) = mpop_args(args, ZEnd::parse)?;
-    let keys: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::Zset)).collect();
-    match mpop_scored(cx, &keys, end, count)? {
+    let ready: Vec<&[u8]> = keys.iter().copied().filter(|k| servable(cx, k, Kind::Zset)).collect();
+    match mpop_scored(cx, &ready, end, count)? {
         Some((k, popped)) => {
             reply_mpop(cx, &k, &popped);
             Ok(())
         }
-        None => block(cx, args, deadline, |cx| cx.out.null_array()),
+        None => block(cx, args, deadline, |cx| cx.out.null_array(), (keys, Kind::Zset)),
     }
 }

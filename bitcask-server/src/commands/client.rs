@@ -25,6 +25,7 @@ static CLIENT: &[Spec] = &[
     Spec { name: "setinfo", arity: 4, flags: F_FAST, group: "connection", syntax: "<LIB-NAME|LIB-VER> <value>", summary: "Sets information specific to the client or connection.", run: client_setinfo, ..Spec::NONE },
     Spec { name: "info", arity: 2, group: "connection", summary: "Returns information about the connection.", run: client_info, ..Spec::NONE },
     Spec { name: "list", arity: -2, flags: F_ADMIN, group: "connection", syntax: "[TYPE <NORMAL|MASTER|REPLICA|PUBSUB>] [ID <id> [<id> ...]]", summary: "Lists open connections.", run: client_list, ..Spec::NONE },
+    Spec { name: "unblock", arity: -3, flags: F_ADMIN, group: "connection", syntax: "<client-id> [TIMEOUT | ERROR]", summary: "Unblocks a client blocked by a blocking command from a different connection.", run: client_unblock, ..Spec::NONE },
     Spec { name: "kill", arity: -3, flags: F_ADMIN, group: "connection", syntax: "<ip:port> | [ID <id>] [TYPE <type>] [USER <user>] [ADDR <ip:port>] [LADDR <ip:port>] [SKIPME <YES|NO>]", summary: "Terminates open connections.", run: client_kill, ..Spec::NONE },
     Spec { name: "reply", arity: 3, group: "connection", syntax: "<ON|OFF|SKIP>", summary: "Instructs the server whether to reply to commands.", run: client_reply, ..Spec::NONE },
     Spec { name: "pause", arity: -3, flags: F_ADMIN, group: "connection", syntax: "<timeout> [WRITE|ALL]", summary: "Suspends commands processing.", run: client_pause, ..Spec::NONE },
@@ -130,6 +131,23 @@ fn client_type(t: &[u8]) -> Result<bool, Failure> {
         _ if ["master", "replica", "slave", "pubsub"].iter().any(|n| is(t, n)) => Ok(false),
         _ => Err(Failure::err(format!("Unknown client type '{}'", shown(t)))),
     }
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a client's blocking pop (as at its timeout, or
+/// with an UNBLOCKED error); 1 if it was blocked.
+fn client_unblock(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
+    let id = args.key();
+    let error = match args.next() {
+        None => false,
+        Some(r) if is(r, "timeout") => false,
+        Some(r) if is(r, "error") => true,
+        Some(_) => return Err(Failure::err("CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
+    };
+    args.done()?;
+    let id = crate::number::parse_i64(id).ok_or_else(Failure::not_int)?;
+    let target = u64::try_from(id).ok().and_then(|id| cx.srv.clients.get(id));
+    cx.out.int(i64::from(target.is_some_and(|c| c.unblock(error))));
+    Ok(())
 }
 
 fn client_kill(cx: &mut Cx<'_>, args: &mut Args<'_>) -> Res {
