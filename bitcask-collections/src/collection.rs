@@ -8,7 +8,7 @@ use indexmap::IndexSet;
 
 use crate::header::{Header, Kind};
 use crate::key::element_key;
-use crate::zset::{score_member, Ranked};
+use crate::score::{score_member, Ranked};
 
 /// The members of a collection: insertion order, O(1) lookup, removal and access by
 /// position.

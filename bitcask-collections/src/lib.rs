@@ -18,13 +18,14 @@ mod collection;
 mod header;
 pub mod key;
 mod rebuild;
+mod score;
 mod zset;
 
 pub use collection::{member_position, position_member, Collection, Members, FIRST_POSITION};
 pub use header::{Header, HeaderError, Kind, FORMAT, HEADER_LEN};
 pub use key::{element_key, header_key};
 pub use rebuild::{rebuild, Loaded, Rebuilt};
-pub use zset::{member_score, score_member, Ranked, Score};
+pub use score::{member_score, score_member, Ranked, Score};
 
 /// Milliseconds since the Unix epoch of `t` (0 before it).
 fn ms_since_epoch(t: std::time::SystemTime) -> u64 {

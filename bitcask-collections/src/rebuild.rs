@@ -11,7 +11,7 @@ use bitcask_core::{Bitcask, Error};
 use crate::collection::{member_position, Collection};
 use crate::header::{Header, HeaderError, Kind};
 use crate::key::{is_collection_record, parse, Stored};
-use crate::zset::member_score;
+use crate::score::member_score;
 
 /// A collection found by [`rebuild`].
 #[derive(Debug)]
