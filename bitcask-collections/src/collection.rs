@@ -27,11 +27,19 @@ pub struct Collection {
     pub members: Members,
     /// A list's element positions, head first (ascending).
     pub order: VecDeque<u64>,
-    /// A sorted set's scores, by its members' positions.
-    pub scores: Vec<f64>,
-    /// A sorted set's members in order.
-    pub ranked: Ranked,
+    /// A sorted set's scores and order (boxed: other kinds pay a pointer for it).
+    sorted: Option<Box<Sorted>>,
 }
+
+/// A sorted set's scores, by its members' positions, and its members in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Sorted {
+    pub(crate) scores: Vec<f64>,
+    pub(crate) ranked: Ranked,
+}
+
+/// What a collection without scores has.
+static NO_RANKS: Ranked = Ranked::new();
 
 /// The position of a list's first element: the middle of the range, so a list can grow
 /// 2^63 elements either way before it is renumbered.
@@ -56,8 +64,7 @@ impl Collection {
             expire_at: 0,
             members: Members::default(),
             order: VecDeque::new(),
-            scores: Vec::new(),
-            ranked: Ranked::new(),
+            sorted: None,
         }
     }
 
@@ -78,7 +85,7 @@ impl Collection {
             Kind::Zset => self
                 .members
                 .iter()
-                .zip(&self.scores)
+                .zip(self.scores())
                 .map(|(m, &s)| element_key(db, key, self.version, &score_member(s, m)))
                 .collect(),
             _ => self.members.iter().map(|m| element_key(db, key, self.version, m)).collect(),
@@ -112,9 +119,26 @@ impl Collection {
         slots * (16 + 8 + 8 + 1)
             + self.members.iter().map(|m| m.len()).sum::<usize>()
             + self.order.capacity() * 8
-            + self.scores.capacity() * 8
-            // An ordered entry: score, boxed member and its bytes, in a B-tree node about
-            // two-thirds full.
-            + self.ranked.iter().map(|(_, m)| (8 + 16) * 3 / 2 + m.len()).sum::<usize>()
+            + self.sorted.as_ref().map_or(0, |s| {
+                // An ordered entry: score, boxed member and its bytes, in a B-tree node
+                // about two-thirds full.
+                let ranked = s.ranked.iter().map(|(_, m)| (8 + 16) * 3 / 2 + m.len());
+                std::mem::size_of::<Sorted>() + s.scores.capacity() * 8 + ranked.sum::<usize>()
+            })
+    }
+
+    /// A sorted set's scores, by its members' positions (empty for other kinds).
+    pub fn scores(&self) -> &[f64] {
+        self.sorted.as_ref().map_or(&[], |s| &s.scores)
+    }
+
+    /// A sorted set's members in order (empty for other kinds).
+    pub fn ranked(&self) -> &Ranked {
+        self.sorted.as_ref().map_or(&NO_RANKS, |s| &s.ranked)
+    }
+
+    /// A sorted set's scores and order, made on first use.
+    pub(crate) fn sorted_mut(&mut self) -> &mut Sorted {
+        self.sorted.get_or_insert_with(Box::default)
     }
 }

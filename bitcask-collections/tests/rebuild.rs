@@ -85,7 +85,7 @@ fn a_sorted_set_is_rebuilt_in_order_from_its_keys_alone() {
     db.write(b).unwrap();
     let found = rebuild(&db).unwrap();
     let z = &found.collections[0].collection;
-    let order: Vec<(f64, &[u8])> = z.ranked.iter().map(|(s, m)| (s.0, &**m)).collect();
+    let order: Vec<(f64, &[u8])> = z.ranked().iter().map(|(s, m)| (s.0, &**m)).collect();
     assert_eq!(order, [(-1.0, &b"c"[..]), (2.5, b"a"), (2.5, b"b"), (f64::INFINITY, b"d")]);
     assert_eq!((z.score(b"a"), z.rank(b"d")), (Some(2.5), Some(3)));
     assert_eq!(found.orphans, [element_key(0, b"z", 3, b"short")]);

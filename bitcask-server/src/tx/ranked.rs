@@ -9,12 +9,12 @@ use super::colls::Editor;
 impl Editor<'_> {
     /// The members in order.
     pub fn ranked(&self) -> &Ranked {
-        &self.coll.ranked
+        self.coll.ranked()
     }
 
     /// The scores, by the members' positions in [`Editor::members`].
     pub fn scores(&self) -> &[f64] {
-        &self.coll.scores
+        self.coll.scores()
     }
 
     /// The score of `member`, if it is one.
