@@ -411,10 +411,16 @@ impl Reference {
                     break;
                 }
                 if let Ok(s) = TcpStream::connect(("127.0.0.1", port)) {
+                    // Whoever answers must be this redis-server: another test's server may
+                    // have taken the port first.
                     let mut c = Raw::from_stream(s);
-                    if c.cmd(&["PING"]) == Reply::Simple("PONG".into()) {
+                    let info = c.cmd(&["INFO", "server"]);
+                    let pid = format!("process_id:{}\r\n", child.id());
+                    if matches!(&info, Reply::Bulk(b) if String::from_utf8_lossy(b).contains(&pid))
+                    {
                         return Reference { child, port };
                     }
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
