@@ -6,9 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use common::{Raw, Reply, Server};
+use common::{disk_bytes, text_pairs, Raw, Reply, Server};
 
 fn texts(r: Reply) -> Vec<String> {
     let mut v: Vec<String> = r.items().iter().map(Reply::text).collect();
@@ -17,17 +16,7 @@ fn texts(r: Reply) -> Vec<String> {
 }
 
 fn hash_of(c: &mut Raw, key: &str) -> BTreeMap<String, String> {
-    let items: Vec<String> = c.cmd(&["HGETALL", key]).items().iter().map(Reply::text).collect();
-    items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
-}
-
-fn disk_bytes(dir: &Path) -> u64 {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let m = e.metadata().unwrap();
-        n += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
-    }
-    n
+    text_pairs(c.cmd(&["HGETALL", key])).into_iter().collect()
 }
 
 #[test]

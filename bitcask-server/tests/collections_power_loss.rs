@@ -15,7 +15,7 @@ use std::time::Duration;
 use bitcask_core::{ShardedBitcask, SyncPolicy};
 use bitcask_server::{run_store, store_options, Config};
 use bitcask_testkit::{PowerLoss, SimStorage};
-use common::{Raw, Reply};
+use common::{text_pairs, Raw, Reply};
 
 /// One writer's collections: its hash, set, list and sorted set.
 #[derive(Clone, Default, PartialEq, Debug)]
@@ -168,19 +168,12 @@ fn shutdown(port: u16, server: std::thread::JoinHandle<Result<(), bitcask_server
 }
 
 fn read_state(c: &mut Raw, t: usize) -> State {
-    let items: Vec<String> =
-        c.cmd(&["HGETALL", &format!("h{t}")]).items().iter().map(Reply::text).collect();
-    let hash = items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+    let hash = text_pairs(c.cmd(&["HGETALL", &format!("h{t}")])).into_iter().collect();
     let set = c.cmd(&["SMEMBERS", &format!("s{t}")]).items().iter().map(Reply::text).collect();
     let list =
         c.cmd(&["LRANGE", &format!("l{t}"), "0", "-1"]).items().iter().map(Reply::text).collect();
-    let scored: Vec<String> = c
-        .cmd(&["ZRANGE", &format!("z{t}"), "0", "-1", "WITHSCORES"])
-        .items()
-        .iter()
-        .map(Reply::text)
-        .collect();
-    let zset = scored.chunks(2).map(|p| (p[0].clone(), p[1].parse().unwrap())).collect();
+    let scored = text_pairs(c.cmd(&["ZRANGE", &format!("z{t}"), "0", "-1", "WITHSCORES"]));
+    let zset = scored.into_iter().map(|(m, s)| (m, s.parse().unwrap())).collect();
     State { hash, set, list, zset }
 }
 

@@ -5,24 +5,11 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Raw, Reply, Server};
+use common::{disk_bytes, text_pairs, Raw, Reply, Server};
 
 /// ZRANGE 0 -1 WITHSCORES, as (member, score) texts.
 fn all(c: &mut Raw, key: &str) -> Vec<(String, String)> {
-    let items: Vec<String> =
-        c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"]).items().iter().map(Reply::text).collect();
-    items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
-}
-
-fn disk_bytes(dir: &Path) -> u64 {
-    let mut n = 0;
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let m = e.metadata().unwrap();
-        n += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
-    }
-    n
+    text_pairs(c.cmd(&["ZRANGE", key, "0", "-1", "WITHSCORES"]))
 }
 
 /// The model's order: by score, then member.

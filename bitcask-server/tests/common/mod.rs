@@ -441,3 +441,20 @@ impl Drop for Reference {
         let _ = self.child.wait();
     }
 }
+
+/// The bytes of every file under `dir`.
+pub fn disk_bytes(dir: &Path) -> u64 {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let m = e.metadata().unwrap();
+        n += if m.is_dir() { disk_bytes(&e.path()) } else { m.len() };
+    }
+    n
+}
+
+/// A flat reply of alternating names and values (HGETALL, ZRANGE WITHSCORES) as pairs of
+/// texts.
+pub fn text_pairs(r: Reply) -> Vec<(String, String)> {
+    let items: Vec<String> = r.items().iter().map(Reply::text).collect();
+    items.chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect()
+}
